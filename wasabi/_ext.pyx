@@ -1,0 +1,10 @@
+# cython: language_level=3
+"""The one native extension of wasabi.
+
+Each pipeline stage keeps its Cython in wasabi/_cy/<stage>.pxi; this file only
+includes them, so that they share C types and helpers without cross-module cimports.
+"""
+
+include "_cy/leb.pxi"
+include "_cy/decoder.pxi"
+include "_cy/codevalidator.pxi"

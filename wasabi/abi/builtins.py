@@ -1,0 +1,37 @@
+"""The C runtime functions that compiled code calls (by symbol, resolved at link time).
+
+One entry per builtin: (symbol, LLVM return type, LLVM parameter types, attributes).
+The JIT imports each symbol's address from wasabi._ext; AOT objects link the same C.
+wasabi/_native/builtins.h declares them; tests/test_abi.py checks the two agree.
+Table and memory arguments are indices into the calling instance's index spaces.
+"""
+
+BUILTINS = (
+    # name                          ret     params                                         attrs
+    ("wasabi_rt_trap",              "void", ("i32",),                                       "noreturn nounwind cold"),
+    ("wasabi_rt_memory_grow",       "i32",  ("ptr", "i32", "i32"),                          "nounwind"),
+    ("wasabi_rt_memory_fill",       "void", ("ptr", "i32", "i32", "i32", "i32"),            "nounwind"),
+    ("wasabi_rt_memory_copy",       "void", ("ptr", "i32", "i32", "i32", "i32", "i32"),     "nounwind"),
+    ("wasabi_rt_memory_init",       "void", ("ptr", "i32", "i32", "i32", "i32", "i32"),     "nounwind"),
+    ("wasabi_rt_data_drop",         "void", ("ptr", "i32"),                                 "nounwind"),
+    ("wasabi_rt_table_get",         "ptr",  ("ptr", "i32", "i32"),                          "nounwind"),
+    ("wasabi_rt_table_set",         "void", ("ptr", "i32", "i32", "ptr"),                   "nounwind"),
+    ("wasabi_rt_table_size",        "i32",  ("ptr", "i32"),                                 "nounwind"),
+    ("wasabi_rt_table_grow",        "i32",  ("ptr", "i32", "ptr", "i32"),                   "nounwind"),
+    ("wasabi_rt_table_fill",        "void", ("ptr", "i32", "i32", "ptr", "i32"),            "nounwind"),
+    ("wasabi_rt_table_copy",        "void", ("ptr", "i32", "i32", "i32", "i32", "i32"),     "nounwind"),
+    ("wasabi_rt_table_init",        "void", ("ptr", "i32", "i32", "i32", "i32", "i32"),     "nounwind"),
+    ("wasabi_rt_elem_drop",         "void", ("ptr", "i32"),                                 "nounwind"),
+    # host functions: args/results travel in 16-byte slots; traps if the Python call raised
+    ("wasabi_rt_host_call",         "void", ("ptr", "ptr"),                                 "nounwind"),
+)
+
+BY_NAME = {b[0]: b for b in BUILTINS}
+
+
+def llvm_declarations():
+    """The `declare` lines for every builtin, to prepend to a module's IR."""
+    lines = []
+    for name, ret, params, attrs in BUILTINS:
+        lines.append(f"declare {ret} @{name}({', '.join(params)}) {attrs}")
+    return "\n".join(lines) + "\n"

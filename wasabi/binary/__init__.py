@@ -1,0 +1,1 @@
+"""The binary format: value types, the opcode table and the module reader."""

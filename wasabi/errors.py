@@ -1,0 +1,43 @@
+"""The exceptions of wasabi (one place, imported by every stage).
+
+CompileError is a ValueError, as in the `wasmer` package; Trap is a RuntimeError,
+which is what `wasmer` raises for traps.
+"""
+
+
+class CompileError(ValueError):
+    """Malformed bytes: names the byte offset and what was expected."""
+
+    def __init__(self, message, offset=None):
+        self.offset = offset
+        self.message = message
+        if offset is not None:
+            message = f"{message} (at byte offset {offset:#x})"
+        super().__init__(message)
+
+
+class ValidationError(CompileError):
+    """A well-formed module that breaks a validation rule.
+
+    For a code body: the function index, the instruction's byte offset and the
+    type mismatch are named in the message and kept as attributes.
+    """
+
+    def __init__(self, message, offset=None, func_index=None):
+        self.func_index = func_index
+        if func_index is not None:
+            message = f"func {func_index}: {message}"
+        super().__init__(message, offset)
+
+
+class LinkError(RuntimeError):
+    """An import is missing or has the wrong type."""
+
+
+class Trap(RuntimeError):
+    """WebAssembly code trapped; `.code` is one of wasabi.abi.traps, str(trap) the spec message."""
+
+    def __init__(self, message, code=None):
+        self.code = code
+        self.message = message
+        super().__init__(message)
