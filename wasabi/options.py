@@ -1,0 +1,30 @@
+"""Compilation options: the mode (a strategy over the one pipeline) and its knobs."""
+import enum
+from dataclasses import dataclass
+
+
+class Mode(enum.Enum):
+    EAGER = "eager"   # validate, compile every function, then instantiate (the seed's "Regular")
+    LAZY = "lazy"     # validate everything; compile each function on its first call
+    REPL = "repl"     # LAZY + add functions to a live instance
+    AOT = "aot"       # emit objects / executables / shared libraries
+    PGO = "pgo"       # fast tier with counters, hot functions recompiled and swapped in
+
+
+TIERS = ("T0", "T1", "O2")
+BOUNDS = ("guard", "explicit")
+
+
+@dataclass(frozen=True)
+class Options:
+    mode: Mode = Mode.EAGER
+    tier: str = "T1"          # T0: O0 + codegen O0; T1: light IR passes + codegen O1; O2: full O2
+    bounds: str = "guard"     # guard: 8 GiB reservation + guard pages; explicit: checks in code
+
+    def __post_init__(self):
+        if not isinstance(self.mode, Mode):
+            object.__setattr__(self, "mode", Mode(str(self.mode).lower()))
+        if self.tier not in TIERS:
+            raise ValueError(f"tier must be one of {TIERS}, not {self.tier!r}")
+        if self.bounds not in BOUNDS:
+            raise ValueError(f"bounds must be one of {BOUNDS}, not {self.bounds!r}")
