@@ -7,4 +7,8 @@ includes them, so that they share C types and helpers without cross-module cimpo
 
 include "_cy/leb.pxi"
 include "_cy/decoder.pxi"
+include "_cy/decoder_names.pxi"
+include "_cy/codevalidator_defs.pxi"
+include "_cy/codevalidator_instrs.pxi"
 include "_cy/codevalidator.pxi"
+include "_cy/runtime.pxi"

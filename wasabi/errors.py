@@ -25,9 +25,9 @@ class ValidationError(CompileError):
 
     def __init__(self, message, offset=None, func_index=None):
         self.func_index = func_index
-        if func_index is not None:
-            message = f"func {func_index}: {message}"
-        super().__init__(message, offset)
+        full = message if func_index is None else f"func {func_index}: {message}"
+        super().__init__(full, offset)
+        self.message = message      # the bare reason, as the spec's texts phrase it
 
 
 class LinkError(RuntimeError):

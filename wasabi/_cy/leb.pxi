@@ -130,8 +130,10 @@ def _leb_test_read(bytes data, str kind):
         v = read_s32(buf, len(data), &pos, &err)
     elif kind == "s33":
         v = read_s33(buf, len(data), &pos, &err)
-    else:
+    elif kind == "s64":
         v = read_s64(buf, len(data), &pos, &err)
+    else:
+        raise ValueError(f"unknown LEB128 kind {kind!r}")
     if err:
         raise ValueError(leb_error_message(err))
     return v, pos
