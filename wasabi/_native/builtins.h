@@ -1,0 +1,31 @@
+/* The C runtime functions compiled code calls; twin of wasabi/abi/builtins.py.
+ *
+ * Argument order: vmctx, then the immediates with the memory or table first
+ * (as in the text format: `table.init $table $elem`, `table.copy $dst $src`),
+ * then the operands in stack order. Every bounds failure traps (longjmp).
+ */
+#ifndef WASABI_BUILTINS_H
+#define WASABI_BUILTINS_H
+
+#include <stdint.h>
+
+__attribute__((noreturn, cold)) void wasabi_rt_trap(int32_t code);
+
+int32_t wasabi_rt_memory_grow(void* vmctx, int32_t mem, int32_t delta_pages);
+void wasabi_rt_memory_fill(void* vmctx, int32_t mem, int32_t dst, int32_t value, int32_t n);
+void wasabi_rt_memory_copy(void* vmctx, int32_t dst_mem, int32_t src_mem, int32_t dst, int32_t src, int32_t n);
+void wasabi_rt_memory_init(void* vmctx, int32_t mem, int32_t data, int32_t dst, int32_t src, int32_t n);
+void wasabi_rt_data_drop(void* vmctx, int32_t data);
+
+void* wasabi_rt_table_get(void* vmctx, int32_t table, int32_t index);
+void wasabi_rt_table_set(void* vmctx, int32_t table, int32_t index, void* ref);
+int32_t wasabi_rt_table_size(void* vmctx, int32_t table);
+int32_t wasabi_rt_table_grow(void* vmctx, int32_t table, void* init, int32_t delta);
+void wasabi_rt_table_fill(void* vmctx, int32_t table, int32_t dst, void* ref, int32_t n);
+void wasabi_rt_table_copy(void* vmctx, int32_t dst_table, int32_t src_table, int32_t dst, int32_t src, int32_t n);
+void wasabi_rt_table_init(void* vmctx, int32_t table, int32_t elem, int32_t dst, int32_t src, int32_t n);
+void wasabi_rt_elem_drop(void* vmctx, int32_t elem);
+
+void wasabi_rt_host_call(void* hostrec, void* slots);
+
+#endif

@@ -1,0 +1,157 @@
+/* Linear memories: address-space reservations whose base never moves.
+ *
+ * Guarded memories reserve MEMORY_RESERVATION (8 GiB) PROT_NONE, so that any
+ * i32 address plus any u32 offset lands inside the reservation and faults;
+ * compiled code then needs no bounds checks. Unguarded memories (explicit
+ * bounds-check mode) reserve only up to their maximum size; code compares
+ * each access with memory->size. Growing is mprotect() in both modes.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "builtins.h"
+#include "runtime.h"
+
+static void* reserve(uint64_t bytes) {
+    if (bytes == 0)
+        bytes = 4096;   /* mmap refuses 0; a page keeps base non-NULL and distinct */
+    void* p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static uint64_t unguarded_reservation(uint64_t min_pages, uint64_t max_pages, uint8_t** base) {
+    /* up to the maximum, so that growing never moves the base; when that much
+     * address space is refused, only the minimum (grow then fails: allowed) */
+    uint64_t want = max_pages * WASM_PAGE_SIZE;
+    *base = reserve(want);
+    if (*base)
+        return want;
+    want = min_pages * WASM_PAGE_SIZE;
+    *base = reserve(want);
+    return *base ? want : 0;
+}
+
+wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded) {
+    if (max_pages > WASM_MAX_PAGES)
+        max_pages = WASM_MAX_PAGES;
+    if (min_pages > max_pages)
+        return NULL;
+    wrt_memory* mem = calloc(1, sizeof *mem);
+    if (!mem)
+        return NULL;
+    uint8_t* base;
+    uint64_t reserved;
+    if (guarded) {
+        reserved = MEMORY_RESERVATION;
+        base = reserve(reserved);
+    } else {
+        reserved = unguarded_reservation(min_pages, max_pages, &base);
+    }
+    if (!base) {
+        free(mem);
+        return NULL;
+    }
+    uint64_t size = min_pages * WASM_PAGE_SIZE;
+    if (size && mprotect(base, size, PROT_READ | PROT_WRITE) != 0) {
+        munmap(base, reserved ? reserved : 4096);
+        free(mem);
+        return NULL;
+    }
+    mem->base = base;
+    mem->size = size;
+    mem->max_pages = max_pages;
+    mem->reserved = reserved;
+    mem->flags = guarded ? MEMORY_FLAG_GUARDED : 0;
+    if (guarded)
+        wrt_register_reservation((uintptr_t)base, (uintptr_t)base + reserved);
+    return mem;
+}
+
+void wrt_memory_free(wrt_memory* mem) {
+    if (!mem)
+        return;
+    if (mem->flags & MEMORY_FLAG_GUARDED)
+        wrt_unregister_reservation((uintptr_t)mem->base, (uintptr_t)mem->base + mem->reserved);
+    munmap(mem->base, mem->reserved ? mem->reserved : 4096);
+    free(mem);
+}
+
+int64_t wrt_memory_grow(wrt_memory* mem, uint64_t delta_pages) {
+    uint64_t old_pages = mem->size / WASM_PAGE_SIZE;
+    if (delta_pages > mem->max_pages - old_pages)
+        return -1;
+    uint64_t new_size = (old_pages + delta_pages) * WASM_PAGE_SIZE;
+    if (new_size > mem->reserved)
+        return -1;
+    if (delta_pages &&
+        mprotect(mem->base + mem->size, new_size - mem->size, PROT_READ | PROT_WRITE) != 0)
+        return -1;   /* e.g. overcommit refused: wasm sees a failed grow */
+    /* a release store: another thread that sees the new size sees the pages */
+    __atomic_store_n(&mem->size, new_size, __ATOMIC_RELEASE);
+    return (int64_t)old_pages;
+}
+
+/* [start, start+n) inside [0, limit): written so that nothing can overflow */
+static int in_bounds(uint64_t start, uint64_t n, uint64_t limit) {
+    return start <= limit && n <= limit - start;
+}
+
+int wrt_memory_fill(wrt_memory* mem, uint64_t dst, uint8_t value, uint64_t n) {
+    if (!in_bounds(dst, n, mem->size))
+        return TRAP_OOB_MEMORY;
+    memset(mem->base + dst, value, n);
+    return 0;
+}
+
+int wrt_memory_copy(wrt_memory* dmem, wrt_memory* smem, uint64_t dst, uint64_t src, uint64_t n) {
+    if (!in_bounds(dst, n, dmem->size) || !in_bounds(src, n, smem->size))
+        return TRAP_OOB_MEMORY;
+    memmove(dmem->base + dst, smem->base + src, n);
+    return 0;
+}
+
+int wrt_memory_init(wrt_memory* mem, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n) {
+    /* a dropped segment has length 0, so only n = 0 at src = 0 passes */
+    if (!in_bounds(src, n, seg->len) || !in_bounds(dst, n, mem->size))
+        return TRAP_OOB_MEMORY;
+    memcpy(mem->base + dst, (const uint8_t*)seg->ptr + src, n);
+    return 0;
+}
+
+/* ---- builtins: wasm operands are u32, so every argument is zero-extended ---- */
+
+static wrt_memory* memory_of(void* vmctx, int32_t index) {
+    (void)index;   /* Wasm 2.0: one memory, vmctx->memory */
+    return ((VMContext*)vmctx)->memory;
+}
+
+static void trap_if(int code) {
+    if (code)
+        wasabi_rt_trap(code);
+}
+
+int32_t wasabi_rt_memory_grow(void* vmctx, int32_t mem, int32_t delta_pages) {
+    return (int32_t)wrt_memory_grow(memory_of(vmctx, mem), (uint32_t)delta_pages);
+}
+
+void wasabi_rt_memory_fill(void* vmctx, int32_t mem, int32_t dst, int32_t value, int32_t n) {
+    trap_if(wrt_memory_fill(memory_of(vmctx, mem), (uint32_t)dst, (uint8_t)value, (uint32_t)n));
+}
+
+void wasabi_rt_memory_copy(void* vmctx, int32_t dst_mem, int32_t src_mem, int32_t dst, int32_t src,
+                           int32_t n) {
+    trap_if(wrt_memory_copy(memory_of(vmctx, dst_mem), memory_of(vmctx, src_mem), (uint32_t)dst,
+                            (uint32_t)src, (uint32_t)n));
+}
+
+void wasabi_rt_memory_init(void* vmctx, int32_t mem, int32_t data, int32_t dst, int32_t src,
+                           int32_t n) {
+    wrt_segment* seg = &((VMContext*)vmctx)->datas[(uint32_t)data];
+    trap_if(wrt_memory_init(memory_of(vmctx, mem), seg, (uint32_t)dst, (uint32_t)src, (uint32_t)n));
+}
+
+void wasabi_rt_data_drop(void* vmctx, int32_t data) {
+    ((VMContext*)vmctx)->datas[(uint32_t)data].len = 0;
+}

@@ -1,0 +1,248 @@
+"""Instantiation: imports + a compiled module -> an Instance with its own VMContext.
+
+The steps follow the Wasm 2.0 spec: resolve and check imports; build the
+function records, globals (from constant expressions), tables and memories;
+evaluate element segments; apply active element segments, then active data
+segments, in order (a trap partway leaves the earlier writes, visible through
+imported tables and memories), dropping each applied or declarative segment;
+run the start function. Every native record the compiled code reaches through
+the vmctx is owned by the Instance (or by the imported objects it holds).
+"""
+from .. import _ext
+from ..abi import vmctx as V
+from ..abi.traps import TRAP_OOB_MEMORY, TRAP_OOB_TABLE, message
+from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
+from ..errors import Trap
+from .constexpr import evaluate
+from .func import Function, register_func_records, thunk_provider
+from .globalvar import Global
+from .linking import resolve_imports
+from .memory import Memory
+from .signatures import type_id
+from .store import Store
+from .table import Table
+
+
+class ExportNotFound(LookupError, AttributeError):
+    """An unknown export name (a LookupError, and an AttributeError for getattr)."""
+
+
+class Exports:
+    """Name -> extern (Function/HostFunction, Memory, Table, Global), by item or attribute."""
+
+    def __init__(self, items):
+        self._items = items
+
+    def __getitem__(self, name):
+        try:
+            return self._items[name]
+        except KeyError:
+            raise ExportNotFound(f"unknown export {name!r}") from None
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __iter__(self):
+        return iter(self._items.items())
+
+    def __len__(self):
+        return len(self._items)
+
+    def __contains__(self, name):
+        return name in self._items
+
+    def keys(self):
+        return self._items.keys()
+
+    def __repr__(self):
+        return f"<wasabi Exports {list(self._items)}>"
+
+
+def bounds_mode(code):
+    """'guard' or 'explicit': how the compiled code checks memory accesses."""
+    mode = getattr(code, "bounds", None)
+    if mode is None:
+        mode = getattr(getattr(code, "options", None), "bounds", None)
+    return mode or "guard"
+
+
+def _array(count, record_size):
+    return _ext.RawBuffer(max(count, 1) * record_size)
+
+
+class Instance:
+    def __init__(self, desc, code, store):
+        self.desc = desc
+        self.code = code
+        self.store = store
+        self.memories = []
+        self.tables = []
+        self.globals = []
+        self._imported_funcs = {}       # func index -> the extern it came from
+        self._functions = {}            # func index -> Function (created on demand)
+        self.vmctx = _ext.RawBuffer(V.VMCTX_SIZE)
+        n_funcs = len(desc.func_type_indices)
+        self.funcs = _array(n_funcs, V.FUNC_RECORD_SIZE)
+        self.global_ptrs = _array(len(desc.all_globals), 8)
+        self.table_ptrs = _array(len(desc.all_tables), 8)
+        self.type_ids = _array(len(desc.types), 8)
+        self.datas = _array(len(desc.datas), V.SEGMENT_RECORD_SIZE)
+        self.elems = _array(len(desc.elems), V.SEGMENT_RECORD_SIZE)
+        self._elem_refs = []            # RawBuffer of u64 refs per elem segment
+        ctx = self.vmctx
+        ctx.set_u64(V.VMCTX_FUNCS, self.funcs.address)
+        ctx.set_u64(V.VMCTX_GLOBALS, self.global_ptrs.address)
+        ctx.set_u64(V.VMCTX_TABLES, self.table_ptrs.address)
+        ctx.set_u64(V.VMCTX_TYPE_IDS, self.type_ids.address)
+        ctx.set_u64(V.VMCTX_DATAS, self.datas.address)
+        ctx.set_u64(V.VMCTX_ELEMS, self.elems.address)
+        ctx.set_u64(V.VMCTX_INSTANCE, id(self))
+        register_func_records(self.funcs.address, n_funcs, self, Instance.function)
+        self.exports = Exports({})
+
+    # ---- records ----
+
+    @property
+    def vmctx_address(self):
+        return self.vmctx.address
+
+    def func_record_address(self, index):
+        return self.funcs.address + index * V.FUNC_RECORD_SIZE
+
+    def _set_func_record(self, index, code, vmctx, tid):
+        base = index * V.FUNC_RECORD_SIZE
+        self.funcs.set_u64(base + V.FUNC_CODE, code)
+        self.funcs.set_u64(base + V.FUNC_VMCTX, vmctx)
+        self.funcs.set_u64(base + V.FUNC_TYPE_ID, tid)
+
+    def function(self, index):
+        """The Python object of function `index` (the import itself for imports)."""
+        if index in self._imported_funcs:
+            return self._imported_funcs[index]
+        f = self._functions.get(index)
+        if f is None:
+            ft = self.desc.func_type(index)
+            f = Function(thunk_provider().array_thunk(ft), self.code.func_address(index),
+                         self.vmctx.address, ft, self.store.keep,
+                         self.func_record_address(index), self)
+            self._functions[index] = f
+        return f
+
+    def global_raw(self, index):
+        return self.globals[index].raw
+
+    # ---- building, in spec order ----
+
+    def link_imports(self, externs):
+        for imp, ext in zip(self.desc.imports, externs):
+            self.store.link(getattr(ext, "store", None))
+            if imp.kind == EXTERN_FUNC:
+                index = len(self._imported_funcs)
+                self._imported_funcs[index] = ext
+                self._set_func_record(index, *ext.record_fields())
+            elif imp.kind == EXTERN_TABLE:
+                self.tables.append(ext)
+            elif imp.kind == EXTERN_MEMORY:
+                self.memories.append(ext)
+            elif imp.kind == EXTERN_GLOBAL:
+                self.globals.append(ext)
+
+    def define_functions(self):
+        for i, tid in enumerate(type_id(t) for t in self.desc.types):
+            self.type_ids.set_u64(i * 8, tid)
+        for f in self.desc.funcs:
+            tid = type_id(self.desc.types[f.type_index])
+            self._set_func_record(f.index, self.code.func_address(f.index), self.vmctx.address, tid)
+
+    def define_globals(self):
+        for g in self.desc.globals:
+            raw = evaluate(g.init, self.global_raw, self.func_record_address)
+            self.globals.append(Global(self.store, g.type, raw=raw))
+        for i, g in enumerate(self.globals):
+            self.global_ptrs.set_u64(i * 8, g.address)
+
+    def define_tables_and_memories(self, guarded):
+        for t in self.desc.tables:
+            self.tables.append(Table(self.store, t))
+        for m in self.desc.memories:
+            self.memories.append(Memory(self.store, m, guarded=guarded))
+        for i, t in enumerate(self.tables):
+            self.table_ptrs.set_u64(i * 8, t.address)
+        if self.memories:
+            self.vmctx.set_u64(V.VMCTX_MEM_BASE, self.memories[0].base)
+            self.vmctx.set_u64(V.VMCTX_MEMORY, self.memories[0].address)
+
+    def define_segments(self):
+        for i, seg in enumerate(self.desc.elems):
+            refs = [evaluate(e, self.global_raw, self.func_record_address) for e in seg.init]
+            buf = _array(len(refs), 8)
+            for j, r in enumerate(refs):
+                buf.set_u64(j * 8, r)
+            self._elem_refs.append(buf)
+            self.elems.set_u64(i * 16 + V.SEGMENT_PTR, buf.address)
+            live = 0 if seg.mode == "declarative" else len(refs)
+            self.elems.set_u64(i * 16 + V.SEGMENT_LEN, live)
+        for i, seg in enumerate(self.desc.datas):
+            self.datas.set_u64(i * 16 + V.SEGMENT_PTR, _ext.bytes_address(seg.data))
+            self.datas.set_u64(i * 16 + V.SEGMENT_LEN, len(seg.data))
+
+    def _offset(self, expr):
+        return evaluate(expr, self.global_raw, self.func_record_address) & 0xFFFFFFFF
+
+    def apply_segments(self):
+        for i, seg in enumerate(self.desc.elems):
+            if seg.mode != "active":
+                continue
+            n = len(seg.init)
+            table = self.tables[seg.table_index]
+            code = table._native.init_segment(self._offset(seg.offset), self._elem_refs[i], n, 0, n)
+            self.elems.set_u64(i * 16 + V.SEGMENT_LEN, 0)      # elem.drop
+            if code:
+                raise Trap(message(TRAP_OOB_TABLE), TRAP_OOB_TABLE)
+        for i, seg in enumerate(self.desc.datas):
+            if seg.mode != "active":
+                continue
+            memory = self.memories[seg.memory_index]
+            n = len(seg.data)
+            code = memory._native.init_segment(self._offset(seg.offset), seg.data, 0, n)
+            self.datas.set_u64(i * 16 + V.SEGMENT_LEN, 0)      # data.drop
+            if code:
+                raise Trap(message(TRAP_OOB_MEMORY), TRAP_OOB_MEMORY)
+
+    def define_exports(self):
+        items = {}
+        for e in self.desc.exports:
+            if e.kind == EXTERN_FUNC:
+                items[e.name] = self.function(e.index)
+            elif e.kind == EXTERN_TABLE:
+                items[e.name] = self.tables[e.index]
+            elif e.kind == EXTERN_MEMORY:
+                items[e.name] = self.memories[e.index]
+            else:
+                items[e.name] = self.globals[e.index]
+        self.exports = Exports(items)
+
+    def __repr__(self):
+        return f"<wasabi Instance: {len(self.exports)} exports>"
+
+
+def instantiate(desc, code, imports=None, *, store=None):
+    """Instantiate a compiled module: LinkError for bad imports, Trap when a
+    segment or the start function traps (a host exception passes unchanged)."""
+    _ext.signals_ensure()
+    store = store if store is not None else Store()
+    bounds = bounds_mode(code)
+    externs = resolve_imports(desc, imports, bounds)
+    inst = store.own(Instance(desc, code, store))
+    inst.link_imports(externs)
+    inst.define_functions()
+    inst.define_globals()
+    inst.define_tables_and_memories(guarded=(bounds == "guard"))
+    inst.define_segments()
+    inst.define_exports()
+    inst.apply_segments()
+    if desc.start is not None:
+        inst.function(desc.start)()
+    return inst

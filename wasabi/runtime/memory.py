@@ -1,0 +1,78 @@
+"""Linear memory: a native reservation (wasabi/_native/memory.c) owned by a Store."""
+from .. import _ext
+from ..binary.types import MAX_PAGES, Limits, MemoryType
+from .store import Store
+
+
+class Memory:
+    """A wasm memory.
+
+    guarded=True reserves 8 GiB so that compiled code in guard mode needs no
+    bounds checks; guarded=False reserves only up to the maximum and is meant
+    for code compiled with explicit bounds checks (which also runs on guarded
+    memories).
+    """
+
+    def __init__(self, store, type, guarded=True):
+        if not isinstance(type, MemoryType):
+            raise TypeError(f"expected a MemoryType, got {type!r}")
+        limits = type.limits
+        maximum = MAX_PAGES if limits.max is None else limits.max
+        if limits.min > maximum or maximum > MAX_PAGES:
+            raise ValueError(f"invalid memory limits {limits.min}..{limits.max}")
+        self.store = store if store is not None else Store()
+        self.declared_max = limits.max
+        self.shared = type.shared
+        self._native = _ext.NativeMemory(limits.min, maximum, guarded)
+        self.store.own(self)
+
+    # -- the record compiled code sees --
+    @property
+    def address(self):
+        return self._native.address
+
+    @property
+    def base(self):
+        return self._native.base
+
+    @property
+    def guarded(self):
+        return self._native.guarded
+
+    # -- wasm view --
+    @property
+    def type(self):
+        """The current type: min is the current size, as import matching needs."""
+        return MemoryType(Limits(self.pages, self.declared_max), self.shared)
+
+    @property
+    def pages(self):
+        return self._native.pages
+
+    @property
+    def size(self):
+        """Size in pages (as memory.size)."""
+        return self._native.pages
+
+    @property
+    def data_size(self):
+        """Size in bytes."""
+        return self._native.size
+
+    def grow(self, delta_pages):
+        """The old size in pages, or -1 when the memory cannot grow (as memory.grow)."""
+        if delta_pages < 0:
+            raise ValueError("cannot shrink a memory")
+        if delta_pages > MAX_PAGES:
+            return -1
+        return self._native.grow(delta_pages)
+
+    def read(self, offset, length):
+        return self._native.read(offset, length)
+
+    def write(self, offset, data):
+        self._native.write(offset, memoryview(data).cast("B"))
+
+    def __repr__(self):
+        return f"<wasabi Memory: {self.pages} pages, max {self.declared_max}>"
+
