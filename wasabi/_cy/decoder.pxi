@@ -36,6 +36,9 @@ cdef int[13] _SECTION_RANK = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10]
 
 cdef str _EOF_MSG = "unexpected end of section or function"
 cdef unsigned long long _MAX_LOCALS = 0xFFFFFFFF
+# An implementation limit (the spec allows them), as wasmtime's: every local becomes
+# a stack slot in compiled code, so 2^32 of them could only exhaust memory.
+cdef unsigned long long _MAX_LOCALS_IMPL = 50000
 
 # The Python classes of the ModuleDesc, imported on first use: wasabi.module.desc
 # imports the wasabi package, which imports this extension.
@@ -587,6 +590,8 @@ cdef class _ModuleDecoder:
                     runs.append((count, vt))
                 if total > _MAX_LOCALS:
                     c.fail("too many locals", entry_at)
+                if total > _MAX_LOCALS_IMPL:
+                    c.fail("too many locals (wasabi's limit is 50000 per function)", entry_at)
                 # functions share few distinct local declarations: keep one tuple of each
                 key = self.data[locals_at:c.pos]
                 local_runs = locals_cache.get(key)
