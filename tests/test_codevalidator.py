@@ -368,7 +368,7 @@ def test_operand_stack_limit_is_a_clean_error():
     body = b"\x10\x00" * 140_000 + b"\x0b"
     data = b"\x00asm\x01\x00\x00\x00" + body
     desc = ModuleDesc(data=data, types=(many,), funcs=(FuncDesc(0, 0, (), 0, 8, len(data)),))
-    with pytest.raises(MemoryError, match="operand stack"):
+    with pytest.raises(CompileError, match="operand stack"):
         _ext.validate_functions(desc, frozenset())
 
 
