@@ -1,0 +1,80 @@
+"""call and call_indirect.
+
+A call to a function defined in this module is a direct call to @wasm_f<index>
+(LLVM may inline it); an imported function is called through its record in
+vmctx->funcs (code, vmctx), so it may be a host function or another instance's.
+call_indirect reads the table element (a wrt_func*) and checks, in the spec's
+order: index < size (undefined element), not null (uninitialized element), the
+canonical signature id (indirect call type mismatch).
+"""
+from ...abi.traps import (TRAP_INDIRECT_CALL_MISMATCH, TRAP_UNDEFINED_ELEMENT,
+                          TRAP_UNINITIALIZED_ELEMENT)
+from ...abi.vmctx import (FUNC_CODE, FUNC_RECORD_SIZE, FUNC_TYPE_ID, FUNC_VMCTX, TABLE_ELEMS,
+                          TABLE_SIZE, VMCTX_FUNCS, VMCTX_TABLES, VMCTX_TYPE_IDS)
+from ..irtypes import return_type
+
+
+def emit_call(t, callee, callee_vmctx, params, results):
+    """Pop the arguments, call, push the results (a struct return is split)."""
+    args = t.pop_args(len(params))
+    rtype = return_type(results)
+    # notail: a tail call would turn unbounded recursion into a loop (or a jmp) that
+    # never reaches the stack check; wasm must trap with "call stack exhausted"
+    text = f"notail call {rtype} {callee}(ptr {callee_vmctx}{args})"
+    t.mem_cache = None
+    if not results:
+        t.emit(text)
+    elif len(results) == 1:
+        t.push(t.inst(text), results[0])
+    else:
+        agg = t.inst(text)
+        for i, ty in enumerate(results):
+            t.push(t.inst(f"extractvalue {rtype} {agg}, {i}"), ty)
+
+
+def record_code_and_vmctx(t, record):
+    code = t.inst(f"load ptr, ptr {record}")                     # FUNC_CODE is 0
+    vmctx_ptr = t.inst(f"getelementptr inbounds i8, ptr {record}, i64 {FUNC_VMCTX}")
+    return code, t.inst(f"load ptr, ptr {vmctx_ptr}")
+
+
+def call(t, func_index, op):
+    params, results = t.m.func_sig(func_index)
+    if func_index < t.m.num_imported_funcs:
+        funcs = t.vmctx_ptr(VMCTX_FUNCS)
+        record = t.inst(f"getelementptr inbounds i8, ptr {funcs}, "
+                        f"i64 {func_index * FUNC_RECORD_SIZE}")
+        code, callee_vmctx = record_code_and_vmctx(t, record)
+        emit_call(t, code, callee_vmctx, params, results)
+    else:
+        emit_call(t, "@" + t.m.func_symbol(func_index), "%vmctx", params, results)
+
+
+def table_record(t, table_index):
+    return t.array_entry(VMCTX_TABLES, table_index, "tab")
+
+
+def call_indirect(t, imm, op):
+    type_index, table_index = imm
+    params, results = t.m.type_sig(type_index)
+    index = t.pop_value()
+    table = table_record(t, table_index)
+    size_ptr = t.inst(f"getelementptr inbounds i8, ptr {table}, i64 {TABLE_SIZE}")
+    size = t.inst(f"load i64, ptr {size_ptr}")
+    index64 = t.inst(f"zext i32 {index} to i64")
+    t.trap_if(t.inst(f"icmp uge i64 {index64}, {size}"), TRAP_UNDEFINED_ELEMENT)
+    elems = t.inst(f"load ptr, ptr {table}")                     # TABLE_ELEMS is 0
+    slot = t.inst(f"getelementptr inbounds ptr, ptr {elems}, i64 {index64}")
+    record = t.inst(f"load ptr, ptr {slot}")
+    t.trap_if(t.inst(f"icmp eq ptr {record}, null"), TRAP_UNINITIALIZED_ELEMENT)
+    type_id_ptr = t.inst(f"getelementptr inbounds i8, ptr {record}, i64 {FUNC_TYPE_ID}")
+    type_id = t.inst(f"load i64, ptr {type_id_ptr}")
+    expected = t.array_entry(VMCTX_TYPE_IDS, type_index, "tid", "i64")
+    t.trap_if(t.inst(f"icmp ne i64 {type_id}, {expected}"), TRAP_INDIRECT_CALL_MISMATCH)
+    code, callee_vmctx = record_code_and_vmctx(t, record)
+    emit_call(t, code, callee_vmctx, params, results)
+
+
+HANDLERS = {"call": call, "call_indirect": call_indirect}
+
+assert FUNC_CODE == 0 and TABLE_ELEMS == 0

@@ -1,0 +1,144 @@
+"""Structured control flow: block, loop, if/else, end, br, br_if, br_table, return,
+unreachable, nop. See translator.py for how frames map to basic blocks."""
+from ...abi.traps import TRAP_UNREACHABLE
+from ..translator import BLOCK, FUNC, IF, LOOP, Frame
+
+
+def _open(t, kind, blocktype):
+    params, results = t.block_sig(blocktype)
+    frame = Frame(kind, params, results, len(t.stack) - len(params), t.new_label())
+    t.frames.append(frame)
+    return frame
+
+
+def block(t, blocktype, op):
+    _open(t, BLOCK, blocktype)
+
+
+def loop(t, blocktype, op):
+    frame = _open(t, LOOP, blocktype)
+    entry_values = t.top_values(len(frame.params))
+    t.emit(f"br label %{frame.label}")
+    frame.incoming.append((t.cur, entry_values))
+    t.start_block(frame.label)
+    frame.phi_slot = len(t.lines)
+    t.lines.append("")                              # the header phis, filled at `end`
+    frame.phi_names = [t.new() for _ in frame.params]
+    del t.stack[frame.height:]
+    for name, ty in zip(frame.phi_names, frame.params):
+        t.push(name, ty)
+
+
+def if_(t, blocktype, op):
+    cond = t.cond()
+    frame = _open(t, IF, blocktype)
+    frame.entry_values = t.top_values(len(frame.params))
+    frame.else_label = t.new_label()
+    then_label = t.new_label()
+    t.emit(f"br i1 {cond}, label %{then_label}, label %{frame.else_label}")
+    t.start_block(then_label)
+
+
+def else_(t, imm, op):
+    frame = t.frames[-1]
+    if not t.dead:
+        t.emit(f"br label %{t.branch_edge(frame)}")
+    del t.stack[frame.height:]
+    for value, ty in zip(frame.entry_values, frame.params):
+        t.push(value, ty)
+    frame.has_else = True
+    t.start_block(frame.else_label)
+    t.dead = False
+
+
+def end(t, imm, op):
+    frame = t.frames.pop()
+    if frame.kind == FUNC:
+        if not t.dead:
+            t.emit_return()
+        return
+    if frame.kind == LOOP:
+        # a loop's end is only reached by falling through: its results are
+        # already on the stack (or the code after it is dead as well)
+        t.loop_phis(frame)
+        if t.dead:
+            del t.stack[frame.height:]
+        return
+    if not t.dead:
+        t.emit(f"br label %{t.branch_edge(frame)}")
+    if frame.kind == IF and not frame.has_else:
+        # the missing else passes the if's parameters through (params == results)
+        t.start_block(frame.else_label)
+        frame.incoming.append((frame.else_label, frame.entry_values))
+        t.emit(f"br label %{frame.label}")
+    del t.stack[frame.height:]
+    if not frame.incoming:
+        t.dead = True                               # nothing reaches the end label
+        return
+    t.dead = False
+    t.start_block(frame.label)
+    t.merge(frame.incoming, frame.results)
+
+
+def br(t, depth, op):
+    t.jump(t.frames[-1 - depth])
+    t.dead = True
+
+
+def br_if(t, depth, op):
+    cond = t.cond()
+    frame = t.frames[-1 - depth]
+    cont = t.new_label()
+    if frame.kind == FUNC:
+        ret = t.new_label()
+        t.emit(f"br i1 {cond}, label %{ret}, label %{cont}")
+        t.start_block(ret)
+        t.emit_return()
+    else:
+        t.emit(f"br i1 {cond}, label %{t.branch_edge(frame)}, label %{cont}")
+    t.start_block(cont)
+
+
+def br_table(t, imm, op):
+    depths, default = imm
+    index = t.pop_value()
+    ret_label = None
+
+    def target(depth):
+        # one phi entry per switch edge, duplicates included (LLVM's rule)
+        nonlocal ret_label
+        frame = t.frames[-1 - depth]
+        if frame.kind == FUNC:
+            if ret_label is None:
+                ret_label = t.new_label()
+            return ret_label
+        return t.branch_edge(frame)
+
+    cases = " ".join(f"i32 {i}, label %{target(d)}" for i, d in enumerate(depths))
+    t.emit(f"switch i32 {index}, label %{target(default)} [{cases}]")
+    if ret_label is not None:
+        t.start_block(ret_label)
+        t.emit_return()
+    t.dead = True
+
+
+def return_(t, imm, op):
+    t.emit_return()
+    t.dead = True
+
+
+def unreachable(t, imm, op):
+    t.traps.add(TRAP_UNREACHABLE)
+    t.emit(f"br label %trap{TRAP_UNREACHABLE}")
+    t.dead = True
+
+
+def nop(t, imm, op):
+    pass
+
+
+HANDLERS = {
+    "block": block, "loop": loop, "if": if_, "else": else_, "end": end,
+    "br": br, "br_if": br_if, "br_table": br_table, "return": return_,
+    "unreachable": unreachable, "nop": nop,
+}

@@ -1,0 +1,138 @@
+"""The LLVM IR text of a whole module (or of a batch of its functions).
+
+Layout of the text: target header, builtin declarations, the code-range marker
+@__wasabi_code_begin, one `define` per wasm function (@wasm_f<index>), the marker
+@__wasabi_code_end, intrinsic declarations, attributes and metadata. Functions are
+emitted in this order into one .text section, so the markers bracket the code; the
+runtime registers [begin, end) for its SIGSEGV handler.
+"""
+import platform
+import time
+
+from ..abi.builtins import llvm_declarations
+from .irtypes import llvm_types, return_type
+from .translator import CODE_SECTION, FunctionTranslator
+
+CODE_BEGIN = "__wasabi_code_begin"
+CODE_END = "__wasabi_code_end"
+
+# the stack pointer's name for llvm.read_register, per target architecture
+SP_REGISTER = {"x86_64": "rsp", "amd64": "rsp", "aarch64": "sp", "arm64": "sp"}
+# the inline-asm constraint of a floating-point register, per target architecture
+FP_REGISTER = {"x86_64": "x", "amd64": "x", "aarch64": "w", "arm64": "w"}
+
+
+def func_symbol(index):
+    return f"wasm_f{index}"
+
+
+class ModuleContext:
+    """What every function translator needs to know about its module."""
+
+    def __init__(self, desc, bounds="guard"):
+        if bounds not in ("guard", "explicit"):
+            raise ValueError(f"bounds must be 'guard' or 'explicit', not {bounds!r}")
+        self.desc = desc
+        self.bounds = bounds
+        self.num_imported_funcs = desc.num_imported_funcs
+        self._type_sigs = {}
+        self.intrinsics = {}              # declaration text -> None (ordered set)
+        self.fp_register = FP_REGISTER.get(platform.machine().lower(), "x")
+
+    def type_sig(self, type_index):
+        """(LLVM param types, LLVM result types) of a module type."""
+        sig = self._type_sigs.get(type_index)
+        if sig is None:
+            ftype = self.desc.types[type_index]
+            sig = (llvm_types(ftype.params), llvm_types(ftype.results))
+            self._type_sigs[type_index] = sig
+        return sig
+
+    def func_sig(self, func_index):
+        return self.type_sig(self.desc.func_type_indices[func_index])
+
+    func_symbol = staticmethod(func_symbol)
+
+    def declare_intrinsic(self, declaration):
+        self.intrinsics[declaration] = None
+
+
+def sp_register(machine=None):
+    machine = (machine or platform.machine()).lower()
+    try:
+        return SP_REGISTER[machine]
+    except KeyError:
+        raise NotImplementedError(f"no stack pointer register known for {machine}") from None
+
+
+def _marker(name):
+    return f'define void @{name}() #1 section "{CODE_SECTION}" {{\n  ret void\n}}'
+
+
+def _metadata():
+    return "\n".join([
+        f'!0 = !{{!"{sp_register()}"}}',
+        "!1 = !{}",
+        '!2 = !{!"branch_weights", i32 1, i32 1048575}',
+    ])
+
+
+class ModuleIR:
+    """The translated text plus what the code generator and the stats need."""
+    __slots__ = ("text", "symbols", "instructions", "body_bytes", "translate_seconds")
+
+    def __init__(self, text, symbols, instructions, body_bytes, translate_seconds):
+        self.text = text
+        self.symbols = symbols            # func index -> symbol
+        self.instructions = instructions
+        self.body_bytes = body_bytes
+        self.translate_seconds = translate_seconds
+
+
+def translate_module(desc, bounds="guard", func_indices=None, triple="", datalayout=""):
+    """Translate the defined functions (all, or `func_indices`) into one IR module."""
+    start = time.perf_counter()
+    ctx = ModuleContext(desc, bounds)
+    first = desc.num_imported_funcs
+    funcs = desc.funcs if func_indices is None else [desc.funcs[i - first] for i in func_indices]
+    defined = set()
+    bodies = []
+    instructions = 0
+    body_bytes = 0
+    for func in funcs:
+        translator = FunctionTranslator(ctx, func)
+        bodies.append(translator.translate())
+        instructions += translator.instructions
+        body_bytes += func.body_end - func.body_start
+        defined.add(func.index)
+    parts = []
+    if triple:
+        parts.append(f'target triple = "{triple}"')
+    if datalayout:
+        parts.append(f'target datalayout = "{datalayout}"')
+    parts.append(llvm_declarations())
+    parts.append("declare i64 @llvm.read_register.i64(metadata)")
+    parts.extend(_external_declarations(ctx, desc, defined))
+    parts.append(_marker(CODE_BEGIN))
+    parts.extend(bodies)
+    parts.append(_marker(CODE_END))
+    parts.extend(ctx.intrinsics)
+    parts.append("attributes #0 = { nounwind }")
+    parts.append("attributes #1 = { noinline nounwind }")
+    parts.append("attributes #2 = { nounwind memory(inaccessiblemem: readwrite) }")
+    parts.append(_metadata())
+    text = "\n".join(parts) + "\n"
+    symbols = {f.index: func_symbol(f.index) for f in funcs}
+    return ModuleIR(text, symbols, instructions, body_bytes, time.perf_counter() - start)
+
+
+def _external_declarations(ctx, desc, defined):
+    """`declare` lines for this module's functions compiled in another batch."""
+    out = []
+    for func in desc.funcs:
+        if func.index in defined:
+            continue
+        params, results = ctx.func_sig(func.index)
+        plist = "".join(", " + p for p in params)
+        out.append(f"declare {return_type(results)} @{func_symbol(func.index)}(ptr{plist})")
+    return out

@@ -1,0 +1,143 @@
+"""Per-signature thunks between the runtime's 16-byte value slots and compiled code.
+
+- array_thunk(functype) -> address of `void thunk(ptr fn, ptr vmctx, ptr slots)`:
+  loads the parameters from slots 0..n-1, calls fn(vmctx, params...), stores the
+  results to slots 0..m-1. The runtime's entry trampoline calls it (call_array).
+- host_thunk(functype) -> address of a function with the wasm calling convention
+  `(ptr hostrec, params...) -> results`: it stores the parameters to slots, calls
+  @wasabi_rt_host_call(hostrec, slots) and returns the results read from the
+  slots. A Python host function thus sits in vmctx->funcs or in a table as a
+  wrt_func {host_thunk, hostrec, type_id} like any compiled wasm function.
+
+A slot holds a value in its low bytes (i32/i64/f32/f64/ref) or a whole v128.
+All thunks live in one process-wide LLJIT, one small library each, cached by
+signature; they are never freed (there are few distinct signatures).
+"""
+import itertools
+import threading
+
+import llvmlite.binding as llvm
+
+from ..binary.types import V128
+from .irtypes import LLVM_TYPE, return_type
+from .pipelines import target_machine
+
+SLOT_SIZE = 16
+HOST_CALL = "wasabi_rt_host_call"
+
+_lock = threading.RLock()
+_cache = {}
+_counter = itertools.count()
+_jit = None
+
+
+def _types(valtypes):
+    return tuple(LLVM_TYPE[t] for t in valtypes)
+
+
+def _slot(i):
+    return f"getelementptr inbounds i8, ptr %slots, i64 {i * SLOT_SIZE}"
+
+
+def _align(ty):
+    return 16 if ty == LLVM_TYPE[V128] else 8
+
+
+def array_thunk_ir(name, params, results):
+    """IR of the array thunk for LLVM types params -> results."""
+    lines = [f"define void @{name}(ptr %fn, ptr %vmctx, ptr %slots) nounwind {{"]
+    args = []
+    for i, ty in enumerate(params):
+        lines.append(f"  %a{i}.p = {_slot(i)}")
+        lines.append(f"  %a{i} = load {ty}, ptr %a{i}.p, align {_align(ty)}")
+        args.append(f", {ty} %a{i}")
+    rtype = return_type(results)
+    call = f"call {rtype} %fn(ptr %vmctx{''.join(args)})"
+    if not results:
+        lines.append(f"  {call}")
+    else:
+        lines.append(f"  %r = {call}")
+    for i, ty in enumerate(results):
+        value = "%r"
+        if len(results) > 1:
+            value = f"%r{i}"
+            lines.append(f"  {value} = extractvalue {rtype} %r, {i}")
+        lines.append(f"  %s{i}.p = {_slot(i)}")
+        lines.append(f"  store {ty} {value}, ptr %s{i}.p, align {_align(ty)}")
+    lines.append("  ret void")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def host_thunk_ir(name, params, results):
+    """IR of the host thunk for LLVM types params -> results."""
+    rtype = return_type(results)
+    plist = "".join(f", {ty} %p{i}" for i, ty in enumerate(params))
+    count = max(1, len(params), len(results))
+    lines = [f"declare void @{HOST_CALL}(ptr, ptr) nounwind",
+             f"define {rtype} @{name}(ptr %hostrec{plist}) nounwind {{",
+             f"  %slots = alloca [{count * 2} x i64], align 16"]
+    for i, ty in enumerate(params):
+        lines.append(f"  %a{i}.p = {_slot(i)}")
+        lines.append(f"  store {ty} %p{i}, ptr %a{i}.p, align {_align(ty)}")
+    lines.append(f"  call void @{HOST_CALL}(ptr %hostrec, ptr %slots)")
+    for i, ty in enumerate(results):
+        lines.append(f"  %r{i}.p = {_slot(i)}")
+        lines.append(f"  %r{i} = load {ty}, ptr %r{i}.p, align {_align(ty)}")
+    if not results:
+        lines.append("  ret void")
+    elif len(results) == 1:
+        lines.append(f"  ret {results[0]} %r0")
+    else:
+        agg = "poison"
+        for i, ty in enumerate(results):
+            lines.append(f"  %agg{i} = insertvalue {rtype} {agg}, {ty} %r{i}, {i}")
+            agg = f"%agg{i}"
+        lines.append(f"  ret {rtype} {agg}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _thunk_jit():
+    global _jit
+    if _jit is None:
+        _jit = llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
+    return _jit
+
+
+def _compile(kind, functype, make_ir, imports):
+    key = (kind, tuple(functype.params), tuple(functype.results))
+    with _lock:
+        address = _cache.get(key)
+        if address is not None:
+            return address
+        name = f"wasabi_{kind}_thunk{next(_counter)}"
+        text = make_ir(name, _types(functype.params), _types(functype.results))
+        tm = target_machine("T1")
+        module = llvm.parse_assembly(text)
+        module.verify()
+        builder = llvm.JITLibraryBuilder().add_object_img(tm.emit_object(module))
+        for symbol, addr in imports.items():
+            builder.import_symbol(symbol, addr)
+        builder.export_symbol(name)
+        tracker = builder.link(_thunk_jit(), name)
+        address = tracker[name]
+        _cache[key] = address
+        _trackers.append(tracker)          # keep the library alive for the process
+        return address
+
+
+_trackers = []
+
+
+def array_thunk(functype):
+    """Address of the array-call thunk for `functype` (params/results as type codes)."""
+    return _compile("array", functype, array_thunk_ir, {})
+
+
+def host_thunk(functype, host_call_address=None):
+    """Address of the host-call thunk for `functype`; it calls the runtime's host dispatch."""
+    if host_call_address is None:
+        from .codegen import runtime_builtin_addresses
+        host_call_address = runtime_builtin_addresses()[HOST_CALL]
+    return _compile("host", functype, host_thunk_ir, {HOST_CALL: host_call_address})

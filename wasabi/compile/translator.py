@@ -1,0 +1,333 @@
+"""Translation of one validated wasm function body to LLVM IR text.
+
+The translator walks the body once. Wasm operand-stack values become SSA values
+(or literal constants, which cost nothing until used); wasm locals become allocas
+that SROA turns into SSA registers. Control structures map to basic blocks:
+
+- a `block`/`if` gets an end label whose phis merge the values of every branch
+  to it; a `loop` gets a header label whose phis merge the loop parameters (the
+  phi text goes into a placeholder line filled in at the loop's `end`, once every
+  back edge is known);
+- a branch to the function frame is a `ret`;
+- code after br/br_table/return/unreachable is not translated: the reader skips
+  to the `else`/`end` that closes the block (its stack would be polymorphic);
+- traps branch to one shared block per trap code at the end of the function.
+
+Invariant vmctx loads (memory base in guard mode, the function/global/table
+arrays, global cells, type ids) are emitted once, in the entry block, when first
+used; they carry !invariant.load so LLVM may hoist and share them.
+
+The emitters for the opcode families live in wasabi/compile/emit/; they call the
+small helper methods below. The class is shaped for a later move to Cython.
+"""
+from ..abi import traps
+from ..abi.vmctx import VMCTX_STACK_LIMIT
+from ..errors import CompileError
+from .bytecode import BodyReader, IMMEDIATE_READERS, skip_to_block_end
+from .irtypes import ZERO, function_signature, llvm_type, return_type
+
+BLOCK, LOOP, IF, FUNC = range(4)
+
+# every function and both code-range markers go into this one section, in module order:
+# otherwise LLVM moves functions it infers cold (e.g. always trapping) to .text.unlikely,
+# outside the markers
+CODE_SECTION = ".text.wasabi"
+
+# module-level metadata numbers (see module_ir.METADATA)
+MD_SP_REGISTER = "!0"
+MD_INVARIANT = "!1"
+MD_COLD_BRANCH = "!2"
+
+
+class Frame:
+    """One entry of the control stack."""
+    __slots__ = ("kind", "params", "results", "height", "label", "incoming",
+                 "else_label", "entry_values", "has_else", "phi_slot", "phi_names")
+
+    def __init__(self, kind, params, results, height, label):
+        self.kind = kind
+        self.params = params           # LLVM types
+        self.results = results
+        self.height = height           # operand stack height below the params
+        self.label = label             # branch target: loop header or end label
+        self.incoming = []             # [(predecessor label, [values])] per edge
+        self.has_else = False
+
+    def branch_types(self):
+        return self.params if self.kind == LOOP else self.results
+
+
+class FunctionTranslator:
+    def __init__(self, module, func):
+        self.m = module
+        self.func = func
+        self.r = BodyReader(module.desc.data, func.body_start)
+        params, results = module.func_sig(func.index)
+        self.param_types = params
+        self.result_types = results
+        self.local_types = params + self._declared_locals(func)
+        self.lines = []                # body lines
+        self.prologue_lines = []       # invariant loads, placed in the entry block
+        self.prologue = {}             # key -> SSA name of an invariant load
+        self.stack = []                # operand stack: (value text, LLVM type)
+        self.frames = []
+        self.n = 0                     # counter for fresh names
+        self.cur = "body"              # label of the current basic block
+        self.dead = False              # the rest of the current block is unreachable
+        self.traps = set()             # trap codes whose shared trap block is used
+        self.i1 = {}                   # i32 value produced by zext of an i1 -> that i1
+        self.promoted = set()          # f64 values made by f64.promote_f32 (see emit/convert)
+        self.loaded = set()            # values loaded from linear memory (see emit/variables)
+        self.mem_cache = None          # explicit bounds mode: (base, size) in this block
+        self.instructions = 0
+
+    @staticmethod
+    def _declared_locals(func):
+        out = []
+        for count, valtype in func.locals:
+            out.extend([llvm_type(valtype)] * count)
+        return tuple(out)
+
+    # -- names, lines, stack ----------------------------------------------------------
+    def new(self):
+        self.n += 1
+        return f"%v{self.n}"
+
+    def new_label(self):
+        self.n += 1
+        return f"L{self.n}"
+
+    def emit(self, text):
+        self.lines.append("  " + text)
+
+    def inst(self, text):
+        """Emit `%v = text` and return %v."""
+        self.n += 1
+        name = f"%v{self.n}"
+        self.lines.append(f"  {name} = {text}")
+        return name
+
+    def push(self, value, ty):
+        self.stack.append((value, ty))
+
+    def pop(self):
+        return self.stack.pop()
+
+    def pop_value(self):
+        return self.stack.pop()[0]
+
+    def pop_args(self, n):
+        """The top n values as an IR argument list ', ty v, ...' (deepest first), popped."""
+        if not n:
+            return ""
+        args = self.stack[-n:]
+        del self.stack[-n:]
+        return "".join(f", {t} {v}" for v, t in args)
+
+    def top_values(self, n):
+        return [v for v, _ in self.stack[len(self.stack) - n:]] if n else []
+
+    def push_bool(self, i1):
+        """Push an i1 as the i32 wasm boolean, remembering the i1 for a later branch."""
+        value = self.inst(f"zext i1 {i1} to i32")
+        self.i1[value] = i1
+        self.push(value, "i32")
+
+    def cond(self):
+        """Pop an i32 condition and return it as an i1."""
+        value = self.pop_value()
+        i1 = self.i1.get(value)
+        if i1 is None:
+            i1 = self.inst(f"icmp ne i32 {value}, 0")
+        return i1
+
+    def opaque(self, ty, value):
+        """`value` hidden from LLVM's folding (an empty inline asm; a register move at most).
+
+        LLVM folds x - 0.0, x * 1.0, fptrunc(fpext x), ... to x, which passes a
+        signalling NaN through where wasm requires a quiet one; an operand LLVM
+        cannot see keeps the operation (and its NaN quieting) in the machine code.
+        An inline asm without side effects can still be hoisted and shared.
+        """
+        return self.inst(f'call {ty} asm "", "={self.m.fp_register},0"({ty} {value})')
+
+    def keep_alive(self, ty, value):
+        """Make LLVM keep the computation of `value` though nothing uses it.
+
+        In guard-page mode an out-of-bounds load traps only if it executes, and LLVM
+        deletes loads whose value is unused; `(drop (i32.load ...))` must still trap.
+        The asm claims only inaccessible memory (with memory(none) codegen O0 drops it),
+        so loads and stores of linear memory still move across it.
+        """
+        reg = "r" if ty[0] == "i" or ty == "ptr" else self.m.fp_register
+        self.emit(f'call void asm sideeffect "", "{reg}"({ty} {value}) #2')
+
+    def start_block(self, label):
+        self.lines.append(f"{label}:")
+        self.cur = label
+        self.mem_cache = None
+
+    def trap_if(self, cond, code):
+        """Trap with `code` when the i1 `cond` is true (a cold branch)."""
+        self.traps.add(code)
+        cont = self.new_label()
+        self.emit(f"br i1 {cond}, label %trap{code}, label %{cont}, !prof {MD_COLD_BRANCH}")
+        self.start_block(cont)
+
+    def trap_unless(self, cond, code):
+        """Trap with `code` when the i1 `cond` is false."""
+        self.trap_if(self.inst(f"xor i1 {cond}, true"), code)
+
+    def builtin(self, name, ret, args):
+        """Call a runtime builtin; `args` is the text after %vmctx (', i32 0, ...')."""
+        text = f"call {ret} @{name}(ptr %vmctx{args})"
+        if ret == "void":
+            self.emit(text)
+            return None
+        return self.inst(text)
+
+    # -- invariant loads in the entry block --------------------------------------------
+    def _invariant(self, key, name, lines):
+        if key not in self.prologue:
+            self.prologue_lines.extend(lines)
+            self.prologue[key] = name
+        return name
+
+    def vmctx_ptr(self, offset):
+        """The pointer stored in vmctx at `offset` (never changes for an instance)."""
+        name = f"%vm{offset}"
+        return self._invariant(("vm", offset), name, [
+            f"  {name}.p = getelementptr inbounds i8, ptr %vmctx, i64 {offset}",
+            f"  {name} = load ptr, ptr {name}.p, !invariant.load {MD_INVARIANT}"])
+
+    def array_entry(self, array_offset, index, tag, ty="ptr"):
+        """Element `index` of the pointer/u64 array that vmctx points to at `array_offset`."""
+        array = self.vmctx_ptr(array_offset)
+        name = f"%{tag}{index}"
+        return self._invariant((tag, index), name, [
+            f"  {name}.p = getelementptr inbounds {ty}, ptr {array}, i64 {index}",
+            f"  {name} = load {ty}, ptr {name}.p, !invariant.load {MD_INVARIANT}"])
+
+    # -- control helpers used by emit/control.py -------------------------------------
+    def block_sig(self, blocktype):
+        if blocktype is None:
+            return (), ()
+        if isinstance(blocktype, tuple):
+            return self.m.type_sig(blocktype[1])
+        return (), (llvm_type(blocktype),)
+
+    def branch_edge(self, frame):
+        """Record the current block as a predecessor of frame's target; return the label."""
+        frame.incoming.append((self.cur, self.top_values(len(frame.branch_types()))))
+        return frame.label
+
+    def jump(self, frame):
+        """Unconditional branch to `frame` (a return for the function frame)."""
+        if frame.kind == FUNC:
+            self.emit_return()
+        else:
+            self.emit(f"br label %{self.branch_edge(frame)}")
+
+    def emit_return(self):
+        results = self.result_types
+        if not results:
+            self.emit("ret void")
+            return
+        values = self.stack[len(self.stack) - len(results):]
+        if len(results) == 1:
+            value, ty = values[0]
+            self.emit(f"ret {ty} {value}")
+            return
+        rtype = return_type(results)
+        agg = "poison"
+        for i, (value, ty) in enumerate(values):
+            agg = self.inst(f"insertvalue {rtype} {agg}, {ty} {value}, {i}")
+        self.emit(f"ret {rtype} {agg}")
+
+    def merge(self, incoming, types):
+        """Push the values merged from `incoming` edges (phis where they differ)."""
+        for i, ty in enumerate(types):
+            first = incoming[0][1][i]
+            if all(values[i] == first for _, values in incoming):
+                self.push(first, ty)
+                continue
+            edges = ", ".join(f"[{values[i]}, %{pred}]" for pred, values in incoming)
+            self.push(self.inst(f"phi {ty} {edges}"), ty)
+
+    def loop_phis(self, frame):
+        """Fill the loop header's placeholder with one phi per loop parameter."""
+        phis = []
+        for i, (name, ty) in enumerate(zip(frame.phi_names, frame.params)):
+            edges = ", ".join(f"[{values[i]}, %{pred}]" for pred, values in frame.incoming)
+            phis.append(f"  {name} = phi {ty} {edges}")
+        self.lines[frame.phi_slot] = "\n".join(phis)
+
+    # -- the walk ------------------------------------------------------------------------
+    def translate(self):
+        """The complete `define` text of the function."""
+        from .emit import DISPATCH, DISPATCH_PREFIXED
+        self.frames.append(Frame(FUNC, (), self.result_types, 0, None))
+        r = self.r
+        data = r.data
+        readers = IMMEDIATE_READERS
+        count = 0
+        while self.frames:
+            if self.dead:
+                skip_to_block_end(r)
+            b = data[r.pos]
+            r.pos += 1
+            entry = DISPATCH[b]
+            if entry is None:
+                entry = DISPATCH_PREFIXED.get((b, r.u32()))
+                if entry is None:
+                    raise CompileError(f"instruction not supported by the compiler: "
+                                       f"{b:#x} prefix", r.pos)
+            op, handler = entry
+            handler(self, readers[op.imm](r), op)
+            count += 1
+        self.instructions = count
+        return self._assemble()
+
+    def _entry_block(self):
+        out = []
+        for i, ty in enumerate(self.local_types):
+            out.append(f"  %l{i} = alloca {ty}")
+        for i, ty in enumerate(self.param_types):
+            out.append(f"  store {ty} %p{i}, ptr %l{i}")
+        for i in range(len(self.param_types), len(self.local_types)):
+            ty = self.local_types[i]
+            out.append(f"  store {ty} {ZERO[ty]}, ptr %l{i}")
+        return out
+
+    def _stack_check(self):
+        """Trap when the stack pointer is below vmctx->stack_limit (cold branch)."""
+        self.traps.add(traps.TRAP_STACK_EXHAUSTED)
+        return [
+            f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})",
+            f"  %sl.p = getelementptr inbounds i8, ptr %vmctx, i64 {VMCTX_STACK_LIMIT}",
+            "  %sl = load i64, ptr %sl.p",
+            "  %sov = icmp ult i64 %sp, %sl",
+            f"  br i1 %sov, label %trap{traps.TRAP_STACK_EXHAUSTED}, label %body, "
+            f"!prof {MD_COLD_BRANCH}",
+        ]
+
+    def _trap_blocks(self):
+        out = []
+        for code in sorted(self.traps):
+            out.append(f"trap{code}:")
+            out.append(f"  call void @wasabi_rt_trap(i32 {code})")
+            out.append("  unreachable")
+        return out
+
+    def _assemble(self):
+        header = function_signature(self.m.func_symbol(self.func.index),
+                                    self.param_types, self.result_types)
+        parts = [f'{header} #0 section "{CODE_SECTION}" {{', "entry:"]
+        parts.extend(self._entry_block())
+        parts.extend(self.prologue_lines)
+        parts.extend(self._stack_check())
+        parts.append("body:")
+        parts.extend(self.lines)
+        parts.extend(self._trap_blocks())
+        parts.append("}")
+        return "\n".join(parts)
