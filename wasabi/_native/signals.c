@@ -36,10 +36,12 @@ static pthread_mutex_t ranges_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sigaction previous_segv, previous_bus;
 static int installed;
 
-/* the last fault we passed on, to notice a previous handler that returned
- * without fixing anything (the instruction faults again) */
-static WRT_TLS uintptr_t tls_chained_addr, tls_chained_pc;
-static WRT_TLS int tls_chaining;
+/* The frame of our handler while it runs the previous handler, 0 otherwise. The previous
+ * handler may never return: wasmtime, for one, leaves its handler by unwinding to its own
+ * entry when its code traps. So the mark can be stale and is trusted only when the fault
+ * was raised from just below it, i.e. from inside the previous handler. */
+static WRT_TLS uintptr_t tls_chain_frame;
+#define CHAIN_NEST_WINDOW ((uintptr_t)1 << 20)
 
 static range_table* table_new(size_t capacity) {
     range_table* t = malloc(sizeof *t);
@@ -121,6 +123,15 @@ int wrt_unregister_code_range(uintptr_t b, uintptr_t e) { return range_remove(&c
 int wrt_register_reservation(uintptr_t b, uintptr_t e) { return range_add(&reservations, b, e); }
 int wrt_unregister_reservation(uintptr_t b, uintptr_t e) { return range_remove(&reservations, b, e); }
 
+static uintptr_t context_sp(void* uc) {
+    ucontext_t* ctx = (ucontext_t*)uc;
+#if defined(__x86_64__)
+    return (uintptr_t)ctx->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)ctx->uc_mcontext.sp;
+#endif
+}
+
 static uintptr_t context_pc(void* uc) {
     ucontext_t* ctx = (ucontext_t*)uc;
 #if defined(__x86_64__)
@@ -160,13 +171,27 @@ static void set_default_and_return(int sig) {
     sigaction(sig, &dfl, NULL);
 }
 
+/* Did this signal come from inside the previous handler we are running (faulthandler prints
+ * its traceback, restores the handler it replaced -- ours -- and re-raises)? */
+static int raised_inside_previous_handler(void* uc) {
+    uintptr_t mark = tls_chain_frame, sp = context_sp(uc);
+    return mark && sp < mark && mark - sp < CHAIN_NEST_WINDOW;
+}
+
+static void call_previous(int sig, struct sigaction* prev, siginfo_t* info, void* uc) {
+    uintptr_t outer = tls_chain_frame;
+    tls_chain_frame = (uintptr_t)__builtin_frame_address(0);
+    if (prev->sa_flags & SA_SIGINFO)
+        prev->sa_sigaction(sig, info, uc);
+    else
+        prev->sa_handler(sig);
+    tls_chain_frame = outer;
+}
+
 static void chain(int sig, siginfo_t* info, void* uc) {
     struct sigaction* prev = sig == SIGBUS ? &previous_bus : &previous_segv;
-    uintptr_t addr = (uintptr_t)info->si_addr, pc = context_pc(uc);
-    if (tls_chaining || (info->si_code > 0 && addr == tls_chained_addr && pc == tls_chained_pc)) {
-        /* the previous handler re-raised, or returned without fixing the
-         * fault: let the default action end the process */
-        tls_chained_addr = tls_chained_pc = 0;
+    if (raised_inside_previous_handler(uc)) {
+        /* let the default action end the process once we return */
         set_default_and_return(sig);
         return;
     }
@@ -175,23 +200,14 @@ static void chain(int sig, siginfo_t* info, void* uc) {
             set_default_and_return(sig);
             return;
         }
-        tls_chaining = 1;
-        tls_chained_addr = addr;
-        tls_chained_pc = pc;
-        prev->sa_sigaction(sig, info, uc);
-        tls_chaining = 0;
-        return;
-    }
-    if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
+    } else if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
         /* returning re-executes the faulting instruction under SIG_DFL */
         set_default_and_return(sig);
         return;
     }
-    tls_chaining = 1;
-    tls_chained_addr = addr;
-    tls_chained_pc = pc;
-    prev->sa_handler(sig);
-    tls_chaining = 0;
+    /* A previous handler that returns has fixed the fault (or will see it again, as it
+     * would without us); one that does not return has handled it its own way. */
+    call_previous(sig, prev, info, uc);
 }
 
 static void handler(int sig, siginfo_t* info, void* uc) {
