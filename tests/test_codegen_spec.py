@@ -1,9 +1,10 @@
 """The spec test suite through the compiler and the runtime (wasabi.runtime.instantiate).
 
 CompilerEngine drives the spec harness (tests/spec_harness.py): decode + validate,
-compile_module at a tier and bounds mode, instantiate with the spectest host module
+compile in a mode (eager, lazy, repl) at a tier and bounds mode, instantiate with the spectest host module
 and registered instances, invoke with raw bit patterns (exact NaN payloads).
-Run a script by hand: python tests/test_codegen_spec.py [--tier O2] [--bounds explicit] i32 f32
+Run a script by hand: python tests/test_codegen_spec.py [--tier O2] [--bounds explicit] [--mode lazy] i32 f32
+(--all: every script, --simd: the simd_* scripts).
 """
 import argparse
 import pathlib
@@ -17,9 +18,9 @@ from conftest import SPEC_DIR  # noqa: E402
 
 import wasabi  # noqa: E402
 from wasabi import _ext  # noqa: E402
-from wasabi.binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType,  # noqa: E402
-                                 GlobalType, Limits, MemoryType, TableType)
-from wasabi.compile.codegen import compile_module  # noqa: E402
+from wasabi.binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, V128,  # noqa: E402
+                                 FuncType, GlobalType, Limits, MemoryType, TableType)
+from wasabi.compile import modes  # noqa: E402
 from wasabi.errors import CompileError, LinkError, Trap  # noqa: E402
 from wasabi.options import Options  # noqa: E402
 from wasabi.runtime import Global, HostFunction, Memory, Store, Table, instantiate  # noqa: E402
@@ -27,7 +28,8 @@ from wasabi.runtime import Global, HostFunction, Memory, Store, Table, instantia
 TYPE_NAMES = {"i32": I32, "i64": I64, "f32": F32, "f64": F64, "funcref": FUNCREF,
               "externref": EXTERNREF}
 REF_NAMES = {FUNCREF: "funcref", EXTERNREF: "externref"}
-NUM_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64"}
+# numbers and v128 cross as raw bit patterns (v128: one 128-bit int, lane 0 lowest)
+NUM_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128"}
 
 
 class HostRef:
@@ -58,17 +60,18 @@ class CompilerEngine(sh.Engine):
     spec_trap_messages = True
     tier = "T1"
     bounds = "guard"
+    mode = "eager"
 
     def __init__(self):
         self.store = Store()
-        self.options = Options(tier=self.tier, bounds=self.bounds)
+        self.options = Options(mode=self.mode, tier=self.tier, bounds=self.bounds)
         self.namespaces = {"spectest": spectest(self.store, self.bounds)}
         self.keep = {}
 
     def compile(self, data):
         try:
             desc = wasabi.parse(data)
-            return desc, compile_module(desc, self.options)
+            return desc, modes.compile(desc, self.options).code
         except CompileError as exc:
             raise sh.ModuleRejected(str(exc)) from None
 
@@ -101,8 +104,6 @@ class CompilerEngine(sh.Engine):
 
     def invoke(self, instance, field, args, result_types=None):
         func = instance.exports[field]
-        if any(t not in NUM_NAMES and t not in REF_NAMES for t in func.type.params + func.type.results):
-            raise sh.NotRun("v128")
         raws = [self.to_raw(a, t) for a, t in zip(args, func.type.params)]
         try:
             results = func.call_raw(raws)
@@ -115,25 +116,42 @@ class CompilerEngine(sh.Engine):
         return self.from_raw(glob.raw, glob.type.valtype)
 
 
-def engine_class(tier, bounds):
-    return type(f"CompilerEngine_{tier}_{bounds}", (CompilerEngine,),
-                {"tier": tier, "bounds": bounds})
+def engine_class(tier, bounds, mode="eager"):
+    return type(f"CompilerEngine_{tier}_{bounds}_{mode}", (CompilerEngine,),
+                {"tier": tier, "bounds": bounds, "mode": mode})
 
 
-def non_simd_scripts():
-    return [n for n in sh.script_names(SPEC_DIR) if not n.startswith("simd")]
+def all_scripts():
+    return sh.script_names(SPEC_DIR)
+
+
+def simd_scripts():
+    return [n for n in all_scripts() if n.startswith("simd")]
 
 
 # a quick cross-section of the compiler's instruction families, run by default
 QUICK = ["i32", "i64", "conversions", "float_exprs", "br_table", "call_indirect", "traps",
-         "memory_trap", "address", "unwind", "table_init", "bulk"]
+         "memory_trap", "address", "unwind", "table_init", "bulk",
+         "simd_lane", "simd_conversions", "simd_f32x4_arith", "simd_i16x8_sat_arith",
+         "simd_load_extend", "simd_address"]
+# every tier with every bounds mode
+CONFIGURATIONS = [(tier, bounds) for tier in ("T0", "T1", "O2") for bounds in ("guard", "explicit")]
 # bulk.wast:221 expects "uninitialized element 2" (the reference interpreter names the
 # index); traps carry only a code, so the message is "uninitialized element"
 KNOWN_FAILURES = {"bulk": 1}
 
 
-def check_script(name, tier, bounds):
-    result = sh.run_script(SPEC_DIR, name, engine_class(tier, bounds))
+# the lazy modes compile each function on its first call (through stubs and the
+# vmctx function table) and REPL calls everything through the table: this
+# cross-section runs calls of every kind, traps inside lazily compiled code,
+# cross-instance imports and start functions
+QUICK_MODES = ["call", "call_indirect", "fac", "func_ptrs", "imports", "linking", "start",
+               "traps", "unwind", "table_init", "bulk", "memory_grow", "i64", "float_exprs"]
+LAZY_MODES = ["lazy", "repl"]
+
+
+def check_script(name, tier, bounds, mode="eager"):
+    result = sh.run_script(SPEC_DIR, name, engine_class(tier, bounds, mode))
     assert len(result.failures) == KNOWN_FAILURES.get(name, 0), result.summary(10)
     assert result.total(sh.PASSED) > 0
 
@@ -143,9 +161,22 @@ def test_spec_quick(name):
     check_script(name, "T1", "guard")
 
 
+@pytest.mark.parametrize("mode", LAZY_MODES)
+@pytest.mark.parametrize("name", QUICK_MODES)
+def test_spec_quick_lazy_modes(name, mode):
+    check_script(name, "T1", "guard", mode)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("tier,bounds", [("T1", "guard"), ("O2", "guard"), ("T0", "explicit")])
-@pytest.mark.parametrize("name", non_simd_scripts())
+@pytest.mark.parametrize("mode", LAZY_MODES)
+@pytest.mark.parametrize("name", all_scripts())
+def test_spec_full_lazy_modes(name, mode):
+    check_script(name, "T1", "guard", mode)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tier,bounds", CONFIGURATIONS)
+@pytest.mark.parametrize("name", all_scripts())
 def test_spec_full(name, tier, bounds):
     check_script(name, tier, bounds)
 
@@ -154,13 +185,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tier", default="T1")
     parser.add_argument("--bounds", default="guard")
+    parser.add_argument("--mode", default="eager", choices=["eager", "lazy", "repl"])
     parser.add_argument("--failures", type=int, default=10)
-    parser.add_argument("--all", action="store_true", help="every non-SIMD script")
+    parser.add_argument("--all", action="store_true", help="every script")
+    parser.add_argument("--simd", action="store_true", help="every simd_* script")
     parser.add_argument("scripts", nargs="*")
     options = parser.parse_args(argv)
-    engine = engine_class(options.tier, options.bounds)
+    engine = engine_class(options.tier, options.bounds, options.mode)
     totals = dict.fromkeys(sh.OUTCOMES, 0)
-    names = options.scripts or (non_simd_scripts() if options.all else QUICK)
+    names = options.scripts or (all_scripts() if options.all
+                                else simd_scripts() if options.simd else QUICK)
     for name in names:
         result = sh.run_script(SPEC_DIR, name, engine)
         line = ", ".join(f"{result.total(o)} {o}" for o in sh.OUTCOMES)

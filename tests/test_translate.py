@@ -1,15 +1,14 @@
-"""wasm -> LLVM IR: every non-SIMD instruction family translates to IR that LLVM verifies."""
+"""wasm -> LLVM IR: every instruction family translates to IR that LLVM verifies (SIMD in test_simd.py)."""
 import llvmlite.binding as llvm
 import pytest
 import wasmtime
 
 import wasabi
-from wasabi.binary.opcodes import OPCODES, PREFIX_FD
+from wasabi.binary.opcodes import OPCODES
 from wasabi.compile import emit
 from wasabi.compile.irtypes import f32_const, f64_const, i32_const
 from wasabi.compile.module_ir import translate_module
 from wasabi.compile.pipelines import initialize
-from wasabi.errors import CompileError
 
 FAMILIES = {
     "control": """
@@ -85,9 +84,9 @@ def desc_of(body, validate=True):
     return wasabi.decode_module(data)
 
 
-def test_every_non_simd_instruction_has_an_emitter():
+def test_every_instruction_has_an_emitter():
     assert emit.MISSING == []
-    names = {op.name for op in OPCODES if op.prefix != PREFIX_FD}
+    names = {op.name for op in OPCODES}
     covered = {op.name for op, _ in filter(None, emit.DISPATCH)}
     covered |= {op.name for op, _ in emit.DISPATCH_PREFIXED.values()}
     assert names <= covered
@@ -108,13 +107,6 @@ def test_explicit_bounds_mode_checks_and_guard_mode_does_not():
     body = FAMILIES["memory"]
     assert "trap5" in translate_module(desc_of(body), "explicit").text
     assert "trap5" not in translate_module(desc_of(body), "guard").text
-
-
-def test_simd_is_refused_with_a_compile_error():
-    with pytest.raises(CompileError):
-        translate_module(desc_of("(func (param v128))"))
-    with pytest.raises(CompileError):
-        translate_module(desc_of("(func (drop (i32x4.splat (i32.const 1))))"))
 
 
 def test_constants_are_exact_bit_patterns():

@@ -1,12 +1,82 @@
-"""wasabi: a WebAssembly runtime for Python that compiles wasm to machine code through LLVM."""
+"""wasabi: a WebAssembly runtime for Python that compiles wasm to machine code through LLVM.
+
+Two faces of the same objects:
+
+    module = wasabi.compile(wasm_bytes, wasabi.Options(mode=wasabi.Mode.EAGER))
+    instance = wasabi.instantiate(module, {"env": {"log": print}})
+    instance.call("main")                      # or instance.exports.main()
+
+and the `wasmer` 1.1.0 package's, so that `import wasabi as wasmer` works:
+
+    store = wasmer.Store()
+    instance = wasmer.Instance(wasmer.Module(store, wat_or_wasm), import_object)
+    instance.exports.sum(1, 2)
+"""
+import sys as _sys
+import types as _types
+
 from .errors import CompileError, ValidationError, LinkError, Trap
 from .binary.reader import decode_module
 from .validate import validate, validate_module, parse
+from .options import Mode, Options
 
 __version__ = "0.1.0"
 
+# importing the runtime installs wasabi's fault handler (guard-page traps)
+from . import runtime  # noqa: E402
+from .api import (  # noqa: E402
+    compile, instantiate,
+    Store, Module, Instance, Exports, ExportsIterator, ImportObject,
+    Function, WasmFunction, Global, Memory, Table,
+    Type, Value, FunctionType, GlobalType, MemoryType, TableType, ExportType, ImportType,
+    Buffer, Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array,
+    Int64Array, Uint64Array, Float32Array, Float64Array,
+    wat2wasm, wasm2wat, engine, target,
+)
+from . import wasi  # noqa: E402
+from .wasi import WasiConfig, WasiExit  # noqa: E402
+
 __all__ = [
     "CompileError", "ValidationError", "LinkError", "Trap",
-    "decode_module", "validate", "validate_module", "parse",
-    "__version__",
+    "decode_module", "validate", "validate_module", "parse", "Options", "Mode",
+    "compile", "instantiate",
+    "Store", "Module", "Instance", "Exports", "ExportsIterator", "ImportObject",
+    "Function", "WasmFunction", "Global", "Memory", "Table",
+    "Type", "Value", "FunctionType", "GlobalType", "MemoryType", "TableType",
+    "ExportType", "ImportType",
+    "Buffer", "Int8Array", "Uint8Array", "Int16Array", "Uint16Array", "Int32Array",
+    "Uint32Array", "Int64Array", "Uint64Array", "Float32Array", "Float64Array",
+    "wat2wasm", "wasm2wat", "engine", "target",
+    "wasi", "WasiConfig", "WasiExit",
+    "__version__", "__core_version__",
 ]
+
+
+class _Package(_types.ModuleType):
+    """The wasabi module object.
+
+    `wasabi.compile` is the seed's function, while wasabi/compile/ is also the
+    compiler's subpackage: importing that subpackage sets the package attribute
+    of the same name, which would hide the function. This keeps the function
+    (the subpackage stays in sys.modules as "wasabi.compile").
+    """
+
+    @property
+    def compile(self):
+        return self.__dict__["_compile_function"]
+
+    @compile.setter
+    def compile(self, value):
+        if not isinstance(value, _types.ModuleType):
+            self.__dict__["_compile_function"] = value
+
+    @property
+    def __core_version__(self):
+        """The version of the core wasabi compiles with: LLVM's (through llvmlite)."""
+        import llvmlite.binding as llvm
+        return ".".join(map(str, llvm.llvm_version_info))
+
+
+_compile_function = compile
+del compile
+_sys.modules[__name__].__class__ = _Package

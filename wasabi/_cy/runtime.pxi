@@ -5,7 +5,10 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t, int64_t, uintptr_
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
-from cpython.ref cimport PyObject
+from cpython.ref cimport PyObject, Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.exc cimport PyErr_Occurred, PyErr_Clear, PyErr_ExceptionMatches
+from cpython.float cimport PyFloat_AsDouble, PyFloat_CheckExact, PyFloat_AS_DOUBLE
 
 import threading as _threading
 
@@ -31,7 +34,7 @@ cdef extern from "vmctx.h":
     ctypedef struct wrt_host:
         void* func
         uint64_t type_id
-    int TRAP_HOST_EXCEPTION, TRAP_COMPILE_ERROR
+    int TRAP_HOST_EXCEPTION, TRAP_COMPILE_ERROR, TRAP_WASI_EXIT
     uint64_t MEMORY_FLAG_GUARDED, WASM_PAGE_SIZE, TABLE_NO_MAX
 
 cdef extern from "runtime.h":
@@ -51,6 +54,20 @@ cdef extern from "runtime.h":
     int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init)
     int wrt_table_init(wrt_table* t, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n)
     void wrt_set_host_dispatch(wrt_host_dispatch_fn fn)
+
+cdef extern from "fastcall.h":
+    ctypedef struct VMContext:
+        uint64_t stack_limit
+    ctypedef void (*wrt_body_fn)(void* arg) noexcept nogil
+    int WRT_BUSY, WRT_HAVE_REGCALL, WRT_REG_INTS, WRT_REG_FLOATS, WRT_STACK_WORDS
+    int WRT_PLACE_INT, WRT_PLACE_FLOAT, WRT_PLACE_STACK
+    uint64_t wrt_regcall(void* fn, void* vmctx, const uint64_t* i, const double* f,
+                         const uint64_t* s, int stack, int float_result) nogil
+    int wrt_call_regs(void* fn, VMContext* ctx, const uint64_t* iregs, const double* fregs,
+                      const uint64_t* stack_words, int stack, int float_result, uint64_t* out)
+    int wrt_call_thunk(void* thunk, void* fn, VMContext* ctx, void* slots)
+    bint wrt_small_int(object o, long long* out)
+    int wrt_call_body(VMContext* ctx, wrt_body_fn body, void* arg)
 
 cdef extern from "abi.h":
     ctypedef struct wrt_abi_value:
@@ -154,22 +171,48 @@ cdef object _take_pending():
     return exc
 
 
-cdef uint64_t _int_bits(object value, int bits) except? 0xFFFFFFFFFFFFFFFF:
-    # signed or unsigned, as wasm makes no difference; anything wider is an error
-    cdef long long v
+cdef extern from "Python.h":
+    # declared here without Cython's automatic error check: callers test
+    # for -1 + PyErr_Occurred themselves, to retry OverflowError as unsigned
+    long long _PyLong_AsLongLong "PyLong_AsLongLong"(object o)
+    unsigned long long _PyLong_AsUnsignedLongLong "PyLong_AsUnsignedLongLong"(object o)
+
+
+cdef uint64_t _unsigned_bits(object value, int bits) except? 0xFFFFFFFFFFFFFFFF:
+    # the slow path of _int_bits: a value beyond the signed range (or an error)
     cdef unsigned long long u
-    try:
-        v = value            # the common case: a signed value that fits a C long long
-    except OverflowError:
-        u = value            # 2**63 .. 2**64-1 (raises OverflowError beyond)
-        if bits == 32:
-            raise OverflowError(f"{value!r} does not fit in i32")
-        return u
+    PyErr_Clear()
+    u = _PyLong_AsUnsignedLongLong(value)
+    if u == <unsigned long long>-1 and PyErr_Occurred():
+        PyErr_Clear()
+        raise OverflowError(f"{value!r} does not fit in i{bits}")
+    if bits == 32:
+        raise OverflowError(f"{value!r} does not fit in i32")
+    return u
+
+
+cdef inline uint64_t _int_bits(object value, int bits) except? 0xFFFFFFFFFFFFFFFF:
+    """The bits of an i32/i64 argument: signed or unsigned, as wasm makes no
+    difference; anything wider is an OverflowError, a non-integer a TypeError."""
+    cdef long long v
+    if wrt_small_int(value, &v):
+        return <uint64_t><uint32_t>v if bits == 32 else <uint64_t>v
+    v = _PyLong_AsLongLong(value)
+    if v == -1 and PyErr_Occurred():
+        if not PyErr_ExceptionMatches(OverflowError):
+            return 0xFFFFFFFFFFFFFFFF      # the TypeError stays set
+        return _unsigned_bits(value, bits)
     if bits == 32:
         if v < -0x80000000 or v > 0xFFFFFFFF:
             raise OverflowError(f"{value!r} does not fit in i32")
-        return (<uint64_t>v) & 0xFFFFFFFF
+        return <uint64_t><uint32_t>v
     return <uint64_t>v
+
+
+cdef inline double _as_double(object value) except? -1.0:
+    if PyFloat_CheckExact(value):
+        return PyFloat_AS_DOUBLE(value)
+    return PyFloat_AsDouble(value)
 
 
 cdef int _to_slot(uint8_t* slot, int vtype, object value, dict keep) except -1:
@@ -184,10 +227,10 @@ cdef int _to_slot(uint8_t* slot, int vtype, object value, dict keep) except -1:
         bits = _int_bits(value, 64)
         memcpy(slot, &bits, 8)
     elif vtype == T_F32:
-        f = <float>float(value)
+        f = <float>_as_double(value)
         memcpy(slot, &f, 4)
     elif vtype == T_F64:
-        d = float(value)
+        d = _as_double(value)
         memcpy(slot, &d, 8)
     elif vtype == T_V128:
         v = int(value) & ((1 << 128) - 1)
@@ -264,10 +307,17 @@ def value_from_raw(int vtype, raw):
 # ---- entering compiled code ----
 
 cdef object _trap_error(int code):
+    if code == WRT_BUSY:
+        return RuntimeError(
+            "this wasm instance is running on another thread: an instance runs on one thread"
+            " at a time (give each thread its own instance)")
     if code == TRAP_HOST_EXCEPTION or code == TRAP_COMPILE_ERROR:
         exc = _take_pending()
         if exc is not None:
             return exc
+    if code == TRAP_WASI_EXIT:          # proc_exit: the program ended on purpose
+        from wasabi.wasi.errors import exit_from_trap
+        return exit_from_trap(None)
     from wasabi.errors import Trap
     from wasabi.abi.traps import message
     return Trap(message(code), code)
@@ -289,9 +339,8 @@ cdef class _HeapSlots:
 
 
 cdef int _enter(uintptr_t thunk, uintptr_t fn, uintptr_t vmctx, uint8_t* slots) except -1:
-    cdef int code
-    with nogil:
-        code = wasabi_entry(<void*>thunk, <void*>fn, <void*>vmctx, slots)
+    # wrt_call_thunk checks the instance gate and releases the GIL itself
+    cdef int code = wrt_call_thunk(<void*>thunk, <void*>fn, <VMContext*>vmctx, slots)
     if code != 0:
         raise _trap_error(code)
     return 0
@@ -348,51 +397,23 @@ def call_array_raw(uintptr_t thunk, uintptr_t fn, uintptr_t vmctx, raw_args, Py_
     return out
 
 
-cdef class FuncHandle:
-    """A callable compiled function: code + vmctx + its signature's array thunk.
-
-    wasabi.runtime.Function subclasses it; `call` is a METH_FASTCALL method.
-    """
-    cdef readonly uintptr_t thunk, code, vmctx, record_address
-    cdef readonly tuple params, results
-    cdef readonly dict keep
-
-    def __init__(self, uintptr_t thunk, uintptr_t code, uintptr_t vmctx, tuple params,
-                 tuple results, dict keep, uintptr_t record_address):
-        self.thunk = thunk
-        self.code = code
-        self.vmctx = vmctx
-        self.params = params
-        self.results = results
-        self.keep = keep
-        self.record_address = record_address
-
-    @property
-    def _record_address(self):
-        return self.record_address
-
-    def call(self, *args):
-        return _call_typed(self.thunk, self.code, self.vmctx, self.params, self.results, args,
-                           self.keep)
-
-    def __call__(self, *args):
-        return _call_typed(self.thunk, self.code, self.vmctx, self.params, self.results, args,
-                           self.keep)
-
-    def call_raw(self, raw_args):
-        return call_array_raw(self.thunk, self.code, self.vmctx, raw_args, len(self.results))
-
-
 # ---- host functions ----
 
 cdef class HostRecord:
     """The native side of a host function: the wrt_host record compiled code
-    passes to wasabi_rt_host_call, and the wrt_func record a funcref points to."""
+    passes to wasabi_rt_host_call, and the wrt_func record a funcref points to.
+
+    The signature is kept as C arrays of type codes (`ptypes`, `rtypes`), so a
+    call converts values without touching the Python tuples."""
     cdef wrt_host host
     cdef wrt_func func
     cdef readonly object callable
     cdef readonly tuple params, results
     cdef readonly dict keep
+    cdef bytes _codes             # owns the arrays below
+    cdef const uint8_t* ptypes
+    cdef const uint8_t* rtypes
+    cdef Py_ssize_t nparams, nresults
 
     def __init__(self, callable, tuple params, tuple results, uint64_t type_id,
                  uintptr_t host_thunk, dict keep):
@@ -400,6 +421,11 @@ cdef class HostRecord:
         self.params = params
         self.results = results
         self.keep = keep
+        self._codes = bytes(params) + bytes(results)
+        self.ptypes = <const uint8_t*>PyBytes_AS_STRING(self._codes)
+        self.rtypes = self.ptypes + len(params)
+        self.nparams = len(params)
+        self.nresults = len(results)
         self.host.func = <void*>self
         self.host.type_id = type_id
         self.func.code = <void*>host_thunk
@@ -419,22 +445,46 @@ cdef class HostRecord:
         return <uintptr_t>self.func.code
 
 
+cdef object _call_host(HostRecord rec, const uint8_t* s):
+    # the common arities call with the arguments on the C stack (vectorcall)
+    cdef Py_ssize_t n = rec.nparams, i
+    cdef const uint8_t* t = rec.ptypes
+    if n == 0:
+        return rec.callable()
+    if n == 1:
+        return rec.callable(_from_slot(s, t[0]))
+    if n == 2:
+        return rec.callable(_from_slot(s, t[0]), _from_slot(s + 16, t[1]))
+    if n == 3:
+        return rec.callable(_from_slot(s, t[0]), _from_slot(s + 16, t[1]),
+                            _from_slot(s + 32, t[2]))
+    args = PyTuple_New(n)
+    for i in range(n):
+        v = _from_slot(s + 16 * i, t[i])
+        Py_INCREF(v)
+        PyTuple_SET_ITEM(args, i, v)
+    return rec.callable(*args)
+
+
+cdef int _store_host_results(HostRecord rec, uint8_t* s, object out) except -1:
+    cdef Py_ssize_t m = rec.nresults, i
+    if m == 1:
+        _to_slot(s, rec.rtypes[0], out, rec.keep)
+    elif m > 1:
+        out = tuple(out)
+        if len(out) != m:
+            raise TypeError(f"host function returned {len(out)} values, expected {m}")
+        for i in range(m):
+            _to_slot(s + 16 * i, rec.rtypes[i], out[i], rec.keep)
+    return 0
+
+
 cdef int _host_dispatch(void* hostrec, void* slots) noexcept:
     # called by wasabi_rt_host_call with the GIL held
     cdef HostRecord rec = <HostRecord>(<wrt_host*>hostrec).func
     cdef uint8_t* s = <uint8_t*>slots
-    cdef Py_ssize_t i, m = len(rec.results)
     try:
-        args = [_from_slot(s + 16 * i, rec.params[i]) for i in range(len(rec.params))]
-        out = rec.callable(*args)
-        if m == 1:
-            _to_slot(s, rec.results[0], out, rec.keep)
-        elif m > 1:
-            out = tuple(out)
-            if len(out) != m:
-                raise TypeError(f"host function returned {len(out)} values, expected {m}")
-            for i in range(m):
-                _to_slot(s + 16 * i, rec.results[i], out[i], rec.keep)
+        _store_host_results(rec, s, _call_host(rec, s))
         return 0
     except BaseException as exc:
         set_pending_exception(exc)

@@ -61,6 +61,7 @@ const wrt_abi_value wrt_abi_traps[] = {
     {"TRAP_NULL_REFERENCE", TRAP_NULL_REFERENCE},
     {"TRAP_OUT_OF_FUEL", TRAP_OUT_OF_FUEL},
     {"TRAP_INTERRUPTED", TRAP_INTERRUPTED},
+    {"TRAP_WASI_EXIT", TRAP_WASI_EXIT},
     {NULL, 0},
 };
 

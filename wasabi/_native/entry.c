@@ -5,7 +5,10 @@
  * a builtin or from the signal handler, _longjmp()s to the innermost record.
  * Compiled frames own no resources, so skipping them is safe.
  */
+#include <Python.h>     /* first, as Python.h requires; it defines _GNU_SOURCE */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "fastcall.h"
 #include "runtime.h"
 
 #define STACK_MARGIN (128u * 1024u)     /* room for builtins, host calls, the signal handler */
@@ -26,6 +30,10 @@ typedef struct wrt_jmp {
 static WRT_TLS wrt_jmp* tls_top;           /* innermost entry, NULL outside */
 static WRT_TLS uintptr_t tls_stack_low;    /* 0 until the thread is prepared */
 static WRT_TLS uintptr_t tls_stack_limit;  /* what entries store in vmctx->stack_limit */
+
+/* the thread state the innermost GIL-releasing entry saved; NULL while this
+ * thread holds the GIL (host calls take it back through this) */
+static WRT_TLS PyThreadState* tls_released;
 
 static uint64_t max_wasm_stack;            /* 0 = bounded by the real stack only */
 static pthread_key_t altstack_key;
@@ -110,27 +118,147 @@ int wrt_in_entry(void) { return tls_top != NULL; }
 
 void wrt_set_max_wasm_stack(uint64_t bytes) { max_wasm_stack = bytes; }
 
+/* The body of every entry: push a jump record, _setjmp, set the callee
+ * instance's stack limit, run CALL; a trap _longjmp()s back here with its
+ * code. Every entry (not only the outermost) sets the limit of the vmctx it
+ * enters: a nested entry from a host function may enter another instance
+ * whose limit was never set on this thread. Locals read after the longjmp are
+ * all assigned before _setjmp, so none needs to be volatile. */
+#define RUN_ENTRY(ctx, code, CALL)                                    \
+    do {                                                              \
+        uint64_t saved_limit_ = (ctx)->stack_limit;                   \
+        if (!tls_top && max_wasm_stack)                               \
+            compute_stack_limit(); /* counts from the outermost */    \
+        wrt_jmp rec_;                                                 \
+        rec_.prev = tls_top;                                          \
+        (code) = _setjmp(rec_.buf);                                   \
+        if ((code) == 0) {                                            \
+            tls_top = &rec_;                                          \
+            (ctx)->stack_limit = tls_stack_limit;                     \
+            CALL;                                                     \
+        }                                                             \
+        tls_top = rec_.prev;                                          \
+        (ctx)->stack_limit = saved_limit_;                            \
+    } while (0)
+
 int wasabi_entry(void* thunk, void* fn, void* vmctx, void* slots) {
     if (!tls_stack_low && wrt_thread_prepare() != 0)
         return TRAP_STACK_EXHAUSTED;   /* cannot bound the stack: refuse to run */
     VMContext* ctx = (VMContext*)vmctx;
-    /* Every entry (not only the outermost) sets the limit of the vmctx it
-     * enters: a nested entry from a host function may enter another instance
-     * whose limit was never set on this thread. */
-    uint64_t saved_limit = ctx->stack_limit;
-    if (!tls_top && max_wasm_stack)
-        compute_stack_limit();       /* max_wasm_stack counts from the outermost entry */
-    wrt_jmp rec;
-    rec.prev = tls_top;
-    int code = _setjmp(rec.buf);
-    if (code == 0) {
-        tls_top = &rec;
-        ctx->stack_limit = tls_stack_limit;
-        ((wrt_thunk_fn)thunk)(fn, vmctx, slots);
-    }
-    tls_top = rec.prev;
-    ctx->stack_limit = saved_limit;
+    int code;
+    RUN_ENTRY(ctx, code, ((wrt_thunk_fn)thunk)(fn, vmctx, slots));
     return code;
+}
+
+/* ---- entries with the GIL held on arrival ---- */
+
+/* An instance runs on one thread at a time; the thread inside it may enter
+ * it again (wasm -> host -> wasm). Called with the GIL held. */
+static inline int gate_enter(VMContext* ctx) {
+    uint64_t me = (uint64_t)(uintptr_t)&tls_top;   /* unique per live thread */
+    if (WRT_GATE_OWNER(ctx) == 0) {
+        WRT_GATE_OWNER(ctx) = me;
+        WRT_GATE_DEPTH(ctx) = 1;
+        return 0;
+    }
+    if (WRT_GATE_OWNER(ctx) != me)
+        return -1;
+    WRT_GATE_DEPTH(ctx)++;
+    return 0;
+}
+
+static inline void gate_leave(VMContext* ctx) {
+    if (--WRT_GATE_DEPTH(ctx) == 0)
+        WRT_GATE_OWNER(ctx) = 0;
+}
+
+/* Whether another Python thread exists that could want the GIL. With the
+ * interpreter's only thread inside wasm, releasing and re-taking the GIL
+ * (two mutex round trips, about half the cost of a small call) would buy
+ * nothing: no Python code can run meanwhile. A thread that appears later is
+ * handled too: a host call (the only way Python code runs inside wasm)
+ * releases the GIL on its way back into wasm once another thread exists. A
+ * C thread that creates its thread state while wasm runs waits for the
+ * call to end, as with any extension that holds the GIL. The list is read
+ * without the head lock: only pointer values are compared, and our own
+ * thread state is alive. */
+static inline int other_threads_exist(void) {
+    PyThreadState* me = PyThreadState_Get();
+    return PyInterpreterState_ThreadHead(PyThreadState_GetInterpreter(me)) != me
+        || PyThreadState_Next(me) != NULL;
+}
+
+/* Per thread, what the innermost entry did with the GIL: released it
+ * (tls_released: the saved thread state) or kept it (tls_kept). */
+static WRT_TLS int tls_kept;
+
+/* Gate, GIL release, RUN_ENTRY, GIL, gate. A host call inside finds the
+ * released thread state in tls_released; a nested entry saves the outer one. */
+#define RUN_RELEASED(ctx, code, CALL)                                 \
+    do {                                                              \
+        if (!tls_stack_low && wrt_thread_prepare() != 0)              \
+            return TRAP_STACK_EXHAUSTED;                              \
+        if (gate_enter(ctx) != 0)                                     \
+            return WRT_BUSY;                                          \
+        PyThreadState* outer_released_ = tls_released;                \
+        int outer_kept_ = tls_kept;                                   \
+        if (other_threads_exist()) {                                  \
+            tls_kept = 0;                                             \
+            tls_released = PyEval_SaveThread();                       \
+        } else {                                                      \
+            tls_kept = 1;                                             \
+            tls_released = NULL;                                      \
+        }                                                             \
+        RUN_ENTRY(ctx, code, CALL);                                   \
+        if (tls_released)                                             \
+            PyEval_RestoreThread(tls_released);                       \
+        tls_released = outer_released_;                               \
+        tls_kept = outer_kept_;                                       \
+        gate_leave(ctx);                                              \
+    } while (0)
+
+int wrt_regcall_supported(void) { return WRT_HAVE_REGCALL; }
+
+int wrt_call_regs(void* fn, VMContext* ctx, const uint64_t* iregs, const double* fregs,
+                  const uint64_t* stack_words, int stack, int float_result, uint64_t* out) {
+    int code;
+    RUN_RELEASED(ctx, code,
+                 *out = wrt_regcall(fn, ctx, iregs, fregs, stack_words, stack, float_result));
+    return code;
+}
+
+int wrt_call_thunk(void* thunk, void* fn, VMContext* ctx, void* slots) {
+    int code;
+    RUN_RELEASED(ctx, code, ((wrt_thunk_fn)thunk)(fn, ctx, slots));
+    return code;
+}
+
+int wrt_call_body(VMContext* ctx, wrt_body_fn body, void* arg) {
+    int code;
+    RUN_RELEASED(ctx, code, body(arg));
+    return code;
+}
+
+int wrt_host_call_enter(void** released) {
+    PyThreadState* ts = tls_released;
+    if (ts) {
+        tls_released = NULL;
+        PyEval_RestoreThread(ts);
+        *released = ts;
+        return WRT_GIL_RESTORED;
+    }
+    if (tls_kept)
+        return WRT_GIL_KEPT;
+    return WRT_GIL_UNKNOWN;
+}
+
+void wrt_host_call_leave(int how) {
+    /* back into wasm: release the GIL if the host call restored it, or if
+     * it started a thread while the entry was keeping the GIL */
+    if (how == WRT_GIL_RESTORED || (how == WRT_GIL_KEPT && other_threads_exist())) {
+        tls_kept = 0;
+        tls_released = PyEval_SaveThread();
+    }
 }
 
 void wasabi_rt_trap(int32_t code) {

@@ -26,6 +26,7 @@
 #define TRAP_NULL_REFERENCE         13
 #define TRAP_OUT_OF_FUEL            14
 #define TRAP_INTERRUPTED            15
+#define TRAP_WASI_EXIT              16
 
 #define WASM_PAGE_SIZE      65536u
 #define WASM_MAX_PAGES      65536u              /* 4 GiB of 32-bit memory */

@@ -19,6 +19,7 @@ TRAP_COMPILE_ERROR = 12      # lazy compilation raised: re-raise the original ex
 TRAP_NULL_REFERENCE = 13
 TRAP_OUT_OF_FUEL = 14        # reserved for fuel / deadline limits
 TRAP_INTERRUPTED = 15        # reserved for interruption
+TRAP_WASI_EXIT = 16          # proc_exit: not a trap for the user; becomes wasabi.WasiExit(status)
 
 MESSAGES = {
     TRAP_UNREACHABLE: "unreachable",
@@ -36,6 +37,7 @@ MESSAGES = {
     TRAP_NULL_REFERENCE: "null reference",
     TRAP_OUT_OF_FUEL: "all fuel consumed",
     TRAP_INTERRUPTED: "interrupted",
+    TRAP_WASI_EXIT: "WASI proc_exit",
 }
 
 

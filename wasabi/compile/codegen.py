@@ -83,22 +83,28 @@ class CodeLibrary:
             pass
 
 
-def link_object(object_bytes, symbols, builtin_addresses=None, stats=None):
-    """Load an emitted object into a fresh LLJIT; `symbols` maps func index -> symbol."""
-    start = time.perf_counter()
+def link_library(jit, object_bytes, exported, builtin_addresses=None):
+    """Link an emitted object as a new library of `jit` (lazy modes add one per
+    compile batch); returns (tracker, {exported symbol: address})."""
     if builtin_addresses is None:
         builtin_addresses = runtime_builtin_addresses()
-    jit = llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
     builder = llvm.JITLibraryBuilder().add_object_img(object_bytes)
     # libm / memcpy / memset that LLVM may call (e.g. loop idioms at O2)
     builder.add_current_process()
     for name, address in builtin_addresses.items():
         builder.import_symbol(name, address)
-    exported = [CODE_BEGIN, CODE_END, *symbols.values()]
     for name in exported:
         builder.export_symbol(name)
     tracker = builder.link(jit, _next_library_name())
-    addresses = {name: tracker[name] for name in exported}
+    return tracker, {name: tracker[name] for name in exported}
+
+
+def link_object(object_bytes, symbols, builtin_addresses=None, stats=None):
+    """Load an emitted object into a fresh LLJIT; `symbols` maps func index -> symbol."""
+    start = time.perf_counter()
+    jit = llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
+    exported = [CODE_BEGIN, CODE_END, *symbols.values()]
+    tracker, addresses = link_library(jit, object_bytes, exported, builtin_addresses)
     stats = dict(stats or {})
     stats["link_seconds"] = time.perf_counter() - start
     library = CodeLibrary(jit, tracker, addresses, dict(symbols), object_bytes, stats)

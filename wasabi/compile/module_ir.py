@@ -29,11 +29,14 @@ def func_symbol(index):
 class ModuleContext:
     """What every function translator needs to know about its module."""
 
-    def __init__(self, desc, bounds="guard"):
+    def __init__(self, desc, bounds="guard", table_calls=False):
         if bounds not in ("guard", "explicit"):
             raise ValueError(f"bounds must be 'guard' or 'explicit', not {bounds!r}")
         self.desc = desc
         self.bounds = bounds
+        # LAZY/REPL: every call goes through its vmctx->funcs record (code, vmctx),
+        # so code compiled later, or swapped in, is reached; no direct calls
+        self.table_calls = table_calls
         self.num_imported_funcs = desc.num_imported_funcs
         self._type_sigs = {}
         self.intrinsics = {}              # declaration text -> None (ordered set)
@@ -89,13 +92,13 @@ class ModuleIR:
         self.translate_seconds = translate_seconds
 
 
-def translate_module(desc, bounds="guard", func_indices=None, triple="", datalayout=""):
+def translate_module(desc, bounds="guard", func_indices=None, triple="", datalayout="",
+                     table_calls=False):
     """Translate the defined functions (all, or `func_indices`) into one IR module."""
     start = time.perf_counter()
-    ctx = ModuleContext(desc, bounds)
+    ctx = ModuleContext(desc, bounds, table_calls)
     first = desc.num_imported_funcs
     funcs = desc.funcs if func_indices is None else [desc.funcs[i - first] for i in func_indices]
-    defined = set()
     bodies = []
     instructions = 0
     body_bytes = 0
@@ -104,7 +107,14 @@ def translate_module(desc, bounds="guard", func_indices=None, triple="", datalay
         bodies.append(translator.translate())
         instructions += translator.instructions
         body_bytes += func.body_end - func.body_start
-        defined.add(func.index)
+    text = assemble_module(ctx, bodies, funcs, triple, datalayout)
+    symbols = {f.index: func_symbol(f.index) for f in funcs}
+    return ModuleIR(text, symbols, instructions, body_bytes, time.perf_counter() - start)
+
+
+def assemble_module(ctx, bodies, funcs, triple="", datalayout=""):
+    """The module text around the translated `bodies` of `funcs` (see the layout above)."""
+    defined = {func.index for func in funcs}
     parts = []
     if triple:
         parts.append(f'target triple = "{triple}"')
@@ -112,7 +122,7 @@ def translate_module(desc, bounds="guard", func_indices=None, triple="", datalay
         parts.append(f'target datalayout = "{datalayout}"')
     parts.append(llvm_declarations())
     parts.append("declare i64 @llvm.read_register.i64(metadata)")
-    parts.extend(_external_declarations(ctx, desc, defined))
+    parts.extend(_external_declarations(ctx, ctx.desc, defined))
     parts.append(_marker(CODE_BEGIN))
     parts.extend(bodies)
     parts.append(_marker(CODE_END))
@@ -121,14 +131,14 @@ def translate_module(desc, bounds="guard", func_indices=None, triple="", datalay
     parts.append("attributes #1 = { noinline nounwind }")
     parts.append("attributes #2 = { nounwind memory(inaccessiblemem: readwrite) }")
     parts.append(_metadata())
-    text = "\n".join(parts) + "\n"
-    symbols = {f.index: func_symbol(f.index) for f in funcs}
-    return ModuleIR(text, symbols, instructions, body_bytes, time.perf_counter() - start)
+    return "\n".join(parts) + "\n"
 
 
 def _external_declarations(ctx, desc, defined):
     """`declare` lines for this module's functions compiled in another batch."""
     out = []
+    if ctx.table_calls:
+        return out          # nothing names another function's symbol
     for func in desc.funcs:
         if func.index in defined:
             continue

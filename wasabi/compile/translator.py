@@ -79,7 +79,9 @@ class FunctionTranslator:
         self.promoted = set()          # f64 values made by f64.promote_f32 (see emit/convert)
         self.loaded = set()            # values loaded from linear memory (see emit/variables)
         self.mem_cache = None          # explicit bounds mode: (base, size) in this block
+        self.vector_views = {}         # v128 value -> {vector type: same bits} (emit/simd.py)
         self.instructions = 0
+        self.callees = set()           # defined functions called (lazy compile batches)
 
     @staticmethod
     def _declared_locals(func):

@@ -12,7 +12,7 @@ import weakref
 
 from .. import _ext
 from ..abi.vmctx import FUNC_RECORD_SIZE
-from ..binary.types import FuncType
+from ..binary.types import F32, F64, I32, I64, V128, FuncType, type_name
 from .signatures import type_id
 from .store import Store
 
@@ -27,19 +27,33 @@ class Function(_ext.FuncHandle):
     def __init__(self, thunk, code, vmctx, functype, keep, record_address, owner):
         super().__init__(thunk, code, vmctx, functype.params, functype.results, keep,
                          record_address)
-        self.type = functype
+        self.functype = functype
         self._owner = owner        # keeps the instance (its vmctx, code) alive
+
+    @property
+    def type(self):
+        """The FuncType (the public API's subclass gives a FunctionType instead)."""
+        return self.functype
 
     def record_fields(self):
         """(code, vmctx, type_id) to copy into an importer's funcs array."""
-        return self.code, self.vmctx, type_id(self.type)
+        return self.code, self.vmctx, type_id(self.functype)
+
+    def call_bits(self, *bits):
+        """Call with exact bit patterns; returns a tuple of result bits (see bits_to_raw)."""
+        params, results = self.functype.params, self.functype.results
+        if len(bits) != len(params):
+            raise TypeError(f"the wasm function takes {len(params)} argument"
+                            f"{'' if len(params) == 1 else 's'} ({len(bits)} given)")
+        raws = [bits_to_raw(t, b, self.keep) for t, b in zip(params, bits)]
+        return tuple(raw_to_bits(t, r) for t, r in zip(results, self.call_raw(raws)))
 
     @property
     def store(self):
         return getattr(self._owner, "store", None)
 
     def __repr__(self):
-        return f"<wasabi Function {self.type}>"
+        return f"<wasabi Function {self.functype}>"
 
 
 class HostFunction:
@@ -54,21 +68,39 @@ class HostFunction:
     def __init__(self, functype, callable, store=None):
         if not isinstance(functype, FuncType):
             raise TypeError(f"expected a FuncType, got {functype!r}")
-        self.type = functype
+        self.functype = functype
         self.callable = callable
         self.store = store if store is not None else Store()
         self._host = None
         self.store.own(self)
 
+    @property
+    def type(self):
+        """The FuncType (the public API's subclass gives a FunctionType instead)."""
+        return self.functype
+
     def __call__(self, *args):
         return self.callable(*args)
+
+    def call_bits(self, *bits):
+        """Call the Python callable as wasm would: arguments and results as exact bits
+        (f32 signalling NaNs come out quieted: Python floats are doubles)."""
+        params, results = self.functype.params, self.functype.results
+        if len(bits) != len(params):
+            raise TypeError(f"the host function takes {len(params)} argument"
+                            f"{'' if len(params) == 1 else 's'} ({len(bits)} given)")
+        keep = self.store.keep
+        args = [_ext.value_from_raw(t, bits_to_raw(t, b, keep)) for t, b in zip(params, bits)]
+        out = result_tuple(self.callable(*args), len(results))
+        return tuple(raw_to_bits(t, _ext.raw_from_value(t, v, keep)) for t, v in zip(results, out))
 
     def _native(self):
         """The HostRecord, created on first use (it needs the JIT's host thunk)."""
         if self._host is None:
-            thunk = thunk_provider().host_thunk(self.type)
-            self._host = _ext.HostRecord(self.callable, self.type.params, self.type.results,
-                                         type_id(self.type), thunk, self.store.keep)
+            thunk = thunk_provider().host_thunk(self.functype)
+            self._host = _ext.HostRecord(self.callable, self.functype.params,
+                                         self.functype.results, type_id(self.functype), thunk,
+                                         self.store.keep)
             _registry.add(self._host.record_address, 1, self, lambda owner, i: owner)
         return self._host
 
@@ -78,10 +110,49 @@ class HostFunction:
 
     def record_fields(self):
         host = self._native()
-        return host.code_address, host.host_address, type_id(self.type)
+        return host.code_address, host.host_address, type_id(self.functype)
 
     def __repr__(self):
-        return f"<wasabi HostFunction {self.type}: {self.callable!r}>"
+        return f"<wasabi HostFunction {self.functype}: {self.callable!r}>"
+
+
+# ---- exact bit patterns (tests, differential runs) ----
+
+_BIT_WIDTHS = {I32: 32, F32: 32, I64: 64, F64: 64, V128: 128}
+
+
+def bits_to_raw(valtype, bits, keep):
+    """The slot bits of one value given as bits: i32/f32 an unsigned 32-bit pattern,
+    i64/f64 unsigned 64-bit, v128 an unsigned 128-bit int; a reference is the Python
+    object itself (None is null) and goes through the normal conversion."""
+    width = _BIT_WIDTHS.get(valtype)
+    if width is None:
+        return _ext.raw_from_value(valtype, bits, keep)
+    if not isinstance(bits, int) or isinstance(bits, bool):
+        raise TypeError(f"expected the bits of a {type_name(valtype)} as an int, got {bits!r}")
+    if not 0 <= bits < 1 << width:
+        raise OverflowError(f"{bits:#x} is not an unsigned {width}-bit pattern")
+    return bits
+
+
+def raw_to_bits(valtype, raw):
+    """The inverse of bits_to_raw for a result slot (its unused high bytes masked off)."""
+    width = _BIT_WIDTHS.get(valtype)
+    if width is None:
+        return _ext.value_from_raw(valtype, raw & 0xFFFFFFFFFFFFFFFF)
+    return raw & ((1 << width) - 1)
+
+
+def result_tuple(out, count):
+    """A host callable's return value as a tuple of `count` values."""
+    if count == 0:
+        return ()
+    if count == 1:
+        return (out,)
+    out = tuple(out)
+    if len(out) != count:
+        raise TypeError(f"host function returned {len(out)} values, expected {count}")
+    return out
 
 
 # ---- the JIT thunks (per signature), from wasabi.compile unless replaced ----

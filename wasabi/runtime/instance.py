@@ -27,37 +27,11 @@ class ExportNotFound(LookupError, AttributeError):
     """An unknown export name (a LookupError, and an AttributeError for getattr)."""
 
 
-class Exports:
-    """Name -> extern (Function/HostFunction, Memory, Table, Global), by item or attribute."""
-
-    def __init__(self, items):
-        self._items = items
-
-    def __getitem__(self, name):
-        try:
-            return self._items[name]
-        except KeyError:
-            raise ExportNotFound(f"unknown export {name!r}") from None
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self[name]
-
-    def __iter__(self):
-        return iter(self._items.items())
-
-    def __len__(self):
-        return len(self._items)
-
-    def __contains__(self, name):
-        return name in self._items
-
-    def keys(self):
-        return self._items.keys()
-
-    def __repr__(self):
-        return f"<wasabi Exports {list(self._items)}>"
+# Name -> extern (Function/HostFunction, Memory, Table, Global), by attribute or item;
+# getattr takes names that are not identifiers, iteration gives (name, extern) pairs and an
+# unknown name raises ExportNotFound. Native (wasabi/_cy/fastcall.pxi): `exports.f` is on
+# the path of every call, and a Python __getattr__ costs microseconds there.
+Exports = _ext.FastExports
 
 
 def bounds_mode(code):
@@ -73,6 +47,12 @@ def _array(count, record_size):
 
 
 class Instance:
+    # the classes of the externs this instance defines (the public API substitutes its own)
+    function_class = Function
+    global_class = Global
+    memory_class = Memory
+    table_class = Table
+
     def __init__(self, desc, code, store):
         self.desc = desc
         self.code = code
@@ -100,7 +80,7 @@ class Instance:
         ctx.set_u64(V.VMCTX_ELEMS, self.elems.address)
         ctx.set_u64(V.VMCTX_INSTANCE, id(self))
         register_func_records(self.funcs.address, n_funcs, self, Instance.function)
-        self.exports = Exports({})
+        self.exports = Exports({}, ExportNotFound)
 
     # ---- records ----
 
@@ -124,9 +104,9 @@ class Instance:
         f = self._functions.get(index)
         if f is None:
             ft = self.desc.func_type(index)
-            f = Function(thunk_provider().array_thunk(ft), self.code.func_address(index),
-                         self.vmctx.address, ft, self.store.keep,
-                         self.func_record_address(index), self)
+            f = self.function_class(thunk_provider().array_thunk(ft),
+                                    self.code.func_address(index), self.vmctx.address, ft,
+                                    self.store.keep, self.func_record_address(index), self)
             self._functions[index] = f
         return f
 
@@ -155,19 +135,24 @@ class Instance:
         for f in self.desc.funcs:
             tid = type_id(self.desc.types[f.type_index])
             self._set_func_record(f.index, self.code.func_address(f.index), self.vmctx.address, tid)
+        # lazily compiled code (compile/modes/lazy.py) patches the records of the
+        # instances it knows as functions get compiled
+        attach = getattr(self.code, "attach_instance", None)
+        if attach is not None:
+            attach(self)
 
     def define_globals(self):
         for g in self.desc.globals:
             raw = evaluate(g.init, self.global_raw, self.func_record_address)
-            self.globals.append(Global(self.store, g.type, raw=raw))
+            self.globals.append(self.global_class._create(self.store, g.type, raw))
         for i, g in enumerate(self.globals):
             self.global_ptrs.set_u64(i * 8, g.address)
 
     def define_tables_and_memories(self, guarded):
         for t in self.desc.tables:
-            self.tables.append(Table(self.store, t))
+            self.tables.append(self.table_class._create(self.store, t))
         for m in self.desc.memories:
-            self.memories.append(Memory(self.store, m, guarded=guarded))
+            self.memories.append(self.memory_class._create(self.store, m, guarded))
         for i, t in enumerate(self.tables):
             self.table_ptrs.set_u64(i * 8, t.address)
         if self.memories:
@@ -222,26 +207,39 @@ class Instance:
                 items[e.name] = self.memories[e.index]
             else:
                 items[e.name] = self.globals[e.index]
-        self.exports = Exports(items)
+        self.exports = Exports(items, ExportNotFound)
 
     def __repr__(self):
         return f"<wasabi Instance: {len(self.exports)} exports>"
 
 
-def instantiate(desc, code, imports=None, *, store=None):
+def _tell_imports(externs, inst):
+    """Imports that must know their importer (WASI binds its context to the
+    instance's memory) get `instantiated(inst)`, before any code runs."""
+    told = set()
+    for ext in externs:
+        hook = getattr(ext, "instantiated", None)
+        if hook is not None and id(ext) not in told:
+            told.add(id(ext))
+            hook(inst)
+
+
+def instantiate(desc, code, imports=None, *, store=None, instance_class=Instance):
     """Instantiate a compiled module: LinkError for bad imports, Trap when a
-    segment or the start function traps (a host exception passes unchanged)."""
+    segment or the start function traps (a host exception passes unchanged).
+    `instance_class` (an Instance subclass) chooses the classes of the externs."""
     _ext.signals_ensure()
     store = store if store is not None else Store()
     bounds = bounds_mode(code)
     externs = resolve_imports(desc, imports, bounds)
-    inst = store.own(Instance(desc, code, store))
+    inst = store.own(instance_class(desc, code, store))
     inst.link_imports(externs)
     inst.define_functions()
     inst.define_globals()
     inst.define_tables_and_memories(guarded=(bounds == "guard"))
     inst.define_segments()
     inst.define_exports()
+    _tell_imports(externs, inst)
     inst.apply_segments()
     if desc.start is not None:
         inst.function(desc.start)()

@@ -45,8 +45,8 @@ def _check(desc, imp, ext, bounds):
         raise _incompatible(imp, "", f"{type(ext).__name__}")
     if imp.kind == EXTERN_FUNC:
         want = desc.types[imp.type]
-        if ext.type != want:
-            raise _incompatible(imp, want, ext.type)
+        if ext.functype != want:
+            raise _incompatible(imp, want, ext.functype)
     elif imp.kind == EXTERN_TABLE:
         want = imp.type
         if ext.elem_type != want.elem_type or not _limits_match(ext.size, ext.maximum, want.limits):
@@ -60,8 +60,9 @@ def _check(desc, imp, ext, bounds):
                                 "an explicit-bounds memory")
     else:
         want = imp.type
-        if ext.type.valtype != want.valtype or ext.type.mutable != want.mutable:
-            raise _incompatible(imp, want, ext.type)
+        got = ext.global_type
+        if got.valtype != want.valtype or got.mutable != want.mutable:
+            raise _incompatible(imp, want, got)
 
 
 def resolve_imports(desc, imports, bounds):

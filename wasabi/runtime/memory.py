@@ -14,6 +14,16 @@ class Memory:
     """
 
     def __init__(self, store, type, guarded=True):
+        self._setup(store, type, guarded)
+
+    @classmethod
+    def _create(cls, store, type, guarded):
+        """A memory of `cls` from its MemoryType (instantiation)."""
+        memory = cls.__new__(cls)
+        Memory._setup(memory, store, type, guarded)
+        return memory
+
+    def _setup(self, store, type, guarded):
         if not isinstance(type, MemoryType):
             raise TypeError(f"expected a MemoryType, got {type!r}")
         limits = type.limits

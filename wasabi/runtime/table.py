@@ -6,6 +6,16 @@ from .store import Store
 
 class Table:
     def __init__(self, store, type, init=None):
+        self._setup(store, type, init)
+
+    @classmethod
+    def _create(cls, store, type):
+        """A table of `cls` from its TableType, null-filled (instantiation)."""
+        table = cls.__new__(cls)
+        Table._setup(table, store, type, None)
+        return table
+
+    def _setup(self, store, type, init):
         if not isinstance(type, TableType):
             raise TypeError(f"expected a TableType, got {type!r}")
         if type.elem_type not in (FUNCREF, EXTERNREF):

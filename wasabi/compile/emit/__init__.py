@@ -2,11 +2,10 @@
 
 Each emitter module maps opcode *names* to handlers `handler(translator, immediate,
 opcode)`; here they are joined with wasabi.binary.opcodes so that the opcode bytes,
-the immediate kinds and the names come from a single place. SIMD (0xFD) opcodes get
-no handler: the translator reports them as unsupported.
+the immediate kinds and the names come from a single place.
 """
-from ...binary.opcodes import OPCODES, PREFIX_FD
-from . import calls, control, convert, memory, numeric, refs, variables
+from ...binary.opcodes import OPCODES
+from . import calls, control, convert, memory, numeric, refs, simd, simd_arith, variables
 
 
 def _all_handlers():
@@ -19,6 +18,8 @@ def _all_handlers():
     handlers.update(numeric.handlers_for(names))
     handlers.update(convert.handlers_for(names))
     handlers.update(memory.handlers_for(names))
+    handlers.update(simd.handlers_for(names))
+    handlers.update(simd_arith.handlers_for(names))
     return handlers
 
 
@@ -30,8 +31,7 @@ def _build():
     for op in OPCODES:
         handler = handlers.get(op.name)
         if handler is None:
-            if op.prefix != PREFIX_FD:
-                missing.append(op.name)
+            missing.append(op.name)
             continue
         if op.prefix is None:
             single[op.code] = (op, handler)
@@ -41,5 +41,5 @@ def _build():
 
 
 DISPATCH, DISPATCH_PREFIXED, MISSING = _build()
-# MISSING lists non-SIMD instructions without an emitter; tests/test_translate.py
+# MISSING lists instructions without an emitter; tests/test_translate.py
 # requires it to be empty.

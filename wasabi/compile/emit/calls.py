@@ -3,6 +3,8 @@
 A call to a function defined in this module is a direct call to @wasm_f<index>
 (LLVM may inline it); an imported function is called through its record in
 vmctx->funcs (code, vmctx), so it may be a host function or another instance's.
+In the LAZY and REPL modes (ModuleContext.table_calls) every call goes through
+the record, so that code compiled later or swapped in is reached.
 call_indirect reads the table element (a wrt_func*) and checks, in the spec's
 order: index < size (undefined element), not null (uninitialized element), the
 canonical signature id (indirect call type mismatch).
@@ -40,7 +42,9 @@ def record_code_and_vmctx(t, record):
 
 def call(t, func_index, op):
     params, results = t.m.func_sig(func_index)
-    if func_index < t.m.num_imported_funcs:
+    if func_index >= t.m.num_imported_funcs:
+        t.callees.add(func_index)
+    if func_index < t.m.num_imported_funcs or t.m.table_calls:
         funcs = t.vmctx_ptr(VMCTX_FUNCS)
         record = t.inst(f"getelementptr inbounds i8, ptr {funcs}, "
                         f"i64 {func_index * FUNC_RECORD_SIZE}")

@@ -1,0 +1,135 @@
+"""The seed's face of wasabi (wasabi.compile, wasabi.instantiate, instance.call) and the package."""
+import importlib
+import threading
+
+import pytest
+
+import wasabi
+from wasabi import Mode, Options
+
+wasmtime = pytest.importorskip("wasmtime")
+
+COUNTER = """
+(module
+  (import "env" "log" (func $log (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $n (export "n") (mut i32) (i32.const 0))
+  (func (export "bump") (result i32)
+    global.get $n i32.const 1 i32.add global.set $n
+    global.get $n call $log)
+  (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store)
+  (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
+  (func (export "two words") (result i32) i32.const 2))
+"""
+
+
+@pytest.fixture(scope="module")
+def counter():
+    return wasabi.compile(wasmtime.wat2wasm(COUNTER), Options(mode=Mode.EAGER))
+
+
+def test_compile_returns_a_module(counter):
+    assert isinstance(counter, wasabi.Module)
+    assert [e.name for e in counter.exports] == ["memory", "n", "bump", "store", "div", "two words"]
+    assert isinstance(wasabi.compile("(module)"), wasabi.Module)      # text, default options
+
+
+def test_compile_options_and_modes():
+    wasm = wasmtime.wat2wasm('(module (func (export "f") (result i32) i32.const 5))')
+    for tier, bounds in [("T0", "explicit"), ("O2", "guard")]:
+        module = wasabi.compile(wasm, Options(tier=tier, bounds=bounds))
+        assert (module.options.tier, module.options.bounds) == (tier, bounds)
+        assert wasabi.instantiate(module).call("f") == 5
+    for mode in (Mode.LAZY, Mode.REPL, Mode.AOT, Mode.PGO):
+        with pytest.raises(ValueError, match=f"mode {mode.name} is not available yet"):
+            wasabi.compile(wasm, Options(mode=mode))
+    with pytest.raises(TypeError):
+        wasabi.compile(wasm, {"mode": "eager"})
+
+
+def test_instantiate_call_and_exports(counter):
+    log = []
+    instance = wasabi.instantiate(counter, {"env": {"log": lambda n: log.append(n) or n * 10}})
+    assert instance.call("bump") == 10
+    assert instance.exports.bump() == 20
+    assert log == [1, 2]
+    assert instance.exports.n.value == 2
+    assert instance.call("two words") == 2
+    assert getattr(instance.exports, "two words")() == 2
+    assert instance.exports["two words"]() == 2
+    with pytest.raises(LookupError):
+        instance.call("missing")
+    with pytest.raises(TypeError, match="not a function"):
+        instance.call("memory")
+
+
+def test_a_module_is_shared_by_instances(counter):
+    a = wasabi.instantiate(counter, {"env": {"log": lambda n: n}})
+    b = wasabi.instantiate(counter, {"env": {"log": lambda n: -n}})
+    a.call("store", 0, 7)
+    assert a.call("bump") == 1 and a.call("bump") == 2
+    assert b.call("bump") == -1
+    assert a.exports.memory.int32_view()[0] == 7
+    assert b.exports.memory.int32_view()[0] == 0
+    assert a.store is not b.store                 # each seed instance owns its store
+
+
+def test_instances_on_threads(counter):
+    results = {}
+
+    def run(k):
+        instance = wasabi.instantiate(counter, {"env": {"log": lambda n: n}})
+        results[k] = [instance.call("bump") for _ in range(100)][-1]
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {k: 100 for k in range(4)}
+
+
+def test_errors_of_the_seed_face(counter):
+    instance = wasabi.instantiate(counter, {"env": {"log": lambda n: n}})
+    with pytest.raises(wasabi.Trap, match="integer divide by zero") as info:
+        instance.call("div", 1, 0)
+    assert isinstance(info.value, RuntimeError) and info.value.code is not None
+    with pytest.raises(wasabi.LinkError, match='unknown import "env" "log"'):
+        wasabi.instantiate(counter)
+    with pytest.raises(wasabi.LinkError):
+        wasabi.instantiate(counter, {"env": {"log": wasabi.Memory(wasabi.Store(),
+                                                                  wasabi.MemoryType(1))}})
+    with pytest.raises(wasabi.CompileError) as info:
+        wasabi.compile(b"\0asm\x02\0\0\0")
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(wasabi.ValidationError):
+        wasabi.compile("(module (func (result i32)))")
+
+
+def test_instantiate_in_a_given_store(counter):
+    store = wasabi.Store()
+    instance = wasabi.instantiate(counter, {"env": {"log": lambda n: n}}, store=store)
+    assert instance.store is store
+
+
+def test_the_package_surface():
+    for name in wasabi.__all__:
+        assert getattr(wasabi, name) is not None, name
+    kept = ["CompileError", "ValidationError", "LinkError", "Trap", "decode_module", "validate",
+            "validate_module", "parse", "Options", "Mode"]
+    assert set(kept) <= set(wasabi.__all__)
+    assert callable(wasabi.compile)
+    importlib.import_module("wasabi.compile.codegen")   # the compiler's subpackage, same name
+    assert callable(wasabi.compile) and wasabi.compile.__module__ == "wasabi.api.module"
+    assert wasabi.__core_version__.count(".") == 2
+    namespace = {}
+    exec("from wasabi import *", namespace)
+    assert namespace["compile"] is wasabi.compile and "Instance" in namespace
+
+
+def test_import_wasabi_installs_the_runtime():
+    import sys
+    assert "wasabi.runtime" in sys.modules
+    from wasabi import _ext
+    _ext.signals_ensure()
+    assert _ext.signals_on_top()

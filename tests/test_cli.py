@@ -1,0 +1,131 @@
+"""The command line: `python -m wasabi run | compile | inspect` (and the `wasabi` script)."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from wasi_programs.wasi_build import build, toolchain_missing
+
+from wasabi.__main__ import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+ADD_WAT = """(module
+  (func (export "add") (param i32 i64) (result i64)
+    local.get 0 i64.extend_i32_s local.get 1 i64.add)
+  (func (export "pair") (param f64) (result f64 i32) local.get 0 i32.const 7)
+  (func (export "boom") unreachable))
+"""
+
+
+def wasabi_cli(*args, stdin=b"", cwd=None):
+    return subprocess.run([sys.executable, "-m", "wasabi", *map(str, args)], input=stdin,
+                          capture_output=True, cwd=cwd or ROOT, timeout=300)
+
+
+@pytest.fixture
+def program():
+    missing = toolchain_missing()
+    if missing:
+        pytest.skip(missing)
+    return lambda name: str(build(name))
+
+
+def test_run_args_env_and_exit_code(program):
+    done = wasabi_cli("run", "--tier", "T0", "--env", "GREETING=hey", "--env", "EMPTY=",
+                      program("hello"), "5", "--not-an-option")
+    out = done.stdout.decode()
+    assert done.returncode == 5
+    assert "argc=3\n" in out and "argv[1]=5\nargv[2]=--not-an-option\n" in out
+    assert "GREETING=hey\nEMPTY=\nMISSING=(unset)\n" in out
+    assert done.stderr == b"to stderr\n"
+
+
+def test_run_exit_paths(program):
+    done = wasabi_cli("run", "--tier", "T0", program("exit"), "42", "exit")
+    assert done.returncode == 42
+    assert done.stdout == b"started\nexiting with 42\natexit handler ran\n"
+    assert wasabi_cli("run", "--tier", "T0", program("exit"), "0", "return").returncode == 0
+
+
+def test_run_stdin(program):
+    done = wasabi_cli("run", "--tier", "T0", program("stdin"), stdin=b"piped\n")
+    assert done.stdout.endswith(b"bytes=6 lines=1 eof=1\nPIPED\n")
+
+
+def test_run_with_directories(program, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.txt").write_text("xyz")
+    done = wasabi_cli("run", "--tier", "T0", "--mode", "lazy",
+                      "--dir", f"{tmp_path / 'data'}::/sandbox", program("ls"), "/sandbox")
+    assert done.returncode == 0
+    assert "f 3 x.txt" in done.stdout.decode()
+    # the host path as the guest name
+    done = wasabi_cli("run", "--tier", "T0", "--dir", "data", program("ls"), "data", cwd=tmp_path)
+    assert "f 3 x.txt" in done.stdout.decode()
+    done = wasabi_cli("run", "--tier", "T0", "--dir-ro", f"{tmp_path / 'data'}::.",
+                      program("files"))
+    assert done.stdout.startswith(b"mkdir work: Operation not permitted\n")
+    assert sorted(os.listdir(tmp_path / "data")) == ["x.txt"]
+
+
+def test_invoke_and_traps(tmp_path):
+    (tmp_path / "add.wat").write_text(ADD_WAT)
+    done = wasabi_cli("run", "--invoke", "add", tmp_path / "add.wat", "2", "40")
+    assert (done.returncode, done.stdout) == (0, b"42\n")
+    done = wasabi_cli("run", "--invoke", "pair", tmp_path / "add.wat", "1.5")
+    assert done.stdout == b"1.5\n7\n"
+    done = wasabi_cli("run", "--invoke", "boom", tmp_path / "add.wat")
+    assert done.returncode == 134 and b"trap: unreachable" in done.stderr
+    done = wasabi_cli("run", "--invoke", "add", tmp_path / "add.wat", "1")
+    assert done.returncode == 1 and b"takes 2 arguments" in done.stderr
+
+
+def test_run_errors(tmp_path):
+    assert wasabi_cli("run", tmp_path / "missing.wasm").returncode == 1
+    (tmp_path / "bad.wasm").write_bytes(b"\0asm\x01\0\0\0\x99")
+    done = wasabi_cli("run", tmp_path / "bad.wasm")
+    assert done.returncode == 1 and b"error" in done.stderr
+    (tmp_path / "needs.wat").write_text('(module (import "env" "f" (func)) '
+                                        '(func (export "_start")))')
+    done = wasabi_cli("run", tmp_path / "needs.wat")
+    assert done.returncode == 1 and b"env" in done.stderr
+
+
+def test_bad_options_are_usage_errors():
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--dir", "host::", "x.wasm"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["run", "--mode", "fast", "x.wasm"])
+    with pytest.raises(SystemExit):
+        main([])
+
+
+def test_compile_writes_an_object(program, tmp_path):
+    out = tmp_path / "hello.o"
+    done = wasabi_cli("compile", "--tier", "T0", program("hello"), "-o", out)
+    assert done.returncode == 0
+    text = done.stdout.decode()
+    assert "validated in" in text and "compiled (T0)" in text and "bytes of machine code" in text
+    assert out.read_bytes()[:4] == b"\x7fELF"
+
+
+def test_inspect(program, capsys):
+    assert main(["inspect", program("hello")]) == 0
+    text = capsys.readouterr().out
+    assert "WASI: SNAPSHOT1" in text
+    assert "wasi_snapshot_preview1.fd_write: func [i32 i32 i32 i32] -> [i32]" in text
+    assert "_start: func [] -> []" in text and "memory: memory" in text
+
+
+def test_console_script(tmp_path):
+    script = shutil.which("wasabi")
+    if script is None:
+        pytest.skip("the wasabi console script is not installed (pip install -e .)")
+    (tmp_path / "add.wat").write_text(ADD_WAT)
+    done = subprocess.run([script, "run", "--invoke", "add", str(tmp_path / "add.wat"), "1", "2"],
+                          capture_output=True, timeout=300)
+    assert done.stdout == b"3\n"

@@ -1,0 +1,241 @@
+"""The wasabi command line: run, compile, inspect.
+
+    wasabi run [--dir HOST[::GUEST]] [--env K=V] [--mode eager|lazy] [--invoke FUNC] prog.wasm [args...]
+    wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2]
+    wasabi inspect prog.wasm
+
+also as `python -m wasabi ...`. `run` exits with the program's exit code.
+"""
+import argparse
+import os
+import sys
+import time
+
+TRAP_EXIT_STATUS = 134      # 128 + SIGABRT, as wasmtime's CLI reports a trap
+ERROR_STATUS = 1
+
+
+def _read_module(path):
+    """The wasm bytes of `path` (a .wat text file is assembled first)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(b"\0asm"):
+        from . import wat2wasm
+        data = wat2wasm(data.decode("utf-8"))
+    return data
+
+
+# ---- run ----
+
+def _dir_spec(text, readonly):
+    """HOST[::GUEST] -> Preopen (the guest sees HOST under its own name by default)."""
+    from .wasi import Preopen
+    host, sep, guest = text.partition("::")
+    if not host or (sep and not guest):
+        raise argparse.ArgumentTypeError(f"expected HOST[::GUEST], got {text!r}")
+    return Preopen(host, guest if sep else host, readonly)
+
+
+def _env_spec(text):
+    key, sep, value = text.partition("=")
+    if not key:
+        raise argparse.ArgumentTypeError(f"expected K=V, got {text!r}")
+    # K alone passes the host's value through (as wasmtime's --env K)
+    return key, value if sep else os.environ.get(key, "")
+
+
+def _parse_value(valtype, text):
+    from .binary.types import F32, F64, I32, I64
+    if valtype in (I32, I64):
+        return int(text, 0)
+    if valtype in (F32, F64):
+        return float(text)
+    raise ValueError(f"cannot pass a {valtype:#x} value from the command line")
+
+
+def _invoke(instance, name, texts):
+    from .wasi import call_export
+    func = instance.exports[name]
+    params = func.functype.params
+    if len(texts) != len(params):
+        raise ValueError(f"{name} takes {len(params)} arguments, got {len(texts)}")
+    result = call_export(instance, name, *(_parse_value(t, s) for t, s in zip(params, texts)))
+    for value in result if isinstance(result, tuple) else ([] if result is None else [result]):
+        print(value)
+
+
+def cmd_run(args):
+    from .errors import CompileError, LinkError, Trap
+    from .wasi import Environment, WasiConfig, WasiExit, call_export, compile_wasm, instantiate_wasi
+    config = WasiConfig(argv=[args.module] + ([] if args.invoke else args.args),
+                        env=dict(args.env), preopens=args.dir + args.dir_ro)
+    try:
+        compiled = compile_wasm(_read_module(args.module), mode=args.mode, tier=args.tier)
+        sys.stdout.flush()
+        instance = instantiate_wasi(compiled, Environment(config))
+        if args.invoke:
+            _invoke(instance, args.invoke, args.args)
+        else:
+            call_export(instance, "_start")
+    except WasiExit as exit_:
+        return exit_.code & 0xFF          # what a process exit status can carry
+    except Trap as trap:
+        print(f"wasabi: trap: {trap}", file=sys.stderr)
+        return TRAP_EXIT_STATUS
+    except (OSError, CompileError, LinkError, LookupError, ValueError) as error:
+        print(f"wasabi: error: {error}", file=sys.stderr)
+        return ERROR_STATUS
+    return 0
+
+
+# ---- compile ----
+
+def cmd_compile(args):
+    from .errors import CompileError
+    from .validate import parse
+    from .compile.codegen import compile_module
+    from .options import Options
+    try:
+        data = _read_module(args.module)
+        start = time.perf_counter()
+        desc = parse(data)
+        validated = time.perf_counter()
+        code = compile_module(desc, Options(tier=args.tier))
+        done = time.perf_counter()
+    except (OSError, CompileError) as error:
+        print(f"wasabi: error: {error}", file=sys.stderr)
+        return ERROR_STATUS
+    print(f"{args.module}: {len(data)} bytes, {len(desc.funcs)} functions")
+    print(f"  validated in {(validated - start) * 1000:.1f} ms")
+    print(f"  compiled ({args.tier}) in {done - validated:.2f} s: "
+          f"{len(code.object_bytes)} bytes of machine code object")
+    if args.output:
+        with open(args.output, "wb") as f:
+            f.write(code.object_bytes)
+        print(f"  object written to {args.output}")
+    return 0
+
+
+# ---- inspect ----
+
+def _limits(limits):
+    return f"{limits.min}..{limits.max}" if limits.max is not None else f"{limits.min}.."
+
+
+def _describe_import(desc, imp):
+    from .binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, type_name
+    if imp.kind == EXTERN_FUNC:
+        return f"func {desc.types[imp.type]}"
+    if imp.kind == EXTERN_MEMORY:
+        return f"memory {_limits(imp.type.limits)} pages"
+    if imp.kind == EXTERN_TABLE:
+        return f"table {type_name(imp.type.elem_type)} {_limits(imp.type.limits)}"
+    if imp.kind == EXTERN_GLOBAL:
+        return f"global {'mut ' if imp.type.mutable else ''}{type_name(imp.type.valtype)}"
+    return "?"
+
+
+def _describe_export(desc, exp):
+    from .binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, type_name
+    if exp.kind == EXTERN_FUNC:
+        return f"func {desc.func_type(exp.index)}"
+    if exp.kind == EXTERN_MEMORY:
+        return f"memory {_limits(desc.all_memories[exp.index].limits)} pages"
+    if exp.kind == EXTERN_TABLE:
+        t = desc.all_tables[exp.index]
+        return f"table {type_name(t.elem_type)} {_limits(t.limits)}"
+    if exp.kind == EXTERN_GLOBAL:
+        g = desc.all_globals[exp.index]
+        return f"global {'mut ' if g.mutable else ''}{type_name(g.valtype)}"
+    return "?"
+
+
+def cmd_inspect(args):
+    from .errors import CompileError
+    from .validate import parse
+    from .wasi import get_version
+    try:
+        data = _read_module(args.module)
+        desc = parse(data)
+    except (OSError, CompileError) as error:
+        print(f"wasabi: error: {error}", file=sys.stderr)
+        return ERROR_STATUS
+    code_bytes = sum(f.body_end - f.body_start for f in desc.funcs)
+    largest = max((f.body_end - f.body_start for f in desc.funcs), default=0)
+    version = get_version(desc)
+    print(f"{args.module}: {len(data)} bytes")
+    print(f"  functions: {len(desc.funcs)} defined, {desc.num_imported_funcs} imported; "
+          f"code {code_bytes} bytes (largest body {largest})")
+    print(f"  types {len(desc.types)}, tables {len(desc.all_tables)}, memories "
+          f"{len(desc.all_memories)}, globals {len(desc.all_globals)}, data segments "
+          f"{len(desc.datas)} ({sum(len(d.data) for d in desc.datas)} bytes), elem segments "
+          f"{len(desc.elems)}")
+    if version is not None:
+        print(f"  WASI: {version.name}")
+    if desc.start is not None:
+        print(f"  start function: {desc.start}")
+    print(f"imports ({len(desc.imports)}):")
+    for imp in desc.imports:
+        print(f"  {imp.module}.{imp.name}: {_describe_import(desc, imp)}")
+    print(f"exports ({len(desc.exports)}):")
+    for exp in desc.exports:
+        print(f"  {exp.name}: {_describe_export(desc, exp)}")
+    if desc.customs:
+        print(f"custom sections ({len(desc.customs)}):")
+        for custom in desc.customs:
+            print(f"  {custom.name}: {len(custom.data)} bytes")
+    return 0
+
+
+# ---- the parser ----
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="wasabi", description="Run, compile and inspect "
+                                     "WebAssembly modules with wasabi (LLVM-compiled wasm).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a WASI program (or invoke an export)",
+                         description="Run a WASI program: its _start, or --invoke FUNC with the "
+                         "arguments parsed as the function's parameters. Exits with the program's "
+                         f"exit code ({TRAP_EXIT_STATUS} on a trap, {ERROR_STATUS} when it cannot "
+                         "start). Options go before the module; everything after it is the "
+                         "program's arguments.")
+    run.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                     type=lambda s: _dir_spec(s, False),
+                     help="give the program a host directory (under the name GUEST)")
+    run.add_argument("--dir-ro", action="append", default=[], metavar="HOST[::GUEST]",
+                     type=lambda s: _dir_spec(s, True),
+                     help="the same, read-only: nothing below it can change")
+    run.add_argument("--env", action="append", default=[], metavar="K=V", type=_env_spec,
+                     help="set an environment variable (K alone: the host's value)")
+    run.add_argument("--mode", choices=["eager", "lazy"], default="eager",
+                     help="eager: compile every function first (default); lazy: compile each "
+                     "function on its first call (quicker start for big programs)")
+    run.add_argument("--tier", choices=["T0", "T1", "O2"], default="T1",
+                     help="optimisation tier (default T1)")
+    run.add_argument("--invoke", metavar="FUNC", help="call this export instead of _start")
+    run.add_argument("module", help="a .wasm (or .wat) file")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="the program's arguments")
+    run.set_defaults(handler=cmd_run)
+
+    comp = sub.add_parser("compile", help="validate and compile a module; report time and size")
+    comp.add_argument("module")
+    comp.add_argument("-o", "--output", metavar="FILE.o",
+                      help="write the machine code as a relocatable object file")
+    comp.add_argument("--tier", choices=["T0", "T1", "O2"], default="O2",
+                      help="optimisation tier (default O2)")
+    comp.set_defaults(handler=cmd_compile)
+
+    inspect = sub.add_parser("inspect", help="list a module's imports, exports and sizes")
+    inspect.add_argument("module")
+    inspect.set_defaults(handler=cmd_inspect)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+# Elementwise application of a scalar wasm export over strided arrays: one
+# entry (one gate check, one GIL release, one _setjmp) for the whole loop, and
+# per element a direct register call into the machine code (or, for
+# signatures the register path cannot carry, the array thunk). The broadcasting
+# and dtype decisions are made by wasabi/runtime/vectorize.py; this loop only
+# walks operands that already share one shape, with any (even zero or
+# negative) strides.
+
+cdef enum:
+    VEC_MAX_DIMS = 64           # numpy's limit (NPY_MAXDIMS in numpy 2)
+
+cdef struct VecLoop:
+    void* fn
+    void* vmctx
+    void* thunk
+    int use_regs, float_result, uses_stack, nin, nout, ndim
+    const Py_ssize_t* shape
+    char* ptr[2 * MAX_STACK_SLOTS]               # inputs, then outputs
+    const Py_ssize_t* strides[2 * MAX_STACK_SLOTS]
+    uint8_t types[2 * MAX_STACK_SLOTS]           # value type per operand
+    uint8_t places[MAX_STACK_SLOTS]              # register place per input
+
+
+cdef inline uint64_t _vec_load_bits(uint8_t vtype, const char* p) noexcept nogil:
+    # fixed-size copies: a variable-size memcpy becomes a byte loop and a
+    # store-forwarding stall on every element
+    cdef uint32_t narrow
+    cdef uint64_t wide
+    if vtype == T_I32 or vtype == T_F32:
+        memcpy(&narrow, p, 4)
+        return narrow                            # i32/f32 in the low half
+    memcpy(&wide, p, 8)
+    return wide
+
+
+cdef inline void _vec_store(uint8_t vtype, char* p, uint64_t bits) noexcept nogil:
+    cdef uint32_t narrow
+    if vtype == T_I32 or vtype == T_F32:
+        narrow = <uint32_t>bits
+        memcpy(p, &narrow, 4)
+    else:
+        memcpy(p, &bits, 8)
+
+
+cdef inline void _vec_element(VecLoop* L, RegisterImage* img, uint8_t* slots) noexcept nogil:
+    # img and slots belong to the whole loop: every element overwrites the
+    # places it uses, and the unused registers stay zero
+    cdef int k
+    cdef uint64_t r
+    if L.use_regs:
+        for k in range(L.nin):
+            _place_bits(img, L.places[k], _vec_load_bits(L.types[k], L.ptr[k]))
+        r = wrt_regcall(L.fn, L.vmctx, img.ints, img.floats, img.stack, L.uses_stack,
+                        L.float_result)
+        if L.nout:
+            _vec_store(L.types[L.nin], L.ptr[L.nin], r)
+        return
+    for k in range(L.nin):
+        r = _vec_load_bits(L.types[k], L.ptr[k])
+        memcpy(slots + 16 * k, &r, 8)
+    (<void (*)(void*, void*, void*) noexcept nogil>L.thunk)(L.fn, L.vmctx, slots)
+    for k in range(L.nout):
+        memcpy(&r, slots + 16 * k, 8)
+        _vec_store(L.types[L.nin + k], L.ptr[L.nin + k], r)
+
+
+cdef void _vec_body(void* arg) noexcept nogil:
+    # An odometer over the outer dimensions, a plain loop over the last one.
+    cdef VecLoop* L = <VecLoop*>arg
+    cdef Py_ssize_t idx[VEC_MAX_DIMS]
+    cdef RegisterImage img
+    cdef uint64_t slot_buf[2 * MAX_STACK_SLOTS + 2]
+    cdef uint8_t* slots = <uint8_t*>((<uintptr_t>slot_buf + 15) & ~(<uintptr_t>15))
+    cdef int nops = L.nin + L.nout, o, d
+    cdef int last = L.ndim - 1
+    cdef Py_ssize_t inner = L.shape[last] if L.ndim > 0 else 1
+    cdef Py_ssize_t j
+    memset(&img, 0, sizeof(img))
+    for d in range(L.ndim):
+        if L.shape[d] == 0:
+            return
+        idx[d] = 0
+    while True:
+        for j in range(inner):
+            _vec_element(L, &img, slots)
+            if L.ndim > 0:
+                for o in range(nops):
+                    L.ptr[o] += L.strides[o][last]
+        if L.ndim <= 1:
+            return
+        for o in range(nops):
+            L.ptr[o] -= inner * L.strides[o][last]
+        d = last - 1
+        while d >= 0:
+            idx[d] += 1
+            for o in range(nops):
+                L.ptr[o] += L.strides[o][d]
+            if idx[d] < L.shape[d]:
+                break
+            for o in range(nops):
+                L.ptr[o] -= L.shape[d] * L.strides[o][d]
+            idx[d] = 0
+            d -= 1
+        if d < 0:
+            return
+
+
+cdef int _vec_operand(VecLoop* L, int k, Py_buffer* buf, object array, bint writable,
+                      tuple shape, uint8_t vtype) except -1:
+    cdef int d
+    cdef Py_ssize_t size = 4 if vtype == T_I32 or vtype == T_F32 else 8
+    PyObject_GetBuffer(array, buf, PyBUF_RECORDS if writable else PyBUF_RECORDS_RO)
+    if buf.ndim != L.ndim or buf.itemsize != size:
+        PyBuffer_Release(buf)
+        raise ValueError(f"operand {k} does not match the loop's shape {shape} and item size")
+    for d in range(L.ndim):
+        if buf.shape[d] != L.shape[d]:
+            PyBuffer_Release(buf)
+            raise ValueError(f"operand {k} has shape {array.shape}, the loop {shape}")
+    L.ptr[k] = <char*>buf.buf
+    L.strides[k] = buf.strides
+    L.types[k] = vtype
+    return 0
+
+
+def vectorized_call(FuncHandle func, list inputs, list outputs, tuple shape):
+    """Run `func` over equally shaped strided arrays: outputs[r][i] = result r of
+    func(inputs[0][i], ...) for every index i of `shape`; raises on a trap (the
+    outputs then hold the elements done so far)."""
+    cdef VecLoop L
+    cdef Py_buffer bufs[2 * MAX_STACK_SLOTS]
+    cdef Py_ssize_t dims[VEC_MAX_DIMS]
+    cdef int taken = 0, k, code
+    if len(inputs) != func.nparams or len(outputs) != func.nresults:
+        raise TypeError("vectorized_call: operand counts do not match the signature")
+    if func.nparams > MAX_STACK_SLOTS or func.nresults > MAX_STACK_SLOTS:
+        raise TypeError("too many operands to vectorize")
+    if len(shape) > VEC_MAX_DIMS:
+        raise ValueError(f"at most {VEC_MAX_DIMS} dimensions")
+    for k in range(len(shape)):
+        dims[k] = shape[k]
+    memset(&L, 0, sizeof(L))
+    L.fn = <void*>func.code
+    L.vmctx = <void*>func.vmctx
+    L.thunk = <void*>func.thunk
+    L.use_regs = func.impl == <_call_impl>_call_regs
+    L.float_result = func.float_result
+    L.uses_stack = func.uses_stack
+    L.nin = <int>func.nparams
+    L.nout = <int>func.nresults
+    L.ndim = <int>len(shape)
+    L.shape = dims
+    memcpy(L.places, func.places, sizeof(L.places))
+    try:
+        for k in range(L.nin):
+            _vec_operand(&L, k, &bufs[taken], inputs[k], False, shape, func.ptypes[k])
+            taken += 1
+        for k in range(L.nout):
+            _vec_operand(&L, L.nin + k, &bufs[taken], outputs[k], True, shape, func.rtypes[k])
+            taken += 1
+        code = wrt_call_body(<VMContext*>func.vmctx, _vec_body, &L)
+    finally:
+        for k in range(taken):
+            PyBuffer_Release(&bufs[k])
+    if code != 0:
+        raise _trap_error(code)

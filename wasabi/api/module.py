@@ -1,0 +1,192 @@
+"""Module, Instance and the seed's compile / instantiate.
+
+A Module is a validated ModuleDesc plus its machine code (a CodeLibrary); it is
+immutable once made and shared by any number of instances, on any thread.
+An Instance holds the module and one runtime instance (its own VMContext,
+memories, tables and globals); its `exports` is the runtime's Exports, whose
+functions are called straight through the runtime's fast path.
+"""
+from ..errors import CompileError
+from ..options import Mode, Options
+from ..runtime.instance import Instance as _RuntimeInstance, instantiate as _instantiate
+from ..runtime.store import Store as _RuntimeStore
+from ..validate import parse
+from . import serialize as _serialize
+from .externs import Global, Memory, Table, WasmFunction
+from .imports import prepare_imports
+from .store import Store, check_options
+from .types import export_types, import_types
+from .wat import looks_binary, wat2wasm
+
+
+def _wasm_bytes(source):
+    """Binary module bytes from bytes-like binary or text, or a WAT str."""
+    if isinstance(source, str):
+        return wat2wasm(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        return data if looks_binary(data) else wat2wasm(data)
+    raise TypeError("`Module` accepts Wasm bytes or a WAT string")
+
+
+def _compile_code(desc, options):
+    """The machine code of a validated module, by the options' mode."""
+    check_options(options)
+    if options.mode is Mode.EAGER:
+        from ..compile.codegen import compile_module
+        return compile_module(desc, options)
+    raise ValueError(f"mode {options.mode.name} is not available yet")   # check_options guards
+
+
+def _store_options(store):
+    return getattr(store, "options", None) or Options()
+
+
+class Module:
+    """Module(store, bytes_or_wat): decode, validate and compile (CompileError when invalid)."""
+
+    def __init__(self, store, source):
+        if not isinstance(store, _RuntimeStore):
+            raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
+        wasm = _wasm_bytes(source)
+        desc = parse(wasm)
+        self._setup(store, wasm, desc, _compile_code(desc, _store_options(store)))
+
+    def _setup(self, store, wasm, desc, code, name=None):
+        self.store = store
+        self._wasm = wasm
+        self._desc = desc
+        self._code = code
+        self._name = name
+
+    # ---- what the module is ----
+
+    @staticmethod
+    def validate(store, data):
+        """Whether `data` (a binary module) is valid; never raises for bad input."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            return False
+        try:
+            parse(bytes(data))
+        except CompileError:
+            return False
+        return True
+
+    @property
+    def name(self):
+        """The module's name (its name section, unless set here), or None."""
+        return self._name if self._name is not None else self._desc.names.module
+
+    @name.setter
+    def name(self, value):
+        if not isinstance(value, str):
+            raise TypeError(f"a module name is a str, not {type(value).__name__}")
+        self._name = value
+
+    @property
+    def exports(self):
+        """An ExportType(name, type) per export, in the module's order."""
+        return export_types(self._desc)
+
+    @property
+    def imports(self):
+        """An ImportType(module, name, type) per import, in the module's order."""
+        return import_types(self._desc)
+
+    def custom_sections(self, name):
+        """The contents (bytes) of every custom section called `name`, in order."""
+        return list(self._desc.custom_sections(name))
+
+    @property
+    def options(self):
+        """The Options the code was compiled with."""
+        return Options(tier=self._code.tier, bounds=self._code.bounds)
+
+    @property
+    def desc(self):
+        """The validated ModuleDesc."""
+        return self._desc
+
+    # ---- bytes ----
+
+    def serialize(self):
+        """Bytes that Module.deserialize turns back into this module (with its code)."""
+        return _serialize.dump(self._wasm, self._code, self._name)
+
+    @staticmethod
+    def deserialize(store, data):
+        """The Module that `serialize` wrote into `data` (code reused when this machine
+        can run it, else compiled again); CompileError for anything else."""
+        if not isinstance(store, _RuntimeStore):
+            raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
+        header, wasm, object_bytes = _serialize.load(data)
+        desc = parse(wasm)
+        if object_bytes is not None:
+            code = _serialize.link(object_bytes, header)
+        else:
+            options = Options(tier=header["tier"], bounds=header["bounds"])
+            code = _compile_code(desc, options)
+        module = Module.__new__(Module)
+        module._setup(store, wasm, desc, code, header.get("name"))
+        return module
+
+    def __repr__(self):
+        return (f"<wasabi Module {self.name or ''}: {len(self._desc.imports)} imports, "
+                f"{len(self._desc.exports)} exports, tier {self._code.tier}>")
+
+
+class _PublicRuntimeInstance(_RuntimeInstance):
+    # the externs an instance made through the public API defines are the public classes
+    function_class = WasmFunction
+    global_class = Global
+    memory_class = Memory
+    table_class = Table
+
+
+class Instance:
+    """Instance(module, import_object=None): link the imports, set up memories, tables,
+    globals and segments, run the start function (a Trap in it raises Trap).
+
+    `exports` gives each export by attribute (also for names that are not identifiers,
+    through getattr) or by item, iterates as (name, extern) pairs and has a len.
+    """
+
+    def __init__(self, module, import_object=None, *, store=None):
+        if not isinstance(module, Module):
+            raise TypeError(f"expected a wasabi Module, got {type(module).__name__}")
+        store = store if store is not None else module.store
+        imports = prepare_imports(module._desc, import_object, store)
+        self.module = module
+        self._instance = _instantiate(module._desc, module._code, imports, store=store,
+                                      instance_class=_PublicRuntimeInstance)
+        self.exports = self._instance.exports
+
+    @property
+    def store(self):
+        return self._instance.store
+
+    def call(self, name, *args):
+        """Call exported function `name` (LookupError if there is none, TypeError if
+        that export is not a function)."""
+        export = self.exports[name]
+        if not callable(export):
+            raise TypeError(f"export {name!r} is a {type(export).__name__}, not a function")
+        return export(*args)
+
+    def __repr__(self):
+        return f"<wasabi Instance of {self.module!r}>"
+
+
+def compile(data, options=None):
+    """The seed's entry: decode, validate and compile `data` (wasm bytes or WAT text)
+    with `options` (a wasabi.Options; mode EAGER is the one available yet)."""
+    options = check_options(options if options is not None else Options())
+    return Module(Store(options=options), data)
+
+
+def instantiate(module, imports=None, *, store=None):
+    """The seed's entry: a new Instance of `module` in a store of its own (unless given),
+    so that dropping the instance frees it. `imports` maps namespace -> name -> extern
+    or plain callable."""
+    return Instance(module, imports, store=store if store is not None else Store())
+

@@ -1,0 +1,93 @@
+"""The bytes of Module.serialize / Module.deserialize.
+
+    MAGIC (8 bytes) | header length (u32 LE) | header (JSON) | wasm bytes | object bytes
+
+The header names the options the code was compiled with, the module's name,
+the symbol of each function and a key of everything the machine code depends
+on (wasabi and LLVM versions, target triple, CPU and its features, the ABI).
+When the key matches this process, deserialize links the stored object again
+(no LLVM optimisation or code generation); otherwise, or when there is no
+object, it compiles the embedded wasm afresh. Either way the module behaves
+the same. Like wasmer's, these bytes contain machine code: deserialize only
+bytes you produced yourself.
+"""
+import functools
+import hashlib
+import json
+import struct
+
+from ..errors import CompileError
+
+MAGIC = b"\0wasabi\x01"
+FORMAT = 1
+
+
+@functools.lru_cache(maxsize=1)
+def machine_key():
+    """What compiled code depends on, as one string."""
+    import llvmlite.binding as llvm
+
+    from .. import __version__, _ext
+    abi = repr(sorted(_ext.abi_layout().items())) + repr(sorted(_ext.builtin_addresses()))
+    parts = [__version__, ".".join(map(str, llvm.llvm_version_info)), llvm.get_process_triple(),
+             llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(),
+             hashlib.sha256(abi.encode()).hexdigest()[:16]]
+    return "|".join(parts)
+
+
+def dump(wasm, code, name):
+    """The serialized bytes of a module: its wasm, its CodeLibrary `code`, its name."""
+    object_bytes = getattr(code, "object_bytes", None) or b""
+    symbols = getattr(code, "symbols", None) or {}
+    header = {
+        "format": FORMAT,
+        "key": machine_key() if object_bytes else None,
+        "tier": code.tier,
+        "bounds": code.bounds,
+        "name": name,
+        "wasm": len(wasm),
+        "object": len(object_bytes),
+        "symbols": {str(index): symbol for index, symbol in symbols.items()},
+    }
+    text = json.dumps(header, sort_keys=True).encode()
+    return b"".join([MAGIC, struct.pack("<I", len(text)), text, wasm, object_bytes])
+
+
+def _bad(reason):
+    return CompileError(f"not a serialized wasabi module: {reason}")
+
+
+def load(data):
+    """(header dict, wasm bytes, object bytes or None when it cannot be used here)."""
+    data = bytes(data)
+    if not data.startswith(MAGIC):
+        raise _bad("wrong magic bytes")
+    start = len(MAGIC) + 4
+    if len(data) < start:
+        raise _bad("truncated header")
+    (length,) = struct.unpack_from("<I", data, len(MAGIC))
+    try:
+        header = json.loads(data[start:start + length].decode())
+        wasm_end = start + length + int(header["wasm"])
+        object_end = wasm_end + int(header["object"])
+        tier, bounds = header["tier"], header["bounds"]
+        header["symbols"] = {int(k): str(v) for k, v in header["symbols"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise _bad(f"unreadable header ({exc})") from None
+    if header.get("format") != FORMAT or object_end != len(data) or not isinstance(tier, str) \
+            or not isinstance(bounds, str):
+        raise _bad("unknown format or wrong length")
+    wasm = data[start + length:wasm_end]
+    object_bytes = data[wasm_end:object_end]
+    if not object_bytes or header.get("key") != machine_key():
+        object_bytes = None
+    return header, wasm, object_bytes
+
+
+def link(object_bytes, header):
+    """A CodeLibrary from stored object bytes (registered with the fault handler)."""
+    from ..compile.codegen import link_object
+    library = link_object(object_bytes, header["symbols"],
+                          stats={"tier": header["tier"], "bounds": header["bounds"]})
+    library.register_code_range()
+    return library

@@ -1,0 +1,46 @@
+"""Store: owns instances and externs, and says how modules compile in it.
+
+Store(engine=None, *, options=None): wasmer's engines (wasabi.engine.Universal,
+Dylib, JIT, Native, each with an optional compiler) choose a tier; `options`
+(a wasabi.Options) says it directly and wins over the engine.
+"""
+from ..options import Mode, Options
+from ..runtime.store import Store as _RuntimeStore
+from .engine import _Engine
+
+# the modes wasabi.compile can build today; the others come with their own issues
+AVAILABLE_MODES = (Mode.EAGER,)
+
+
+def check_options(options):
+    """`options` if wasabi can compile with it now; TypeError / ValueError otherwise."""
+    if not isinstance(options, Options):
+        raise TypeError(f"expected wasabi.Options, got {type(options).__name__}")
+    if options.mode not in AVAILABLE_MODES:
+        raise ValueError(f"mode {options.mode.name} is not available yet")
+    return options
+
+
+class Store(_RuntimeStore):
+    """All global state of a group of instances, and the engine that compiles their modules."""
+
+    def __init__(self, engine=None, *, options=None):
+        if engine is not None and not isinstance(engine, _Engine):
+            raise TypeError("Unknown engine")
+        super().__init__(engine)
+        if options is None:
+            options = engine.options() if engine is not None else Options()
+        self.options = check_options(options)
+
+    @property
+    def engine_name(self):
+        return self.engine.name if self.engine is not None else "universal"
+
+    @property
+    def compiler_name(self):
+        """The engine's compiler; 'llvm' for a Store made without an engine."""
+        return self.engine.compiler_name if self.engine is not None else "llvm"
+
+    def __repr__(self):
+        return (f"<wasabi Store: engine {self.engine_name}, tier {self.options.tier}, "
+                f"{len(self._owned)} objects>")

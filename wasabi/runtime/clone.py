@@ -1,0 +1,128 @@
+"""Cloning an instance: the same code, copies of the state, a new VMContext.
+
+clone_instance(instance) builds an instance of the same module in the same
+store whose defined memories, tables and globals are copies of the original's
+current ones, so that the two run independently afterwards (on two threads, if
+wanted: each has its own VMContext and entry gate). The code is shared, never
+recompiled: in the lazy modes the clone registers with the module's code like
+any instance and gets compiled functions as they come.
+
+- Memories: a fresh reservation of the same size, then one memcpy of the
+  accessible bytes with the destination pre-faulted in one madvise call (a
+  copy-on-write mapping would need every memory to live in a memfd, and the
+  original's later writes would have to be kept from the clone: not done).
+- Tables and globals: copied; a funcref that points into the original's
+  function records (its own functions, including its imports) is moved to the
+  clone's records, so call_indirect in the clone calls with the clone's vmctx.
+- Imports (functions, and imported memories, tables and globals) are shared,
+  as they were linked: the clone is what instantiating with the same imports
+  and then replaying the original's history would give.
+- Segments: the clone has the original's dropped/live state. No start
+  function runs.
+
+An instance that a thread is running cannot be cloned (its state would be
+copied half-way through a change). An instance with REPL cells cannot be
+cloned either: the cells are bound to the original's state.
+"""
+from .. import _ext
+from ..abi import vmctx as V
+from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
+from ..binary.types import FUNCREF, Limits, MemoryType, TableType
+
+
+def clone_instance(instance):
+    """A new instance with copies of `instance`'s memories, tables and globals."""
+    if _ext.vmctx_busy(instance.vmctx_address):
+        raise RuntimeError("cannot clone an instance while a thread runs it")
+    if getattr(getattr(instance, "_repl_state", None), "cells", None):
+        raise NotImplementedError("cannot clone an instance that has REPL cells")
+    desc, store = instance.desc, instance.store
+    clone = store.own(type(instance)(desc, instance.code, store))
+    clone.link_imports(_imported_externs(instance))
+    clone.define_functions()
+    rebase = _Rebase(instance, clone)
+    _copy_globals(instance, clone, rebase)
+    _copy_tables(instance, clone, rebase)
+    _copy_memories(instance, clone)
+    clone.define_segments()
+    _copy_segment_state(instance, clone)
+    clone.define_exports()
+    return clone
+
+
+class _Rebase:
+    """Moves references to the original's function records to the clone's."""
+
+    def __init__(self, original, clone):
+        count = len(original.desc.func_type_indices)
+        self.lo = original.funcs.address
+        self.hi = self.lo + count * V.FUNC_RECORD_SIZE
+        self.new_lo = clone.funcs.address
+
+    def raw(self, raw):
+        if self.lo <= raw < self.hi:
+            return raw - self.lo + self.new_lo
+        return raw
+
+
+def _imported_externs(instance):
+    """The externs the original was linked with, in import order."""
+    desc = instance.desc
+    counters = {EXTERN_FUNC: 0, EXTERN_TABLE: 0, EXTERN_MEMORY: 0, EXTERN_GLOBAL: 0}
+    sources = {EXTERN_FUNC: instance._imported_funcs, EXTERN_TABLE: instance.tables,
+               EXTERN_MEMORY: instance.memories, EXTERN_GLOBAL: instance.globals}
+    out = []
+    for imp in desc.imports:
+        i = counters[imp.kind]
+        counters[imp.kind] += 1
+        out.append(sources[imp.kind][i])
+    return out
+
+
+def _copy_globals(original, clone, rebase):
+    first = original.desc.num_imported_globals
+    for glob in original.globals[first:]:
+        raw = glob.raw
+        if glob.global_type.valtype == FUNCREF:
+            raw = rebase.raw(raw)
+        clone.globals.append(clone.global_class._create(clone.store, glob.global_type, raw))
+    for i, glob in enumerate(clone.globals):
+        clone.global_ptrs.set_u64(i * 8, glob.address)
+
+
+def _copy_tables(original, clone, rebase):
+    first = original.desc.num_imported_tables
+    for table in original.tables[first:]:
+        ttype = TableType(table.elem_type, Limits(table.size, table.maximum))
+        copy = clone.table_class._create(clone.store, ttype)
+        if table.elem_type == FUNCREF:
+            _ext.table_copy_rebased(copy._native, table._native, rebase.lo, rebase.hi,
+                                    rebase.new_lo)
+        else:
+            _ext.table_copy_rebased(copy._native, table._native, 0, 0, 0)
+        clone.tables.append(copy)
+    for i, table in enumerate(clone.tables):
+        clone.table_ptrs.set_u64(i * 8, table.address)
+
+
+def _copy_memories(original, clone):
+    first = original.desc.num_imported_memories
+    for memory in original.memories[first:]:
+        mtype = MemoryType(Limits(memory.pages, memory.declared_max), memory.shared)
+        copy = clone.memory_class._create(clone.store, mtype, memory.guarded)
+        _ext.memory_copy_contents(copy._native, memory._native)
+        clone.memories.append(copy)
+    if clone.memories:
+        clone.vmctx.set_u64(V.VMCTX_MEM_BASE, clone.memories[0].base)
+        clone.vmctx.set_u64(V.VMCTX_MEMORY, clone.memories[0].address)
+
+
+def _copy_segment_state(original, clone):
+    """Dropped segments stay dropped (length 0) in the clone."""
+    for buffer_name, count in (("elems", len(original.desc.elems)),
+                               ("datas", len(original.desc.datas))):
+        source, target = getattr(original, buffer_name), getattr(clone, buffer_name)
+        for i in range(count):
+            offset = i * V.SEGMENT_RECORD_SIZE + V.SEGMENT_LEN
+            if source.get_u64(offset) == 0:
+                target.set_u64(offset, 0)

@@ -1,0 +1,59 @@
+"""wat2wasm: WebAssembly text -> binary module bytes."""
+from .errors import WatSyntaxError
+from .lexer import blank_block_comments, tokenize
+from .module import ModuleAssembler
+from .tokens import END, TokenStream, paren_depths
+
+_EMPTY_MODULE = b"\0asm\x01\0\0\0"
+
+
+def wat2wasm(text, *, debug_names=False):
+    """The binary of the module written in WebAssembly text `text` (str, or UTF-8 bytes).
+
+    `text` is one `(module ...)` (also `(module binary "...")` and
+    `(module quote "...")`) or a bare sequence of module fields. With debug_names, a
+    `name` section records the module's, functions' and locals' $identifiers (off by
+    default, like wabt's wat2wasm without --debug-names).
+
+    Raises WatSyntaxError (a wasabi.CompileError) naming line and column when the
+    text is malformed. Validation is not done here (see wasabi.validate).
+    """
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WatSyntaxError(f"malformed UTF-8 encoding: {exc}") from None
+    if not isinstance(text, str):
+        raise TypeError(f"expected WebAssembly text as str, got {type(text).__name__}")
+    text = blank_block_comments(text)
+    toks = tokenize(text)
+    count = len(toks)
+    depths = paren_depths(toks)
+    toks += [END, END]
+    stream = TokenStream(text, toks)
+    if count == 0:
+        return _EMPTY_MODULE
+    if min(depths) < 0:
+        stream.unexpected(depths.index(-1))         # a ')' closing nothing
+    if depths[-1] != 0:
+        stream.unexpected(count)                    # a '(' never closed
+    if not (toks[0] == "(" and toks[1] == "module"):
+        return ModuleAssembler(text, toks, depths, 0, count, None, debug_names).assemble()
+    close = depths.index(0)
+    if close != count - 1:
+        stream.unexpected(close + 1)
+    ident, i = stream.optional_id(2)
+    module_name = ident[1:] if ident is not None else None
+    if toks[i] == "binary":
+        data, i = stream.strings(i + 1)
+        stream.close(i)
+        return data
+    if toks[i] == "quote":
+        data, i = stream.strings(i + 1)
+        stream.close(i)
+        try:
+            quoted = data.decode("utf-8")
+        except UnicodeDecodeError:
+            stream.error("malformed UTF-8 encoding", i - 1)
+        return wat2wasm(quoted, debug_names=debug_names)
+    return ModuleAssembler(text, toks, depths, i, close, module_name, debug_names).assemble()

@@ -1,0 +1,237 @@
+"""The Environment: one native WASI context and the imports that use it.
+
+Each import is a WasiFunction: a HostFunction whose wrt_func record points
+straight at the C implementation with the context as its vmctx, so compiled
+code calls WASI without Python in between. After instantiation the context
+must be bound to the instance's exported memory (Environment.bind, or
+bind_instance for every WASI context an instance imports) before it runs.
+"""
+import enum
+
+from .. import _ext
+from ..binary.types import I32, I64, FuncType
+from ..errors import Trap
+from ..runtime.func import HostFunction, register_func_records, thunk_provider
+from ..runtime.signatures import type_id
+from ..runtime.store import Store
+from .config import WasiConfig, apply
+from .errors import exit_from_trap, is_exit_trap
+
+NAMESPACE_PREVIEW1 = "wasi_snapshot_preview1"
+NAMESPACE_SNAPSHOT0 = "wasi_unstable"
+
+
+class Version(enum.IntEnum):
+    """WASI versions, numbered as in the `wasmer` package."""
+    LATEST = 1
+    SNAPSHOT0 = 2
+    SNAPSHOT1 = 3
+
+
+_NAMESPACE_VERSIONS = {NAMESPACE_SNAPSHOT0: Version.SNAPSHOT0,
+                       NAMESPACE_PREVIEW1: Version.SNAPSHOT1}
+
+
+def _module_imports(module):
+    """ImportDescs of a ModuleDesc, a wasabi/wasmer-style Module (its ModuleDesc), or wasm bytes."""
+    for attr in ("_desc", "desc"):
+        desc = getattr(module, attr, None)
+        if desc is not None and hasattr(desc, "imports"):
+            return desc.imports
+    imports = getattr(module, "imports", None)
+    if imports is not None and all(hasattr(i, "kind") for i in imports):
+        return imports
+    if isinstance(module, (bytes, bytearray, memoryview)):
+        from ..validate import parse
+        return parse(bytes(module)).imports
+    raise TypeError(f"cannot read the imports of {type(module).__name__}")
+
+
+def get_version(module, strict=False):
+    """The WASI version `module` imports, or None.
+
+    strict: every function import must come from that one WASI namespace;
+    otherwise the first WASI namespace among the imports decides (as wasmer)."""
+    from ..binary.types import EXTERN_FUNC
+    namespaces = [i.module for i in _module_imports(module) if i.kind == EXTERN_FUNC]
+    if strict:
+        if not namespaces or any(n != namespaces[0] for n in namespaces):
+            return None
+        return _NAMESPACE_VERSIONS.get(namespaces[0])
+    for n in namespaces:
+        if n in _NAMESPACE_VERSIONS:
+            return _NAMESPACE_VERSIONS[n]
+    return None
+
+
+_VALTYPES = {"i": I32, "I": I64}
+
+
+def _functype(params, results):
+    return FuncType(tuple(_VALTYPES[c] for c in params), tuple(_VALTYPES[c] for c in results))
+
+
+class WasiFunction(HostFunction):
+    """One WASI import bound to an Environment's native context.
+
+    Compiled code calls the C function directly (record_fields). Called from
+    Python it enters the C function like compiled code (the context starts
+    with a VMContext header), so proc_exit raises WasiExit there too.
+    """
+
+    def __init__(self, environment, name, address, functype, store=None):
+        self.name = name
+        self.environment = environment
+        self.address = address
+        self._record = None
+        self._handle = None
+        super().__init__(functype, self._call_from_python, store)
+
+    def record_fields(self):
+        return self.address, self.environment.context_address, type_id(self.functype)
+
+    @property
+    def _record_address(self):
+        """A wrt_func record of its own: a funcref to this import (tables, globals)."""
+        if self._record is None:
+            record = _ext.RawBuffer(24)
+            for i, value in enumerate(self.record_fields()):
+                record.set_u64(8 * i, value)
+            register_func_records(record.address, 1, self, lambda owner, index: owner)
+            self._record = record
+        return self._record.address
+
+    def _native(self):
+        raise TypeError(f"WASI function {self.name} has no Python host record")
+
+    def instantiated(self, instance):
+        """For the runtime, once an importing instance is built (before its start
+        function): bind the context to that instance's memory."""
+        self.environment.bind(instance)
+
+    def _call_from_python(self, *args):
+        if self._handle is None:
+            from ..runtime.func import Function
+            thunk = thunk_provider().array_thunk(self.functype)
+            self._handle = Function(thunk, self.address, self.environment.context_address,
+                                    self.functype, self.store.keep, self._record_address,
+                                    self.environment)
+        try:
+            return self._handle(*args)
+        except Trap as trap:
+            if is_exit_trap(trap):
+                raise exit_from_trap(trap) from None
+            raise
+
+    def __repr__(self):
+        return f"<wasabi WasiFunction {self.name} {self.functype}>"
+
+
+class Environment:
+    """A configured WASI context (wasmer's `wasi.Environment`)."""
+
+    def __init__(self, config=None):
+        self.config = config if config is not None else WasiConfig()
+        self._ctx = _ext.WasiContext()
+        apply(self.config, self._ctx)
+        self._memory = None            # the bound Memory: kept alive while bound
+
+    @property
+    def context_address(self):
+        return self._ctx.address
+
+    # ---- imports ----
+
+    def generate_imports(self, store=None, version=Version.LATEST):
+        """{namespace: {name: WasiFunction}} for `version` (a dict of dicts)."""
+        version = Version(version)
+        snapshot0 = version == Version.SNAPSHOT0
+        store = store if store is not None else Store()     # one for all, not one each
+        namespace = NAMESPACE_SNAPSHOT0 if snapshot0 else NAMESPACE_PREVIEW1
+        functions = {}
+        for name, address, params, results in _ext.wasi_export_table(snapshot0):
+            functions[name] = WasiFunction(self, name, address, _functype(params, results), store)
+        return {namespace: functions}
+
+    def generate_import_object(self, store=None, version=Version.LATEST):
+        """The imports as the public API's ImportObject (a dict of dicts without it)."""
+        imports = self.generate_imports(store, version)
+        try:
+            from ..api.imports import ImportObject
+        except ImportError:
+            return imports
+        _register_with_public_function()
+        import_object = ImportObject()
+        for namespace, functions in imports.items():
+            import_object.register(namespace, functions)
+        return import_object
+
+    # ---- running ----
+
+    def bind(self, target):
+        """Bind the context to an instance's exported "memory" (or to a Memory)."""
+        memory = _memory_of(target)
+        self._ctx.bind_memory(memory.address if memory is not None else 0)
+        self._memory = memory
+
+    @property
+    def stdout(self):
+        """What the program wrote to a "capture" stdout."""
+        return self._ctx.output(1)
+
+    @property
+    def stderr(self):
+        return self._ctx.output(2)
+
+    @property
+    def exit_code(self):
+        """proc_exit's status, or None when the program did not call it."""
+        return self._ctx.exit_code
+
+    def __repr__(self):
+        return f"<wasabi wasi.Environment argv={self.config.argv!r}>"
+
+
+def _memory_of(target):
+    if hasattr(target, "address") and hasattr(target, "data_size"):
+        return target                           # already a Memory
+    exports = getattr(target, "exports", None)
+    if exports is not None:
+        try:
+            memory = exports["memory"]
+            if hasattr(memory, "data_size"):
+                return memory
+        except (LookupError, TypeError, AttributeError):
+            pass
+    memories = getattr(target, "memories", None)
+    return memories[0] if memories else None
+
+
+def bind_instance(instance):
+    """Bind every WASI context `instance` imports to its memory; returns how many.
+
+    Call it after instantiation and before running the instance."""
+    imported = getattr(instance, "_imported_funcs", None)
+    if imported is None:
+        inner = getattr(instance, "_instance", None) or getattr(instance, "_inner", None)
+        return bind_instance(inner) if inner is not None else 0
+    environments = {id(f.environment): f.environment for f in imported.values()
+                    if isinstance(f, WasiFunction)}
+    for env in environments.values():
+        env.bind(instance)
+    return len(environments)
+
+
+_registered = False
+
+
+def _register_with_public_function():
+    """Let isinstance(f, wasabi.Function) hold for WASI imports, as in wasmer."""
+    global _registered
+    if not _registered:
+        try:
+            from ..api.externs import Function
+            Function.register(WasiFunction)
+        except (ImportError, AttributeError):
+            pass
+        _registered = True
