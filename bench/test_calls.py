@@ -125,9 +125,9 @@ def test_wasabi_call_through_exports(benchmark, embed_report, wasabi_exports, ki
     def loop():
         for _ in r:
             exports.add(1, 2)
-    label = f"wasabi exports.add(1, 2), {type(exports).__name__}"
+    label = f"wasabi {kind}.exports.add(1, 2), {type(exports).__name__}"
     measure(benchmark, label, loop, CALLS)
-    embed_report.check(f"wasabi exports.add, {type(exports).__name__} / operator.add(1, 2)",
+    embed_report.check(f"wasabi {kind}.exports.add / operator.add(1, 2)",
                        label, "operator.add(1, 2)", "<=", 4)
 
 

@@ -33,6 +33,7 @@ from .api import (  # noqa: E402
     Int64Array, Uint64Array, Float32Array, Float64Array,
     wat2wasm, wasm2wat, engine, target,
 )
+from .runtime.vectorize import vectorize  # noqa: E402
 from . import wasi  # noqa: E402
 from .wasi import WasiConfig, WasiExit  # noqa: E402
 
@@ -47,7 +48,7 @@ __all__ = [
     "Buffer", "Int8Array", "Uint8Array", "Int16Array", "Uint16Array", "Int32Array",
     "Uint32Array", "Int64Array", "Uint64Array", "Float32Array", "Float64Array",
     "wat2wasm", "wasm2wat", "engine", "target",
-    "wasi", "WasiConfig", "WasiExit",
+    "vectorize", "wasi", "WasiConfig", "WasiExit",
     "__version__", "__core_version__",
 ]
 

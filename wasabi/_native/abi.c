@@ -20,6 +20,8 @@ const wrt_abi_value wrt_abi_layout[] = {
     {"VMCTX_INSTANCE", offsetof(VMContext, instance)},
     {"VMCTX_FUEL", offsetof(VMContext, fuel)},
     {"VMCTX_INTERRUPT", offsetof(VMContext, interrupt)},
+    {"VMCTX_GATE_OWNER", offsetof(VMContext, gate_owner)},
+    {"VMCTX_GATE_DEPTH", offsetof(VMContext, gate_depth)},
     {"VMCTX_SIZE", sizeof(VMContext)},
     {"MEMORY_BASE", offsetof(wrt_memory, base)},
     {"MEMORY_SIZE", offsetof(wrt_memory, size)},

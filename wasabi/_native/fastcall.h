@@ -18,11 +18,11 @@
 /* the instance is running on another thread; nothing was called */
 #define WRT_BUSY (-1)
 
-/* The gate lives in two reserved VMContext words (see vmctx.h): the token of
+/* The gate lives in two VMContext words (gate_owner, gate_depth in vmctx.h): the token of
  * the thread inside the instance (0: none) and that thread's entry depth.
  * Only touched with the GIL held, so plain loads and stores suffice. */
-#define WRT_GATE_OWNER(ctx) ((ctx)->reserved[0])
-#define WRT_GATE_DEPTH(ctx) ((ctx)->reserved[1])
+#define WRT_GATE_OWNER(ctx) ((ctx)->gate_owner)
+#define WRT_GATE_DEPTH(ctx) ((ctx)->gate_depth)
 
 /* ---- the register call ----
  * In the SysV x86-64 convention (the C convention LLVM uses for every

@@ -78,7 +78,9 @@ typedef struct VMContext {
     void* instance;             /* 72: borrowed PyObject* */
     int64_t fuel;               /* 80 */
     uint64_t interrupt;         /* 88 */
-    uint64_t reserved[4];       /* 96..127 */
+    uint64_t gate_owner;        /* 96: token of the thread running this instance, 0 if idle */
+    uint64_t gate_depth;        /* 104: nesting of entries by that thread (wasm->host->wasm) */
+    uint64_t reserved[2];       /* 112..127 */
 } VMContext;
 
 /* The host record a host function's wrt_func.vmctx points to. `func` is the

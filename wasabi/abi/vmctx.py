@@ -18,7 +18,10 @@ tests/test_abi.py checks that offsets and sizes agree.
     72   instance       PyObject*       borrowed back pointer to the Python Instance
     80   fuel           i64             reserved for fuel metering (counts down)
     88   interrupt      u64             reserved: nonzero asks the code to trap (epoch/deadline)
-    96.. reserved up to VMCTX_SIZE
+    96   gate_owner     u64             token of the thread inside this instance, 0 if idle: a
+                                        second thread entering a busy instance gets an error
+    104  gate_depth     u64             entries by that thread (wasm -> host -> wasm nests)
+    112.. reserved up to VMCTX_SIZE
 
 Records:
     wrt_memory  { u8* base; u64 size /* bytes */; u64 max_pages; u64 reserved /* bytes */;
@@ -50,6 +53,8 @@ VMCTX_ELEMS = 64
 VMCTX_INSTANCE = 72
 VMCTX_FUEL = 80
 VMCTX_INTERRUPT = 88
+VMCTX_GATE_OWNER = 96
+VMCTX_GATE_DEPTH = 104
 VMCTX_SIZE = 128
 
 MEMORY_BASE = 0

@@ -45,32 +45,177 @@ def _is_index(tok):
     return c == "$" or "0" <= c <= "9"
 
 
+# frames of the instruction parser's stack; the first two admit only folded operands
+_FOLDED = 0          # (op imm* child*): its opcode and immediates, emitted at ")"
+_FOLDED_COND = 1     # (if label? bt child* ...: the condition, before (then
+_FOLDED_BLOCK = 2    # (block ...) / (loop ...)
+_FOLDED_THEN = 3     # (then ...)
+_FOLDED_ELSE = 4     # (else ...)
+_FLAT_BLOCK = 5      # block/loop/if ... end
+
+
 class InstructionParser:
     """Parses `instr*` sequences into self.out (see the module docstring)."""
 
     # --- sequences --------------------------------------------------------------------
 
-    def instrs(self, i):
-        """Parse instructions from i until a token that cannot start one; return its index."""
+    def instrs(self, i, single=False):
+        """Parse instructions from i up to a token that ends the sequence (a ')' or a
+        non-instruction at the outer level), returned as its index. With `single`, parse
+        exactly one folded instruction instead.
+
+        One loop and an explicit stack of open blocks and folded instructions: nesting
+        depth costs no Python recursion (generated code nests blocks thousands deep).
+        """
         toks = self.toks
         out = self.out
+        labels = self.labels
         table = INSTRUCTIONS
+        stack = []
         while True:
             tok = toks[i]
             entry = table.get(tok)
-            if entry is not None:
+            if entry is not None:                                   # a flat instruction
+                if stack and stack[-1][0] <= _FOLDED_COND:
+                    self.unexpected(i, "a folded instruction or ')'")
                 code, kind, op = entry
                 if kind == "none":
                     out += code
                     i += 1
                 elif kind == "blocktype":
-                    i = self._flat_block(i + 1, code)
+                    label, i = self._label_definition(i + 1)
+                    blocktype, i = self._blocktype(i)
+                    out += code
+                    out += blocktype
+                    labels.append(label)
+                    stack.append([_FLAT_BLOCK, label, code, None])
                 else:
                     i = _IMMEDIATES[kind](self, i + 1, code, op, out)
-            elif tok == "(":
-                i = self._folded(i)
-            else:
+                continue
+            if tok == "(":
+                entry = table.get(toks[i + 1])
+                if entry is None or entry[1] == "blocktype":
+                    i = self._open_folded(i, stack)       # blocks, (then, errors
+                else:                                     # inline: the bulk of folded code
+                    code, kind, op = entry
+                    mark = len(out)
+                    if kind == "none":
+                        out += code
+                        i += 2
+                    else:
+                        i = _IMMEDIATES[kind](self, i + 2, code, op, out)
+                    if toks[i] == ")":                    # a leaf: done
+                        i += 1
+                    else:                                 # emitted after its operands
+                        stack.append((_FOLDED, out[mark:]))
+                        del out[mark:]
+            elif tok == ")":
+                if not stack:
+                    return i
+                frame = stack[-1]
+                if frame[0] == _FOLDED:
+                    out += frame[1]
+                    stack.pop()
+                    i += 1
+                else:
+                    i = self._close_folded(i, stack)
+            elif (tok == "end" or tok == "else") and stack and stack[-1][0] == _FLAT_BLOCK:
+                i = self._flat_block_end(i, stack)
+                continue
+            elif not stack:
                 return i
+            else:
+                self.bad_instruction(i)
+            if single and not stack:
+                return i
+
+    def _open_folded(self, i, stack):
+        """'(' at i: a folded instruction, or the (then ...) of a folded if."""
+        toks = self.toks
+        out = self.out
+        name = toks[i + 1]
+        entry = INSTRUCTIONS.get(name)
+        if entry is None:
+            if name == "then" and stack and stack[-1][0] == _FOLDED_COND:
+                _, label, blocktype = stack[-1]
+                out += _IF
+                out += blocktype
+                self.labels.append(label)                # the condition is outside it
+                stack[-1] = (_FOLDED_THEN,)
+                return i + 2
+            self.bad_instruction(i + 1)
+        code, kind, op = entry
+        if kind == "blocktype":
+            label, i = self._label_definition(i + 2)
+            blocktype, i = self._blocktype(i)
+            if code == _IF:
+                stack.append((_FOLDED_COND, label, blocktype))
+            else:
+                out += code
+                out += blocktype
+                self.labels.append(label)
+                stack.append((_FOLDED_BLOCK,))
+            return i
+        if kind == "none":
+            i += 2
+            if toks[i] == ")":                           # a leaf: done
+                out += code
+                return i + 1
+            stack.append((_FOLDED, code))
+            return i
+        mark = len(out)
+        i = _IMMEDIATES[kind](self, i + 2, code, op, out)
+        if toks[i] == ")":
+            return i + 1
+        stack.append((_FOLDED, out[mark:]))              # emitted after the operands
+        del out[mark:]
+        return i
+
+    def _close_folded(self, i, stack):
+        """')' at i closing the innermost folded frame."""
+        out = self.out
+        frame = stack[-1]
+        kind = frame[0]
+        if kind == _FOLDED:
+            out += frame[1]
+            stack.pop()
+            return i + 1
+        if kind == _FOLDED_BLOCK:
+            return self._end_block(i + 1, stack)
+        if kind == _FOLDED_THEN:
+            i += 1
+            if self.toks[i] == "(" and self.toks[i + 1] == "else":
+                stack[-1] = (_FOLDED_ELSE, len(out))
+                out.append(_ELSE)
+                return i + 2
+            return self._end_block(self.close(i), stack)
+        if kind == _FOLDED_ELSE:
+            if len(out) == frame[1] + 1:                 # an empty else is left out (as wabt)
+                del out[frame[1]]
+            return self._end_block(self.close(i + 1), stack)
+        if kind == _FOLDED_COND:
+            self.unexpected(i, "(then ...)")
+        self.unexpected(i, "'end'")                      # inside a flat block
+
+    def _flat_block_end(self, i, stack):
+        """'else' or 'end' at i in a flat block."""
+        frame = stack[-1]
+        _, label, code, else_mark = frame
+        if self.toks[i] == "else":
+            if code != _IF or else_mark is not None:
+                self.unexpected(i)
+            frame[3] = len(self.out)
+            self.out.append(_ELSE)
+            return self._closing_label(i + 1, label)
+        if else_mark is not None and len(self.out) == else_mark + 1:
+            del self.out[else_mark]
+        return self._end_block(self._closing_label(i + 1, label), stack)
+
+    def _end_block(self, i, stack):
+        self.out.append(_END)
+        self.labels.pop()
+        stack.pop()
+        return i
 
     def close_instrs(self, i):
         """Expect the ')' that ends an instruction sequence at i."""
@@ -86,115 +231,26 @@ class InstructionParser:
 
     def expression(self, i):
         """A constant or offset expression up to ')' (not consumed), encoded with its end."""
+        return self._expression(i, False)
+
+    def folded_expression(self, i):
+        """One folded instruction as a whole expression (the `(offset ...)` and
+        `(item ...)` abbreviations), encoded with its end."""
+        if self.toks[i] != "(":
+            self.unexpected(i, "a folded instruction")
+        return self._expression(i, True)
+
+    def _expression(self, i, single):
         saved_out, saved_labels = self.out, self.labels
         self.out, self.labels = bytearray(), []
         try:
-            i = self.instrs(i)
-            if self.toks[i] != ")":
+            i = self.instrs(i, single)
+            if not single and self.toks[i] != ")":
                 self.bad_instruction(i)
             self.out.append(_END)
             return bytes(self.out), i
         finally:
             self.out, self.labels = saved_out, saved_labels
-
-    # --- blocks -----------------------------------------------------------------------
-
-    def _flat_block(self, i, code):
-        """block/loop/if label? blocktype instr* (else id? instr*)? end id?"""
-        toks = self.toks
-        out = self.out
-        label, i = self._label_definition(i)
-        blocktype, i = self._blocktype(i)
-        out += code
-        out += blocktype
-        self.labels.append(label)
-        i = self.instrs(i)
-        if code == _IF and toks[i] == "else":
-            i = self._closing_label(i + 1, label)
-            i = self._else_branch(i)
-        if toks[i] != "end":
-            self.bad_instruction(i)
-        i = self._closing_label(i + 1, label)
-        out.append(_END)
-        self.labels.pop()
-        return i
-
-    def _else_branch(self, i):
-        """The instructions of an else branch; an empty one is left out (as wabt does)."""
-        out = self.out
-        start = len(out)
-        out.append(_ELSE)
-        i = self.instrs(i)
-        if len(out) == start + 1:
-            del out[start]
-        return i
-
-    def _folded(self, i):
-        """( instr ... ) at i.
-
-        The immediates go straight to `out`; only when children follow are they cut out
-        and appended after the children (the common leaf `(local.get $x)` costs nothing).
-        """
-        toks = self.toks
-        out = self.out
-        entry = INSTRUCTIONS.get(toks[i + 1])
-        if entry is None:
-            self.bad_instruction(i + 1)
-        code, kind, op = entry
-        if kind == "none":
-            i += 2
-            while toks[i] == "(":
-                i = self._folded(i)
-            if toks[i] != ")":
-                self.bad_instruction(i)
-            out += code
-            return i + 1
-        if kind == "blocktype":
-            if code == _IF:
-                return self._folded_if(i + 2)
-            return self._folded_block(i + 2, code)
-        mark = len(out)
-        i = _IMMEDIATES[kind](self, i + 2, code, op, out)
-        if toks[i] == "(":
-            immediates = out[mark:]
-            del out[mark:]
-            while toks[i] == "(":
-                i = self._folded(i)
-            out += immediates
-        if toks[i] != ")":
-            self.bad_instruction(i)
-        return i + 1
-
-    def _folded_block(self, i, code):
-        label, i = self._label_definition(i)
-        blocktype, i = self._blocktype(i)
-        self.out += code
-        self.out += blocktype
-        self.labels.append(label)
-        i = self.close_instrs(self.instrs(i))
-        self.out.append(_END)
-        self.labels.pop()
-        return i
-
-    def _folded_if(self, i):
-        """(if label? blocktype folded* (then instr*) (else instr*)?)"""
-        toks = self.toks
-        label, i = self._label_definition(i)
-        blocktype, i = self._blocktype(i)
-        while toks[i] == "(" and toks[i + 1] != "then":    # the condition, outside the label
-            i = self._folded(i)
-        self.out += _IF
-        self.out += blocktype
-        self.labels.append(label)
-        if not (toks[i] == "(" and toks[i + 1] == "then"):
-            self.unexpected(i, "(then ...)")
-        i = self.close_instrs(self.instrs(i + 2))
-        if toks[i] == "(" and toks[i + 1] == "else":
-            i = self.close_instrs(self._else_branch(i + 2))
-        i = self.close(i)
-        self.out.append(_END)
-        self.labels.pop()
-        return i
 
     def _label_definition(self, i):
         if self.toks[i][:1] == "$":
@@ -234,11 +290,10 @@ class InstructionParser:
     def label_index(self, i):
         tok = self.toks[i]
         if tok[:1] == "$":
-            labels = self.labels
-            for depth in range(len(labels)):
-                if labels[-1 - depth] == tok:
-                    return depth, i + 1
-            self.error(f"unknown label {tok}", i)
+            try:
+                return self.labels[::-1].index(tok), i + 1    # innermost first
+            except ValueError:
+                self.error(f"unknown label {tok}", i)
         return self.u32(i, "a label")
 
     def local_index(self, i):

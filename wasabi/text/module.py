@@ -102,7 +102,7 @@ class ModuleAssembler(TokenStream, InstructionParser):
         j = i + 2                                   # module and field names: checked in pass 2
         if not (self.toks[j] == "(" and self.toks[j + 1] in _KINDS):
             self.unexpected(j, "an import description")
-        self._note_import(i)
+        self._note_import(i - 2)                    # the field's "("
         self._define(self.toks[j + 1], j + 2)
         return True
 
@@ -379,7 +379,7 @@ class ModuleAssembler(TokenStream, InstructionParser):
                 expr, i = self.expression(i + 2)
                 i = self.close(i)
             else:
-                expr, i = self._folded_expression(i)
+                expr, i = self.folded_expression(i)
             items.append(expr)
         return items, i
 
@@ -433,19 +433,7 @@ class ModuleAssembler(TokenStream, InstructionParser):
             return expr, self.close(i)
         if self.toks[i] != "(":
             self.unexpected(i, "an offset expression")
-        return self._folded_expression(i)
-
-    def _folded_expression(self, i):
-        """One folded instruction as a whole expression (the `(offset ...)`/`(item ...)`
-        abbreviations)."""
-        saved_out, saved_labels = self.out, self.labels
-        self.out, self.labels = bytearray(), []
-        try:
-            i = self._folded(i)
-            self.out.append(0x0B)
-            return bytes(self.out), i
-        finally:
-            self.out, self.labels = saved_out, saved_labels
+        return self.folded_expression(i)
 
     # --- types ----------------------------------------------------------------------
 

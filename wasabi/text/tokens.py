@@ -38,6 +38,10 @@ class TokenStream:
         tok = self.toks[i]
         if tok == END:
             message = "unexpected end of input"
+        elif tok == '"':
+            message = "unclosed string"
+        elif len(tok) == 1 and tok not in "()" and IDCHARS_RE.fullmatch(tok) is None:
+            message = f"illegal character {tok!r}"
         elif is_reserved(tok):
             message = f"unknown operator {tok!r} (not a token of the text format)"
         else:
