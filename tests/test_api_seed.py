@@ -133,3 +133,18 @@ def test_import_wasabi_installs_the_runtime():
     from wasabi import _ext
     _ext.signals_ensure()
     assert _ext.signals_on_top()
+
+
+def test_a_null_table_entry_traps_naming_its_index():
+    import wasabi
+    module = wasabi.compile(wasabi.wat2wasm("""(module
+        (type $v (func))
+        (table 4 funcref)
+        (func (export "call") (param i32) (call_indirect (type $v) (local.get 0))))"""))
+    call = wasabi.instantiate(module).exports.call
+    for index in (3, 0):
+        with pytest.raises(wasabi.Trap) as info:
+            call(index)
+        assert str(info.value) == f"uninitialized element {index}"
+    with pytest.raises(wasabi.Trap, match="^undefined element$"):
+        call(4)

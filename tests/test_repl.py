@@ -99,6 +99,27 @@ def test_cell_with_host_imports(live):
     assert seen == [81]
 
 
+def test_cell_imports_prepared_by_the_caller(live):
+    """prepare_imports turns the caller's form (here plain callables) into externs."""
+    _, inst = live
+    from wasabi.runtime import HostFunction
+    seen = []
+
+    def prepare(desc, imports):
+        out = {}
+        for imp in desc.imports:
+            if imp.module in imports:
+                host = HostFunction(desc.types[imp.type], imports[imp.module][imp.name],
+                                    inst.store)
+                out.setdefault(imp.module, {})[imp.name] = host
+        return out
+    repl.add_function(inst, wat("""(module (import "py" "log" (func $log (param i32)))
+        (func (export "log_seven") i32.const 7 call $log))"""),
+        imports={"py": {"log": seen.append}}, prepare_imports=prepare)
+    inst.exports.log_seven()
+    assert seen == [7]
+
+
 def state_of(inst):
     return (sorted(inst.exports.keys()), inst.exports.sq(4), inst.exports.sq_plus_one(4),
             inst.exports.mem.read(0, 16), inst.exports.counter.value)

@@ -215,7 +215,8 @@ def test_wasm2wat_makes_identifiers_from_any_names():
 
 def test_wasm2wat_float_and_vector_constants_round_trip():
     text = """(module (func
-      f32.const 0.1 drop f32.const -nan:0x123 drop f32.const 0x1p-149 drop f32.const 3.4028235e38 drop
+      f32.const 0.1 drop f32.const -nan:0x123 drop f32.const 0x1p-149 drop
+      f32.const 3.4028235e38 drop
       f64.const 0.1 drop f64.const -0 drop f64.const nan drop f64.const inf drop
       v128.const f64x2 1.5 -2 drop))"""
     data = wat2wasm(text)

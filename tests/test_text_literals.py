@@ -87,7 +87,8 @@ def test_float_rounding_matches_wasmtime(fmt, kind):
                  "inf", "-inf", "nan", "-nan", "nan:0x1", "+nan:0x200000", "1.", "0x1.",
                  "1e10", "1E+10", "0x1P-10"]
     if fmt == F64:
-        literals += ["1.7976931348623157e308", "0x1.fffffffffffff7ffp1023", "2.4703282292062328e-324"]
+        literals += ["1.7976931348623157e308", "0x1.fffffffffffff7ffp1023",
+                     "2.4703282292062328e-324"]
     mine = const_immediates(wat2wasm(assemble_consts(kind, literals)))
     theirs = const_immediates(wasmtime.wat2wasm(assemble_consts(kind, literals)))
     mismatches = [(lit, hex(a), hex(b)) for lit, a, b in zip(literals, mine, theirs) if a != b]

@@ -34,7 +34,7 @@ cdef extern from "vmctx.h":
     ctypedef struct wrt_host:
         void* func
         uint64_t type_id
-    int TRAP_HOST_EXCEPTION, TRAP_COMPILE_ERROR, TRAP_WASI_EXIT
+    int TRAP_HOST_EXCEPTION, TRAP_COMPILE_ERROR, TRAP_WASI_EXIT, TRAP_UNINITIALIZED_ELEMENT
     uint64_t MEMORY_FLAG_GUARDED, WASM_PAGE_SIZE, TABLE_NO_MAX
 
 cdef extern from "runtime.h":
@@ -54,6 +54,7 @@ cdef extern from "runtime.h":
     int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init)
     int wrt_table_init(wrt_table* t, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n)
     void wrt_set_host_dispatch(wrt_host_dispatch_fn fn)
+    int64_t wrt_take_trap_element()
 
 cdef extern from "fastcall.h":
     ctypedef struct VMContext:
@@ -320,6 +321,9 @@ cdef object _trap_error(int code):
         return exit_from_trap(None)
     from wasabi.errors import Trap
     from wasabi.abi.traps import message
+    cdef int64_t element = wrt_take_trap_element()    # always taken: never left stale
+    if code == TRAP_UNINITIALIZED_ELEMENT and element >= 0:
+        return Trap(f"{message(code)} {element}", code)
     return Trap(message(code), code)
 
 

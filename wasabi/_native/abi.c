@@ -70,6 +70,7 @@ const wrt_abi_value wrt_abi_traps[] = {
 #define BUILTIN(name) {#name, (void*)&name}
 const wrt_builtin_entry wrt_builtin_table[] = {
     BUILTIN(wasabi_rt_trap),
+    BUILTIN(wasabi_rt_trap_element),
     BUILTIN(wasabi_rt_memory_grow),
     BUILTIN(wasabi_rt_memory_fill),
     BUILTIN(wasabi_rt_memory_copy),

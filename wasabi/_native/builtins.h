@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 __attribute__((noreturn, cold)) void wasabi_rt_trap(int32_t code);
+__attribute__((noreturn, cold)) void wasabi_rt_trap_element(int32_t index);
 
 int32_t wasabi_rt_memory_grow(void* vmctx, int32_t mem, int32_t delta_pages);
 void wasabi_rt_memory_fill(void* vmctx, int32_t mem, int32_t dst, int32_t value, int32_t n);

@@ -48,5 +48,6 @@ int wrt_table_init(wrt_table* t, wrt_segment* seg, uint64_t dst, uint64_t src, u
  * the Python call raised (the exception is then stored for this thread) */
 typedef int (*wrt_host_dispatch_fn)(void* hostrec, void* slots);
 void wrt_set_host_dispatch(wrt_host_dispatch_fn fn);
+int64_t wrt_take_trap_element(void);   /* index of this thread's last null-element trap, or -1 */
 
 #endif

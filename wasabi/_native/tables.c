@@ -8,6 +8,21 @@
 
 #define MAX_TABLE_ELEMS 0xFFFFFFFFull
 
+/* The element index of this thread's last call_indirect through a null entry: its trap
+ * message names it ("uninitialized element 2"), as the spec's reference interpreter does. */
+static WRT_TLS int64_t tls_trap_element = -1;
+
+void wasabi_rt_trap_element(int32_t index) {
+    tls_trap_element = (uint32_t)index;
+    wasabi_rt_trap(TRAP_UNINITIALIZED_ELEMENT);
+}
+
+int64_t wrt_take_trap_element(void) {
+    int64_t index = tls_trap_element;
+    tls_trap_element = -1;
+    return index;
+}
+
 wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init) {
     if (size > MAX_TABLE_ELEMS || size > max)
         return NULL;

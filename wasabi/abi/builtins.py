@@ -9,6 +9,8 @@ Table and memory arguments are indices into the calling instance's index spaces.
 BUILTINS = (
     # name                          ret     params                                         attrs
     ("wasabi_rt_trap",              "void", ("i32",),                                       "noreturn nounwind cold"),
+    # call_indirect found a null element: traps "uninitialized element <index>"
+    ("wasabi_rt_trap_element",      "void", ("i32",),                                       "noreturn nounwind cold"),
     ("wasabi_rt_memory_grow",       "i32",  ("ptr", "i32", "i32"),                          "nounwind"),
     ("wasabi_rt_memory_fill",       "void", ("ptr", "i32", "i32", "i32", "i32"),            "nounwind"),
     ("wasabi_rt_memory_copy",       "void", ("ptr", "i32", "i32", "i32", "i32", "i32"),     "nounwind"),

@@ -176,6 +176,16 @@ class FunctionTranslator:
         self.emit(f"br i1 {cond}, label %trap{code}, label %{cont}, !prof {MD_COLD_BRANCH}")
         self.start_block(cont)
 
+    def trap_if_calling(self, cond, call):
+        """Like trap_if, but the cold block is this site's own and runs `call`, a
+        noreturn builtin whose arguments come from here (shared blocks carry a code only)."""
+        trap, cont = self.new_label(), self.new_label()
+        self.emit(f"br i1 {cond}, label %{trap}, label %{cont}, !prof {MD_COLD_BRANCH}")
+        self.start_block(trap)
+        self.emit(call)
+        self.emit("unreachable")
+        self.start_block(cont)
+
     def trap_unless(self, cond, code):
         """Trap with `code` when the i1 `cond` is false."""
         self.trap_if(self.inst(f"xor i1 {cond}, true"), code)

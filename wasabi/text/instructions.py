@@ -4,8 +4,9 @@ Everything an instruction refers to by name is known before any code is parsed:
 module-level identifiers from the module assembler's first pass, locals from the
 function header, labels from the enclosing blocks. So instructions go straight to
 bytes: no instruction objects. A folded `(op imm* child*)` encodes its children
-first and then op+imm; its immediates are parsed into a small side buffer, since in
-the text they come before the children.
+first and then op+imm: its immediates, which the text gives first, are cut from the
+output and kept on the parser's stack until its ')'. Nesting (folded operands, blocks
+of either form) lives on that explicit stack, not in Python recursion.
 
 Names, encodings and immediate kinds come from wasabi.binary.opcodes; this module
 only knows how each immediate kind is written in the text.
@@ -29,7 +30,7 @@ for _op in opcodes.OPCODES:
 # `select` reads an optional (result t*) and picks 0x1B or the typed 0x1C
 INSTRUCTIONS["select"] = (b"\x1b", "select", opcodes.by_name("select"))
 
-_BLOCK, _LOOP, _IF, _ELSE, _END = b"\x02", b"\x03", b"\x04", 0x05, 0x0B
+_IF, _ELSE, _END = b"\x04", 0x05, 0x0B
 
 # keywords that may follow "(" but are no instruction: met where an instruction was
 # expected they are "unexpected", not "unknown operators"

@@ -24,7 +24,7 @@ import re
 from .errors import WatSyntaxError, line_and_column
 
 _ATOM = r'[^\x00-\x20()";\x7f]'                # a character of keywords, numbers, ids
-_STRING = r'"(?:[^"\\]|\\.)*"'
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'          # unrolled: no per-character alternation
 # Keywords, numbers, identifiers and strings: a run of them with no space between is one
 # (reserved, unusable) token, as the spec says: `$l"a"` is not `$l` then `"a"`. Spelled
 # so that the common cases (a plain keyword, a plain string) take no per-character

@@ -211,12 +211,13 @@ def f64_bytes(bits):
 # --- strings --------------------------------------------------------------------------
 
 _ESCAPE_SPLIT_RE = re.compile(r"(\\(?:[0-9a-fA-F]{2}|u\{[^}]*\}|.?))", re.S)
+_NOT_HEX_ESCAPE_RE = re.compile(r"\\(?![0-9a-fA-F]{2})")
 _SIMPLE_ESCAPES = {"t": b"\t", "n": b"\n", "r": b"\r", '"': b'"', "'": b"'", "\\": b"\\"}
 _ILLEGAL_IN_STRING_RE = re.compile(r"[\x00-\x1f\x7f]")
 _UNICODE_ESCAPE_RE = re.compile(rf"u\{{({_HEX})\}}\Z")
 
 
-STRING_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+STRING_TOKEN_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 
 
 def string_bytes(token):
@@ -229,6 +230,11 @@ def string_bytes(token):
         raise LiteralError("illegal character in string")
     if "\\" not in body:
         return _utf8(body)
+    if body.isascii() and not _NOT_HEX_ESCAPE_RE.search(body):
+        # only \hh escapes (binary data, as wasm2wat writes it): as \xhh they mean the
+        # same to Python's unicode_escape codec, which decodes at C speed
+        text = body.replace("\\", "\\x").encode("ascii").decode("unicode_escape")
+        return text.encode("latin-1")
     out = bytearray()
     for i, part in enumerate(_ESCAPE_SPLIT_RE.split(body)):
         if i & 1:

@@ -12,7 +12,7 @@ from ..binary.types import FUNCREF
 from . import encoding
 from .encoding import uleb
 from .instructions import InstructionParser
-from .tokens import HEAPTYPES, REFTYPES, Space, TokenStream
+from .tokens import REFTYPES, Space, TokenStream
 
 _KINDS = ("func", "table", "memory", "global")
 _EXTERN_KIND = {"func": 0, "table": 1, "memory": 2, "global": 3}
@@ -594,7 +594,8 @@ def _subsection(sub_id, payload):
 
 def _name_map(names):
     """index -> name ($ stripped) as a name map, sorted by index."""
-    return encoding.vector([uleb(k) + encoding.name(v.lstrip("$")) for k, v in sorted(names.items())])
+    return encoding.vector([uleb(k) + encoding.name(v.lstrip("$"))
+                            for k, v in sorted(names.items())])
 
 
 def _encode_locals(types):
@@ -669,5 +670,3 @@ _IMPORT_DESCS = {
     "memory": ModuleAssembler._memory_import_desc,
     "global": ModuleAssembler._global_import_desc,
 }
-
-assert set(HEAPTYPES.values()) <= set(REFTYPES.values())

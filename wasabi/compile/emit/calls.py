@@ -9,8 +9,7 @@ call_indirect reads the table element (a wrt_func*) and checks, in the spec's
 order: index < size (undefined element), not null (uninitialized element), the
 canonical signature id (indirect call type mismatch).
 """
-from ...abi.traps import (TRAP_INDIRECT_CALL_MISMATCH, TRAP_UNDEFINED_ELEMENT,
-                          TRAP_UNINITIALIZED_ELEMENT)
+from ...abi.traps import TRAP_INDIRECT_CALL_MISMATCH, TRAP_UNDEFINED_ELEMENT
 from ...abi.vmctx import (FUNC_CODE, FUNC_RECORD_SIZE, FUNC_TYPE_ID, FUNC_VMCTX, TABLE_ELEMS,
                           TABLE_SIZE, VMCTX_FUNCS, VMCTX_TABLES, VMCTX_TYPE_IDS)
 from ..irtypes import return_type
@@ -70,7 +69,9 @@ def call_indirect(t, imm, op):
     elems = t.inst(f"load ptr, ptr {table}")                     # TABLE_ELEMS is 0
     slot = t.inst(f"getelementptr inbounds ptr, ptr {elems}, i64 {index64}")
     record = t.inst(f"load ptr, ptr {slot}")
-    t.trap_if(t.inst(f"icmp eq ptr {record}, null"), TRAP_UNINITIALIZED_ELEMENT)
+    # a null entry's trap names its index ("uninitialized element 2")
+    t.trap_if_calling(t.inst(f"icmp eq ptr {record}, null"),
+                      f"call void @wasabi_rt_trap_element(i32 {index})")
     type_id_ptr = t.inst(f"getelementptr inbounds i8, ptr {record}, i64 {FUNC_TYPE_ID}")
     type_id = t.inst(f"load i64, ptr {type_id_ptr}")
     expected = t.array_entry(VMCTX_TYPE_IDS, type_index, "tid", "i64")

@@ -36,12 +36,19 @@ def compile(desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT):
     return LazyCode(desc, options, batch_limit=batch_limit, mode="repl")
 
 
-def add_function(instance, data, imports=None):
+def add_function(instance, data, imports=None, *, prepare_imports=None):
     """Validate the wasm module `data` against the live instance, compile it
     lazily and add its exports to the instance (replacing functions of the same
-    name everywhere). Returns {name: extern} of the cell's exports."""
+    name everywhere). Returns {name: extern} of the cell's exports.
+
+    `imports` maps module name -> field -> extern for imports that do not name
+    the live instance; `prepare_imports(desc, imports)`, if given, turns the
+    caller's form (e.g. plain Python callables) into that, with the cell's desc."""
     _check_repl(instance)
-    return apply_cell(instance, _compile_cell(instance.code, data), imports)
+    cell = _compile_cell(instance.code, data)
+    if prepare_imports is not None and imports is not None:
+        imports = prepare_imports(cell[0], imports)
+    return apply_cell(instance, cell, imports)
 
 
 def extend_module(compiled, data):
