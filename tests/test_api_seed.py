@@ -40,7 +40,11 @@ def test_compile_options_and_modes():
         module = wasabi.compile(wasm, Options(tier=tier, bounds=bounds))
         assert (module.options.tier, module.options.bounds) == (tier, bounds)
         assert wasabi.instantiate(module).call("f") == 5
-    for mode in (Mode.LAZY, Mode.REPL, Mode.AOT, Mode.PGO):
+    for mode in (Mode.EAGER, Mode.LAZY, Mode.REPL):
+        module = wasabi.compile(wasm, Options(mode=mode))
+        assert module.options.mode is mode and module.stats()["mode"] == mode.value
+        assert wasabi.instantiate(module).call("f") == 5
+    for mode in (Mode.AOT, Mode.PGO):
         with pytest.raises(ValueError, match=f"mode {mode.name} is not available yet"):
             wasabi.compile(wasm, Options(mode=mode))
     with pytest.raises(TypeError):
@@ -148,3 +152,25 @@ def test_a_null_table_entry_traps_naming_its_index():
         assert str(info.value) == f"uninitialized element {index}"
     with pytest.raises(wasabi.Trap, match="^undefined element$"):
         call(4)
+
+
+def test_repl_and_clone_through_the_public_api():
+    import wasabi
+    module = wasabi.compile("""(module (memory (export "memory") 1)
+        (func $f (export "f") (result i32) (i32.const 1))
+        (func (export "g") (result i32) (call $f))
+        (func (export "put") (param i32 i32) (i32.store (local.get 0) (local.get 1))))""",
+        Options(mode=Mode.REPL))
+    instance = wasabi.instantiate(module)
+    assert instance.exports.g() == 1
+    instance.add_function('(module (func (export "f") (result i32) (i32.const 42)))')
+    assert (instance.exports.f(), instance.exports.g()) == (42, 42)   # earlier code sees it
+    with pytest.raises(wasabi.CompileError):
+        instance.add_function('(module (func (export "f") (result i32) (i64.const 1)))')
+    assert (instance.exports.f(), instance.exports.g()) == (42, 42)   # untouched
+
+    plain = wasabi.instantiate(wasabi.compile(module._wasm, Options(mode=Mode.LAZY)))
+    plain.exports.put(0, 7)
+    twin = plain.clone()
+    twin.exports.put(0, 9)
+    assert plain.exports.memory.uint8_view()[0] == 7 and twin.exports.memory.uint8_view()[0] == 9

@@ -89,8 +89,12 @@ def test_store_options_choose_the_tier_and_mode(store):
     module = Module(fast, SUM)
     assert (module.options.tier, module.options.bounds) == ("O2", "explicit")
     assert Instance(module).exports.sum(2, 3) == 5
-    with pytest.raises(ValueError, match="mode LAZY is not available yet"):
-        Store(options=wasmer.Options(mode=wasmer.Mode.LAZY))
+    lazy = Module(Store(options=wasmer.Options(mode=wasmer.Mode.LAZY)), SUM)
+    assert lazy.stats()["functions_compiled"] == 0
+    assert Instance(lazy).exports.sum(2, 3) == 5
+    assert lazy.stats()["functions_compiled"] == 1
+    with pytest.raises(ValueError, match="mode PGO is not available yet"):
+        Store(options=wasmer.Options(mode=wasmer.Mode.PGO))
 
 
 def test_engine_with_target():

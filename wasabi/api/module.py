@@ -1,14 +1,16 @@
 """Module, Instance and the seed's compile / instantiate.
 
-A Module is a validated ModuleDesc plus its machine code (a CodeLibrary); it is
-immutable once made and shared by any number of instances, on any thread.
+A Module is a validated ModuleDesc plus its code, compiled by the options' mode
+(wasabi.compile.modes: EAGER compiles everything now, LAZY each function on its
+first call, REPL as LAZY plus functions added to live instances); it is shared
+by any number of instances, on any thread, and its code is never compiled twice.
 An Instance holds the module and one runtime instance (its own VMContext,
 memories, tables and globals); its `exports` is the runtime's Exports, whose
 functions are called straight through the runtime's fast path.
 """
 from ..errors import CompileError
-from ..options import Mode, Options
-from ..runtime.instance import Instance as _RuntimeInstance, instantiate as _instantiate
+from ..options import Options
+from ..runtime.instance import Instance as _RuntimeInstance
 from ..runtime.store import Store as _RuntimeStore
 from ..validate import parse
 from . import serialize as _serialize
@@ -29,13 +31,10 @@ def _wasm_bytes(source):
     raise TypeError("`Module` accepts Wasm bytes or a WAT string")
 
 
-def _compile_code(desc, options):
-    """The machine code of a validated module, by the options' mode."""
-    check_options(options)
-    if options.mode is Mode.EAGER:
-        from ..compile.codegen import compile_module
-        return compile_module(desc, options)
-    raise ValueError(f"mode {options.mode.name} is not available yet")   # check_options guards
+def _compile(desc, options):
+    """The CompiledModule of a validated module, by the options' mode."""
+    from ..compile import modes
+    return modes.compile(desc, check_options(options))
 
 
 def _store_options(store):
@@ -50,13 +49,14 @@ class Module:
             raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
         wasm = _wasm_bytes(source)
         desc = parse(wasm)
-        self._setup(store, wasm, desc, _compile_code(desc, _store_options(store)))
+        self._setup(store, wasm, _compile(desc, _store_options(store)))
 
-    def _setup(self, store, wasm, desc, code, name=None):
+    def _setup(self, store, wasm, compiled, name=None):
         self.store = store
         self._wasm = wasm
-        self._desc = desc
-        self._code = code
+        self._compiled = compiled
+        self._desc = compiled.desc
+        self._code = compiled.code
         self._name = name
 
     # ---- what the module is ----
@@ -99,8 +99,24 @@ class Module:
 
     @property
     def options(self):
-        """The Options the code was compiled with."""
-        return Options(tier=self._code.tier, bounds=self._code.bounds)
+        """The Options the code was compiled with (mode, tier, bounds)."""
+        return self._compiled.options
+
+    def stats(self):
+        """Counters of the code: mode, functions, functions_compiled (LAZY and REPL
+        compile only what runs), batches, compile seconds..."""
+        return self._compiled.stats()
+
+    def clone(self):
+        """The same module (its code shared, never recompiled), with its own REPL cells."""
+        module = Module.__new__(Module)
+        module._setup(self.store, self._wasm, self._compiled.clone(), self._name)
+        return module
+
+    def extend(self, wasm):
+        """REPL: validate `wasm` (bytes or WAT) against this module's exports and add it
+        to every instance created afterwards (a live one grows with Instance.add_function)."""
+        self._compiled.extend(_wasm_bytes(wasm))
 
     @property
     def desc(self):
@@ -111,7 +127,7 @@ class Module:
 
     def serialize(self):
         """Bytes that Module.deserialize turns back into this module (with its code)."""
-        return _serialize.dump(self._wasm, self._code, self._name)
+        return _serialize.dump(self._wasm, self._code, self._name, self.options.mode)
 
     @staticmethod
     def deserialize(store, data):
@@ -121,18 +137,20 @@ class Module:
             raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
         header, wasm, object_bytes = _serialize.load(data)
         desc = parse(wasm)
+        options = Options(mode=header.get("mode", "eager"), tier=header["tier"],
+                          bounds=header["bounds"])
         if object_bytes is not None:
-            code = _serialize.link(object_bytes, header)
+            from ..compile.modes import CompiledModule
+            compiled = CompiledModule(desc, _serialize.link(object_bytes, header), options)
         else:
-            options = Options(tier=header["tier"], bounds=header["bounds"])
-            code = _compile_code(desc, options)
+            compiled = _compile(desc, options)
         module = Module.__new__(Module)
-        module._setup(store, wasm, desc, code, header.get("name"))
+        module._setup(store, wasm, compiled, header.get("name"))
         return module
 
     def __repr__(self):
         return (f"<wasabi Module {self.name or ''}: {len(self._desc.imports)} imports, "
-                f"{len(self._desc.exports)} exports, tier {self._code.tier}>")
+                f"{len(self._desc.exports)} exports, {self.options.mode.value}, tier {self._code.tier}>")
 
 
 class _PublicRuntimeInstance(_RuntimeInstance):
@@ -157,9 +175,35 @@ class Instance:
         store = store if store is not None else module.store
         imports = prepare_imports(module._desc, import_object, store)
         self.module = module
-        self._instance = _instantiate(module._desc, module._code, imports, store=store,
-                                      instance_class=_PublicRuntimeInstance)
+        self._instance = module._compiled.instantiate(imports, store=store,
+                                                      instance_class=_PublicRuntimeInstance)
         self.exports = self._instance.exports
+
+    @classmethod
+    def _wrap(cls, module, runtime_instance):
+        instance = cls.__new__(cls)
+        instance.module = module
+        instance._instance = runtime_instance
+        instance.exports = runtime_instance.exports
+        return instance
+
+    def add_function(self, wasm, imports=None):
+        """REPL: validate `wasm` (bytes or WAT, whose imports may name this instance's
+        exports) against the live instance and add its exports, callable by name from
+        Python and from code added later; an export of an existing name replaces that
+        function for every later call, also from compiled code. A module that fails
+        validation changes nothing. Returns {name: extern} of the new exports."""
+        from ..compile.modes import repl
+        store = self.store
+        return repl.add_function(self._instance, _wasm_bytes(wasm), imports,
+                                 prepare_imports=lambda desc, i: prepare_imports(desc, i, store))
+
+    def clone(self):
+        """A new instance of the same module with copies of this one's memories, tables
+        and globals (the code is shared): the two then run independently, also on two
+        threads."""
+        from ..runtime.clone import clone_instance
+        return Instance._wrap(self.module, clone_instance(self._instance))
 
     @property
     def store(self):
@@ -179,7 +223,7 @@ class Instance:
 
 def compile(data, options=None):
     """The seed's entry: decode, validate and compile `data` (wasm bytes or WAT text)
-    with `options` (a wasabi.Options; mode EAGER is the one available yet)."""
+    with `options` (a wasabi.Options; modes EAGER, LAZY and REPL)."""
     options = check_options(options if options is not None else Options())
     return Module(Store(options=options), data)
 

@@ -35,8 +35,9 @@ def machine_key():
     return "|".join(parts)
 
 
-def dump(wasm, code, name):
-    """The serialized bytes of a module: its wasm, its CodeLibrary `code`, its name."""
+def dump(wasm, code, name, mode):
+    """The serialized bytes of a module: its wasm, its code (the object code of an EAGER
+    module; LAZY and REPL modules compile again, lazily, when loaded), name and mode."""
     object_bytes = getattr(code, "object_bytes", None) or b""
     symbols = getattr(code, "symbols", None) or {}
     header = {
@@ -45,6 +46,7 @@ def dump(wasm, code, name):
         "tier": code.tier,
         "bounds": code.bounds,
         "name": name,
+        "mode": mode.value,
         "wasm": len(wasm),
         "object": len(object_bytes),
         "symbols": {str(index): symbol for index, symbol in symbols.items()},

@@ -8,8 +8,8 @@ from ..options import Mode, Options
 from ..runtime.store import Store as _RuntimeStore
 from .engine import _Engine
 
-# the modes wasabi.compile can build today; the others come with their own issues
-AVAILABLE_MODES = (Mode.EAGER,)
+# the modes wasabi.compile can build today; AOT and PGO come with their own issues
+AVAILABLE_MODES = (Mode.EAGER, Mode.LAZY, Mode.REPL)
 
 
 def check_options(options):

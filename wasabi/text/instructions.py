@@ -16,10 +16,9 @@ the token stream, the index spaces (`spaces`), `typeuse_index` and `type_for`; p
 function it sets `out` (the body's bytearray), `labels` and `local_names`.
 """
 from ..binary import opcodes
-from . import literals
-from .encoding import sleb, uleb
-from .literals import LiteralError
-from .tokens import HEAPTYPES, VALTYPES
+from .encoding import sleb
+from .immediates import IMMEDIATES as _IMMEDIATES
+from .tokens import VALTYPES
 
 # name -> (opcode bytes, immediate kind, Opcode). Structure words are not instructions
 # here: block/loop/if get their own parsers, else/end end an instruction sequence.
@@ -40,12 +39,6 @@ _NON_INSTRUCTION_KEYWORDS = frozenset({
     "module", "start", "declare"})
 
 
-def _is_index(tok):
-    """Whether a token can be an index: an identifier or an unsigned literal."""
-    c = tok[:1]
-    return c == "$" or "0" <= c <= "9"
-
-
 # frames of the instruction parser's stack; the first two admit only folded operands
 _FOLDED = 0          # (op imm* child*): its opcode and immediates, emitted at ")"
 _FOLDED_COND = 1     # (if label? bt child* ...: the condition, before (then
@@ -53,6 +46,33 @@ _FOLDED_BLOCK = 2    # (block ...) / (loop ...)
 _FOLDED_THEN = 3     # (then ...)
 _FOLDED_ELSE = 4     # (else ...)
 _FLAT_BLOCK = 5      # block/loop/if ... end
+
+
+class LabelStack:
+    """The labels of the enclosing blocks, innermost last, None for unnamed ones; the depth
+    of a name is found through a map of its positions, not a search (blocks can nest
+    thousands deep)."""
+
+    __slots__ = ("names", "positions")
+
+    def __init__(self):
+        self.names = []
+        self.positions = {}            # name -> its positions in `names`, innermost last
+
+    def push(self, name):
+        if name is not None:
+            self.positions.setdefault(name, []).append(len(self.names))
+        self.names.append(name)
+
+    def pop(self):
+        name = self.names.pop()
+        if name is not None:
+            self.positions[name].pop()
+
+    def depth(self, name):
+        """The branch depth of the innermost block labelled `name`, or None."""
+        found = self.positions.get(name)
+        return len(self.names) - 1 - found[-1] if found else None
 
 
 class InstructionParser:
@@ -88,7 +108,7 @@ class InstructionParser:
                     blocktype, i = self._blocktype(i)
                     out += code
                     out += blocktype
-                    labels.append(label)
+                    labels.push(label)
                     stack.append([_FLAT_BLOCK, label, code, None])
                 else:
                     i = _IMMEDIATES[kind](self, i + 1, code, op, out)
@@ -141,7 +161,7 @@ class InstructionParser:
                 _, label, blocktype = stack[-1]
                 out += _IF
                 out += blocktype
-                self.labels.append(label)                # the condition is outside it
+                self.labels.push(label)                  # the condition is outside it
                 stack[-1] = (_FOLDED_THEN,)
                 return i + 2
             self.bad_instruction(i + 1)
@@ -154,7 +174,7 @@ class InstructionParser:
             else:
                 out += code
                 out += blocktype
-                self.labels.append(label)
+                self.labels.push(label)
                 stack.append((_FOLDED_BLOCK,))
             return i
         if kind == "none":
@@ -243,7 +263,7 @@ class InstructionParser:
 
     def _expression(self, i, single):
         saved_out, saved_labels = self.out, self.labels
-        self.out, self.labels = bytearray(), []
+        self.out, self.labels = bytearray(), LabelStack()
         try:
             i = self.instrs(i, single)
             if not single and self.toks[i] != ")":
@@ -291,10 +311,10 @@ class InstructionParser:
     def label_index(self, i):
         tok = self.toks[i]
         if tok[:1] == "$":
-            try:
-                return self.labels[::-1].index(tok), i + 1    # innermost first
-            except ValueError:
+            depth = self.labels.depth(tok)
+            if depth is None:
                 self.error(f"unknown label {tok}", i)
+            return depth, i + 1
         return self.u32(i, "a label")
 
     def local_index(self, i):
@@ -315,303 +335,3 @@ class InstructionParser:
                 self.error(f"unknown {kind} {tok}", i)
             return index, i + 1
         return self.u32(i, f"a {kind} index")
-
-
-# --- immediates, by opcodes.IMMEDIATE_KINDS --------------------------------------------
-# Each reads the immediates at i, writes opcode + immediates to `out`, returns the index
-# after them.
-
-def _label(p, i, code, op, out):
-    depth, i = p.label_index(i)
-    out += code
-    out += uleb(depth)
-    return i
-
-
-def _br_table(p, i, code, op, out):
-    depths = []
-    while _is_index(p.toks[i]):
-        depth, i = p.label_index(i)
-        depths.append(depth)
-    if not depths:
-        p.unexpected(i, "a label")
-    out += code
-    out += uleb(len(depths) - 1)
-    for depth in depths:
-        out += uleb(depth)
-    return i
-
-
-def _space_index(kind):
-    def read(p, i, code, op, out):
-        index, i = p.index(i, kind)
-        out += code
-        out += uleb(index)
-        return i
-    return read
-
-
-def _local(p, i, code, op, out):
-    index = p.local_names.get(p.toks[i])          # the common case: a named local
-    if index is None:
-        index, i = p.local_index(i)
-    else:
-        i += 1
-    out += code
-    out += uleb(index)
-    return i
-
-
-def _optional_table(p, i, code, op, out):
-    table = 0
-    if _is_index(p.toks[i]):
-        table, i = p.index(i, "table")
-    out += code
-    out += uleb(table)
-    return i
-
-
-def _call_indirect(p, i, code, op, out):
-    table = 0
-    if _is_index(p.toks[i]):
-        table, i = p.index(i, "table")
-    type_index, i = p.typeuse_index(i)
-    out += code
-    out += uleb(type_index)
-    out += uleb(table)
-    return i
-
-
-def _two_tables(p, i, code, op, out):
-    dest = source = 0
-    if _is_index(p.toks[i]):
-        dest, i = p.index(i, "table")
-        source, i = p.index(i, "table")
-    out += code
-    out += uleb(dest)
-    out += uleb(source)
-    return i
-
-
-def _table_init(p, i, code, op, out):
-    """table.init table? elem (binary order: elem, table)."""
-    table = 0
-    if _is_index(p.toks[i]) and _is_index(p.toks[i + 1]):
-        table, i = p.index(i, "table")
-    elem, i = p.index(i, "elem")
-    out += code
-    out += uleb(elem)
-    out += uleb(table)
-    return i
-
-
-def _data_segment(p, i, code, op, out):
-    index, i = p.index(i, "data")
-    p.uses_data_count = True
-    out += code
-    out += uleb(index)
-    return i
-
-
-def _memory_init(p, i, code, op, out):
-    i = _data_segment(p, i, code, op, out)
-    out.append(0)
-    return i
-
-
-def _zero_byte(p, i, code, op, out):
-    out += code
-    out.append(0)
-    return i
-
-
-def _two_zero_bytes(p, i, code, op, out):
-    out += code
-    out += b"\x00\x00"
-    return i
-
-
-def _memarg_values(p, i, op):
-    """offset=N? align=N? -> (align log2, offset, next index)."""
-    toks = p.toks
-    offset, align = 0, op.align
-    tok = toks[i]
-    if tok.startswith("offset="):
-        offset = literals.parse_uint(tok[7:])
-        if offset is None:
-            p.error(f"unknown operator {tok!r}", i)
-        if offset > 0xFFFFFFFF:
-            p.error("i32 constant out of range (offset)", i)
-        i += 1
-        tok = toks[i]
-    if tok.startswith("align="):
-        value = literals.parse_uint(tok[6:])
-        if value is None:
-            p.error(f"unknown operator {tok!r}", i)
-        if value == 0 or value & (value - 1):
-            p.error("alignment must be a power of two", i)
-        align = value.bit_length() - 1
-        i += 1
-    return align, offset, i
-
-
-def _memarg(p, i, code, op, out):
-    align, offset, i = _memarg_values(p, i, op)
-    out += code
-    out += uleb(align)
-    out += uleb(offset)
-    return i
-
-
-def _lane_index(p, i):
-    """A lane index: an unsigned literal below 256 (a sign or a non-number is unexpected)."""
-    tok = p.toks[i]
-    value = literals.parse_uint(tok)
-    if value is None:
-        p.unexpected(i, "a lane index")
-    if value > 255:
-        p.error("malformed lane index", i)
-    return value, i + 1
-
-
-def _memarg_lane(p, i, code, op, out):
-    i = _memarg(p, i, code, op, out)
-    lane, i = _lane_index(p, i)
-    out.append(lane)
-    return i
-
-
-def _lane(p, i, code, op, out):
-    lane, i = _lane_index(p, i)
-    out += code
-    out.append(lane)
-    return i
-
-
-def _i32(p, i, code, op, out):
-    tok = p.toks[i]
-    if tok.isdigit() and tok.isascii() and len(tok) < 10:      # fast path: small decimal
-        value = int(tok)
-    else:
-        value = _integer(p, i, 32)
-    out += code
-    out += sleb(value)
-    return i + 1
-
-
-def _i64(p, i, code, op, out):
-    out += code
-    out += sleb(_integer(p, i, 64))
-    return i + 1
-
-
-def _integer(p, i, bits):
-    try:
-        value = literals.int_bits(p.toks[i], bits)
-    except LiteralError as exc:
-        p.literal_error(exc, i)
-    if value is None:
-        p.bad_literal(i)
-    return value
-
-
-def _float(valtype, size):
-    def read(p, i, code, op, out):
-        try:
-            bits = literals.float_bits(p.toks[i], valtype)
-        except LiteralError as exc:
-            p.literal_error(exc, i)
-        if bits is None:
-            p.bad_literal(i)
-        out += code
-        out += bits.to_bytes(size, "little")
-        return i + 1
-    return read
-
-
-def _v128(p, i, code, op, out):
-    shape = literals.SHAPES.get(p.toks[i])
-    if shape is None:
-        p.unexpected(i, "a vector shape (i8x16, i16x8, i32x4, i64x2, f32x4, f64x2)")
-    count, width, float_type = shape
-    i += 1
-    value = 0
-    for lane in range(count):
-        try:
-            bits = literals.lane_bits(p.toks[i], width, float_type)
-        except LiteralError as exc:
-            p.literal_error(exc, i)
-        if bits is None:
-            if p.toks[i] in ("(", ")"):
-                p.error("wrong number of lane literals", i)
-            p.bad_literal(i)
-        value |= bits << (lane * width)
-        i += 1
-    if _is_number(p.toks[i]):
-        p.error("wrong number of lane literals", i)
-    out += code
-    out += value.to_bytes(16, "little")
-    return i
-
-
-def _is_number(tok):
-    c = tok[:1]
-    return "0" <= c <= "9" or (c in ("+", "-") and len(tok) > 1)
-
-
-def _shuffle(p, i, code, op, out):
-    lanes = []
-    toks = p.toks
-    while _is_number(toks[i]):
-        lane = literals.parse_uint(toks[i])
-        if lane is None or lane > 255:            # -1, 15.0, 256: numbers, but no lane
-            p.error("malformed lane index", i)
-        lanes.append(lane)
-        i += 1
-    if len(lanes) != 16:
-        p.error("invalid lane length", i)
-    out += code
-    out += bytes(lanes)
-    return i
-
-
-def _reftype(p, i, code, op, out):
-    t = HEAPTYPES.get(p.toks[i])
-    if t is None:
-        p.unexpected(i, "func or extern")
-    out += code
-    out.append(t)
-    return i + 1
-
-
-def _select(p, i, code, op, out):
-    toks = p.toks
-    if not (toks[i] == "(" and toks[i + 1] == "result"):
-        out += code
-        return i
-    types = []
-    while toks[i] == "(" and toks[i + 1] == "result":
-        i += 2
-        while toks[i] != ")":
-            t, i = p.valtype(i)
-            types.append(t)
-        i += 1
-    out.append(0x1C)
-    out += uleb(len(types))
-    out += bytes(types)
-    return i
-
-
-_IMMEDIATES = {
-    "label": _label, "br_table": _br_table,
-    "func": _space_index("func"), "global": _space_index("global"),
-    "elem": _space_index("elem"), "local": _local,
-    "table": _optional_table, "call_indirect": _call_indirect, "two_tables": _two_tables,
-    "elem_and_table": _table_init, "data": _data_segment, "data_and_zero": _memory_init,
-    "zero_byte": _zero_byte, "two_zero_bytes": _two_zero_bytes,
-    "memarg": _memarg, "memarg_lane": _memarg_lane, "lane": _lane,
-    "i32": _i32, "i64": _i64, "f32": _float(0x7D, 4), "f64": _float(0x7C, 8),
-    "v128": _v128, "shuffle": _shuffle, "reftype": _reftype, "select": _select,
-}
-_missing = set(opcodes.IMMEDIATE_KINDS) - set(_IMMEDIATES) - {"none", "blocktype", "select_types"}
-assert not _missing, f"immediate kinds without a text reader: {_missing}"

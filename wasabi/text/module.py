@@ -11,8 +11,10 @@ are appended in the order wabt and the spec's reading produce.
 from ..binary.types import FUNCREF
 from . import encoding
 from .encoding import uleb
-from .instructions import InstructionParser
+from .instructions import InstructionParser, LabelStack
+from .sections import data_segment, elem_segment, encode_locals, module_binary
 from .tokens import REFTYPES, Space, TokenStream
+from .types import TypeParser
 
 _KINDS = ("func", "table", "memory", "global")
 _EXTERN_KIND = {"func": 0, "table": 1, "memory": 2, "global": 3}
@@ -20,7 +22,7 @@ _KIND_WORDS = {"func": "function", "table": "table", "memory": "memory", "global
 _PAGE = 65536
 
 
-class ModuleAssembler(TokenStream, InstructionParser):
+class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
     """Assembles the fields in toks[start:end] (inside `(module ...)`) into a binary."""
 
     def __init__(self, text, toks, depths, start, end, module_name=None, debug_names=False):
@@ -39,17 +41,17 @@ class ModuleAssembler(TokenStream, InstructionParser):
         self.imports, self.func_types, self.tables, self.memories = [], [], [], []
         self.globals, self.exports, self.elems, self.codes, self.datas = [], [], [], [], []
         self.start_func = None
-        self.uses_data_count = False
+        self.uses_data_count = False      # memory.init / data.drop seen: a datacount section
         self.next_index = dict.fromkeys(_KINDS, 0)
         # for the name section
         self.func_names, self.local_names_by_func = {}, {}
         # per function
-        self.out, self.labels, self.local_names = bytearray(), [], {}
+        self.out, self.labels, self.local_names = bytearray(), LabelStack(), {}
 
     def assemble(self):
         self._scan()
         self._build()
-        return self._binary()
+        return module_binary(self)
 
     # --- pass 1 -----------------------------------------------------------------------
 
@@ -215,13 +217,13 @@ class ModuleAssembler(TokenStream, InstructionParser):
         self._bind_locals(param_names, 0, i)
         local_types, i = self._locals(i, len(param_names) if params is None else len(params))
         self.out = bytearray()
-        self.labels = []
+        self.labels = LabelStack()
         i = self.instrs(i)
         if self.toks[i] != ")":
             self.bad_instruction(i)
         if self.debug_names and self.local_names:
             self.local_names_by_func[index] = {v: k for k, v in self.local_names.items()}
-        body = _encode_locals(local_types) + self.out + b"\x0b"
+        body = encode_locals(local_types) + self.out + b"\x0b"
         self.codes.append(uleb(len(body)) + body)
         return i
 
@@ -280,7 +282,7 @@ class ModuleAssembler(TokenStream, InstructionParser):
         i = self.close(i)
         self.tables.append(bytes((elem_type,)) + encoding.limits(len(items), len(items)))
         offset = b"\x41\x00\x0b"                  # i32.const 0
-        self.elems.append(self._elem_segment("active", table_index, offset, elem_type, items))
+        self.elems.append(elem_segment("active", table_index, offset, elem_type, items))
         return i
 
     def _build_memory(self, i, is_import):
@@ -297,7 +299,7 @@ class ModuleAssembler(TokenStream, InstructionParser):
             i = self.close(i)
             pages = -(-len(data) // _PAGE)
             self.memories.append(encoding.limits(pages, pages))
-            self.datas.append(_data_segment(index, b"\x41\x00\x0b", data))
+            self.datas.append(data_segment(index, b"\x41\x00\x0b", data))
             return i
         desc, i = self.memtype(i)
         self.memories.append(desc)
@@ -347,12 +349,12 @@ class ModuleAssembler(TokenStream, InstructionParser):
             offset, i = self._offset(i)
             if _is_index_token(toks[i]) or toks[i] == ")":    # (elem (offset) funcidx*)
                 items, i = self._func_indices(i)
-                self.elems.append(self._elem_segment(mode, table, offset, FUNCREF, items))
+                self.elems.append(elem_segment(mode, table, offset, FUNCREF, items))
                 return i
         else:
             mode, table, offset = "passive", 0, None
         elem_type, items, i = self._elem_list(i)
-        self.elems.append(self._elem_segment(mode, table, offset, elem_type, items))
+        self.elems.append(elem_segment(mode, table, offset, elem_type, items))
         return i
 
     def _elem_list(self, i):
@@ -383,34 +385,6 @@ class ModuleAssembler(TokenStream, InstructionParser):
             items.append(expr)
         return items, i
 
-    def _elem_segment(self, mode, table, offset, elem_type, items):
-        """One element segment, in the encoding wabt picks: function indices when every
-        item is a ref.func, the table index only when it is not the implicit one."""
-        indices = [_ref_func_index(item) for item in items] if elem_type == FUNCREF else [None]
-        as_indices = None not in indices
-        flags = 0 if as_indices else 4
-        if mode == "passive":
-            flags |= 1
-        elif mode == "declarative":
-            flags |= 3
-        elif table != 0 or elem_type != FUNCREF:
-            flags |= 2
-        out = bytearray((flags,))
-        if mode == "active":
-            if flags & 2:
-                out += uleb(table)
-            out += offset
-        if flags & 3:
-            out.append(elem_type if not as_indices else 0)   # elemkind 0x00 = funcref
-        out += uleb(len(items))
-        if as_indices:
-            for index in indices:
-                out += uleb(index)
-        else:
-            for item in items:
-                out += item
-        return bytes(out)
-
     def _build_data(self, i, _):
         toks = self.toks
         _, i = self.optional_id(i)
@@ -423,7 +397,7 @@ class ModuleAssembler(TokenStream, InstructionParser):
         elif toks[i] == "(":
             offset, i = self._offset(i)
         data, i = self.strings(i)
-        self.datas.append(_data_segment(memory, offset, data))
+        self.datas.append(data_segment(memory, offset, data))
         return i
 
     def _offset(self, i):
@@ -435,109 +409,6 @@ class ModuleAssembler(TokenStream, InstructionParser):
             self.unexpected(i, "an offset expression")
         return self.folded_expression(i)
 
-    # --- types ----------------------------------------------------------------------
-
-    def params_results(self, i, allow_names):
-        """(param ...)* (result ...)* -> (params, results, param names, index after)."""
-        toks = self.toks
-        params, results, names = [], [], []
-        while toks[i] == "(" and toks[i + 1] == "param":
-            i += 2
-            if toks[i][:1] == "$":
-                if not allow_names:
-                    self.unexpected(i)
-                ident, i = self.optional_id(i)
-                t, i = self.valtype(i)
-                params.append(t)
-                names.append(ident)
-            else:
-                while toks[i] != ")":
-                    t, i = self.valtype(i)
-                    params.append(t)
-                    names.append(None)
-            i += 1
-        while toks[i] == "(" and toks[i + 1] == "result":
-            i += 2
-            while toks[i] != ")":
-                t, i = self.valtype(i)
-                results.append(t)
-            i += 1
-        return tuple(params), tuple(results), names, i
-
-    def typeuse(self, i, allow_names=False, block=False):
-        """A type use -> (type index, params, results, param names, index after).
-
-        Without (type x), the first identical type is used or a new one appended (a
-        block type with no params and at most one result needs none: index None). With
-        (type x) and inline params/results, both must agree. params/results are None
-        when (type x) names a type that does not exist (an invalid module, not a
-        malformed one).
-        """
-        toks = self.toks
-        index = None
-        if toks[i] == "(" and toks[i + 1] == "type":
-            index, i = self.index(i + 2, "type")
-            i = self.close(i)
-        start = i
-        params, results, names, i = self.params_results(i, allow_names)
-        if toks[i] == "(" and toks[i + 1] in ("type", "param"):
-            self.unexpected(i + 1)                      # out of order: (type) (param) (result)
-        if index is not None:
-            known = self.types[index] if index < len(self.types) else None
-            if i != start:
-                if known is None:
-                    self.error("unknown type", start)
-                if known != (params, results):
-                    self.error("inline function type", start)
-            elif known is not None:
-                params, results = known
-                names = [None] * len(params)
-            else:
-                params = results = None
-            return index, params, results, names, i
-        if block and not params and len(results) <= 1:
-            return None, params, results, names, i
-        return self.type_for(params, results), params, results, names, i
-
-    def typeuse_index(self, i):
-        index, _, _, _, i = self.typeuse(i)
-        return index, i
-
-    def type_for(self, params, results):
-        key = (params, results)
-        index = self.type_lookup.get(key)
-        if index is None:
-            index = len(self.types)
-            self.types.append(key)
-            self.type_lookup[key] = index
-        return index
-
-    def limits(self, i):
-        minimum, i = self.u32(i, "a limit")
-        maximum = None
-        if "0" <= self.toks[i][:1] <= "9":
-            maximum, i = self.u32(i, "a limit")
-        return minimum, maximum, i
-
-    def tabletype(self, i):
-        minimum, maximum, i = self.limits(i)
-        elem_type, i = self.reftype(i)
-        return bytes((elem_type,)) + encoding.limits(minimum, maximum), i
-
-    def memtype(self, i):
-        minimum, maximum, i = self.limits(i)
-        shared = self.toks[i] == "shared"           # threads proposal
-        if shared:
-            i += 1
-        return encoding.limits(minimum, maximum, shared), i
-
-    def globaltype(self, i):
-        if self.is_keyword(i, "mut"):
-            t, i = self.valtype(i + 2)
-            return bytes((t, 1)), self.close(i)
-        t, i = self.valtype(i)
-        return bytes((t, 0)), i
-
     def bad_literal(self, i):
         """A token where a number literal must be: the spec lexer makes a malformed number
         an unknown operator; the script-only nan:canonical/nan:arithmetic are tokens."""
@@ -545,98 +416,6 @@ class ModuleAssembler(TokenStream, InstructionParser):
         if tok in ("(", ")", "", "nan:canonical", "nan:arithmetic"):
             self.unexpected(i, "a number")
         self.error(f"unknown operator {tok!r} (not a number literal)", i)
-
-    # --- the binary -------------------------------------------------------------------
-
-    def _binary(self):
-        sections = [b"\0asm\x01\0\0\0"]
-
-        def add(section_id, entries):
-            if entries:
-                sections.append(encoding.section(section_id, encoding.vector(entries)))
-
-        add(1, [b"\x60" + encoding.vector([bytes((t,)) for t in params])
-                + encoding.vector([bytes((t,)) for t in results])
-                for params, results in self.types])
-        add(2, self.imports)
-        add(3, self.func_types)
-        add(4, self.tables)
-        add(5, self.memories)
-        add(6, self.globals)
-        add(7, self.exports)
-        if self.start_func is not None:
-            sections.append(encoding.section(8, uleb(self.start_func)))
-        add(9, self.elems)
-        if self.uses_data_count and self.datas:
-            sections.append(encoding.section(12, uleb(len(self.datas))))
-        add(10, self.codes)
-        add(11, self.datas)
-        if self.debug_names:
-            sections.append(self._name_section())
-        return b"".join(sections)
-
-    def _name_section(self):
-        payload = bytearray(encoding.name("name"))
-        if self.module_name is not None:
-            payload += _subsection(0, encoding.name(self.module_name))
-        if self.func_names:
-            payload += _subsection(1, _name_map(self.func_names))
-        if self.local_names_by_func:
-            entries = [uleb(f) + _name_map(names)
-                       for f, names in sorted(self.local_names_by_func.items())]
-            payload += _subsection(2, encoding.vector(entries))
-        return encoding.section(0, bytes(payload))
-
-
-def _subsection(sub_id, payload):
-    return bytes((sub_id,)) + uleb(len(payload)) + payload
-
-
-def _name_map(names):
-    """index -> name ($ stripped) as a name map, sorted by index."""
-    return encoding.vector([uleb(k) + encoding.name(v.lstrip("$"))
-                            for k, v in sorted(names.items())])
-
-
-def _encode_locals(types):
-    """Local declarations, runs of one type grouped (as wabt does)."""
-    groups = []
-    for t in types:
-        if groups and groups[-1][1] == t:
-            groups[-1][0] += 1
-        else:
-            groups.append([1, t])
-    return encoding.vector([uleb(n) + bytes((t,)) for n, t in groups])
-
-
-def _data_segment(memory, offset, data):
-    if offset is None:
-        head = b"\x01"
-    elif memory == 0:
-        head = b"\x00" + offset
-    else:
-        head = b"\x02" + uleb(memory) + offset
-    return head + uleb(len(data)) + data
-
-
-def _ref_func_index(expr):
-    """x if the encoded expression is exactly `ref.func x end`, else None."""
-    if expr[:1] != b"\xd2" or expr[-1:] != b"\x0b":
-        return None
-    value, shift = 0, 0
-    for pos in range(1, len(expr) - 1):
-        byte = expr[pos]
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value if pos == len(expr) - 2 else None
-    return None
-
-
-def _is_index_token(tok):
-    c = tok[:1]
-    return c == "$" or "0" <= c <= "9"
-
 
 _SCANNERS = {
     "type": ModuleAssembler._scan_type,
@@ -670,3 +449,8 @@ _IMPORT_DESCS = {
     "memory": ModuleAssembler._memory_import_desc,
     "global": ModuleAssembler._global_import_desc,
 }
+
+
+def _is_index_token(tok):
+    c = tok[:1]
+    return c == "$" or "0" <= c <= "9"

@@ -159,8 +159,12 @@ class ModulePrinter:
             if custom.name != "name":
                 self.field(f";; custom section {custom.name!r} ({len(custom.data)} bytes) "
                            "is not representable in the text format")
-        self.lines.append(")")
-        return "\n".join(self.lines) + "\n"
+        # the closing paren ends the last line, as wasmprinter and wabt write it
+        if self.lines[-1].lstrip().startswith(";;"):
+            self.lines.append(")")
+        else:
+            self.lines[-1] += ")"
+        return "\n".join(self.lines)
 
     def field(self, line):
         self.lines.append(_INDENT + line)

@@ -1,0 +1,126 @@
+"""The binary module from what ModuleAssembler collected: sections in order, and the
+encodings of segments, locals and the name section (minimal LEB128s; where the binary
+format leaves a choice, wabt's, so that the bytes match wast2json's)."""
+from ..binary.types import FUNCREF
+from . import encoding
+from .encoding import uleb
+
+
+def module_binary(m):
+    """The module's bytes from ModuleAssembler `m`: each non-empty section, in the
+    binary format's order; the data count section only where code needs it (as wabt)."""
+    sections = [b"\0asm\x01\0\0\0"]
+
+    def add(section_id, entries):
+        if entries:
+            sections.append(encoding.section(section_id, encoding.vector(entries)))
+
+    add(1, [b"\x60" + encoding.vector([bytes((t,)) for t in params])
+            + encoding.vector([bytes((t,)) for t in results])
+            for params, results in m.types])
+    add(2, m.imports)
+    add(3, m.func_types)
+    add(4, m.tables)
+    add(5, m.memories)
+    add(6, m.globals)
+    add(7, m.exports)
+    if m.start_func is not None:
+        sections.append(encoding.section(8, uleb(m.start_func)))
+    add(9, m.elems)
+    if m.uses_data_count and m.datas:
+        sections.append(encoding.section(12, uleb(len(m.datas))))
+    add(10, m.codes)
+    add(11, m.datas)
+    if m.debug_names:
+        sections.append(_name_section(m))
+    return b"".join(sections)
+
+
+def _name_section(m):
+    """The `name` custom section: module, function and local names (subsections 0-2)."""
+    payload = bytearray(encoding.name("name"))
+    if m.module_name is not None:
+        payload += _subsection(0, encoding.name(m.module_name))
+    if m.func_names:
+        payload += _subsection(1, _name_map(m.func_names))
+    if m.local_names_by_func:
+        entries = [uleb(f) + _name_map(names)
+                   for f, names in sorted(m.local_names_by_func.items())]
+        payload += _subsection(2, encoding.vector(entries))
+    return encoding.section(0, bytes(payload))
+
+
+def _subsection(sub_id, payload):
+    return bytes((sub_id,)) + uleb(len(payload)) + payload
+
+
+def _name_map(names):
+    """index -> name ($ stripped) as a name map, sorted by index."""
+    return encoding.vector([uleb(k) + encoding.name(v.lstrip("$"))
+                            for k, v in sorted(names.items())])
+
+
+def encode_locals(types):
+    """Local declarations, runs of one type grouped (as wabt does)."""
+    groups = []
+    for t in types:
+        if groups and groups[-1][1] == t:
+            groups[-1][0] += 1
+        else:
+            groups.append([1, t])
+    return encoding.vector([uleb(n) + bytes((t,)) for n, t in groups])
+
+
+def data_segment(memory, offset, data):
+    """A data segment: passive when offset is None, else active (explicit memory if not 0)."""
+    if offset is None:
+        head = b"\x01"
+    elif memory == 0:
+        head = b"\x00" + offset
+    else:
+        head = b"\x02" + uleb(memory) + offset
+    return head + uleb(len(data)) + data
+
+
+def ref_func_index(expr):
+    """x if the encoded expression is exactly `ref.func x end`, else None."""
+    if expr[:1] != b"\xd2" or expr[-1:] != b"\x0b":
+        return None
+    value, shift = 0, 0
+    for pos in range(1, len(expr) - 1):
+        byte = expr[pos]
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value if pos == len(expr) - 2 else None
+    return None
+
+
+def elem_segment(mode, table, offset, elem_type, items):
+    """One element segment, in the encoding wabt picks: function indices when every
+    item is a ref.func, the table index only when it is not the implicit one."""
+    # flag bits: 1 passive (with 2: declarative), 2 explicit table index, 4 expressions
+    indices = [ref_func_index(item) for item in items] if elem_type == FUNCREF else [None]
+    as_indices = None not in indices
+    flags = 0 if as_indices else 4
+    if mode == "passive":
+        flags |= 1
+    elif mode == "declarative":
+        flags |= 3
+    elif table != 0 or elem_type != FUNCREF:
+        flags |= 2
+    out = bytearray((flags,))
+    if mode == "active":
+        if flags & 2:
+            out += uleb(table)
+        out += offset
+    if flags & 3:
+        out.append(elem_type if not as_indices else 0)   # elemkind 0x00 = funcref
+    out += uleb(len(items))
+    if as_indices:
+        for index in indices:
+            out += uleb(index)
+    else:
+        for item in items:
+            out += item
+    return bytes(out)
