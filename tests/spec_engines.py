@@ -31,6 +31,21 @@ class WasabiValidateEngine(sh.Engine):
             raise sh.ModuleRejected(str(error)) from None
         return data
 
+    def compile_text(self, text):
+        return self.compile(wasabi_assemble(text))
+
+
+def wasabi_assemble(text):
+    """wasabi's own wat2wasm of a .wat file's bytes; ModuleRejected when it refuses them."""
+    import wasabi
+    from wasabi.text import wat2wasm
+    try:
+        return wat2wasm(text.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise sh.ModuleRejected(f"text is not UTF-8: {error}") from None
+    except wasabi.CompileError as error:
+        raise sh.ModuleRejected(str(error)) from None
+
 
 # --- the reference engine
 

@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import spec_harness as sh  # noqa: E402
+from spec_engines import wasabi_assemble  # noqa: E402
 from conftest import SPEC_DIR  # noqa: E402
 
 import wasabi  # noqa: E402
@@ -74,6 +75,9 @@ class CompilerEngine(sh.Engine):
             return desc, modes.compile(desc, self.options).code
         except CompileError as exc:
             raise sh.ModuleRejected(str(exc)) from None
+
+    def compile_text(self, text):
+        return self.compile(wasabi_assemble(text))
 
     def instantiate(self, handle):
         desc, code = handle

@@ -1,6 +1,6 @@
 """wasabi's WebAssembly text format: wat2wasm (text -> binary) and wasm2wat (binary -> text).
 
-    wat2wasm(text, debug_names=False) -> bytes
+    wat2wasm(text, debug_names=True) -> bytes
     wasm2wat(data) -> str
 
 Malformed text raises WatSyntaxError, a wasabi.CompileError with `line` and `column`.

@@ -7,13 +7,15 @@ from .tokens import END, TokenStream, paren_depths
 _EMPTY_MODULE = b"\0asm\x01\0\0\0"
 
 
-def wat2wasm(text, *, debug_names=False):
+def wat2wasm(text, *, debug_names=True):
     """The binary of the module written in WebAssembly text `text` (str, or UTF-8 bytes).
 
     `text` is one `(module ...)` (also `(module binary "...")` and
-    `(module quote "...")`) or a bare sequence of module fields. With debug_names, a
-    `name` section records the module's, functions' and locals' $identifiers (off by
-    default, like wabt's wat2wasm without --debug-names).
+    `(module quote "...")`) or a bare sequence of module fields. With debug_names (the
+    default, as in wasmtime's and wasmer's wat2wasm), a `name` section records the
+    module's, functions' and locals' $identifiers, when there are any: module names,
+    and function names in traps, come from it. debug_names=False leaves it out, as
+    wabt's wat2wasm (and wast2json) do.
 
     Raises WatSyntaxError (a wasabi.CompileError) naming line and column when the
     text is malformed. Validation is not done here (see wasabi.validate).

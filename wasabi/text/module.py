@@ -25,7 +25,7 @@ _PAGE = 65536
 class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
     """Assembles the fields in toks[start:end] (inside `(module ...)`) into a binary."""
 
-    def __init__(self, text, toks, depths, start, end, module_name=None, debug_names=False):
+    def __init__(self, text, toks, depths, start, end, module_name=None, debug_names=True):
         super().__init__(text, toks)
         self.depths = depths         # parenthesis depth after each token (balanced)
         self.start, self.end = start, end

@@ -31,7 +31,7 @@ def module_binary(m):
         sections.append(encoding.section(12, uleb(len(m.datas))))
     add(10, m.codes)
     add(11, m.datas)
-    if m.debug_names:
+    if m.debug_names and (m.module_name is not None or m.func_names or m.local_names_by_func):
         sections.append(_name_section(m))
     return b"".join(sections)
 
