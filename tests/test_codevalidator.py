@@ -9,6 +9,7 @@ import wasmtime
 
 from wasabi import _ext
 from wasabi.binary import opcodes
+from wasabi.binary.leb128 import uleb
 from wasabi.binary.reader import decode_module
 from wasabi.binary.types import (EXTERNREF, F64, FUNCREF, I32, I64, FuncType, GlobalType,
                                  Limits, MemoryType, TableType)
@@ -282,7 +283,7 @@ def test_huge_local_count_uses_runs():
     last = 1 + 1000 + 3_000_000_000 + 5 - 1          # the parameter comes first
 
     def get(index, then=b"\x1a"):
-        return b"\x20" + _uleb(index) + then + b"\x0b"
+        return b"\x20" + uleb(index) + then + b"\x0b"
     check_raw(get(0, b"\x45\x1a"), locals=runs, params=(I32,))         # the i32 parameter
     check_raw(get(1000, b"\x45\x1a"), locals=runs, params=(I32,))      # the last i32 local
     check_raw(get(1001, b"\x50\x1a"), locals=runs, params=(I32,))      # the first i64 one
@@ -340,10 +341,6 @@ def _accepts(encoding):
     return True
 
 
-def _uleb(n):
-    return opcodes.Opcode(0xFC, n, "", "none", None, None).encode()[1:]
-
-
 def test_accepted_opcodes_equal_the_table():
     accepted = set()
     for code in range(256):
@@ -351,7 +348,7 @@ def test_accepted_opcodes_equal_the_table():
             accepted.add((None, code))
     for prefix, limit in ((0xFC, 64), (0xFD, 300)):
         for code in range(limit):
-            if _accepts(bytes([prefix]) + _uleb(code)):
+            if _accepts(bytes([prefix]) + uleb(code)):
                 accepted.add((prefix, code))
     assert accepted == set(opcodes.BY_KEY)
 

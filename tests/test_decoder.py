@@ -4,6 +4,7 @@ import pytest
 import wasmtime
 
 from wasabi import _ext
+from wasabi.binary.leb128 import sleb, uleb
 from wasabi.binary.reader import decode_module
 from wasabi.binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, EXTERN_FUNC,
                                  EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FuncType,
@@ -14,29 +15,6 @@ HEADER = b"\x00asm\x01\x00\x00\x00"
 
 
 # --- a small binary writer for hand-made modules --------------------------------------
-
-def uleb(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def sleb(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if (n == 0 and not b & 0x40) or (n == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
-
 
 def vec(items):
     return uleb(len(items)) + b"".join(items)

@@ -41,6 +41,7 @@ ref.null, ref.is_null).
 """
 from dataclasses import dataclass
 
+from .leb128 import uleb
 from .types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
 IMMEDIATE_KINDS = frozenset({
@@ -77,19 +78,7 @@ class Opcode:
         """The opcode bytes (without immediates)."""
         if self.prefix is None:
             return bytes([self.code])
-        return bytes([self.prefix]) + _uleb(self.code)
-
-
-def _uleb(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+        return bytes([self.prefix]) + uleb(self.code)
 
 
 # --- building the table -------------------------------------------------------------
