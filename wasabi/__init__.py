@@ -24,15 +24,8 @@ __version__ = "0.1.0"
 
 # importing the runtime installs wasabi's fault handler (guard-page traps)
 from . import runtime  # noqa: E402
-from .api import (  # noqa: E402
-    compile, instantiate,
-    Store, Module, Instance, Exports, ExportsIterator, ImportObject,
-    Function, WasmFunction, Global, Memory, Table,
-    Type, Value, FunctionType, GlobalType, MemoryType, TableType, ExportType, ImportType,
-    Buffer, Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array,
-    Int64Array, Uint64Array, Float32Array, Float64Array,
-    wat2wasm, wasm2wat, engine, target,
-)
+from . import api as _api  # noqa: E402
+from .api import *  # noqa: E402,F401,F403  (the public faces; the names are api.__all__)
 from .runtime.vectorize import vectorize  # noqa: E402
 from . import wasi  # noqa: E402
 from .wasi import WasiConfig, WasiExit  # noqa: E402
@@ -40,14 +33,7 @@ from .wasi import WasiConfig, WasiExit  # noqa: E402
 __all__ = [
     "CompileError", "ValidationError", "LinkError", "Trap",
     "decode_module", "validate", "validate_module", "parse", "Options", "Mode",
-    "compile", "instantiate",
-    "Store", "Module", "Instance", "Exports", "ExportsIterator", "ImportObject",
-    "Function", "WasmFunction", "Global", "Memory", "Table",
-    "Type", "Value", "FunctionType", "GlobalType", "MemoryType", "TableType",
-    "ExportType", "ImportType",
-    "Buffer", "Int8Array", "Uint8Array", "Int16Array", "Uint16Array", "Int32Array",
-    "Uint32Array", "Int64Array", "Uint64Array", "Float32Array", "Float64Array",
-    "wat2wasm", "wasm2wat", "engine", "target",
+    *_api.__all__,
     "vectorize", "wasi", "WasiConfig", "WasiExit",
     "__version__", "__core_version__",
 ]
