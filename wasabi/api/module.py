@@ -55,11 +55,17 @@ class Module:
         self.store = store
         self._wasm = wasm
         self._compiled = compiled
-        self._desc = compiled.desc
-        self._code = compiled.code
         self._name = name
 
     # ---- what the module is ----
+
+    @property
+    def _desc(self):
+        return self._compiled.desc
+
+    @property
+    def _code(self):
+        return self._compiled.code
 
     @staticmethod
     def validate(store, data):
