@@ -16,7 +16,6 @@ cdef extern from "wasi.h":
         void* fn
         const char* params
         const char* results
-    int WASI_TRAP_EXIT
     wasi_ctx* wasi_ctx_new()
     void wasi_ctx_free(wasi_ctx* c)
     void wasi_ctx_bind_memory(wasi_ctx* c, wrt_memory* mem)
@@ -35,7 +34,6 @@ cdef extern from *:
     """
     wasi_buffer* wasi_ctx_stdio_buffer(wasi_ctx* c, int slot)
 
-WASI_TRAP_EXIT_CODE = WASI_TRAP_EXIT
 
 
 cdef _raise_errno(int negative_errno, what):

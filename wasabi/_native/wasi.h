@@ -23,10 +23,6 @@
 
 #include "vmctx.h"
 
-/* proc_exit leaves compiled code with TRAP_WASI_EXIT (vmctx.h, the one trap table);
- * the exit status is in the ctx and in wasi_take_exit_code() */
-#define WASI_TRAP_EXIT TRAP_WASI_EXIT
-
 /* ---- errno (witx `errno`, u16) ---- */
 enum {
     WASI_ESUCCESS = 0, WASI_E2BIG = 1, WASI_EACCES = 2, WASI_EADDRINUSE = 3,

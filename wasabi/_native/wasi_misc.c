@@ -110,7 +110,9 @@ int32_t wasi_random_get(wasi_ctx* c, int32_t buf, int32_t len) {
 
 void wasi_proc_exit(wasi_ctx* c, int32_t code) {
     wasi_note_exit(c, code);
-    wasabi_rt_trap(WASI_TRAP_EXIT);     /* leaves the wasm frames; the host carries on */
+    /* TRAP_WASI_EXIT (vmctx.h, the one trap table): the status is in the ctx and in
+     * wasi_take_exit_code(); leaves the wasm frames and the host carries on */
+    wasabi_rt_trap(TRAP_WASI_EXIT);
 }
 
 int32_t wasi_proc_raise(wasi_ctx* c, int32_t sig) {
