@@ -1,38 +1,32 @@
-# Instance cloning (wasabi.runtime.clone): bulk copies of memories and tables
-# with the GIL released.
+# Instance cloning (wasabi.runtime.clone): memories copy-on-write
+# (wasabi/_native/memory_backing.c), tables copied, with the GIL released.
 
-cdef extern from "sys/mman.h":
-    int madvise(void* addr, size_t length, int advice) nogil
+cdef extern from "runtime.h":
+    int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src) nogil
+    int wrt_memory_backing(wrt_memory* mem)
 
-cdef enum:
-    # transparent huge pages where the system allows them on request (numpy
-    # asks for them too): 512x fewer page faults and TLB entries
-    _MADV_HUGEPAGE = 14
-    # Linux 5.14+: fault in every page of a range now, in one call. On older
-    # kernels madvise fails with EINVAL and the copy faults the pages itself.
-    _MADV_POPULATE_WRITE = 23
+# enum memory_backing in memory_backing.h
+MEMORY_BACKINGS = ("anon", "shared", "private")
 
 
-def memory_copy_contents(NativeMemory dst, NativeMemory src, bint populate=False,
-                         bint huge=True):
-    """Copy every accessible byte of `src` into `dst` (both the same size).
-
-    `huge` asks for transparent huge pages there (one fault per 2 MiB instead
-    of per 4 KiB: measured 63 -> 16 ms for 64 MiB, the time numpy's copy takes,
-    as numpy asks for them too); `populate` pre-faults the destination pages in
-    one system call instead (no gain with huge pages). Both are hints: the copy
-    is the same."""
-    cdef uint64_t n = src.mem.size
-    if dst.mem.size != n:
-        raise ValueError(f"memory sizes differ: {dst.mem.size} != {n}")
-    if n == 0:
-        return
+def memory_clone_contents(NativeMemory dst, NativeMemory src):
+    """Give `dst` (fresh, the size of `src`) the bytes of `src`: both then map
+    src's frozen image copy-on-write, and only the pages `src` wrote since
+    its last freeze are copied. Returns the number of 4 KiB pages copied."""
+    cdef int64_t copied
+    if dst.mem.size != src.mem.size:
+        raise ValueError(f"memory sizes differ: {dst.mem.size} != {src.mem.size}")
     with nogil:
-        if huge:
-            madvise(dst.mem.base, n, _MADV_HUGEPAGE)
-        if populate:
-            madvise(dst.mem.base, n, _MADV_POPULATE_WRITE)
-        memcpy(dst.mem.base, src.mem.base, n)
+        copied = wrt_memory_clone_contents(dst.mem, src.mem)
+    if copied < 0:
+        raise MemoryError("cannot map the clone's memory")
+    return copied
+
+
+def memory_backing(NativeMemory mem):
+    """'shared' (its own memfd), 'private' (copy-on-write over a frozen image)
+    or 'anon' (plain pages: a clone copies every byte)."""
+    return MEMORY_BACKINGS[wrt_memory_backing(mem.mem)]
 
 
 def table_copy_rebased(NativeTable dst, NativeTable src, uint64_t lo, uint64_t hi,

@@ -4,7 +4,8 @@
  * i32 address plus any u32 offset lands inside the reservation and faults;
  * compiled code then needs no bounds checks. Unguarded memories (explicit
  * bounds-check mode) reserve only up to their maximum size; code compares
- * each access with memory->size. Growing is mprotect() in both modes.
+ * each access with memory->size. What backs the accessible bytes (a memfd,
+ * so that clones can share them copy-on-write) is memory_backing.c's part.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "builtins.h"
+#include "memory_backing.h"
 #include "runtime.h"
 
 static void* reserve(uint64_t bytes) {
@@ -38,9 +40,10 @@ wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded) 
         max_pages = WASM_MAX_PAGES;
     if (min_pages > max_pages)
         return NULL;
-    wrt_memory* mem = calloc(1, sizeof *mem);
-    if (!mem)
+    memory_impl* impl = calloc(1, sizeof *impl);
+    if (!impl)
         return NULL;
+    wrt_memory* mem = &impl->rec;
     uint8_t* base;
     uint64_t reserved;
     if (guarded) {
@@ -50,17 +53,17 @@ wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded) 
         reserved = unguarded_reservation(min_pages, max_pages, &base);
     }
     if (!base) {
-        free(mem);
+        free(impl);
         return NULL;
     }
     uint64_t size = min_pages * WASM_PAGE_SIZE;
-    if (size && mprotect(base, size, PROT_READ | PROT_WRITE) != 0) {
-        munmap(base, reserved ? reserved : 4096);
-        free(mem);
-        return NULL;
-    }
     mem->base = base;
     mem->size = size;
+    if (backing_init(impl, size) != 0) {
+        munmap(base, reserved ? reserved : 4096);
+        free(impl);
+        return NULL;
+    }
     mem->max_pages = max_pages;
     mem->reserved = reserved;
     mem->flags = guarded ? MEMORY_FLAG_GUARDED : 0;
@@ -74,8 +77,9 @@ void wrt_memory_free(wrt_memory* mem) {
         return;
     if (mem->flags & MEMORY_FLAG_GUARDED)
         wrt_unregister_reservation((uintptr_t)mem->base, (uintptr_t)mem->base + mem->reserved);
+    backing_release(MEMORY_IMPL(mem));
     munmap(mem->base, mem->reserved ? mem->reserved : 4096);
-    free(mem);
+    free(MEMORY_IMPL(mem));
 }
 
 int64_t wrt_memory_grow(wrt_memory* mem, uint64_t delta_pages) {
@@ -85,8 +89,7 @@ int64_t wrt_memory_grow(wrt_memory* mem, uint64_t delta_pages) {
     uint64_t new_size = (old_pages + delta_pages) * WASM_PAGE_SIZE;
     if (new_size > mem->reserved)
         return -1;
-    if (delta_pages &&
-        mprotect(mem->base + mem->size, new_size - mem->size, PROT_READ | PROT_WRITE) != 0)
+    if (delta_pages && backing_grow(MEMORY_IMPL(mem), mem->size, new_size) != 0)
         return -1;   /* e.g. overcommit refused: wasm sees a failed grow */
     /* a release store: another thread that sees the new size sees the pages */
     __atomic_store_n(&mem->size, new_size, __ATOMIC_RELEASE);

@@ -35,6 +35,12 @@ int wrt_memory_fill(wrt_memory* mem, uint64_t dst, uint8_t value, uint64_t n);
 int wrt_memory_copy(wrt_memory* dmem, wrt_memory* smem, uint64_t dst, uint64_t src, uint64_t n);
 int wrt_memory_init(wrt_memory* mem, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n);
 
+/* ---- memory_backing.c ---- */
+/* dst (fresh, src's size) gets src's bytes, copy-on-write where it can: the
+ * pages copied, or -1 when dst could not be mapped */
+int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src);
+int wrt_memory_backing(wrt_memory* mem);   /* enum memory_backing */
+
 /* ---- tables.c ---- */
 wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init);
 void wrt_table_free(wrt_table* t);

@@ -7,10 +7,10 @@ wanted: each has its own VMContext and entry gate). The code is shared, never
 recompiled: in the lazy modes the clone registers with the module's code like
 any instance and gets compiled functions as they come.
 
-- Memories: a fresh reservation of the same size, then one memcpy of the
-  accessible bytes with the destination pre-faulted in one madvise call (a
-  copy-on-write mapping would need every memory to live in a memfd, and the
-  original's later writes would have to be kept from the clone: not done).
+- Memories: copy-on-write. Every memory's bytes live in a memfd; cloning
+  freezes that file and maps it privately in both (memory_backing.c), so a
+  clone costs page tables plus the pages the original wrote since its last
+  freeze, and each side copies a page only when it first writes it.
 - Tables and globals: copied; a funcref that points into the original's
   function records (its own functions, including its imports) is moved to the
   clone's records, so call_indirect in the clone calls with the clone's vmctx.
@@ -110,7 +110,7 @@ def _copy_memories(original, clone):
     for memory in original.memories[first:]:
         mtype = MemoryType(Limits(memory.pages, memory.declared_max), memory.shared)
         copy = clone.memory_class._create(clone.store, mtype, memory.guarded)
-        _ext.memory_copy_contents(copy._native, memory._native)
+        _ext.memory_clone_contents(copy._native, memory._native)
         clone.memories.append(copy)
     if clone.memories:
         clone.vmctx.set_u64(V.VMCTX_MEM_BASE, clone.memories[0].base)

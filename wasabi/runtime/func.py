@@ -179,23 +179,36 @@ def set_thunk_provider(provider):
 # ---- funcref address -> Python object ----
 
 class _RecordRegistry:
-    """Address ranges of wrt_func records -> (weak owner, how to get the object)."""
+    """Address ranges of wrt_func records -> (weak owner, how to get the object).
+
+    An owner's finalizer only queues its removal: the garbage collector may
+    run it inside add() (any allocation can collect a dead instance), where
+    taking the lock again would deadlock. The queue is drained under the lock,
+    and an entry is removed only if it still belongs to the dead owner (a new
+    owner may have the same address by then)."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._starts = []
         self._spans = {}       # start -> (end, weakref to owner, getter(owner, index))
+        self._dead = []        # (start, weakref) of collected owners, appended by finalizers
 
     def add(self, start, count, owner, getter):
+        ref = weakref.ref(owner)
+        span = (start + count * FUNC_RECORD_SIZE, ref, getter)
         with self._lock:
+            self._drain_dead()
             if start not in self._spans:
                 bisect.insort(self._starts, start)
-            self._spans[start] = (start + count * FUNC_RECORD_SIZE, weakref.ref(owner), getter)
-        weakref.finalize(owner, self._remove, start)
+            self._spans[start] = span
+        weakref.finalize(owner, self._dead.append, (start, ref))
 
-    def _remove(self, start):
-        with self._lock:
-            if self._spans.pop(start, None) is not None:
+    def _drain_dead(self):
+        while self._dead:
+            start, ref = self._dead.pop()
+            span = self._spans.get(start)
+            if span is not None and span[1] is ref:
+                del self._spans[start]
                 del self._starts[bisect.bisect_left(self._starts, start)]
 
     def lookup(self, address):

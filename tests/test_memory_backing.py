@@ -1,0 +1,165 @@
+"""Copy-on-write memories (wasabi/_native/memory_backing.c).
+
+Every memory starts as its own memfd mapped shared; a clone freezes it and
+both map it privately; a later clone copies only the pages written since.
+These tests drive the native memories directly and check bytes, backings and
+the number of pages each clone copied.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from wasabi import _ext
+
+PAGE = 4096
+WASM_PAGE = 65536
+
+
+def new_memory(pages, maximum=100, guarded=True):
+    return _ext.NativeMemory(pages, maximum, guarded)
+
+
+def clone_of(memory):
+    """A fresh memory of the same size with `memory`'s bytes; the pages copied."""
+    copy = new_memory(memory.pages, memory.max_pages, memory.guarded)
+    copied = _ext.memory_clone_contents(copy, memory)
+    return copy, copied
+
+
+def test_a_fresh_memory_is_its_own_shared_image():
+    memory = new_memory(2)
+    assert _ext.memory_backing(memory) == "shared"
+    assert memory.read(0, 8) == bytes(8)
+    memory.write(100, b"abc")
+    assert memory.read(100, 3) == b"abc"
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_first_clone_copies_nothing_and_both_diverge(guarded):
+    memory = new_memory(4, 10, guarded)
+    for page in range(0, 4 * WASM_PAGE, PAGE):
+        memory.write(page, page.to_bytes(4, "little"))
+    copy, copied = clone_of(memory)
+    assert copied == 0
+    assert (_ext.memory_backing(memory), _ext.memory_backing(copy)) == ("private", "private")
+    for page in range(0, 4 * WASM_PAGE, PAGE):
+        assert copy.read(page, 4) == page.to_bytes(4, "little")
+    memory.write(0, b"orig")
+    copy.write(PAGE, b"copy")
+    assert (memory.read(0, 4), copy.read(0, 4)) == (b"orig", bytes(4))
+    assert (memory.read(PAGE, 4), copy.read(PAGE, 4)) == (PAGE.to_bytes(4, "little"), b"copy")
+
+
+def test_later_clone_copies_only_the_pages_written_since():
+    memory = new_memory(8)
+    memory.write(0, b"\x01" * (8 * WASM_PAGE))
+    first, _ = clone_of(memory)
+    for page in (3, 4, 100):                      # three pages written after the freeze
+        memory.write(page * PAGE + 7, b"new")
+    second, copied = clone_of(memory)
+    assert copied == 3
+    assert second.read(3 * PAGE + 7, 3) == b"new" and second.read(100 * PAGE + 7, 3) == b"new"
+    assert first.read(3 * PAGE + 7, 3) == b"\x01" * 3   # the earlier clone kept the old bytes
+    assert second.read(5 * PAGE, 4) == b"\x01" * 4
+    second.write(3 * PAGE + 7, b"2nd")                 # and the second diverges too
+    assert memory.read(3 * PAGE + 7, 3) == b"new"
+
+
+def test_clone_of_a_clone_and_of_a_grown_memory():
+    memory = new_memory(1)
+    memory.write(10, b"base")
+    first, _ = clone_of(memory)
+    assert first.grow(2) == 1                          # beyond the image: plain pages
+    first.write(WASM_PAGE + 5, b"grown")
+    first.write(10, b"edit")
+    second, copied = clone_of(first)
+    assert copied == 2                                 # the edited page and the grown one
+    assert second.pages == 3
+    assert second.read(10, 4) == b"edit" and second.read(WASM_PAGE + 5, 5) == b"grown"
+    assert second.read(2 * WASM_PAGE, 8) == bytes(8)
+    assert memory.read(10, 4) == b"base" and memory.pages == 1
+
+
+def test_shared_memory_grows_into_its_image():
+    memory = new_memory(1, 4)
+    assert memory.grow(2) == 1
+    memory.write(3 * WASM_PAGE - 4, b"tail")
+    assert _ext.memory_backing(memory) == "shared"
+    copy, copied = clone_of(memory)
+    assert copied == 0 and copy.read(3 * WASM_PAGE - 4, 4) == b"tail"
+    assert memory.grow(2) == -1 and memory.grow(1) == 3   # the maximum still holds
+
+
+def test_a_mostly_rewritten_memory_is_copied_whole():
+    memory = new_memory(2)
+    clone_of(memory)
+    memory.write(0, b"\x05" * (2 * WASM_PAGE))        # every page differs from the image
+    copy, copied = clone_of(memory)
+    assert copied == 2 * WASM_PAGE // PAGE
+    assert _ext.memory_backing(copy) == "anon"
+    assert copy.read(WASM_PAGE, 4) == b"\x05" * 4
+    third, _ = clone_of(copy)                          # an anon memory clones by copying
+    assert third.read(2 * WASM_PAGE - 1, 1) == b"\x05"
+
+
+def test_an_empty_memory_clones():
+    memory = new_memory(0)
+    copy, copied = clone_of(memory)
+    assert copied == 0 and copy.size == 0
+    assert copy.grow(1) == 0 and copy.read(0, 4) == bytes(4)
+
+
+def run_python(code):
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_fork_gives_the_child_its_own_copy():
+    """A memfd mapped shared would carry a child's writes to the parent: fork
+    freezes every shared memory first, so both sides copy on write."""
+    out = run_python("""
+        import os
+        from wasabi import _ext
+        memory = _ext.NativeMemory(1, 1, True)
+        memory.write(0, b"parent")
+        to_parent, to_child = os.pipe(), os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            memory.write(0, b"child!")
+            os.write(to_parent[1], b"x")
+            os.read(to_child[0], 1)             # the parent has written too
+            os._exit(0 if memory.read(0, 6) == b"child!" and memory.read(8, 4) == bytes(4) else 1)
+        os.read(to_parent[0], 1)                # the child has written
+        memory.write(8, b"late")                # the child must not see this
+        os.write(to_child[1], b"x")
+        _, status = os.waitpid(pid, 0)
+        print(memory.read(0, 6), os.waitstatus_to_exitcode(status), _ext.memory_backing(memory))
+    """)
+    assert out.split() == ["b'parent'", "0", "private"]
+
+
+def test_without_memfd_a_memory_is_anonymous_and_still_clones():
+    out = run_python("""
+        import resource
+        from wasabi import _ext
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (16, hard))
+        held = []
+        try:
+            while True:
+                held.append(open("/dev/null"))
+        except OSError:
+            pass
+        memory = _ext.NativeMemory(1, 2, True)
+        memory.write(0, b"anon")
+        copy = _ext.NativeMemory(1, 2, True)
+        copied = _ext.memory_clone_contents(copy, memory)
+        copy.write(0, b"diff")
+        print(_ext.memory_backing(memory), copied, memory.read(0, 4), copy.read(0, 4))
+    """)
+    assert out.split() == ["anon", "16", "b'anon'", "b'diff'"]
