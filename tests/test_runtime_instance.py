@@ -262,3 +262,41 @@ def test_instances_are_freed_with_their_store(lib):
         del inst
     gc.collect()
     assert not any(r() for r in refs)
+
+
+def test_funcref_registry_survives_a_collection_inside_add():
+    """Instances die in reference cycles, so the garbage collector can run an
+    owner's finalizer inside the registry's add() (any allocation may collect).
+    That finalizer must not take the registry's lock again (it deadlocked)."""
+    import threading
+    from wasabi.runtime.func import _RecordRegistry
+
+    class Owner:
+        def __init__(self):
+            self.cycle = self
+
+    registry = _RecordRegistry()
+    getter = lambda owner, index: (owner, index)
+    live = []
+
+    def churn():
+        for i in range(2000):
+            owner = Owner()
+            registry.add(0x10000 + 0x100 * (i % 64), 1, owner, getter)
+            if i % 3 == 0:
+                live.append(owner)          # some stay alive at reused addresses
+            del owner
+
+    old = gc.get_threshold()
+    gc.set_threshold(1)                     # collect at (almost) every allocation
+    try:
+        worker = threading.Thread(target=churn, daemon=True)
+        worker.start()
+        worker.join(timeout=60)
+    finally:
+        gc.set_threshold(*old)
+    assert not worker.is_alive(), "the registry deadlocked"
+    gc.collect()
+    last = live[-1]
+    start = next(s for s, (end, ref, _) in registry._spans.items() if ref() is last)
+    assert registry.lookup(start) == (last, 0)
