@@ -301,10 +301,12 @@ def describe_exception(exc):
 class Runner:
     """Runs one JSON script on one engine; `run()` returns the ScriptResult."""
 
-    def __init__(self, path, engine: Engine):
+    def __init__(self, path, engine: Engine, module_bytes=None):
         self.path = pathlib.Path(path)
         self.engine = engine
         self.script = json.loads(self.path.read_text())
+        # filename -> bytes to use instead of that file (modules assembled from the .wast)
+        self.module_bytes = module_bytes or {}
         self.result = ScriptResult(self.path.stem, engine.name)
         self.current = None   # the instance (or compiled handle) of the last module command
         self.named = {}       # "$name" -> instance
@@ -352,6 +354,8 @@ class Runner:
     # --- modules
 
     def read_module(self, command) -> bytes:
+        if command["filename"] in self.module_bytes:
+            return self.module_bytes[command["filename"]]
         return (self.path.parent / command["filename"]).read_bytes()
 
     def compile_accepted(self, command):
@@ -470,6 +474,28 @@ def format_values(values):
     return "(" + ", ".join(map(str, values)) + ")"
 
 
-def run_script(spec_dir, name, engine_factory) -> ScriptResult:
-    """Run SPEC_DIR/json/<name>/<name>.json on a fresh engine from engine_factory()."""
-    return Runner(script_path(spec_dir, name), engine_factory()).run()
+def run_script(spec_dir, name, engine_factory, from_text=False) -> ScriptResult:
+    """Run SPEC_DIR/json/<name>/<name>.json on a fresh engine from engine_factory().
+
+    from_text: every binary module comes from our own assembler (wasabi.text) run on
+    the module forms of SPEC_DIR/wast/<name>.wast instead of wast2json's .wasm files
+    (text assert_malformed modules go to the engine's compile_text either way)."""
+    path = script_path(spec_dir, name)
+    module_bytes = assembled_modules(spec_dir, name, path) if from_text else None
+    return Runner(path, engine_factory(), module_bytes).run()
+
+
+def assembled_modules(spec_dir, name, path):
+    """filename -> wasabi.text's bytes for each binary module of the script. The .wast's
+    module forms pair with the JSON's file commands in order (wabt's line numbers for
+    comments.wast are off by one, so lines cannot pair them)."""
+    from wasabi.text import wat2wasm
+    from wasabi.text.script import script_modules
+    source = (pathlib.Path(spec_dir) / "wast" / f"{name}.wast").read_text(encoding="utf-8")
+    modules = script_modules(source)
+    commands = [c for c in json.loads(path.read_text())["commands"] if "filename" in c]
+    if len(modules) != len(commands):
+        raise ValueError(f"{name}: {len(modules)} module forms, {len(commands)} module files")
+    return {command["filename"]: wat2wasm(module.text, debug_names=False)
+            for module, command in zip(modules, commands)
+            if command.get("module_type", "binary") == "binary"}

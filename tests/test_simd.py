@@ -110,6 +110,19 @@ def test_v128_arguments_and_results_are_128_bit_ints(api):
     assert e["add"].call_raw([MASK128, 2]) == [i32x4(1, -1, -1, -1)]
 
 
+def test_v128_arguments_must_be_integers_that_fit(api):
+    e, _, _ = api
+    with pytest.raises(TypeError):
+        e["add"](1.5, 0)                                     # not truncated to 1
+    with pytest.raises(TypeError):
+        e["add"]("1", 0)
+    with pytest.raises(OverflowError):
+        e["add"](1 << 128, 0)
+    with pytest.raises(OverflowError):
+        e["add"](-(1 << 127) - 1, 0)
+    assert e["add"](True, -(1 << 127)) == (1 << 127) | 1    # bool is an int
+
+
 def test_v128_host_functions_and_globals(api):
     e, g, seen = api
     assert e["via_host"](MASK128 - 10) == MASK128 - 3

@@ -10,6 +10,7 @@ from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.exc cimport PyErr_Occurred, PyErr_Clear, PyErr_ExceptionMatches
 from cpython.float cimport PyFloat_AsDouble, PyFloat_CheckExact, PyFloat_AS_DOUBLE
 
+import operator
 import threading as _threading
 
 cdef extern from "vmctx.h":
@@ -216,6 +217,15 @@ cdef inline double _as_double(object value) except? -1.0:
     return PyFloat_AsDouble(value)
 
 
+cdef object _v128_bits(object value):
+    """A v128 argument as an unsigned 128-bit int: an integer, signed or unsigned
+    (as for i32/i64); a float or anything wider is refused, not truncated."""
+    v = operator.index(value)          # TypeError for floats and non-integers
+    if not -(1 << 127) <= v < (1 << 128):
+        raise OverflowError(f"{value!r} does not fit in v128")
+    return v & ((1 << 128) - 1)
+
+
 cdef int _to_slot(uint8_t* slot, int vtype, object value, dict keep) except -1:
     cdef uint64_t bits
     cdef float f
@@ -234,7 +244,7 @@ cdef int _to_slot(uint8_t* slot, int vtype, object value, dict keep) except -1:
         d = _as_double(value)
         memcpy(slot, &d, 8)
     elif vtype == T_V128:
-        v = int(value) & ((1 << 128) - 1)
+        v = _v128_bits(value)
         bits = v & 0xFFFFFFFFFFFFFFFF
         memcpy(slot, &bits, 8)
         bits = v >> 64
