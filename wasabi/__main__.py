@@ -100,7 +100,7 @@ def cmd_compile(args):
         start = time.perf_counter()
         desc = parse(data)
         validated = time.perf_counter()
-        code = compile_module(desc, Options(tier=args.tier))
+        code = compile_module(desc, Options(tier=args.tier), jobs=1)   # one object
         done = time.perf_counter()
     except (OSError, CompileError) as error:
         print(f"wasabi: error: {error}", file=sys.stderr)

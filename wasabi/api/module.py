@@ -141,13 +141,13 @@ class Module:
         can run it, else compiled again); CompileError for anything else."""
         if not isinstance(store, _RuntimeStore):
             raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
-        header, wasm, object_bytes = _serialize.load(data)
+        header, wasm, objects = _serialize.load(data)
         desc = parse(wasm)
         options = Options(mode=header.get("mode", "eager"), tier=header["tier"],
                           bounds=header["bounds"])
-        if object_bytes is not None:
+        if objects is not None:
             from ..compile.modes import CompiledModule
-            compiled = CompiledModule(desc, _serialize.link(object_bytes, header), options)
+            compiled = CompiledModule(desc, _serialize.link(objects, header), options)
         else:
             compiled = _compile(desc, options)
         module = Module.__new__(Module)

@@ -1,6 +1,9 @@
 """The bytes of Module.serialize / Module.deserialize.
 
-    MAGIC (8 bytes) | header length (u32 LE) | header (JSON) | wasm bytes | object bytes
+    MAGIC (8 bytes) | header length (u32 LE) | header (JSON) | wasm bytes | objects
+
+(the objects one after the other: one per part of a module compiled in parts;
+the header lists their lengths)
 
 The header names the options the code was compiled with, the module's name,
 the symbol of each function and a key of everything the machine code depends
@@ -19,7 +22,7 @@ import struct
 from ..errors import CompileError
 
 MAGIC = b"\0wasabi\x01"
-FORMAT = 1
+FORMAT = 2
 
 
 @functools.lru_cache(maxsize=1)
@@ -38,21 +41,21 @@ def machine_key():
 def dump(wasm, code, name, mode):
     """The serialized bytes of a module: its wasm, its code (the object code of an EAGER
     module; LAZY and REPL modules compile again, lazily, when loaded), name and mode."""
-    object_bytes = getattr(code, "object_bytes", None) or b""
+    objects = getattr(code, "objects", None) or []
     symbols = getattr(code, "symbols", None) or {}
     header = {
         "format": FORMAT,
-        "key": machine_key() if object_bytes else None,
+        "key": machine_key() if objects else None,
         "tier": code.tier,
         "bounds": code.bounds,
         "name": name,
         "mode": mode.value,
         "wasm": len(wasm),
-        "object": len(object_bytes),
+        "objects": [len(obj) for obj in objects],
         "symbols": {str(index): symbol for index, symbol in symbols.items()},
     }
     text = json.dumps(header, sort_keys=True).encode()
-    return b"".join([MAGIC, struct.pack("<I", len(text)), text, wasm, object_bytes])
+    return b"".join([MAGIC, struct.pack("<I", len(text)), text, wasm, *objects])
 
 
 def _bad(reason):
@@ -60,7 +63,7 @@ def _bad(reason):
 
 
 def load(data):
-    """(header dict, wasm bytes, object bytes or None when it cannot be used here)."""
+    """(header dict, wasm bytes, list of objects or None when they cannot be used here)."""
     data = bytes(data)
     if not data.startswith(MAGIC):
         raise _bad("wrong magic bytes")
@@ -71,25 +74,29 @@ def load(data):
     try:
         header = json.loads(data[start:start + length].decode())
         wasm_end = start + length + int(header["wasm"])
-        object_end = wasm_end + int(header["object"])
+        sizes = [int(size) for size in header["objects"]]
+        object_end = wasm_end + sum(sizes)
         tier, bounds = header["tier"], header["bounds"]
         header["symbols"] = {int(k): str(v) for k, v in header["symbols"].items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise _bad(f"unreadable header ({exc})") from None
     if header.get("format") != FORMAT or object_end != len(data) or not isinstance(tier, str) \
-            or not isinstance(bounds, str):
+            or not isinstance(bounds, str) or any(size <= 0 for size in sizes):
         raise _bad("unknown format or wrong length")
     wasm = data[start + length:wasm_end]
-    object_bytes = data[wasm_end:object_end]
-    if not object_bytes or header.get("key") != machine_key():
-        object_bytes = None
-    return header, wasm, object_bytes
+    objects, at = [], wasm_end
+    for size in sizes:
+        objects.append(data[at:at + size])
+        at += size
+    if not objects or header.get("key") != machine_key():
+        objects = None
+    return header, wasm, objects
 
 
-def link(object_bytes, header):
-    """A CodeLibrary from stored object bytes (registered with the fault handler)."""
+def link(objects, header):
+    """A CodeLibrary from stored objects (registered with the fault handler)."""
     from ..compile.codegen import link_object
-    library = link_object(object_bytes, header["symbols"],
+    library = link_object(objects, header["symbols"],
                           stats={"tier": header["tier"], "bounds": header["bounds"]})
     library.register_code_range()
     return library

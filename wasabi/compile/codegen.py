@@ -1,9 +1,10 @@
 """Machine code for a module: parse -> tier pipeline -> object -> LLJIT (JITLink).
 
 compile_module(desc, options) translates every defined function, optimizes and
-emits one PIC object, and links it into an LLJIT of its own (dropping the
-CodeLibrary frees the code). The object bytes are kept for a disk cache or AOT;
-link_object() loads such bytes again without running LLVM's optimizer.
+emits PIC objects (one, or one per part of a big module: parallel.py), and
+links them into an LLJIT of its own (dropping the CodeLibrary frees the code).
+The object bytes are kept for a disk cache or AOT; link_object() loads such
+bytes again without running LLVM's optimizer.
 """
 import itertools
 import threading
@@ -13,7 +14,8 @@ import llvmlite.binding as llvm
 
 from ..abi.builtins import BUILTINS
 from ..errors import CompileError
-from .module_ir import CODE_BEGIN, CODE_END, translate_module
+from . import parallel
+from .module_ir import code_markers, translate_module
 from .pipelines import optimize, target_machine
 
 _library_names = itertools.count()
@@ -37,19 +39,36 @@ def runtime_builtin_addresses():
 
 
 class CodeLibrary:
-    """Compiled code of one module: function addresses, code range, object bytes, stats."""
+    """Compiled code of one module: function addresses, code ranges, objects, stats."""
 
-    def __init__(self, jit, tracker, addresses, symbols, object_bytes, stats):
+    def __init__(self, jit, tracker, addresses, symbols, objects, stats):
         self._jit = jit
         self._tracker = tracker
         self._addresses = addresses        # symbol -> address
         self.symbols = symbols             # func index -> symbol
-        self.object_bytes = object_bytes
-        self.code_range = (addresses[CODE_BEGIN], addresses[CODE_END])
+        self.objects = list(objects)       # object bytes, one per part
+        # [begin, end) of each part's code, between its markers
+        self.code_ranges = [(addresses[b], addresses[e])
+                            for b, e in map(code_markers, range(len(self.objects)))]
         self.stats = stats
         self.tier = stats.get("tier")
         self.bounds = stats.get("bounds")    # the runtime builds memories to match
         self._registered = False
+
+    @property
+    def object_bytes(self):
+        """The one object of a module compiled in one part (AOT writes it)."""
+        if len(self.objects) != 1:
+            raise ValueError(f"the code is {len(self.objects)} objects; compile with jobs=1 "
+                             "for a single object")
+        return self.objects[0]
+
+    @property
+    def code_range(self):
+        """[begin, end) of the code of a module compiled in one part."""
+        if len(self.code_ranges) != 1:
+            raise ValueError(f"the code is in {len(self.code_ranges)} ranges (code_ranges)")
+        return self.code_ranges[0]
 
     def func_address(self, func_index):
         """The machine code address of defined function `func_index`."""
@@ -62,14 +81,16 @@ class CodeLibrary:
         """Tell the runtime's fault handler that faults in this code may be wasm traps."""
         if not self._registered:
             from .. import _ext
-            _ext.register_code_range(*self.code_range)
+            for begin, end in self.code_ranges:
+                _ext.register_code_range(begin, end)
             self._registered = True
 
     def close(self):
         """Unregister and free the code; no function of this library may run afterwards."""
         if self._registered:
             from .. import _ext
-            _ext.unregister_code_range(*self.code_range)
+            for begin, end in self.code_ranges:
+                _ext.unregister_code_range(begin, end)
             self._registered = False
         if self._jit is not None:
             self._tracker.close()
@@ -83,12 +104,15 @@ class CodeLibrary:
             pass
 
 
-def link_library(jit, object_bytes, exported, builtin_addresses=None):
-    """Link an emitted object as a new library of `jit` (lazy modes add one per
-    compile batch); returns (tracker, {exported symbol: address})."""
+def link_library(jit, objects, exported, builtin_addresses=None):
+    """Link emitted objects (bytes, or a list of them that call each other) as a new
+    library of `jit` (lazy modes add one per compile batch); returns
+    (tracker, {exported symbol: address})."""
     if builtin_addresses is None:
         builtin_addresses = runtime_builtin_addresses()
-    builder = llvm.JITLibraryBuilder().add_object_img(object_bytes)
+    builder = llvm.JITLibraryBuilder()
+    for object_bytes in [objects] if isinstance(objects, bytes) else objects:
+        builder.add_object_img(object_bytes)
     # libm / memcpy / memset that LLVM may call (e.g. loop idioms at O2)
     builder.add_current_process()
     for name, address in builtin_addresses.items():
@@ -99,23 +123,26 @@ def link_library(jit, object_bytes, exported, builtin_addresses=None):
     return tracker, {name: tracker[name] for name in exported}
 
 
-def link_object(object_bytes, symbols, builtin_addresses=None, stats=None):
-    """Load an emitted object into a fresh LLJIT; `symbols` maps func index -> symbol."""
+def link_object(objects, symbols, builtin_addresses=None, stats=None):
+    """Load emitted objects (bytes, or the list of a module's parts) into a fresh
+    LLJIT; `symbols` maps func index -> symbol."""
     start = time.perf_counter()
+    objects = [objects] if isinstance(objects, bytes) else list(objects)
     jit = llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
-    exported = [CODE_BEGIN, CODE_END, *symbols.values()]
-    tracker, addresses = link_library(jit, object_bytes, exported, builtin_addresses)
+    markers = [name for part in range(len(objects)) for name in code_markers(part)]
+    tracker, addresses = link_library(jit, objects, [*markers, *symbols.values()],
+                                      builtin_addresses)
     stats = dict(stats or {})
     stats["link_seconds"] = time.perf_counter() - start
-    library = CodeLibrary(jit, tracker, addresses, dict(symbols), object_bytes, stats)
+    library = CodeLibrary(jit, tracker, addresses, dict(symbols), objects, stats)
     _check_code_range(library)
     return library
 
 
 def _check_code_range(library):
-    begin, end = library.code_range
     for index in library.symbols:
-        if not begin < library.func_address(index) < end:
+        address = library.func_address(index)
+        if not any(begin < address < end for begin, end in library.code_ranges):
             raise RuntimeError(f"function {index} lies outside the code range markers")
 
 
@@ -137,23 +164,43 @@ def emit_object(ir_text, tier):
                  "codegen_seconds": t3 - t2}
 
 
-def compile_module(desc, options=None, builtin_addresses=None, register=True):
+def compile_module(desc, options=None, builtin_addresses=None, register=True, jobs=None):
     """Compile every defined function of a validated module; returns a CodeLibrary.
 
     `options` needs `tier` ("T0", "T1", "O2") and `bounds` ("guard", "explicit");
     wasabi.options.Options has both. `builtin_addresses` defaults to the runtime's.
-    With `register`, the code range is registered with the runtime's fault handler.
+    With `register`, the code ranges are registered with the runtime's fault handler.
+    `jobs`: worker processes for a big module (parallel.py; default: the CPUs,
+    1: one object compiled in this process).
     """
     tier = getattr(options, "tier", "T1")
     bounds = getattr(options, "bounds", "guard")
     tm = target_machine(tier)
-    module_ir = translate_module(desc, bounds, triple=tm.triple, datalayout=str(tm.target_data))
-    obj, stats = emit_object(module_ir.text, tier)
-    stats.update(tier=tier, bounds=bounds, functions=len(module_ir.symbols),
-                 instructions=module_ir.instructions, body_bytes=module_ir.body_bytes,
-                 ir_chars=len(module_ir.text), object_bytes=len(obj),
-                 translate_seconds=module_ir.translate_seconds)
-    library = link_object(obj, module_ir.symbols, builtin_addresses, stats)
+    parts = parallel.partition(desc, tier, jobs)
+    translated = []
+
+    def translate_part(k):
+        module_ir = translate_module(desc, bounds, None if len(parts) == 1 else parts[k],
+                                     triple=tm.triple, datalayout=str(tm.target_data), part=k)
+        translated.append(module_ir)
+        return module_ir.text
+
+    if len(parts) == 1:
+        emitted = [emit_object(translate_part(0), tier)]
+    else:
+        emitted = parallel.emit_parts(translate_part, len(parts), tier,
+                                      jobs or parallel.default_jobs())
+    objects = [obj for obj, _ in emitted]
+    stats = {key: sum(timings[key] for _, timings in emitted) for key in emitted[0][1]}
+    stats.update(tier=tier, bounds=bounds, parts=len(parts),
+                 functions=sum(len(m.symbols) for m in translated),
+                 instructions=sum(m.instructions for m in translated),
+                 body_bytes=sum(m.body_bytes for m in translated),
+                 ir_chars=sum(len(m.text) for m in translated),
+                 object_bytes=sum(map(len, objects)),
+                 translate_seconds=sum(m.translate_seconds for m in translated))
+    symbols = {index: symbol for m in translated for index, symbol in m.symbols.items()}
+    library = link_object(objects, symbols, builtin_addresses, stats)
     if register:
         library.register_code_range()
     return library

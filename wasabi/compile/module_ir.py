@@ -26,6 +26,14 @@ def func_symbol(index):
     return f"wasm_f{index}"
 
 
+def code_markers(part=0):
+    """The (begin, end) marker symbols of one part of a module compiled in parts
+    (all parts are linked into one JIT library, so each needs its own)."""
+    if part == 0:
+        return CODE_BEGIN, CODE_END
+    return f"{CODE_BEGIN}_{part}", f"{CODE_END}_{part}"
+
+
 class ModuleContext:
     """What every function translator needs to know about its module."""
 
@@ -93,8 +101,9 @@ class ModuleIR:
 
 
 def translate_module(desc, bounds="guard", func_indices=None, triple="", datalayout="",
-                     table_calls=False):
-    """Translate the defined functions (all, or `func_indices`) into one IR module."""
+                     table_calls=False, part=0):
+    """Translate the defined functions (all, or `func_indices`) into one IR module
+    (`part`: which code markers it gets, see code_markers)."""
     start = time.perf_counter()
     ctx = ModuleContext(desc, bounds, table_calls)
     first = desc.num_imported_funcs
@@ -107,12 +116,12 @@ def translate_module(desc, bounds="guard", func_indices=None, triple="", datalay
         bodies.append(translator.translate())
         instructions += translator.instructions
         body_bytes += func.body_end - func.body_start
-    text = assemble_module(ctx, bodies, funcs, triple, datalayout)
+    text = assemble_module(ctx, bodies, funcs, triple, datalayout, part)
     symbols = {f.index: func_symbol(f.index) for f in funcs}
     return ModuleIR(text, symbols, instructions, body_bytes, time.perf_counter() - start)
 
 
-def assemble_module(ctx, bodies, funcs, triple="", datalayout=""):
+def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
     """The module text around the translated `bodies` of `funcs` (see the layout above)."""
     defined = {func.index for func in funcs}
     parts = []
@@ -123,9 +132,10 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout=""):
     parts.append(llvm_declarations())
     parts.append("declare i64 @llvm.read_register.i64(metadata)")
     parts.extend(_external_declarations(ctx, ctx.desc, defined))
-    parts.append(_marker(CODE_BEGIN))
+    begin, end = code_markers(part)
+    parts.append(_marker(begin))
     parts.extend(bodies)
-    parts.append(_marker(CODE_END))
+    parts.append(_marker(end))
     parts.extend(ctx.intrinsics)
     parts.append("attributes #0 = { nounwind }")
     parts.append("attributes #1 = { noinline nounwind }")

@@ -1,0 +1,30 @@
+"""A worker process of parallel.py: emits the object of each IR text it is sent.
+
+    python -m wasabi.compile.emit_worker
+
+Reads (IR text, tier) messages on stdin and answers each with ("ok", (object
+bytes, timings)) or ("error", exception) on stdout, until stdin closes.
+"""
+import sys
+
+from .codegen import emit_object
+from .parallel import read_message, write_message
+
+
+def main():
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr            # nothing else may write into the replies
+    while True:
+        try:
+            text, tier = read_message(stdin)
+        except EOFError:
+            return
+        try:
+            reply = ("ok", emit_object(text, tier))
+        except Exception as exc:       # noqa: BLE001 - the caller raises it
+            reply = ("error", exc)
+        write_message(stdout, reply)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""EAGER compiles of big modules on every core: the module in parts, LLVM in worker processes.
+
+LLVM's code generation is three quarters of a T1 compile, and it cannot run on
+two threads here: llvmlite holds the GIL through its calls and works in LLVM's
+one global context. So a big module is translated in parts (contiguous runs
+of functions, balanced by body size, each part declaring the functions of the
+others), and each part's IR text is parsed, optimized and emitted in a worker
+process while this process translates the next part. The objects are linked
+into one JIT library (codegen.link_object), each with its own code markers.
+
+Only T0 and T1 are split: they do no inlining, so a part's code is what the
+whole module would give. O2 stays one module (inlining across the whole).
+Workers are fresh interpreters running wasabi.compile.emit_worker, started on
+first use and kept for the life of this process (they end when their stdin
+closes). Not multiprocessing: forking would copy JIT state and threads, and
+its spawn would run the user's __main__ again in every worker. A thread per
+part waits on a worker's pipe (the GIL is free while it waits). When a worker
+cannot start or dies, its part is emitted here instead.
+"""
+import concurrent.futures
+import os
+import pathlib
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+
+# below this much function-body code a module compiles in one piece: a part must
+# be worth the IPC and the declarations every part repeats
+MIN_PART_BYTES = 24 * 1024
+MAX_WORKERS = 8
+SPLIT_TIERS = ("T0", "T1")
+
+
+def default_jobs():
+    """Worker processes to use: the CPUs this process may run on, at most MAX_WORKERS."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def partition(desc, tier, jobs=None):
+    """Lists of function indices, one per part: one list when the module is small,
+    the tier keeps it whole, or only one job is allowed. Parts are contiguous
+    and of about equal body size; there are twice as many as jobs, so that
+    translating one part overlaps emitting the previous ones."""
+    funcs = desc.funcs
+    jobs = default_jobs() if jobs is None else jobs
+    total = sum(f.body_end - f.body_start for f in funcs)
+    count = min(2 * jobs, total // MIN_PART_BYTES, len(funcs))
+    if tier not in SPLIT_TIERS or jobs < 2 or count < 2:
+        return [[f.index for f in funcs]]
+    parts, current, size = [], [], 0
+    target = total / count
+    for func in funcs:
+        current.append(func.index)
+        size += func.body_end - func.body_start
+        if size >= target * (len(parts) + 1) and len(parts) < count - 1:
+            parts.append(current)
+            current = []
+    if current:
+        parts.append(current)
+    return parts
+
+
+class WorkerGone(Exception):
+    """A worker process could not start, or died."""
+
+
+def write_message(stream, obj):
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<Q", len(data)) + data)
+    stream.flush()
+
+
+def read_message(stream):
+    head = stream.read(8)
+    if len(head) < 8:
+        raise EOFError
+    (size,) = struct.unpack("<Q", head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class _Worker:
+    def __init__(self):
+        package_root = str(pathlib.Path(__file__).resolve().parents[2])
+        path = os.environ.get("PYTHONPATH")
+        env = dict(os.environ, PYTHONPATH=package_root + (os.pathsep + path if path else ""))
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-m", "wasabi.compile.emit_worker"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        except OSError as exc:
+            raise WorkerGone(str(exc)) from None
+
+    def emit(self, text, tier):
+        try:
+            write_message(self.proc.stdin, (text, tier))
+            status, value = read_message(self.proc.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            self.proc.kill()
+            raise WorkerGone("the worker died") from None
+        if status == "error":
+            raise value
+        return value
+
+
+class _Workers:
+    """Idle worker processes, started as needed up to `jobs` at a time."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle = []
+
+    def emit(self, text, tier):
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = _Worker()
+        result = worker.emit(text, tier)     # a dead worker is dropped (WorkerGone)
+        with self._lock:
+            self._idle.append(worker)
+        return result
+
+
+_workers = _Workers()
+
+
+def emit_parts(translate_part, count, tier, jobs):
+    """[(object bytes, timings)] of parts 0..count-1; translate_part(k) gives part
+    k's IR text (called here, in order, while workers emit earlier parts)."""
+    from .codegen import emit_object
+    texts, futures = [], []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as threads:
+        for k in range(count):
+            texts.append(translate_part(k))
+            futures.append(threads.submit(_workers.emit, texts[k], tier))
+        results = []
+        for text, future in zip(texts, futures):
+            try:
+                results.append(future.result())
+            except WorkerGone:
+                results.append(emit_object(text, tier))
+    return results
