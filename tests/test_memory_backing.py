@@ -163,3 +163,38 @@ def test_without_memfd_a_memory_is_anonymous_and_still_clones():
         print(_ext.memory_backing(memory), copied, memory.read(0, 4), copy.read(0, 4))
     """)
     assert out.split() == ["anon", "16", "b'anon'", "b'diff'"]
+
+
+def test_two_threads_growing_one_memory_never_share_a_page():
+    """Two instances import one memory and grow it from two threads at once
+    (the GIL is free while wasm runs): every grow gets its own old size."""
+    import threading
+    import wasmtime
+    import wasabi
+    from wasabi.binary.types import Limits, MemoryType
+    from wasabi.runtime import Memory, Store
+
+    wat = """(module (import "env" "mem" (memory 1 2001))
+      (func (export "grow") (param $n i32) (result i64) (local $sum i64)
+        (loop $again
+          (local.set $sum (i64.add (local.get $sum)
+                                   (i64.extend_i32_s (memory.grow (i32.const 1)))))
+          (br_if $again (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        local.get $sum))"""
+    store = Store()
+    memory = Memory(store, MemoryType(Limits(1, 2001)))
+    module = wasabi.compile(wasmtime.wat2wasm(wat))
+    instances = [wasabi.instantiate(module, {"env": {"mem": memory}}) for _ in range(2)]
+    sums = [None, None]
+
+    def run(k):
+        sums[k] = instances[k].exports.grow(1000)
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert memory.pages == 2001
+    assert sum(sums) == sum(range(1, 2001))        # old sizes 1..2000, each once
+    memory.write(2000 * WASM_PAGE, b"end")
+    assert memory.read(2000 * WASM_PAGE, 3) == b"end"

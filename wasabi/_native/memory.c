@@ -82,18 +82,19 @@ void wrt_memory_free(wrt_memory* mem) {
     free(MEMORY_IMPL(mem));
 }
 
+/* under the backing lock: two threads growing one (imported) memory must not
+ * both map the same pages or both see the old size */
 int64_t wrt_memory_grow(wrt_memory* mem, uint64_t delta_pages) {
-    uint64_t old_pages = mem->size / WASM_PAGE_SIZE;
-    if (delta_pages > mem->max_pages - old_pages)
-        return -1;
-    uint64_t new_size = (old_pages + delta_pages) * WASM_PAGE_SIZE;
-    if (new_size > mem->reserved)
-        return -1;
-    if (delta_pages && backing_grow(MEMORY_IMPL(mem), mem->size, new_size) != 0)
-        return -1;   /* e.g. overcommit refused: wasm sees a failed grow */
-    /* a release store: another thread that sees the new size sees the pages */
-    __atomic_store_n(&mem->size, new_size, __ATOMIC_RELEASE);
-    return (int64_t)old_pages;
+    backing_lock();
+    int64_t old_pages = (int64_t)(mem->size / WASM_PAGE_SIZE);
+    uint64_t new_size = ((uint64_t)old_pages + delta_pages) * WASM_PAGE_SIZE;
+    if (delta_pages > mem->max_pages - (uint64_t)old_pages || new_size > mem->reserved ||
+        (delta_pages && backing_grow(MEMORY_IMPL(mem), mem->size, new_size) != 0))
+        old_pages = -1;   /* e.g. overcommit refused: wasm sees a failed grow */
+    else   /* a release store: another thread that sees the new size sees the pages */
+        __atomic_store_n(&mem->size, new_size, __ATOMIC_RELEASE);
+    backing_unlock();
+    return old_pages;
 }
 
 /* [start, start+n) inside [0, limit): written so that nothing can overflow */

@@ -38,7 +38,7 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define PAGE 4096u
 
-static pthread_mutex_t backing_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t backing_lock_ = PTHREAD_MUTEX_INITIALIZER;
 static memory_impl* shared_memories;   /* every SHARED memory, for fork */
 static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
 
@@ -122,7 +122,7 @@ static int freeze(memory_impl* m) {
 }
 
 static void fork_prepare(void) {
-    pthread_mutex_lock(&backing_lock);
+    pthread_mutex_lock(&backing_lock_);
     memory_impl* next;
     for (memory_impl* m = shared_memories; m; m = next) {
         next = m->next;
@@ -131,7 +131,7 @@ static void fork_prepare(void) {
 }
 
 static void fork_done(void) {
-    pthread_mutex_unlock(&backing_lock);
+    pthread_mutex_unlock(&backing_lock_);
 }
 
 static void install_fork_handler(void) {
@@ -144,12 +144,12 @@ int backing_init(memory_impl* m, uint64_t size) {
     pthread_once(&fork_handler_once, install_fork_handler);
     wrt_image* img = image_new(size);
     if (img && map_image(m->rec.base, 0, size, img, 1) == 0) {
-        pthread_mutex_lock(&backing_lock);
+        pthread_mutex_lock(&backing_lock_);
         m->backing = BACKING_SHARED;
         m->image = img;
         m->image_bytes = size;
         list_add(m);
-        pthread_mutex_unlock(&backing_lock);
+        pthread_mutex_unlock(&backing_lock_);
         return 0;
     }
     image_unref(img);   /* never shared: no lock needed */
@@ -157,32 +157,34 @@ int backing_init(memory_impl* m, uint64_t size) {
     return map_anon(m->rec.base, size, RW);
 }
 
+void backing_lock(void) {
+    pthread_mutex_lock(&backing_lock_);
+}
+
+void backing_unlock(void) {
+    pthread_mutex_unlock(&backing_lock_);
+}
+
 int backing_grow(memory_impl* m, uint64_t old_size, uint64_t new_size) {
     uint64_t delta = new_size - old_size;
-    int rc = 0;
-    pthread_mutex_lock(&backing_lock);
-    if (m->backing == BACKING_SHARED) {
-        if (ftruncate(m->image->fd, (off_t)new_size) != 0 ||
-            map_image(m->rec.base, old_size, delta, m->image, 1) != 0) {
-            map_anon(m->rec.base + old_size, delta, PROT_NONE);   /* no hole in the guard */
-            rc = -1;
-        } else {
-            m->image_bytes = new_size;
-        }
-    } else {
-        rc = mprotect(m->rec.base + old_size, delta, RW);   /* e.g. overcommit refused */
+    if (m->backing != BACKING_SHARED)
+        return mprotect(m->rec.base + old_size, delta, RW);   /* e.g. overcommit refused */
+    if (ftruncate(m->image->fd, (off_t)new_size) != 0 ||
+        map_image(m->rec.base, old_size, delta, m->image, 1) != 0) {
+        map_anon(m->rec.base + old_size, delta, PROT_NONE);   /* no hole in the guard */
+        return -1;
     }
-    pthread_mutex_unlock(&backing_lock);
-    return rc;
+    m->image_bytes = new_size;
+    return 0;
 }
 
 void backing_release(memory_impl* m) {
-    pthread_mutex_lock(&backing_lock);
+    pthread_mutex_lock(&backing_lock_);
     if (m->backing == BACKING_SHARED)
         list_remove(m);
     image_unref(m->image);
     m->image = NULL;
-    pthread_mutex_unlock(&backing_lock);
+    pthread_mutex_unlock(&backing_lock_);
 }
 
 /* ---- cloning ---- */
@@ -278,14 +280,14 @@ int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src) {
     uint64_t size = src->size;
     if (dst->size != size)
         return -1;
-    pthread_mutex_lock(&backing_lock);
+    pthread_mutex_lock(&backing_lock_);
     int rc;
     if (freeze(s) == 0 && s->backing == BACKING_PRIVATE &&
         dirty_pages(NULL, src->base, size) * 2 <= size / PAGE)
         rc = adopt_image(d, s);
     else
         rc = make_anon(d);
-    pthread_mutex_unlock(&backing_lock);
+    pthread_mutex_unlock(&backing_lock_);
     if (rc == -2)
         return -1;
     if (rc == 0)

@@ -34,7 +34,10 @@ typedef struct memory_impl {
 
 /* make [0, size) of a fresh reservation readable and writable */
 int backing_init(memory_impl* m, uint64_t size);
-/* make [old_size, new_size) readable and writable (memory.grow) */
+/* the lock over backings; memory.grow holds it around its check and backing_grow */
+void backing_lock(void);
+void backing_unlock(void);
+/* make [old_size, new_size) readable and writable (memory.grow); lock held */
 int backing_grow(memory_impl* m, uint64_t old_size, uint64_t new_size);
 /* drop the image reference; the caller unmaps the reservation */
 void backing_release(memory_impl* m);
