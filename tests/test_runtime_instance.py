@@ -300,3 +300,22 @@ def test_funcref_registry_survives_a_collection_inside_add():
     last = live[-1]
     start = next(s for s, (end, ref, _) in registry._spans.items() if ref() is last)
     assert registry.lookup(start) == (last, 0)
+
+
+def test_function_exports_are_made_on_first_access_in_export_order():
+    import wasmtime
+    import wasabi
+    from wasabi import _ext
+    wat = '''(module (memory (export "mem") 1)
+      (func (export "b") (result i32) i32.const 2)
+      (func (export "a") (result i32) i32.const 1)
+      (global (export "g") i32 (i32.const 3)))'''
+    instance = wasabi.instantiate(wasabi.compile(wasmtime.wat2wasm(wat)))
+    items = instance.exports._items
+    assert type(items["a"]) is _ext.LazyExport and type(items["b"]) is _ext.LazyExport
+    assert instance.exports.a() == 1 and instance.exports["b"]() == 2
+    assert instance.exports.a is instance.exports.a           # made once
+    assert type(items["b"]) is not _ext.LazyExport
+    assert [name for name, _ in instance.exports] == ["mem", "b", "a", "g"]
+    assert len(instance.exports) == 4 and "a" in instance.exports
+    assert not any(type(v) is _ext.LazyExport for v in items.values())

@@ -266,23 +266,44 @@ _enable_vectorcall(FuncHandle, _vectorcall_offset)
 
 # ---- the exports namespace ----
 
+cdef class LazyExport:
+    """A function export not made yet: its Python object is created on first
+    access (a module with thousands of exports instantiates without making
+    thousands of Function objects)."""
+    cdef readonly object index
+
+    def __init__(self, index):
+        self.index = index
+
+
 cdef class FastExports:
     """Name -> extern, by attribute or item, created once per instance.
 
     Attribute access looks in the items dict first (one dict probe), so
     `instance.exports.add(1, 2)` costs a dict lookup plus the call. An unknown
     name raises `error` (a LookupError that is also an AttributeError, in
-    wasabi.runtime.instance.ExportNotFound)."""
+    wasabi.runtime.instance.ExportNotFound). Items may be LazyExport
+    placeholders, replaced by make(index) on first access (keeping the
+    export order)."""
     cdef readonly dict _items
     cdef object _error
+    cdef object _make
 
-    def __init__(self, dict items, error=None):
+    def __init__(self, dict items, error=None, make=None):
         self._items = items
         self._error = error if error is not None else _DefaultExportNotFound
+        self._make = make
+
+    cdef object _made(self, name, LazyExport lazy):
+        obj = self._make(lazy.index)
+        self._items[name] = obj
+        return obj
 
     def __getattribute__(self, name):
         found = self._items.get(name)
         if found is not None:
+            if type(found) is LazyExport:
+                return self._made(name, found)
             return found
         try:
             return object.__getattribute__(self, name)
@@ -293,10 +314,19 @@ cdef class FastExports:
         found = self._items.get(name)
         if found is None:
             raise self._error(f"unknown export {name!r}")
+        if type(found) is LazyExport:
+            return self._made(name, found)
         return found
 
+    def materialize(self):
+        """Make every lazy export now; returns the items dict."""
+        for name, found in list(self._items.items()):
+            if type(found) is LazyExport:
+                self._made(name, found)
+        return self._items
+
     def __iter__(self):
-        return iter(self._items.items())
+        return iter(self.materialize().items())
 
     def __len__(self):
         return len(self._items)

@@ -200,14 +200,15 @@ class Instance:
         items = {}
         for e in self.desc.exports:
             if e.kind == EXTERN_FUNC:
-                items[e.name] = self.function(e.index)
+                # made on first access: most exports of a big module are never used
+                items[e.name] = _ext.LazyExport(e.index)
             elif e.kind == EXTERN_TABLE:
                 items[e.name] = self.tables[e.index]
             elif e.kind == EXTERN_MEMORY:
                 items[e.name] = self.memories[e.index]
             else:
                 items[e.name] = self.globals[e.index]
-        self.exports = Exports(items, ExportNotFound)
+        self.exports = Exports(items, ExportNotFound, self.function)
 
     def __repr__(self):
         return f"<wasabi Instance: {len(self.exports)} exports>"

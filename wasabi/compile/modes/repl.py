@@ -261,7 +261,8 @@ def _is_function(ext):
 
 
 def _export_items(instance):
-    items = getattr(instance.exports, "_items", None)
+    materialize = getattr(instance.exports, "materialize", None)
+    items = materialize() if materialize is not None else None
     if not isinstance(items, dict):
         raise TypeError("the instance's exports do not expose their items")
     return items
