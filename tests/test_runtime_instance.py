@@ -319,3 +319,46 @@ def test_function_exports_are_made_on_first_access_in_export_order():
     assert [name for name, _ in instance.exports] == ["mem", "b", "a", "g"]
     assert len(instance.exports) == 4 and "a" in instance.exports
     assert not any(type(v) is _ext.LazyExport for v in items.values())
+
+
+def test_a_store_does_not_keep_unused_instances_alive():
+    """One Store, one instance per request: each is freed when dropped (a Store
+    that kept them would run out of address space: 8 GiB per memory)."""
+    import wasmtime
+    import wasabi
+    store = wasabi.Store()
+    module = wasabi.Module(store, wasmtime.wat2wasm(
+        '(module (memory (export "mem") 1) (func (export "f") (result i32) i32.const 7))'))
+    refs = []
+    for _ in range(50):
+        instance = wasabi.Instance(module)
+        assert instance.exports.f() == 7
+        refs.append(weakref.ref(instance._instance))
+        del instance
+    gc.collect()
+    assert sum(r() is not None for r in refs) == 0
+
+
+def test_a_funcref_table_keeps_the_instances_that_wrote_to_it():
+    """An instance whose elem segment put its functions into an imported table
+    lives as long as the table, even when nothing else refers to it."""
+    import wasmtime
+    import wasabi
+    from wasabi.binary.types import FUNCREF, Limits, TableType
+    store = Store()
+    table = Table(store, TableType(FUNCREF, Limits(2, None)))
+    writer = wasabi.compile(wasmtime.wat2wasm('''(module (import "env" "t" (table 2 funcref))
+      (elem (i32.const 0) $f)
+      (func $f (result i32) i32.const 41))'''))
+    caller = wasabi.compile(wasmtime.wat2wasm('''(module (import "env" "t" (table 2 funcref))
+      (type $r (func (result i32)))
+      (func (export "call") (param i32) (result i32) (call_indirect (type $r) (local.get 0))))'''))
+    instance = wasabi.instantiate(writer, {"env": {"t": table}})
+    ref = weakref.ref(instance._instance)           # the runtime instance under the API's
+    del instance
+    gc.collect()
+    assert ref() is not None                       # the table holds it
+    assert wasabi.instantiate(caller, {"env": {"t": table}}).exports.call(0) == 41
+    del table
+    gc.collect()
+    assert ref() is None

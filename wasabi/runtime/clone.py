@@ -86,6 +86,7 @@ def _copy_globals(original, clone, rebase):
         if glob.global_type.valtype == FUNCREF:
             raw = rebase.raw(raw)
         clone.globals.append(clone.global_class._create(clone.store, glob.global_type, raw))
+        clone.hold_writer(clone.globals[-1])
     for i, glob in enumerate(clone.globals):
         clone.global_ptrs.set_u64(i * 8, glob.address)
 
@@ -101,6 +102,7 @@ def _copy_tables(original, clone, rebase):
         else:
             _ext.table_copy_rebased(copy._native, table._native, 0, 0, 0)
         clone.tables.append(copy)
+        clone.hold_writer(copy)
     for i, table in enumerate(clone.tables):
         clone.table_ptrs.set_u64(i * 8, table.address)
 

@@ -32,6 +32,7 @@ class Global:
                 value = 0
             raw = self._to_raw(value)
         self._set_raw(raw)
+        self.writers = set()      # instances that may store their funcrefs here
         self.store.own(self)
 
     def _to_raw(self, value):

@@ -11,7 +11,7 @@ the vmctx is owned by the Instance (or by the imported objects it holds).
 from .. import _ext
 from ..abi import vmctx as V
 from ..abi.traps import TRAP_OOB_MEMORY, TRAP_OOB_TABLE, message
-from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
+from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF
 from ..errors import Trap
 from .constexpr import evaluate
 from .func import Function, register_func_records, thunk_provider
@@ -115,6 +115,13 @@ class Instance:
 
     # ---- building, in spec order ----
 
+    def hold_writer(self, extern):
+        """A funcref table or global keeps this instance alive: this instance may
+        store references to its own function records there (runtime/store.py)."""
+        if getattr(extern, "elem_type", None) == FUNCREF or \
+                getattr(getattr(extern, "global_type", None), "valtype", None) == FUNCREF:
+            extern.writers.add(self)
+
     def link_imports(self, externs):
         for imp, ext in zip(self.desc.imports, externs):
             self.store.link(getattr(ext, "store", None))
@@ -124,10 +131,12 @@ class Instance:
                 self._set_func_record(index, *ext.record_fields())
             elif imp.kind == EXTERN_TABLE:
                 self.tables.append(ext)
+                self.hold_writer(ext)
             elif imp.kind == EXTERN_MEMORY:
                 self.memories.append(ext)
             elif imp.kind == EXTERN_GLOBAL:
                 self.globals.append(ext)
+                self.hold_writer(ext)
 
     def define_functions(self):
         for i, tid in enumerate(type_id(t) for t in self.desc.types):
@@ -145,12 +154,14 @@ class Instance:
         for g in self.desc.globals:
             raw = evaluate(g.init, self.global_raw, self.func_record_address)
             self.globals.append(self.global_class._create(self.store, g.type, raw))
+            self.hold_writer(self.globals[-1])
         for i, g in enumerate(self.globals):
             self.global_ptrs.set_u64(i * 8, g.address)
 
     def define_tables_and_memories(self, guarded):
         for t in self.desc.tables:
             self.tables.append(self.table_class._create(self.store, t))
+            self.hold_writer(self.tables[-1])
         for m in self.desc.memories:
             self.memories.append(self.memory_class._create(self.store, m, guarded))
         for i, t in enumerate(self.tables):

@@ -1,13 +1,26 @@
-"""The Store: owner of everything compiled code may point at.
+"""The Store: the context objects are created in, and keeper of refs that crossed into code.
 
-Native records refer to each other by raw pointers (a table holds wrt_func*
-of some instance, a global holds a PyObject* externref), so their owners must
-outlive every holder. A Store keeps all its instances, memories, tables,
-globals and host functions, plus every externref and funcref object that ever
-crossed into compiled code, alive for as long as the Store itself. When an
-object of another store is imported, the two stores keep each other alive.
-Everything of a store is freed together by Python's cycle collector.
+Native records refer to each other by raw pointers, so whatever a pointer may
+reach must outlive it. The owners are kept alive by the Python objects that
+hold their pointers, not by the Store, so that an instance nobody uses any
+more is freed (a server making one instance per request in one Store must not
+grow without end):
+
+- an instance keeps its imports, memories, tables and globals;
+- a Function keeps its instance (its vmctx, records and code);
+- a funcref table or global keeps every instance that links it (its own or
+  imported): any of them may have stored a reference to its own function
+  records there (elem segments, table.set, global.set, ...). A failed
+  instantiation whose segments already wrote into an imported table stays
+  alive as long as that table, as those references must.
+- refs that Python passed into compiled code (funcref and externref arguments,
+  results of host functions, Table.set, Global.value) may be stored anywhere,
+  so the Store keeps those objects, in `keep`, for as long as it lives.
+
+When an object of another store is imported, the two stores keep each other
+alive. Cycles between these are freed by Python's cycle collector.
 """
+import weakref
 
 
 class Store:
@@ -15,11 +28,15 @@ class Store:
         self.engine = engine
         # address -> object, for refs that compiled code may have stored
         self.keep = {}
-        self._owned = []
+        self._created = weakref.WeakSet()      # what was made in this store (for repr)
         self._linked = set()
 
     def own(self, obj):
-        self._owned.append(obj)
+        """Note that `obj` belongs to this store (it is not kept alive by it)."""
+        try:
+            self._created.add(obj)
+        except TypeError:
+            pass
         return obj
 
     def link(self, other):
@@ -29,4 +46,4 @@ class Store:
             other._linked.add(self)
 
     def __repr__(self):
-        return f"<wasabi Store: {len(self._owned)} objects, {len(self.keep)} kept refs>"
+        return f"<wasabi Store: {len(self._created)} live objects, {len(self.keep)} kept refs>"

@@ -24,6 +24,7 @@ class Table:
         self.elem_type = type.elem_type
         raw = self._raw(init)
         self._native = _ext.NativeTable(type.limits.min, type.limits.max, type.elem_type, raw)
+        self.writers = set()      # instances that may store their funcrefs here
         self.store.own(self)
 
     def _raw(self, value):
