@@ -169,3 +169,24 @@ def test_module_clone(original):
     module, _ = original
     copy = module.clone()
     assert copy.code is module.code and copy.desc is module.desc
+
+
+def test_numpy_views_made_before_a_clone_stay_live():
+    """Cloning remaps the original's memory copy-on-write at the same address:
+    a view made before still reads and writes the original, not the clone."""
+    import numpy as np
+    wat = '''(module (memory (export "mem") 2)
+      (func (export "load") (param i32) (result i32) local.get 0 i32.load8_u)
+      (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store8))'''
+    instance = wasabi.instantiate(wasabi.compile(wasmtime.wat2wasm(wat)))
+    view = np.asarray(instance.exports.mem.buffer)
+    view[:] = 3
+    twin = instance.clone()
+    view[10] = 99                                   # the original, through the old view
+    assert instance.exports.load(10) == 99 and twin.exports.load(10) == 3
+    instance.exports.store(11, 42)
+    assert view[11] == 42 and twin.exports.load(11) == 3
+    twin_view = np.asarray(twin.exports.mem.buffer)
+    twin_view[12] = 7
+    assert view[12] == 3 and twin.exports.load(12) == 7
+    assert int(view.sum()) == 3 * (view.size - 2) + 99 + 42
