@@ -181,7 +181,7 @@ def set_thunk_provider(provider):
 class _RecordRegistry:
     """Address ranges of wrt_func records -> (weak owner, how to get the object).
 
-    An owner's finalizer only queues its removal: the garbage collector may
+    An owner's weakref callback only queues its removal: the garbage collector may
     run it inside add() (any allocation can collect a dead instance), where
     taking the lock again would deadlock. The queue is drained under the lock,
     and an entry is removed only if it still belongs to the dead owner (a new
@@ -194,14 +194,16 @@ class _RecordRegistry:
         self._dead = []        # (start, weakref) of collected owners, appended by finalizers
 
     def add(self, start, count, owner, getter):
-        ref = weakref.ref(owner)
+        # the callback only queues (start, ref); the span holds the ref, which keeps
+        # the callback alive until the span is removed (weakref.finalize costs 10x more)
+        dead = self._dead
+        ref = weakref.ref(owner, lambda ref, start=start: dead.append((start, ref)))
         span = (start + count * FUNC_RECORD_SIZE, ref, getter)
         with self._lock:
             self._drain_dead()
             if start not in self._spans:
                 bisect.insort(self._starts, start)
             self._spans[start] = span
-        weakref.finalize(owner, self._dead.append, (start, ref))
 
     def _drain_dead(self):
         while self._dead:
