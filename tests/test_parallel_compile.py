@@ -98,3 +98,22 @@ def test_a_worker_that_cannot_start_leaves_the_work_here(desc, small_parts, monk
     code = compile_module(desc, Options(tier="T0"), jobs=2)
     assert code.stats["parts"] == 4
     assert instantiate(desc, code).exports["f10"](1) == expected(10, 1)
+
+
+def test_a_forked_child_starts_its_own_workers(desc, small_parts):
+    import os
+    compile_module(desc, Options(tier="T0"), jobs=2)      # the parent has idle workers
+    assert parallel._workers._idle
+    pid = os.fork()
+    if pid == 0:
+        ok = not parallel._workers._idle
+        try:
+            code = compile_module(desc, Options(tier="T0"), jobs=2)
+            ok = ok and instantiate(desc, code).exports["f5"](2) == expected(5, 2)
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert parallel._workers._idle                            # the parent's are still there
+    code = compile_module(desc, Options(tier="T0"), jobs=2)
+    assert instantiate(desc, code).exports["f6"](2) == expected(6, 2)

@@ -116,6 +116,13 @@ class _Workers:
     def __init__(self):
         self._lock = threading.Lock()
         self._idle = []
+        # a forked child must not talk to its parent's workers (their pipes are
+        # shared: two processes' messages would interleave); it starts its own
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self):
+        self._lock = threading.Lock()
+        self._idle = []
 
     def emit(self, text, tier):
         with self._lock:
