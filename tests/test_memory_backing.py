@@ -198,3 +198,21 @@ def test_two_threads_growing_one_memory_never_share_a_page():
     assert sum(sums) == sum(range(1, 2001))        # old sizes 1..2000, each once
     memory.write(2000 * WASM_PAGE, b"end")
     assert memory.read(2000 * WASM_PAGE, 3) == b"end"
+
+
+def test_options_memory_anonymous_gives_plain_pages_that_clone_by_copy():
+    import wasmtime
+    import wasabi
+    from wasabi.options import Options
+    wat = '(module (memory (export "mem") 1) (func (export "put") (param i32 i32) local.get 0 local.get 1 i32.store8))'
+    for memory, backing in (("cow", "shared"), ("anonymous", "anon")):
+        module = wasabi.compile(wasmtime.wat2wasm(wat), Options(memory=memory))
+        instance = wasabi.instantiate(module)
+        native = instance.exports.mem._native
+        assert _ext.memory_backing(native) == backing
+        instance.exports.put(5, 9)
+        twin = instance.clone()
+        twin.exports.put(5, 1)
+        assert instance.exports.mem.read(5, 1) == b"\x09" and twin.exports.mem.read(5, 1) == b"\x01"
+    with pytest.raises(ValueError):
+        Options(memory="huge")

@@ -13,6 +13,7 @@ class Mode(enum.Enum):
 
 TIERS = ("T0", "T1", "O2")
 BOUNDS = ("guard", "explicit")
+MEMORIES = ("cow", "anonymous")
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,10 @@ class Options:
     mode: Mode = Mode.EAGER
     tier: str = "T1"          # T0: O0 + codegen O0; T1: light IR passes + codegen O1; O2: full O2
     bounds: str = "guard"     # guard: 8 GiB reservation + guard pages; explicit: checks in code
+    # what an instance's memories are: "cow", a memfd, so that instance.clone() is
+    # copy-on-write (pages fault in as shared memory: a first touch costs about 2x);
+    # "anonymous", plain pages (faster first touch; a clone copies every byte)
+    memory: str = "cow"
 
     def __post_init__(self):
         if not isinstance(self.mode, Mode):
@@ -28,3 +33,5 @@ class Options:
             raise ValueError(f"tier must be one of {TIERS}, not {self.tier!r}")
         if self.bounds not in BOUNDS:
             raise ValueError(f"bounds must be one of {BOUNDS}, not {self.bounds!r}")
+        if self.memory not in MEMORIES:
+            raise ValueError(f"memory must be one of {MEMORIES}, not {self.memory!r}")

@@ -46,7 +46,7 @@ cdef extern from "runtime.h":
     int wrt_signals_on_top()
     int wrt_register_code_range(uintptr_t begin, uintptr_t end)
     int wrt_unregister_code_range(uintptr_t begin, uintptr_t end)
-    wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded)
+    wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded, int cow)
     void wrt_memory_free(wrt_memory* mem)
     int64_t wrt_memory_grow(wrt_memory* mem, uint64_t delta_pages)
     int wrt_memory_init(wrt_memory* mem, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n)
@@ -564,11 +564,11 @@ cdef class NativeMemory:
     """A wrt_memory: a reservation whose base never moves."""
     cdef wrt_memory* mem
 
-    def __cinit__(self, uint64_t min_pages, uint64_t max_pages, bint guarded):
+    def __cinit__(self, uint64_t min_pages, uint64_t max_pages, bint guarded, bint cow=True):
         # faulthandler.enable() may have put its handler above ours since the
         # last check: a guard-page fault must reach wasabi first
         wrt_signals_ensure()
-        self.mem = wrt_memory_new(min_pages, max_pages, guarded)
+        self.mem = wrt_memory_new(min_pages, max_pages, guarded, cow)
         if self.mem == NULL:
             raise MemoryError(f"cannot reserve a memory of {min_pages} pages"
                               f" ({'guarded' if guarded else 'explicit bounds'})")

@@ -35,7 +35,7 @@ static uint64_t unguarded_reservation(uint64_t min_pages, uint64_t max_pages, ui
     return *base ? want : 0;
 }
 
-wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded) {
+wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded, int cow) {
     if (max_pages > WASM_MAX_PAGES)
         max_pages = WASM_MAX_PAGES;
     if (min_pages > max_pages)
@@ -59,7 +59,7 @@ wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded) 
     uint64_t size = min_pages * WASM_PAGE_SIZE;
     mem->base = base;
     mem->size = size;
-    if (backing_init(impl, size) != 0) {
+    if (backing_init(impl, size, cow) != 0) {
         munmap(base, reserved ? reserved : 4096);
         free(impl);
         return NULL;

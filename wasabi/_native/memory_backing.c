@@ -18,7 +18,9 @@
  * the parent's with the child), so a pthread_atfork handler freezes every
  * SHARED memory first; PRIVATE memories fork copy-on-write like any memory.
  *
- * When memfd_create is refused (no fds left, an old kernel, a sandbox) the
+ * When memfd_create is refused (no fds left, an old kernel, a sandbox), or
+ * the embedder asked for it (Options(memory="anonymous"): a shmem page costs
+ * about twice an anonymous one to fault in and four times to free), the
  * memory is ANON, plain anonymous pages, and a clone copies every byte.
  *
  * One lock guards backings, images' reference counts and the SHARED list;
@@ -140,9 +142,9 @@ static void install_fork_handler(void) {
 
 /* ---- the interface to memory.c ---- */
 
-int backing_init(memory_impl* m, uint64_t size) {
+int backing_init(memory_impl* m, uint64_t size, int cow) {
     pthread_once(&fork_handler_once, install_fork_handler);
-    wrt_image* img = image_new(size);
+    wrt_image* img = cow ? image_new(size) : NULL;
     if (img && map_image(m->rec.base, 0, size, img, 1) == 0) {
         pthread_mutex_lock(&backing_lock_);
         m->backing = BACKING_SHARED;

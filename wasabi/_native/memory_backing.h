@@ -32,8 +32,9 @@ typedef struct memory_impl {
 
 #define MEMORY_IMPL(mem) ((memory_impl*)(mem))
 
-/* make [0, size) of a fresh reservation readable and writable */
-int backing_init(memory_impl* m, uint64_t size);
+/* make [0, size) of a fresh reservation readable and writable; a memfd image
+ * (SHARED) when cow, else (or when refused) anonymous pages */
+int backing_init(memory_impl* m, uint64_t size, int cow);
 /* the lock over backings; memory.grow holds it around its check and backing_grow */
 void backing_lock(void);
 void backing_unlock(void);

@@ -28,7 +28,8 @@ int wrt_register_reservation(uintptr_t begin, uintptr_t end);
 int wrt_unregister_reservation(uintptr_t begin, uintptr_t end);
 
 /* ---- memory.c ---- */
-wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded);
+/* cow: the bytes in a memfd, so that clones can be copy-on-write (memory_backing.c) */
+wrt_memory* wrt_memory_new(uint64_t min_pages, uint64_t max_pages, int guarded, int cow);
 void wrt_memory_free(wrt_memory* mem);
 int64_t wrt_memory_grow(wrt_memory* mem, uint64_t delta_pages);   /* old pages or -1 */
 int wrt_memory_fill(wrt_memory* mem, uint64_t dst, uint8_t value, uint64_t n);

@@ -158,12 +158,12 @@ class Instance:
         for i, g in enumerate(self.globals):
             self.global_ptrs.set_u64(i * 8, g.address)
 
-    def define_tables_and_memories(self, guarded):
+    def define_tables_and_memories(self, guarded, cow=True):
         for t in self.desc.tables:
             self.tables.append(self.table_class._create(self.store, t))
             self.hold_writer(self.tables[-1])
         for m in self.desc.memories:
-            self.memories.append(self.memory_class._create(self.store, m, guarded))
+            self.memories.append(self.memory_class._create(self.store, m, guarded, cow))
         for i, t in enumerate(self.tables):
             self.table_ptrs.set_u64(i * 8, t.address)
         if self.memories:
@@ -236,10 +236,11 @@ def _tell_imports(externs, inst):
             hook(inst)
 
 
-def instantiate(desc, code, imports=None, *, store=None, instance_class=Instance):
+def instantiate(desc, code, imports=None, *, store=None, instance_class=Instance, memory="cow"):
     """Instantiate a compiled module: LinkError for bad imports, Trap when a
     segment or the start function traps (a host exception passes unchanged).
-    `instance_class` (an Instance subclass) chooses the classes of the externs."""
+    `instance_class` (an Instance subclass) chooses the classes of the externs;
+    `memory` what its memories are (Options.memory: "cow" or "anonymous")."""
     _ext.signals_ensure()
     store = store if store is not None else Store()
     bounds = bounds_mode(code)
@@ -248,7 +249,7 @@ def instantiate(desc, code, imports=None, *, store=None, instance_class=Instance
     inst.link_imports(externs)
     inst.define_functions()
     inst.define_globals()
-    inst.define_tables_and_memories(guarded=(bounds == "guard"))
+    inst.define_tables_and_memories(guarded=(bounds == "guard"), cow=(memory == "cow"))
     inst.define_segments()
     inst.define_exports()
     _tell_imports(externs, inst)

@@ -10,20 +10,21 @@ class Memory:
     guarded=True reserves 8 GiB so that compiled code in guard mode needs no
     bounds checks; guarded=False reserves only up to the maximum and is meant
     for code compiled with explicit bounds checks (which also runs on guarded
-    memories).
+    memories). cow=True keeps the bytes in a memfd so that clones are
+    copy-on-write; cow=False uses plain anonymous pages (Options.memory).
     """
 
-    def __init__(self, store, type, guarded=True):
-        self._setup(store, type, guarded)
+    def __init__(self, store, type, guarded=True, cow=True):
+        self._setup(store, type, guarded, cow)
 
     @classmethod
-    def _create(cls, store, type, guarded):
+    def _create(cls, store, type, guarded, cow=True):
         """A memory of `cls` from its MemoryType (instantiation)."""
         memory = cls.__new__(cls)
-        Memory._setup(memory, store, type, guarded)
+        Memory._setup(memory, store, type, guarded, cow)
         return memory
 
-    def _setup(self, store, type, guarded):
+    def _setup(self, store, type, guarded, cow=True):
         if not isinstance(type, MemoryType):
             raise TypeError(f"expected a MemoryType, got {type!r}")
         limits = type.limits
@@ -33,7 +34,7 @@ class Memory:
         self.store = store if store is not None else Store()
         self.declared_max = limits.max
         self.shared = type.shared
-        self._native = _ext.NativeMemory(limits.min, maximum, guarded)
+        self._native = _ext.NativeMemory(limits.min, maximum, guarded, cow)
         self.store.own(self)
 
     # -- the record compiled code sees --

@@ -35,6 +35,7 @@ class CompiledModule:
     def instantiate(self, imports=None, *, store=None, **kwargs):
         """A new Instance (runtime.instantiate), with this module's REPL cells added."""
         from ...runtime import instantiate
+        kwargs.setdefault("memory", self.options.memory)
         instance = instantiate(self.desc, self.code, imports, store=store, **kwargs)
         for cell in self.cells:
             repl.apply_cell(instance, cell)
