@@ -117,3 +117,13 @@ def test_a_forked_child_starts_its_own_workers(desc, small_parts):
     assert parallel._workers._idle                            # the parent's are still there
     code = compile_module(desc, Options(tier="T0"), jobs=2)
     assert instantiate(desc, code).exports["f6"](2) == expected(6, 2)
+
+
+def test_an_idle_worker_that_ended_is_replaced(desc, small_parts):
+    compile_module(desc, Options(tier="T0"), jobs=2)
+    for worker in list(parallel._workers._idle):
+        worker.proc.stdin.close()                   # as if it had timed out
+        worker.proc.wait(timeout=30)
+    code = compile_module(desc, Options(tier="T0"), jobs=2)
+    assert instantiate(desc, code).exports["f7"](1) == expected(7, 1)
+    assert all(w.proc.poll() is None for w in parallel._workers._idle)

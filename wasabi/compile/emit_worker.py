@@ -3,18 +3,26 @@
     python -m wasabi.compile.emit_worker
 
 Reads (IR text, tier) messages on stdin and answers each with ("ok", (object
-bytes, timings)) or ("error", exception) on stdout, until stdin closes.
+bytes, timings)) or ("error", exception) on stdout, until stdin closes or no
+work came for IDLE_SECONDS (an idle worker holds ~80 MB; the parent starts a
+new one when it needs one).
 """
+import select
 import sys
 
 from .codegen import emit_object
 from .parallel import read_message, write_message
+
+IDLE_SECONDS = 120
 
 
 def main():
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr            # nothing else may write into the replies
     while True:
+        ready, _, _ = select.select([stdin], [], [], IDLE_SECONDS)
+        if not ready:
+            return
         try:
             text, tier = read_message(stdin)
         except EOFError:

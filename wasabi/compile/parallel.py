@@ -12,7 +12,7 @@ Only T0 and T1 are split: they do no inlining, so a part's code is what the
 whole module would give. O2 stays one module (inlining across the whole).
 Workers are fresh interpreters running wasabi.compile.emit_worker, started on
 first use and kept for the life of this process (they end when their stdin
-closes). Not multiprocessing: forking would copy JIT state and threads, and
+closes, or after two idle minutes). Not multiprocessing: forking would copy JIT state and threads, and
 its spawn would run the user's __main__ again in every worker. A thread per
 part waits on a worker's pipe (the GIL is free while it waits). When a worker
 cannot start or dies, its part is emitted here instead.
@@ -125,8 +125,12 @@ class _Workers:
         self._idle = []
 
     def emit(self, text, tier):
+        worker = None
         with self._lock:
-            worker = self._idle.pop() if self._idle else None
+            while self._idle and worker is None:
+                worker = self._idle.pop()
+                if worker.proc.poll() is not None:      # it ended when it was idle too long
+                    worker = None
         if worker is None:
             worker = _Worker()
         result = worker.emit(text, tier)     # a dead worker is dropped (WorkerGone)
