@@ -4,7 +4,7 @@
 
 Reads (IR text, tier) messages on stdin and answers each with ("ok", (object
 bytes, timings)) or ("error", exception) on stdout, until stdin closes or no
-work came for IDLE_SECONDS (an idle worker holds ~80 MB; the parent starts a
+work came for IDLE_SECONDS (an idle worker holds ~110 MB; the parent starts a
 new one when it needs one).
 """
 import select
