@@ -9,7 +9,8 @@ cost depends on the original's history; each case is timed on its own:
   its memfd and maps it in the clone). This is the issue's measure.
 - clone again: the same instance cloned again without writing in between.
 - clone after rewrite: the original rewrote all 64 MiB since its last clone
-  (every page dirty): the worst case, a whole copy.
+  (every page dirty): the worst case, the original is frozen again into a new
+  image (one pwrite of every byte).
 - clone's first writes: the deferred cost, the clone writing all 64 MiB
   (each page copied on its first write), beside an original doing the same.
 
@@ -17,6 +18,8 @@ The baselines are numpy copies of a 64 MiB array: into a fresh buffer (`copy()`:
 malloc + memcpy, the destination pages fault in as they are written), and into
 a buffer whose pages are already there (the bare memcpy).
 """
+import gc
+
 import numpy as np
 import pytest
 import wasmtime
@@ -124,6 +127,7 @@ def test_clone_first_writes(benchmark, module):
 
     def setup():
         state.clear()
+        gc.collect()                 # free the last round's instances outside the timing
         state["original"] = _filled(module)
         return (clone_instance(state["original"]),), {}
 
@@ -134,6 +138,7 @@ def test_clone_first_writes(benchmark, module):
 
 def test_fresh_instance_first_writes(benchmark, module):
     def setup():
+        gc.collect()
         return (module.instantiate(),), {}
     _time(benchmark, "fresh instance's first writes", lambda inst: inst.exports.fill(3), setup)
 

@@ -93,16 +93,31 @@ def test_shared_memory_grows_into_its_image():
     assert memory.grow(2) == -1 and memory.grow(1) == 3   # the maximum still holds
 
 
-def test_a_mostly_rewritten_memory_is_copied_whole():
+def test_a_mostly_rewritten_memory_is_frozen_again():
+    """Past half its pages dirty, the source's bytes go into a new image that
+    both then map: nothing is copied page by page, and later clones are cheap."""
     memory = new_memory(2)
-    clone_of(memory)
-    memory.write(0, b"\x05" * (2 * WASM_PAGE))        # every page differs from the image
+    first, _ = clone_of(memory)
+    memory.write(0, b"\x05" * (2 * WASM_PAGE))      # every page differs from the image
     copy, copied = clone_of(memory)
-    assert copied == 2 * WASM_PAGE // PAGE
-    assert _ext.memory_backing(copy) == "anon"
-    assert copy.read(WASM_PAGE, 4) == b"\x05" * 4
-    third, _ = clone_of(copy)                          # an anon memory clones by copying
-    assert third.read(2 * WASM_PAGE - 1, 1) == b"\x05"
+    assert copied == 0
+    assert (_ext.memory_backing(memory), _ext.memory_backing(copy)) == ("private", "private")
+    assert copy.read(WASM_PAGE, 4) == b"\x05" * 4 and first.read(WASM_PAGE, 4) == bytes(4)
+    third, copied = clone_of(memory)                  # the source is clean again
+    assert copied == 0 and third.read(2 * WASM_PAGE - 1, 1) == b"\x05"
+    memory.write(0, b"src")
+    copy.write(0, b"cpy")
+    assert (memory.read(0, 3), copy.read(0, 3), third.read(0, 3)) == (b"src", b"cpy", b"\x05" * 3)
+
+
+def test_an_anonymous_memory_clones_by_copying():
+    memory = _ext.NativeMemory(1, 2, True, False)
+    assert _ext.memory_backing(memory) == "anon"
+    memory.write(7, b"plain")
+    copy, copied = clone_of(memory)
+    assert copied == WASM_PAGE // PAGE and copy.read(7, 5) == b"plain"
+    copy.write(7, b"other")
+    assert memory.read(7, 5) == b"plain"
 
 
 def test_an_empty_memory_clones():

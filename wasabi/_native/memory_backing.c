@@ -10,8 +10,8 @@
  * only when it writes it (PRIVATE). Cloning a PRIVATE memory maps its image
  * and copies just the pages it wrote since the freeze (its "dirty" pages:
  * anonymous pages in /proc/self/pagemap), so a clone costs page tables plus
- * what changed, not every byte (up to half the pages; past that one whole
- * copy is cheaper). Growing a PRIVATE memory adds anonymous
+ * what changed, not every byte (up to half the pages; past that the source
+ * is frozen again, into a new image). Growing a PRIVATE memory adds anonymous
  * pages beyond the image.
  *
  * fork(): a child would share a SHARED memory's writes with the parent (and
@@ -272,10 +272,44 @@ static uint64_t dirty_pages(uint8_t* dst, const uint8_t* src, uint64_t bytes) {
     return dirty;
 }
 
-/* The clone shares src's image while fewer than half of src's pages are its
- * own (dirty): those are then copied one by one into dst's copy-on-write
- * mapping. Past that, a whole copy into huge pages is cheaper (and leaves
- * dst with a single mapping instead of one per dirty run). */
+/* A PRIVATE memory most of whose pages are its own: its bytes go into a new
+ * image (one pwrite, no page faults), which it then maps privately, so that
+ * this clone and later ones share pages again and its own copies are freed.
+ * Lock held. 0 on success; on failure nothing changed. */
+static int refreeze(memory_impl* s) {
+    uint64_t size = s->rec.size;
+    wrt_image* img = image_new(size);
+    if (!img)
+        return -1;
+    for (uint64_t done = 0; done < size;) {
+        ssize_t n = pwrite(img->fd, s->rec.base + done, size - done, (off_t)done);
+        if (n <= 0) {
+            image_unref(img);
+            return -1;
+        }
+        done += (uint64_t)n;
+    }
+    if (map_image(s->rec.base, 0, size, img, 0) != 0) {
+        /* the bytes are all in img, which nobody else maps: map it shared */
+        map_image(s->rec.base, 0, size, img, 1);
+        image_unref(s->image);
+        s->image = img;
+        s->image_bytes = size;
+        s->backing = BACKING_SHARED;
+        list_add(s);
+        return freeze(s);
+    }
+    image_unref(s->image);
+    s->image = img;
+    s->image_bytes = size;
+    return 0;
+}
+
+/* Every clone of a memfd-backed memory is copy-on-write: dst maps src's
+ * frozen image and gets copies of the pages src wrote since (found in
+ * pagemap). When those are more than half, src is frozen again into a new
+ * image first (a pwrite of every byte: no faults, and src drops its own
+ * copies). A plain anonymous src is copied whole into huge pages. */
 int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src) {
     memory_impl* d = MEMORY_IMPL(dst);
     memory_impl* s = MEMORY_IMPL(src);
@@ -284,11 +318,13 @@ int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src) {
         return -1;
     pthread_mutex_lock(&backing_lock_);
     int rc;
-    if (freeze(s) == 0 && s->backing == BACKING_PRIVATE &&
-        dirty_pages(NULL, src->base, size) * 2 <= size / PAGE)
+    if (freeze(s) == 0 && s->backing == BACKING_PRIVATE) {
+        if (dirty_pages(NULL, src->base, size) * 2 > size / PAGE)
+            refreeze(s);   /* if it fails, the dirty pages are copied below */
         rc = adopt_image(d, s);
-    else
+    } else {
         rc = make_anon(d);
+    }
     pthread_mutex_unlock(&backing_lock_);
     if (rc == -2)
         return -1;
