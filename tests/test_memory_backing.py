@@ -231,3 +231,17 @@ def test_options_memory_anonymous_gives_plain_pages_that_clone_by_copy():
         assert instance.exports.mem.read(5, 1) == b"\x09" and twin.exports.mem.read(5, 1) == b"\x01"
     with pytest.raises(ValueError):
         Options(memory="huge")
+
+
+def test_memories_leave_a_quarter_of_the_fd_table_to_the_program():
+    out = run_python("""
+        import resource
+        from wasabi import _ext
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
+        memories = [_ext.NativeMemory(1, 1, True) for _ in range(200)]
+        kinds = [_ext.memory_backing(m) for m in memories]
+        files = [open("/dev/null") for _ in range(20)]      # the program still has fds
+        print(kinds.count("shared") > 50, kinds.count("anon") > 50, kinds[-1], len(files))
+    """)
+    assert out.split() == ["True", "True", "anon", "20"]

@@ -18,7 +18,8 @@
  * the parent's with the child), so a pthread_atfork handler freezes every
  * SHARED memory first; PRIVATE memories fork copy-on-write like any memory.
  *
- * When memfd_create is refused (no fds left, an old kernel, a sandbox), or
+ * When memfd_create is refused (an old kernel, a sandbox), when the fd table
+ * is three quarters full (the rest is the embedder's), or
  * the embedder asked for it (Options(memory="anonymous"): a shmem page costs
  * about twice an anonymous one to fault in and four times to free), the
  * memory is ANON, plain anonymous pages, and a clone copies every byte.
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "memory_backing.h"
@@ -66,10 +68,24 @@ static void list_remove(memory_impl* m) {
 
 /* ---- images ---- */
 
+/* memfds may use the lower three quarters of the fd table: the rest stays for
+ * the embedding program's files and sockets (a server with many live instances
+ * must still accept connections); past it memories are anonymous */
+static int fd_in_budget(int fd) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return 1;
+    return (rlim_t)fd < limit.rlim_cur / 4 * 3;
+}
+
 static wrt_image* image_new(uint64_t bytes) {
     int fd = memfd_create("wasabi-memory", MFD_CLOEXEC);
     if (fd < 0)
         return NULL;
+    if (!fd_in_budget(fd)) {
+        close(fd);
+        return NULL;
+    }
     wrt_image* img = malloc(sizeof *img);
     if (!img || ftruncate(fd, (off_t)bytes) != 0) {
         free(img);
