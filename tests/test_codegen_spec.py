@@ -175,6 +175,17 @@ def test_spec_full_lazy_modes(name, mode):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", all_scripts())
+def test_spec_full_in_parts(name, monkeypatch):
+    """Every module of two or more functions compiled in parts on worker processes
+    (compile/parallel.py), as big modules are: calls across objects, per-part
+    code ranges for the fault handler."""
+    from wasabi.compile import parallel
+    monkeypatch.setattr(parallel, "MIN_PART_BYTES", 1)
+    check_script(name, "T1", "guard")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", all_scripts())
 def test_spec_full_from_our_assembler(name):
     """Every binary module assembled by wasabi.text from the .wast, not wast2json."""
     check_script(name, "T1", "guard", from_text=True)
