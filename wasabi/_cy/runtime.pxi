@@ -559,6 +559,18 @@ cdef class RawBuffer:
         if n:
             memcpy(self.ptr + offset, &data[0], n)
 
+    def fill_u64(self, Py_ssize_t offset, Py_ssize_t stride, Py_ssize_t count, uint64_t value):
+        """Write `value` at offset, offset + stride, ... (count times): one field of
+        each record of an array (the vmctx of every function record)."""
+        cdef Py_ssize_t i
+        if count <= 0:
+            return
+        if stride < 8:
+            raise ValueError("stride below 8 bytes")
+        self._check(offset, (count - 1) * stride + 8)
+        for i in range(count):
+            memcpy(self.ptr + offset + i * stride, &value, 8)
+
 
 cdef class NativeMemory:
     """A wrt_memory: a reservation whose base never moves."""

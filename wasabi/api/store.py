@@ -43,4 +43,4 @@ class Store(_RuntimeStore):
 
     def __repr__(self):
         return (f"<wasabi Store: engine {self.engine_name}, tier {self.options.tier}, "
-                f"{len(self._created)} objects>")
+                f"{len(self.keep)} kept refs>")

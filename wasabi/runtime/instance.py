@@ -8,6 +8,8 @@ imported tables and memories), dropping each applied or declarative segment;
 run the start function. Every native record the compiled code reaches through
 the vmctx is owned by the Instance (or by the imported objects it holds).
 """
+import struct
+
 from .. import _ext
 from ..abi import vmctx as V
 from ..abi.traps import TRAP_OOB_MEMORY, TRAP_OOB_TABLE, message
@@ -139,11 +141,12 @@ class Instance:
                 self.hold_writer(ext)
 
     def define_functions(self):
-        for i, tid in enumerate(type_id(t) for t in self.desc.types):
-            self.type_ids.set_u64(i * 8, tid)
-        for f in self.desc.funcs:
-            tid = type_id(self.desc.types[f.type_index])
-            self._set_func_record(f.index, self.code.func_address(f.index), self.vmctx.address, tid)
+        type_ids, records = _record_templates(self.desc, self.code)
+        self.type_ids.set_bytes(0, type_ids)
+        first = self.desc.num_imported_funcs
+        self.funcs.set_bytes(first * V.FUNC_RECORD_SIZE, records)
+        self.funcs.fill_u64(first * V.FUNC_RECORD_SIZE + V.FUNC_VMCTX, V.FUNC_RECORD_SIZE,
+                            len(self.desc.funcs), self.vmctx.address)
         # lazily compiled code (compile/modes/lazy.py) patches the records of the
         # instances it knows as functions get compiled
         attach = getattr(self.code, "attach_instance", None)
@@ -223,6 +226,31 @@ class Instance:
 
     def __repr__(self):
         return f"<wasabi Instance: {len(self.exports)} exports>"
+
+
+# _record_templates packs records as (code, vmctx, type id), three u64 in a row
+if (V.FUNC_CODE, V.FUNC_VMCTX, V.FUNC_TYPE_ID, V.FUNC_RECORD_SIZE) != (0, 8, 16, 24):
+    raise ImportError("the function record layout changed: update _record_templates")
+
+
+def _record_templates(desc, code):
+    """(type ids array, defined function records without their vmctx) as bytes:
+    the same for every instance of a module, so made once per EAGER code library
+    (lazy code's addresses change as functions compile: made each time)."""
+    cached = getattr(code, "_record_templates", None)
+    if cached is not None and cached[0] is desc:
+        return cached[1]
+    ids = [type_id(t) for t in desc.types]
+    type_ids = struct.pack(f"<{len(ids)}Q", *ids)
+    records = b"".join(struct.pack("<QQQ", code.func_address(f.index), 0, ids[f.type_index])
+                       for f in desc.funcs)
+    templates = (type_ids, records)
+    if getattr(code, "attach_instance", None) is None:
+        try:
+            code._record_templates = (desc, templates)
+        except AttributeError:
+            pass
+    return templates
 
 
 def _tell_imports(externs, inst):

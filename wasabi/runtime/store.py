@@ -20,23 +20,15 @@ grow without end):
 When an object of another store is imported, the two stores keep each other
 alive. Cycles between these are freed by Python's cycle collector.
 """
-import weakref
-
-
 class Store:
     def __init__(self, engine=None):
         self.engine = engine
         # address -> object, for refs that compiled code may have stored
         self.keep = {}
-        self._created = weakref.WeakSet()      # what was made in this store (for repr)
         self._linked = set()
 
     def own(self, obj):
-        """Note that `obj` belongs to this store (it is not kept alive by it)."""
-        try:
-            self._created.add(obj)
-        except TypeError:
-            pass
+        """`obj` was made in this store (which does not keep it alive: see above)."""
         return obj
 
     def link(self, other):
@@ -46,4 +38,4 @@ class Store:
             other._linked.add(self)
 
     def __repr__(self):
-        return f"<wasabi Store: {len(self._created)} live objects, {len(self.keep)} kept refs>"
+        return f"<wasabi Store: {len(self.keep)} kept refs>"
