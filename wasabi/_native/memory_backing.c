@@ -1,7 +1,7 @@
 /* Memory backing: where a linear memory's bytes live, so that a clone can
  * share them copy-on-write instead of copying every byte.
  *
- * Every memory starts SHARED: its bytes are a memfd (its "image") mapped
+ * A memory starts SHARED (or ANON, below): its bytes are a memfd (its "image") mapped
  * MAP_SHARED over the start of its reservation, so all it writes is in the
  * file. Cloning freezes the source: the same address is mapped MAP_PRIVATE
  * from the same file (one mmap; the bytes are unchanged, they are in the
