@@ -129,3 +129,46 @@ def test_console_script(tmp_path):
     done = subprocess.run([script, "run", "--invoke", "add", str(tmp_path / "add.wat"), "1", "2"],
                           capture_output=True, timeout=300)
     assert done.stdout == b"3\n"
+
+
+def test_run_caches_eager_code(program, tmp_path):
+    """The second run links the stored objects instead of compiling; a corrupt
+    entry is compiled again and replaced; --no-cache leaves the cache alone."""
+    import glob
+    env_dir = tmp_path / "cache"
+
+    def run(*extra):
+        env = dict(os.environ, WASABI_CACHE_DIR=str(env_dir))
+        return subprocess.run([sys.executable, "-m", "wasabi", "run", "--tier", "T0", *extra,
+                               program("hello"), "1"], capture_output=True, cwd=ROOT,
+                              timeout=300, env=env)
+    first = run("--no-cache")
+    assert first.returncode == 1 and not env_dir.exists()
+    second = run()
+    entries = glob.glob(str(env_dir / "*.wasabi"))
+    assert len(entries) == 1 and second.stdout == first.stdout
+    stamp = os.stat(entries[0]).st_mtime_ns
+    assert run().stdout == first.stdout and os.stat(entries[0]).st_mtime_ns == stamp   # a hit
+    with open(entries[0], "r+b") as f:
+        f.seek(40)
+        f.write(b"garbage!")
+    assert run().stdout == first.stdout
+    assert os.stat(entries[0]).st_mtime_ns != stamp                                      # rewritten
+
+
+def test_compile_cached_links_instead_of_compiling(tmp_path):
+    import wasmtime
+    from wasabi.compile.cache import compile_cached, entry_path
+    from wasabi.options import Options
+    wasm = wasmtime.wat2wasm(ADD_WAT)
+    options = Options(tier="T0")
+    fresh = compile_cached(wasm, options, tmp_path)
+    assert "codegen_seconds" in fresh.code.stats
+    assert entry_path(wasm, options, tmp_path).exists()
+    again = compile_cached(wasm, options, tmp_path)
+    assert "codegen_seconds" not in again.code.stats and "link_seconds" in again.code.stats
+    assert again.instantiate().exports["add"](2, 40) == 42
+    other = compile_cached(wasm, Options(tier="T1"), tmp_path)       # another key
+    assert "codegen_seconds" in other.code.stats
+    lazy = compile_cached(wasm, Options(mode="lazy"), tmp_path)      # not cached
+    assert len(list(tmp_path.glob("*.wasabi"))) == 2 and lazy.instantiate().exports["add"](1, 1) == 2

@@ -1,6 +1,7 @@
 """The wasabi command line: run, compile, inspect.
 
-    wasabi run [--dir HOST[::GUEST]] [--env K=V] [--mode eager|lazy] [--invoke FUNC] prog.wasm [args...]
+    wasabi run [--dir HOST[::GUEST]] [--env K=V] [--mode eager|lazy] [--invoke FUNC] [--no-cache]
+               prog.wasm [args...]
     wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2]
     wasabi inspect prog.wasm
 
@@ -70,7 +71,8 @@ def cmd_run(args):
     config = WasiConfig(argv=[args.module] + ([] if args.invoke else args.args),
                         env=dict(args.env), preopens=args.dir + args.dir_ro)
     try:
-        compiled = compile_wasm(_read_module(args.module), mode=args.mode, tier=args.tier)
+        compiled = compile_wasm(_read_module(args.module), mode=args.mode, tier=args.tier,
+                                cache=args.cache)
         sys.stdout.flush()
         instance = instantiate_wasi(compiled, Environment(config))
         if args.invoke:
@@ -214,6 +216,9 @@ def build_parser():
     run.add_argument("--tier", choices=["T0", "T1", "O2"], default="T1",
                      help="optimisation tier (default T1)")
     run.add_argument("--invoke", metavar="FUNC", help="call this export instead of _start")
+    run.add_argument("--no-cache", dest="cache", action="store_false",
+                     help="compile afresh: neither read nor write the code cache "
+                          "($WASABI_CACHE_DIR, else ~/.cache/wasabi)")
     run.add_argument("module", help="a .wasm (or .wat) file")
     run.add_argument("args", nargs=argparse.REMAINDER, help="the program's arguments")
     run.set_defaults(handler=cmd_run)

@@ -22,12 +22,17 @@ class RunResult:
     stderr: bytes = b""
 
 
-def compile_wasm(wasm, mode="eager", tier="T1"):
-    """Validate and compile `wasm`; returns the pipeline's CompiledModule."""
+def compile_wasm(wasm, mode="eager", tier="T1", cache=False):
+    """Validate and compile `wasm`; returns the pipeline's CompiledModule (with
+    `cache`, EAGER code comes from and goes to the on-disk cache, compile/cache.py)."""
     from ..compile import modes
+    from ..compile.cache import compile_cached
     from ..options import Options
     from ..validate import parse
-    return modes.compile(parse(wasm), Options(mode=mode, tier=tier))
+    options = Options(mode=mode, tier=tier)
+    if cache:
+        return compile_cached(wasm, options)
+    return modes.compile(parse(wasm), options)
 
 
 def load(wasm, imports, mode="eager", tier="T1"):

@@ -1,0 +1,95 @@
+"""An on-disk cache of EAGER machine code, as wasmtime's CLI keeps one.
+
+    compiled = compile_cached(wasm, Options(tier="T1"))    # a CompiledModule
+
+An entry is the bytes of api/serialize.py (wasm, objects, and the key of the
+machine the code was made for), named by a hash of the wasm bytes, the tier and
+bounds mode, and that machine key, so that another wasabi, LLVM or CPU never
+finds it. A hit parses and validates the wasm again (fast) and links the
+stored objects: no LLVM code generation. A missing, unreadable, corrupt or
+stale entry is compiled afresh and written again, atomically (a temporary file
+renamed into place), so concurrent runs never see half an entry. LAZY and REPL
+modules are not cached: they compile nothing up front.
+
+Where: $WASABI_CACHE_DIR, else $XDG_CACHE_HOME/wasabi, else ~/.cache/wasabi.
+The entries hold machine code that this process will run: the directory is
+made private to the user (0700), and only this user's entries are read.
+"""
+import hashlib
+import os
+import pathlib
+import tempfile
+
+from ..errors import CompileError
+from ..options import Mode
+
+
+def cache_dir():
+    explicit = os.environ.get("WASABI_CACHE_DIR")
+    if explicit:
+        return pathlib.Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return pathlib.Path(base) / "wasabi"
+
+
+def entry_path(wasm, options, directory=None):
+    from ..api.serialize import machine_key
+    digest = hashlib.sha256()
+    for part in (machine_key(), options.tier, options.bounds):
+        digest.update(part.encode() + b"\0")
+    digest.update(wasm)
+    return pathlib.Path(directory or cache_dir()) / f"{digest.hexdigest()}.wasabi"
+
+
+def _load(path, wasm, options):
+    """The CompiledModule stored at `path`, or None."""
+    from ..api import serialize
+    from ..validate import parse
+    from .modes import CompiledModule
+    try:
+        if path.stat().st_uid != os.getuid():
+            return None
+        header, stored_wasm, objects = serialize.load(path.read_bytes())
+    except (OSError, CompileError):
+        return None
+    if objects is None or stored_wasm != wasm or header["tier"] != options.tier \
+            or header["bounds"] != options.bounds:
+        return None
+    try:
+        code = serialize.link(objects, header)
+    except (RuntimeError, KeyError, ValueError):      # objects JITLink refuses
+        return None
+    return CompiledModule(parse(wasm), code, options)
+
+
+def _store(path, compiled, wasm):
+    from ..api import serialize
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data = serialize.dump(wasm, compiled.code, "", compiled.mode)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        pass        # a read-only or full disk: the module is compiled all the same
+
+
+def compile_cached(wasm, options, directory=None):
+    """A CompiledModule of `wasm` (bytes) in `options`, from the cache when it holds
+    one for this machine, else compiled and stored there."""
+    from ..validate import parse
+    from .modes import compile as compile_desc
+    wasm = bytes(wasm)
+    if options.mode is not Mode.EAGER:
+        return compile_desc(parse(wasm), options)
+    path = entry_path(wasm, options, directory)
+    compiled = _load(path, wasm, options)
+    if compiled is None:
+        compiled = compile_desc(parse(wasm), options)
+        _store(path, compiled, wasm)
+    return compiled
