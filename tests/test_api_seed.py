@@ -174,3 +174,16 @@ def test_repl_and_clone_through_the_public_api():
     twin = plain.clone()
     twin.exports.put(0, 9)
     assert plain.exports.memory.uint8_view()[0] == 7 and twin.exports.memory.uint8_view()[0] == 9
+
+
+def test_options_cache_links_stored_code_the_second_time(tmp_path, monkeypatch):
+    import wasabi
+    monkeypatch.setenv("WASABI_CACHE_DIR", str(tmp_path))
+    wat = '(module (func (export "twice") (param i32) (result i32) local.get 0 i32.const 2 i32.mul))'
+    first = wasabi.compile(wat, wasabi.Options(cache=True, tier="T0"))
+    second = wasabi.compile(wat, wasabi.Options(cache=True, tier="T0"))
+    assert "codegen_seconds" in first.stats() and "codegen_seconds" not in second.stats()
+    assert len(list(tmp_path.glob("*.wasabi"))) == 1
+    assert wasabi.instantiate(second).exports.twice(21) == 42
+    uncached = wasabi.compile(wat, wasabi.Options(tier="T0"))
+    assert "codegen_seconds" in uncached.stats()

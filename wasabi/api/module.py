@@ -48,8 +48,13 @@ class Module:
         if not isinstance(store, _RuntimeStore):
             raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
         wasm = _wasm_bytes(source)
-        desc = parse(wasm)
-        self._setup(store, wasm, _compile(desc, _store_options(store)))
+        options = check_options(_store_options(store))
+        if options.cache:
+            from ..compile.cache import compile_cached
+            compiled = compile_cached(wasm, options)
+        else:
+            compiled = _compile(parse(wasm), options)
+        self._setup(store, wasm, compiled)
 
     def _setup(self, store, wasm, compiled, name=None):
         self.store = store
