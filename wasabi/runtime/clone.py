@@ -37,7 +37,7 @@ def clone_instance(instance):
     if getattr(getattr(instance, "_repl_state", None), "cells", None):
         raise NotImplementedError("cannot clone an instance that has REPL cells")
     desc, store = instance.desc, instance.store
-    clone = store.own(type(instance)(desc, instance.code, store))
+    clone = type(instance)(desc, instance.code, store)
     clone.link_imports(_imported_externs(instance))
     clone.define_functions()
     rebase = _Rebase(instance, clone)

@@ -72,7 +72,6 @@ class HostFunction:
         self.callable = callable
         self.store = store if store is not None else Store()
         self._host = None
-        self.store.own(self)
 
     @property
     def type(self):
@@ -191,7 +190,7 @@ class _RecordRegistry:
         self._lock = threading.Lock()
         self._starts = []
         self._spans = {}       # start -> (end, weakref to owner, getter(owner, index))
-        self._dead = []        # (start, weakref) of collected owners, appended by finalizers
+        self._dead = []        # (start, weakref) of collected owners, appended by weakref callbacks
 
     def add(self, start, count, owner, getter):
         # the callback only queues (start, ref); the span holds the ref, which keeps

@@ -33,7 +33,6 @@ class Global:
             raw = self._to_raw(value)
         self._set_raw(raw)
         self.writers = set()      # instances that may store their funcrefs here
-        self.store.own(self)
 
     def _to_raw(self, value):
         return _ext.raw_from_value(self.global_type.valtype, value, self.store.keep)

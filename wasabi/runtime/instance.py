@@ -273,7 +273,7 @@ def instantiate(desc, code, imports=None, *, store=None, instance_class=Instance
     store = store if store is not None else Store()
     bounds = bounds_mode(code)
     externs = resolve_imports(desc, imports, bounds)
-    inst = store.own(instance_class(desc, code, store))
+    inst = instance_class(desc, code, store)
     inst.link_imports(externs)
     inst.define_functions()
     inst.define_globals()

@@ -35,7 +35,6 @@ class Memory:
         self.declared_max = limits.max
         self.shared = type.shared
         self._native = _ext.NativeMemory(limits.min, maximum, guarded, cow)
-        self.store.own(self)
 
     # -- the record compiled code sees --
     @property

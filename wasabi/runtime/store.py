@@ -27,10 +27,6 @@ class Store:
         self.keep = {}
         self._linked = set()
 
-    def own(self, obj):
-        """`obj` was made in this store (which does not keep it alive: see above)."""
-        return obj
-
     def link(self, other):
         """Keep `other` (a Store) alive as long as this one, and vice versa."""
         if other is not None and other is not self:
