@@ -86,8 +86,10 @@ def test_a_module_in_parts_serializes(desc, small_parts):
 
 
 def test_worker_errors_come_back_as_the_exception():
+    idle = len(parallel._workers._idle)
     with pytest.raises(CompileError, match="invalid LLVM IR"):
         parallel._workers.emit("this is not IR", "T1")
+    assert len(parallel._workers._idle) == max(idle, 1)   # the worker that answered is kept
 
 
 def test_a_worker_that_cannot_start_leaves_the_work_here(desc, small_parts, monkeypatch):

@@ -99,15 +99,13 @@ class _Worker:
             raise WorkerGone(str(exc)) from None
 
     def emit(self, text, tier):
+        """The worker's reply: ("ok", (object, timings)) or ("error", exception)."""
         try:
             write_message(self.proc.stdin, (text, tier))
-            status, value = read_message(self.proc.stdout)
+            return read_message(self.proc.stdout)
         except (OSError, EOFError, pickle.UnpicklingError):
             self.proc.kill()
             raise WorkerGone("the worker died") from None
-        if status == "error":
-            raise value
-        return value
 
 
 class _Workers:
@@ -133,10 +131,12 @@ class _Workers:
                     worker = None
         if worker is None:
             worker = _Worker()
-        result = worker.emit(text, tier)     # a dead worker is dropped (WorkerGone)
+        status, value = worker.emit(text, tier)     # a dead worker is dropped (WorkerGone)
         with self._lock:
-            self._idle.append(worker)
-        return result
+            self._idle.append(worker)               # also after an error: it still works
+        if status == "error":
+            raise value
+        return value
 
 
 _workers = _Workers()
