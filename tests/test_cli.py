@@ -156,19 +156,19 @@ def test_run_caches_eager_code(program, tmp_path):
     assert os.stat(entries[0]).st_mtime_ns != stamp                                      # rewritten
 
 
-def test_compile_cached_links_instead_of_compiling(tmp_path):
+def test_compile_bytes_with_cache_links_instead_of_compiling(tmp_path):
     import wasmtime
-    from wasabi.compile.cache import compile_cached, entry_path
+    from wasabi.compile.cache import compile_bytes, entry_path
     from wasabi.options import Options
     wasm = wasmtime.wat2wasm(ADD_WAT)
-    options = Options(tier="T0")
-    fresh = compile_cached(wasm, options, tmp_path)
+    options = Options(tier="T0", cache=True)
+    fresh = compile_bytes(wasm, options, tmp_path)
     assert "codegen_seconds" in fresh.code.stats
     assert entry_path(wasm, options, tmp_path).exists()
-    again = compile_cached(wasm, options, tmp_path)
+    again = compile_bytes(wasm, options, tmp_path)
     assert "codegen_seconds" not in again.code.stats and "link_seconds" in again.code.stats
     assert again.instantiate().exports["add"](2, 40) == 42
-    other = compile_cached(wasm, Options(tier="T1"), tmp_path)       # another key
+    other = compile_bytes(wasm, Options(tier="T1", cache=True), tmp_path)   # another key
     assert "codegen_seconds" in other.code.stats
-    lazy = compile_cached(wasm, Options(mode="lazy"), tmp_path)      # not cached
+    lazy = compile_bytes(wasm, Options(mode="lazy", cache=True), tmp_path)  # not cached
     assert len(list(tmp_path.glob("*.wasabi"))) == 2 and lazy.instantiate().exports["add"](1, 1) == 2

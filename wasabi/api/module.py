@@ -48,13 +48,8 @@ class Module:
         if not isinstance(store, _RuntimeStore):
             raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
         wasm = _wasm_bytes(source)
-        options = check_options(_store_options(store))
-        if options.cache:
-            from ..compile.cache import compile_cached
-            compiled = compile_cached(wasm, options)
-        else:
-            compiled = _compile(parse(wasm), options)
-        self._setup(store, wasm, compiled)
+        from ..compile.cache import compile_bytes
+        self._setup(store, wasm, compile_bytes(wasm, check_options(_store_options(store))))
 
     def _setup(self, store, wasm, compiled, name=None):
         self.store = store

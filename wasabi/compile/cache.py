@@ -1,6 +1,6 @@
 """An on-disk cache of EAGER machine code, as wasmtime's CLI keeps one.
 
-    compiled = compile_cached(wasm, Options(tier="T1"))    # a CompiledModule
+    compiled = compile_bytes(wasm, Options(cache=True))    # a CompiledModule
 
 An entry is the bytes of api/serialize.py (wasm, objects, and the key of the
 machine the code was made for), named by a hash of the wasm bytes, the tier and
@@ -79,13 +79,14 @@ def _store(path, compiled, wasm):
         pass        # a read-only or full disk: the module is compiled all the same
 
 
-def compile_cached(wasm, options, directory=None):
-    """A CompiledModule of `wasm` (bytes) in `options`, from the cache when it holds
-    one for this machine, else compiled and stored there."""
+def compile_bytes(wasm, options, directory=None):
+    """A CompiledModule of `wasm` (bytes) in `options`. With options.cache, EAGER
+    code comes from the cache when it holds some for this machine, else it is
+    compiled and stored there; otherwise (and in the lazy modes) it is compiled."""
     from ..validate import parse
     from .modes import compile as compile_desc
     wasm = bytes(wasm)
-    if options.mode is not Mode.EAGER:
+    if not options.cache or options.mode is not Mode.EAGER:
         return compile_desc(parse(wasm), options)
     path = entry_path(wasm, options, directory)
     compiled = _load(path, wasm, options)

@@ -25,14 +25,9 @@ class RunResult:
 def compile_wasm(wasm, mode="eager", tier="T1", cache=False):
     """Validate and compile `wasm`; returns the pipeline's CompiledModule (with
     `cache`, EAGER code comes from and goes to the on-disk cache, compile/cache.py)."""
-    from ..compile import modes
-    from ..compile.cache import compile_cached
+    from ..compile.cache import compile_bytes
     from ..options import Options
-    from ..validate import parse
-    options = Options(mode=mode, tier=tier)
-    if cache:
-        return compile_cached(wasm, options)
-    return modes.compile(parse(wasm), options)
+    return compile_bytes(wasm, Options(mode=mode, tier=tier, cache=cache))
 
 
 def load(wasm, imports, mode="eager", tier="T1"):
