@@ -3,10 +3,7 @@
 
 cdef extern from "runtime.h":
     int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src) nogil
-    int wrt_memory_backing(wrt_memory* mem)
-
-# enum memory_backing in memory_backing.h
-MEMORY_BACKINGS = ("anon", "shared", "private")
+    const char* wrt_memory_backing(wrt_memory* mem)
 
 
 def memory_clone_contents(NativeMemory dst, NativeMemory src):
@@ -26,7 +23,7 @@ def memory_clone_contents(NativeMemory dst, NativeMemory src):
 def memory_backing(NativeMemory mem):
     """'shared' (its own memfd), 'private' (copy-on-write over a frozen image)
     or 'anon' (plain pages: a clone copies every byte)."""
-    return MEMORY_BACKINGS[wrt_memory_backing(mem.mem)]
+    return wrt_memory_backing(mem.mem).decode()
 
 
 def table_copy_rebased(NativeTable dst, NativeTable src, uint64_t lo, uint64_t hi,

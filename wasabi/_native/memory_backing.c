@@ -350,6 +350,7 @@ int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src) {
     return (int64_t)(size / PAGE);
 }
 
-int wrt_memory_backing(wrt_memory* mem) {
-    return MEMORY_IMPL(mem)->backing;
+const char* wrt_memory_backing(wrt_memory* mem) {
+    static const char* const names[] = {"anon", "shared", "private"};   /* by enum memory_backing */
+    return names[MEMORY_IMPL(mem)->backing];
 }

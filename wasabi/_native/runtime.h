@@ -40,7 +40,7 @@ int wrt_memory_init(wrt_memory* mem, wrt_segment* seg, uint64_t dst, uint64_t sr
 /* dst (fresh, src's size) gets src's bytes, copy-on-write where it can: the
  * pages copied, or -1 when dst could not be mapped */
 int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src);
-int wrt_memory_backing(wrt_memory* mem);   /* enum memory_backing */
+const char* wrt_memory_backing(wrt_memory* mem);   /* "anon", "shared" or "private" */
 
 /* ---- tables.c ---- */
 wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init);
