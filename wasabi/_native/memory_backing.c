@@ -334,9 +334,13 @@ int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src) {
         return -1;
     pthread_mutex_lock(&backing_lock_);
     int rc;
+    uint64_t dirty = 0;   /* a memory frozen just now has no pages of its own: no scan */
+    int was_shared = s->backing == BACKING_SHARED;
     if (freeze(s) == 0 && s->backing == BACKING_PRIVATE) {
-        if (dirty_pages(NULL, src->base, size) * 2 > size / PAGE)
-            refreeze(s);   /* if it fails, the dirty pages are copied below */
+        if (!was_shared)
+            dirty = dirty_pages(NULL, src->base, size);
+        if (dirty * 2 > size / PAGE && refreeze(s) == 0)
+            dirty = 0;     /* if it fails, the dirty pages are copied below */
         rc = adopt_image(d, s);
     } else {
         rc = make_anon(d);
@@ -345,7 +349,7 @@ int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src) {
     if (rc == -2)
         return -1;
     if (rc == 0)
-        return (int64_t)dirty_pages(dst->base, src->base, size);
+        return dirty ? (int64_t)dirty_pages(dst->base, src->base, size) : 0;
     memcpy(dst->base, src->base, size);
     return (int64_t)(size / PAGE);
 }
