@@ -176,6 +176,7 @@ def compile_module(desc, options=None, builtin_addresses=None, register=True, jo
     tier = getattr(options, "tier", "T1")
     bounds = getattr(options, "bounds", "guard")
     tm = target_machine(tier)
+    jobs = parallel.default_jobs() if jobs is None else jobs
     parts = parallel.partition(desc, tier, jobs)
     translated = []
 
@@ -188,8 +189,7 @@ def compile_module(desc, options=None, builtin_addresses=None, register=True, jo
     if len(parts) == 1:
         emitted = [emit_object(translate_part(0), tier)]
     else:
-        emitted = parallel.emit_parts(translate_part, len(parts), tier,
-                                      jobs or parallel.default_jobs())
+        emitted = parallel.emit_parts(translate_part, len(parts), tier, jobs)
     objects = [obj for obj, _ in emitted]
     stats = {key: sum(timings[key] for _, timings in emitted) for key in emitted[0][1]}
     stats.update(tier=tier, bounds=bounds, parts=len(parts),

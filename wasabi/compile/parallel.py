@@ -42,13 +42,12 @@ def default_jobs():
     return max(1, min(cpus, MAX_WORKERS))
 
 
-def partition(desc, tier, jobs=None):
+def partition(desc, tier, jobs):
     """Lists of function indices, one per part: one list when the module is small,
     the tier keeps it whole, or only one job is allowed. Parts are contiguous
     and of about equal body size; there are twice as many as jobs, so that
     translating one part overlaps emitting the previous ones."""
     funcs = desc.funcs
-    jobs = default_jobs() if jobs is None else jobs
     total = sum(f.body_end - f.body_start for f in funcs)
     count = min(2 * jobs, total // MIN_PART_BYTES, len(funcs))
     if tier not in SPLIT_TIERS or jobs < 2 or count < 2:
