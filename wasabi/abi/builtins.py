@@ -26,6 +26,10 @@ BUILTINS = (
     ("wasabi_rt_elem_drop",         "void", ("ptr", "i32"),                                 "nounwind"),
     # host functions: args/results travel in 16-byte slots; traps if the Python call raised
     ("wasabi_rt_host_call",         "void", ("ptr", "ptr"),                                 "nounwind"),
+    # around a call whose callee vmctx is not the caller's: the callee instance's gate
+    # (one thread at a time); traps "instance busy" when another thread runs it
+    ("wasabi_rt_gate_enter",        "void", ("ptr",),                                       "nounwind"),
+    ("wasabi_rt_gate_leave",        "void", ("ptr",),                                       "nounwind"),
 )
 
 BY_NAME = {b[0]: b for b in BUILTINS}

@@ -131,6 +131,7 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
         parts.append(f'target datalayout = "{datalayout}"')
     parts.append(llvm_declarations())
     parts.append("declare i64 @llvm.read_register.i64(metadata)")
+    parts.append("declare ptr @llvm.thread.pointer.p0()")
     parts.extend(_external_declarations(ctx, ctx.desc, defined))
     begin, end = code_markers(part)
     parts.append(_marker(begin))
@@ -139,7 +140,6 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
     parts.extend(ctx.intrinsics)
     parts.append("attributes #0 = { nounwind }")
     parts.append("attributes #1 = { noinline nounwind }")
-    parts.append("attributes #2 = { nounwind memory(inaccessiblemem: readwrite) }")
     parts.append(_metadata())
     return "\n".join(parts) + "\n"
 
