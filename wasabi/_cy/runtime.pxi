@@ -40,6 +40,7 @@ cdef extern from "vmctx.h":
 
 cdef extern from "runtime.h":
     ctypedef int (*wrt_host_dispatch_fn)(void* hostrec, void* slots)
+    int64_t wrt_stack_limit_tpoff()
     int wasabi_entry(void* thunk, void* fn, void* vmctx, void* slots) nogil
     void wrt_set_max_wasm_stack(uint64_t nbytes)
     int wrt_signals_ensure()
@@ -110,6 +111,8 @@ def builtin_addresses():
     while wrt_builtin_table[i].name != NULL:
         out[wrt_builtin_table[i].name.decode()] = <uintptr_t>wrt_builtin_table[i].address
         i += 1
+    # an absolute symbol, not a function (abi.builtins.STACK_LIMIT_TPOFF_SYMBOL)
+    out["wasabi_stack_limit_tpoff"] = <uint64_t>wrt_stack_limit_tpoff()
     return out
 
 

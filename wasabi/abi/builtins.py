@@ -34,6 +34,12 @@ BUILTINS = (
 
 BY_NAME = {b[0]: b for b in BUILTINS}
 
+# Not a function: an absolute symbol whose *address* is the offset of this thread's
+# stack limit from the thread pointer (entry.c, wrt_stack_limit_tpoff; one value per
+# process). x86-64 code compares `%fs:<symbol>` with %rsp in one instruction; the
+# JIT linker resolves it per process, so cached objects stay valid.
+STACK_LIMIT_TPOFF_SYMBOL = "wasabi_stack_limit_tpoff"
+
 
 def llvm_declarations():
     """The `declare` lines for every builtin, to prepend to a module's IR."""

@@ -20,6 +20,8 @@ CODE_END = "__wasabi_code_end"
 SP_REGISTER = {"x86_64": "rsp", "amd64": "rsp", "aarch64": "sp", "arm64": "sp"}
 # the inline-asm constraint of a floating-point register, per target architecture
 FP_REGISTER = {"x86_64": "x", "amd64": "x", "aarch64": "w", "arm64": "w"}
+# architectures whose stack check is one `cmp %fs:<absolute symbol>, %rsp` (translator)
+TLS_SEGMENT_STACK_CHECK = {"x86_64", "amd64"}
 
 
 def func_symbol(index):
@@ -48,7 +50,9 @@ class ModuleContext:
         self.num_imported_funcs = desc.num_imported_funcs
         self._type_sigs = {}
         self.intrinsics = {}              # declaration text -> None (ordered set)
-        self.fp_register = FP_REGISTER.get(platform.machine().lower(), "x")
+        machine = platform.machine().lower()
+        self.fp_register = FP_REGISTER.get(machine, "x")
+        self.segment_stack_check = machine in TLS_SEGMENT_STACK_CHECK
 
     def type_sig(self, type_index):
         """(LLVM param types, LLVM result types) of a module type."""
@@ -140,6 +144,8 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
     parts.extend(ctx.intrinsics)
     parts.append("attributes #0 = { nounwind }")
     parts.append("attributes #1 = { noinline nounwind }")
+    # the stack check's asm: reads only the thread's limit, which wasm code never writes
+    parts.append("attributes #2 = { nounwind memory(none) }")
     parts.append(_metadata())
     return "\n".join(parts) + "\n"
 

@@ -21,6 +21,7 @@ The emitters for the opcode families live in wasabi/compile/emit/; they call the
 small helper methods below. The class is shaped for a later move to Cython.
 """
 from ..abi import traps
+from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL
 from ..abi.vmctx import VMCTX_STACK_LIMIT_TPOFF
 from ..errors import CompileError
 from .bytecode import BodyReader, IMMEDIATE_READERS, skip_to_block_end
@@ -302,20 +303,30 @@ class FunctionTranslator:
     def _stack_check(self):
         """Trap when the stack pointer is below this thread's limit (cold branch).
 
-        The limit is thread-local (entry.c), at thread pointer + vmctx's
-        stack_limit_tpoff: on x86-64 one `cmp %fs:(off), %rsp`."""
+        The limit is thread-local (entry.c): it belongs to the thread, not to the
+        instance, whose VMContext every caller shares. On x86-64 the check is one
+        `cmp %fs:<offset>, %rsp`, the offset an absolute symbol the JIT linker
+        resolves (abi.builtins.STACK_LIMIT_TPOFF_SYMBOL); elsewhere the offset
+        comes from vmctx->stack_limit_tpoff and is added to the thread pointer."""
         self.traps.add(traps.TRAP_STACK_EXHAUSTED)
-        return [
-            f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})",
-            "  %tp = call ptr @llvm.thread.pointer.p0()",
-            f"  %sl.off.p = getelementptr inbounds i8, ptr %vmctx, i64 {VMCTX_STACK_LIMIT_TPOFF}",
-            f"  %sl.off = load i64, ptr %sl.off.p, !invariant.load {MD_INVARIANT}",
-            "  %sl.p = getelementptr i8, ptr %tp, i64 %sl.off",
-            "  %sl = load i64, ptr %sl.p",
+        lines = [f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})"]
+        if self.m.segment_stack_check:
+            # (a flag output, "={@ccb}", would save the mov but fails O2's machine verifier)
+            lines.append(f'  %sl = call i64 asm "movq %fs:{STACK_LIMIT_TPOFF_SYMBOL}, $0", '
+                         '"=r"() #2')
+        else:
+            lines += [
+                "  %tp = call ptr @llvm.thread.pointer.p0()",
+                f"  %sl.off.p = getelementptr inbounds i8, ptr %vmctx, "
+                f"i64 {VMCTX_STACK_LIMIT_TPOFF}",
+                f"  %sl.off = load i64, ptr %sl.off.p, !invariant.load {MD_INVARIANT}",
+                "  %sl.p = getelementptr i8, ptr %tp, i64 %sl.off",
+                "  %sl = load i64, ptr %sl.p",
+            ]
+        return lines + [
             "  %sov = icmp ult i64 %sp, %sl",
             f"  br i1 %sov, label %trap{traps.TRAP_STACK_EXHAUSTED}, label %body, "
-            f"!prof {MD_COLD_BRANCH}",
-        ]
+            f"!prof {MD_COLD_BRANCH}"]
 
     def _trap_blocks(self):
         out = []
