@@ -164,3 +164,39 @@ def test_a_thread_may_reenter_an_instance_it_is_in():
         (table.set 0 (i32.const 0) (ref.func $seven))
         (call $call0)))'''), {"b": {"call0": b.exports.call0, "t": b.exports.t}})
     assert a.exports.go() == 7
+
+
+HOST_AT_DEPTH = """
+import sys, wasabi
+sys.setrecursionlimit(4000)    # fine on an 8 MiB stack: pure Python may recurse this deep
+nested = []
+for _ in range(3000):
+    nested = [nested]          # repr needs about 600 KiB of C stack
+calls = [0]
+heavy_from = [None]
+def h():
+    calls[0] += 1
+    if heavy_from[0] is not None and calls[0] >= heavy_from[0]:
+        repr(nested)
+wat = '''(module (import "env" "h" (func $h))
+  (func $rec (export "rec") (param $n i32)
+    (call $h)
+    (if (local.get $n) (then (call $rec (i32.sub (local.get $n) (i32.const 1)))))))'''
+inst = wasabi.instantiate(wasabi.compile(wat), {"env": {"h": h}})
+for _ in range(2):             # first find the depth, then call Python hard near it
+    try:
+        inst.exports.rec(100_000_000)
+    except wasabi.Trap as trap:
+        print(trap)
+    heavy_from[0], calls[0] = max(calls[0] - 100, 0), 0
+"""
+
+
+def test_a_host_function_called_from_deep_recursion_has_stack_to_run():
+    """Issue 12 follow-up: wasm recursing to its limit left a host function 128 KiB of
+    stack; Python code needing more (repr of a nested list) crashed the process. Host
+    calls now start with at least 1 MiB of stack, or trap "call stack exhausted"."""
+    done = subprocess.run([sys.executable, "-c", HOST_AT_DEPTH], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["call stack exhausted"] * 2

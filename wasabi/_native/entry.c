@@ -19,7 +19,12 @@
 #include "fastcall.h"
 #include "runtime.h"
 
-#define STACK_MARGIN (128u * 1024u)     /* room for builtins, host calls, the signal handler */
+#define STACK_MARGIN (128u * 1024u)     /* room for builtins and the signal handler */
+/* Python code that wasm calls (host functions, the lazy compiler) needs far more
+ * stack than a builtin: it gets at least this much (or a quarter of a small
+ * thread stack); a call deeper than that traps "call stack exhausted" instead
+ * of letting Python overflow the stack. */
+#define HOST_STACK_RESERVE (1024u * 1024u)
 #define ALTSTACK_SIZE (64u * 1024u)
 
 typedef struct wrt_jmp {
@@ -29,6 +34,7 @@ typedef struct wrt_jmp {
 
 static WRT_TLS wrt_jmp* tls_top;           /* innermost entry, NULL outside */
 static WRT_TLS uintptr_t tls_stack_low;    /* 0 until the thread is prepared */
+static WRT_TLS uintptr_t tls_host_floor;   /* lowest stack pointer a host call may start at */
 /* The lowest stack pointer compiled code may reach on this thread. Compiled
  * code reads it at thread pointer + vmctx->stack_limit_tpoff: the limit
  * belongs to the thread, so an instance reached through an import or a
@@ -95,13 +101,13 @@ static int altstack_ensure(void) {
     return 0;
 }
 
-static uintptr_t query_stack_low(void) {
+static uintptr_t query_stack_low(size_t* size) {
     pthread_attr_t attr;
     void* addr = NULL;
-    size_t size = 0;
+    *size = 0;
     if (pthread_getattr_np(pthread_self(), &attr) != 0)
         return 0;
-    pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_getstack(&attr, &addr, size);
     pthread_attr_destroy(&attr);
     return (uintptr_t)addr;
 }
@@ -121,10 +127,12 @@ int wrt_thread_prepare(void) {
         return 0;
     if (altstack_ensure() != 0)
         return -1;
-    uintptr_t low = query_stack_low();
+    size_t size;
+    uintptr_t low = query_stack_low(&size);
     if (!low)
         return -1;
     tls_stack_low = low;
+    tls_host_floor = low + STACK_MARGIN + (size / 4 < HOST_STACK_RESERVE ? size / 4 : HOST_STACK_RESERVE);
     compute_stack_limit();
     return 0;
 }
@@ -318,6 +326,8 @@ int wrt_call_body(VMContext* ctx, wrt_body_fn body, void* arg) {
 }
 
 int wrt_host_call_enter(void** released) {
+    if ((uintptr_t)__builtin_frame_address(0) < tls_host_floor)
+        wasabi_rt_trap(TRAP_STACK_EXHAUSTED);     /* nothing taken yet: safe to leave */
     PyThreadState* ts = tls_released;
     if (ts) {
         tls_released = NULL;

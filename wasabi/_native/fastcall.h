@@ -117,7 +117,8 @@ int wrt_call_body(VMContext* ctx, wrt_body_fn body, void* arg);
  * wrt_host_call_enter returns how (and holds the GIL on return, except for
  * WRT_GIL_UNKNOWN: an entry that did not go through wrt_call_*, where the
  * caller must use PyGILState_Ensure); wrt_host_call_leave(how) undoes it
- * on the way back into wasm. */
+ * on the way back into wasm. With too little stack left for Python (wasm
+ * recursed deep), wrt_host_call_enter traps "call stack exhausted" instead. */
 #define WRT_GIL_RESTORED 1
 #define WRT_GIL_KEPT 2
 #define WRT_GIL_UNKNOWN 3
