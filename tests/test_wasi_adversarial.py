@@ -1,0 +1,317 @@
+"""Adversarial WASI: every escape and rights trick we know, against the native
+WASI layer, with the host file system checked afterwards.
+
+Most tricks are raw WASI calls made from Python through a module that imports
+the WASI functions and re-exports them (the same C functions and context that
+compiled code calls), so each call is exact: `..`, absolute paths, host and
+guest symlinks (out of the preopen, dangling, loops), renumbering over stdio
+and preopens, fd-table growth, links and renames across preopens, read-only
+preopens (every mutating call refused), O_CREAT through dangling links, huge
+iovecs, bad pointers. Then the thread rules: clones and instances sharing an
+Environment get their own WASI state bound to their own memory, and calls on
+one context from two threads are serialised.
+
+Self-contained (the sanitizer run executes this file by name).
+"""
+import gc
+import os
+import stat
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import wasabi
+from wasabi import _ext
+from wasabi.runtime import instantiate
+from wasabi.wasi import Environment, Preopen, WasiConfig, bind_instance
+
+# ---- WASI constants (witx) ----
+ESUCCESS, EBADF, EEXIST, EFAULT, EINVAL, EISDIR = 0, 8, 20, 21, 28, 31
+ELOOP, ENOENT, ENOTCAPABLE, ENOTDIR, ENOTEMPTY, EPERM = 32, 44, 76, 54, 55, 63
+O_CREAT, O_DIRECTORY, O_EXCL, O_TRUNC = 1, 2, 4, 8
+FOLLOW = 1
+FD_APPEND = 1
+R_ALL = (1 << 30) - 1
+R_FD_READ, R_FD_WRITE = 1 << 1, 1 << 6
+R_WRITE_ANY = 1 | (1 << 6) | (1 << 8) | (1 << 22)   # any of these opens for writing
+R_READ_ONLY = R_ALL & ~R_WRITE_ANY
+
+SCRATCH = 4096          # guest memory from here on is the tests' scratch space
+
+
+def _signature(params, results):
+    names = {"i": "i32", "I": "i64"}
+    p = " ".join(names[c] for c in params)
+    r = " ".join(names[c] for c in results)
+    return (f"(param {p})" if p else "") + (f" (result {r})" if r else "")
+
+
+def reexport_wat(extra=""):
+    """A module importing every WASI function and exporting it again, plus memory."""
+    lines = ["(module"]
+    for name, _, params, results in _ext.wasi_export_table(False):
+        lines.append(f'  (import "wasi_snapshot_preview1" "{name}" '
+                     f'(func ${name} {_signature(params, results)}))')
+        lines.append(f'  (export "{name}" (func ${name}))')
+    lines.append('  (memory (export "memory") 2)')
+    lines.append(extra)
+    lines.append(")")
+    return "\n".join(lines)
+
+
+_compiled = {}
+
+
+def compiled(wat):
+    if wat not in _compiled:
+        from wasabi.compile.codegen import compile_module
+        desc = wasabi.parse(wasabi.wat2wasm(wat))
+        _compiled[wat] = (desc, compile_module(desc))
+    return _compiled[wat]
+
+
+class Guest:
+    """Raw WASI calls over one instance's memory; paths and results in scratch."""
+
+    def __init__(self, preopens=(), env=None, wat=None, **config):
+        desc, code = compiled(wat or reexport_wat())
+        self.env = env or Environment(WasiConfig(argv=["adv"], preopens=list(preopens),
+                                                 stdout=config.pop("stdout", "capture"),
+                                                 **config))
+        self.instance = instantiate(desc, code, self.env.generate_imports())
+        bind_instance(self.instance)
+        self.memory = self.instance.exports["memory"]
+        self.at = SCRATCH
+
+    def __getattr__(self, name):
+        return self.instance.exports[name]
+
+    def put(self, data):
+        """Write bytes into fresh scratch; their guest address."""
+        offset = self.at
+        self.memory.write(offset, data)
+        self.at += (len(data) + 15) & ~15
+        if self.at > 60000:
+            self.at = SCRATCH
+        return offset
+
+    def path(self, text):
+        data = text.encode() if isinstance(text, str) else text
+        return self.put(data), len(data)
+
+    def u32(self, offset):
+        return int.from_bytes(self.memory.read(offset, 4), "little")
+
+    def open(self, dirfd, name, oflags=0, rights=R_ALL, fdflags=0, follow=FOLLOW):
+        """(errno, fd)"""
+        out = self.put(b"\xff" * 4)
+        err = self.path_open(dirfd, follow, *self.path(name), oflags, rights, rights,
+                             fdflags, out)
+        return err, (self.u32(out) if err == 0 else None)
+
+    def iov(self, data):
+        buf = self.put(data)
+        return self.put(buf.to_bytes(4, "little") + len(data).to_bytes(4, "little"))
+
+    def write(self, fd, data):
+        return self.fd_write(fd, self.iov(data), 1, self.put(bytes(4)))
+
+    def mkdir(self, fd, name):
+        return self.path_create_directory(fd, *self.path(name))
+
+
+def snapshot(directory):
+    """Every path below `directory`: kind, contents or link target, mode, mtime."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(directory):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                found[path] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(st.st_mode):
+                found[path] = ("dir", st.st_mtime_ns)
+            else:
+                with open(path, "rb") as f:
+                    found[path] = ("file", f.read(), st.st_mtime_ns, st.st_nlink, st.st_size)
+    return found
+
+
+def open_host_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+# ---- item 1: path_open read the directory entry after the fd table moved ----
+
+def test_subdir_of_renumbered_read_only_preopen_stays_read_only_as_the_table_grows(tmp_path):
+    """A --dir-ro preopen renumbered into slot 0, the table filled, then a
+    directory opened below it: path_open used to read the preopen's read-only
+    flag and inheritable rights from the freed old table (sometimes writable)."""
+    ro = tmp_path / "ro"
+    (ro / "sub").mkdir(parents=True)
+    before = snapshot(tmp_path)
+    for _ in range(25):
+        g = Guest([Preopen(str(ro), "ro", readonly=True)])
+        assert g.fd_renumber(3, 0) == 0
+        occupied = 3                                   # 0 (the preopen), 1, 2
+        for size in (8, 16, 32, 64, 128, 256):
+            while occupied < size:                     # fill the table to the brim
+                assert g.open(0, ".", O_DIRECTORY, rights=R_READ_ONLY)[0] == 0
+                occupied += 1
+            err, fd = g.open(0, "sub", O_DIRECTORY, rights=R_READ_ONLY)
+            assert err == 0 and fd == size             # this open grew the table
+            occupied += 1
+            assert g.mkdir(fd, "made") == EPERM
+            assert g.open(fd, "new.txt", O_CREAT)[0] == EPERM
+        del g
+        gc.collect()
+    assert snapshot(tmp_path) == before
+
+
+# ---- item 2: read-only preopens refuse every change, wherever it comes from ----
+# Each probe is one guest function (fd 3: the read-only preopen "ro", fd 4: the
+# writable "rw"), run in wasabi and, when the wasmtime package is installed,
+# in wasmtime with the same directories: both must answer the same errno and
+# leave the host unchanged.
+
+READ_RIGHTS = R_READ_ONLY
+RO_PROBES = {
+    "link ro -> rw": '(call $path_link (i32.const 3) (i32.const 0) {secret.txt} (i32.const 4) {hard})',
+    "link rw -> ro": '(call $path_link (i32.const 4) (i32.const 0) {file.txt} (i32.const 3) {hard})',
+    "link ro -> ro": '(call $path_link (i32.const 3) (i32.const 0) {secret.txt} (i32.const 3) {hard})',
+    "rename ro -> rw": '(call $path_rename (i32.const 3) {secret.txt} (i32.const 4) {moved})',
+    "rename rw -> ro": '(call $path_rename (i32.const 4) {file.txt} (i32.const 3) {moved})',
+    "rename in ro": '(call $path_rename (i32.const 3) {secret.txt} (i32.const 3) {moved})',
+    "symlink in ro": '(call $path_symlink {secret.txt} (i32.const 3) {ln})',
+    "unlink in ro": '(call $path_unlink_file (i32.const 3) {secret.txt})',
+    "rmdir in ro": '(call $path_remove_directory (i32.const 3) {dir})',
+    "mkdir in ro": '(call $path_create_directory (i32.const 3) {new})',
+    "mkdir below ro": '(call $path_create_directory (i32.const 3) {dir/new})',
+    "set times in ro": ('(call $path_filestat_set_times (i32.const 3) (i32.const 0) {secret.txt}'
+                        ' (i64.const 0) (i64.const 0) (i32.const 10))'),
+    "create in ro": ('(call $path_open (i32.const 3) (i32.const 0) {new.txt} (i32.const 1)'
+                     f' (i64.const {READ_RIGHTS}) (i64.const {READ_RIGHTS}) (i32.const 0) (i32.const 0))'),
+    "truncate in ro": ('(call $path_open (i32.const 3) (i32.const 0) {secret.txt} (i32.const 8)'
+                       f' (i64.const {READ_RIGHTS}) (i64.const {READ_RIGHTS}) (i32.const 0) (i32.const 0))'),
+    "open for writing in ro": ('(call $path_open (i32.const 3) (i32.const 0) {secret.txt} (i32.const 0)'
+                               f' (i64.const {R_ALL}) (i64.const {R_ALL}) (i32.const 0) (i32.const 0))'),
+    "open for writing below ro": ('(call $path_open (i32.const 3) (i32.const 0) {dir/inner.txt}'
+                                  f' (i32.const 0) (i64.const {R_FD_WRITE}) (i64.const 0)'
+                                  ' (i32.const 0) (i32.const 0))'),
+    # the file opened for reading, then changed through its fd
+    "fd_write on ro file": '(call $fd_write {ro_fd} (i32.const 16) (i32.const 1) (i32.const 8))',
+    "fd_pwrite on ro file": ('(call $fd_pwrite {ro_fd} (i32.const 16) (i32.const 1) (i64.const 0)'
+                             ' (i32.const 8))'),
+    "fd_filestat_set_size on ro file": '(call $fd_filestat_set_size {ro_fd} (i64.const 0))',
+    "fd_allocate on ro file": '(call $fd_allocate {ro_fd} (i64.const 0) (i64.const 4096))',
+    "fd_filestat_set_times on ro file": ('(call $fd_filestat_set_times {ro_fd} (i64.const 0)'
+                                         ' (i64.const 0) (i32.const 10))'),
+    "fd_filestat_set_times on ro preopen": ('(call $fd_filestat_set_times (i32.const 3)'
+                                            ' (i64.const 0) (i64.const 0) (i32.const 10))'),
+}
+# wasmtime implements no fd_allocate at all (ENOTSUP for every file); wasabi
+# allocates on writable files, so below a read-only preopen it answers EPERM
+WASMTIME_DIFFERS = {"fd_allocate on ro file": (EPERM, 58)}
+RO_STRINGS = ["secret.txt", "file.txt", "hard", "moved", "ln", "dir", "new", "dir/new", "new.txt",
+              "dir/inner.txt"]
+
+
+def probe_wat(probes):
+    """A module with one exported function per probe (its errno as i32)."""
+    data, offsets, at = [], {}, 256
+    for s in RO_STRINGS:
+        offsets[s] = (at, len(s))
+        data.append(f'  (data (i32.const {at}) "{s}")')
+        at += 32
+    imports = []
+    for name, _, params, results in _ext.wasi_export_table(False):
+        imports.append(f'  (import "wasi_snapshot_preview1" "{name}" '
+                       f'(func ${name} {_signature(params, results)}))')
+    open_ro = ('(call $path_open (i32.const 3) (i32.const 0) (i32.const {p}) (i32.const {n})'
+               ' (i32.const 0) (i64.const {r}) (i64.const {r}) (i32.const 0) (i32.const 0))')
+    p, n = offsets["secret.txt"]
+    funcs = []
+    for i, (label, body) in enumerate(probes.items()):
+        for s, (off, length) in offsets.items():
+            body = body.replace("{" + s + "}", f"(i32.const {off}) (i32.const {length})")
+        prologue = ""
+        if "{ro_fd}" in body:
+            prologue = (f"(local.set $e {open_ro.format(p=p, n=n, r=READ_RIGHTS)})"
+                        "(if (local.get $e) (then (return (i32.add (i32.const 1000) (local.get $e)))))")
+            body = body.replace("{ro_fd}", "(i32.load (i32.const 0))")
+        funcs.append(f'  (func (export "p{i}") (result i32) (local $e i32) {prologue} {body})')
+    # iovec at 16: 4 bytes "XXXX" at 64
+    return "\n".join(["(module", *imports, '  (memory (export "memory") 1)',
+                      '  (data (i32.const 16) "\\40\\00\\00\\00\\04\\00\\00\\00")',
+                      '  (data (i32.const 64) "XXXX")', *data, *funcs, ")"])
+
+
+def ro_layout(root):
+    ro, rw = root / "ro", root / "rw"
+    (ro / "dir").mkdir(parents=True)
+    rw.mkdir()
+    (ro / "secret.txt").write_bytes(b"read-only contents")
+    (ro / "dir" / "inner.txt").write_bytes(b"inner")
+    (rw / "file.txt").write_bytes(b"writable")
+    os.utime(ro / "secret.txt", (1000, 1000))
+    return ro, rw
+
+
+def run_probes_wasabi(root, wat, count):
+    ro, rw = ro_layout(root)
+    before = snapshot(root)
+    results = []
+    for i in range(count):
+        g = Guest([Preopen(str(ro), "ro", readonly=True), Preopen(str(rw), "rw")], wat=wat)
+        results.append(g.instance.exports[f"p{i}"]())
+    return results, before, snapshot(root)
+
+
+def run_probes_wasmtime(root, wat, count):
+    wasmtime = pytest.importorskip("wasmtime")
+    ro, rw = ro_layout(root)
+    engine = wasmtime.Engine()
+    module = wasmtime.Module(engine, wat)
+    results = []
+    for i in range(count):
+        config = wasmtime.WasiConfig()
+        config.preopen_dir(str(ro), "ro", False)
+        config.preopen_dir(str(rw), "rw", True)
+        store = wasmtime.Store(engine)
+        store.set_wasi(config)
+        linker = wasmtime.Linker(engine)
+        linker.define_wasi()
+        instance = linker.instantiate(store, module)
+        results.append(instance.exports(store)[f"p{i}"](store))
+    return results
+
+
+def test_read_only_preopen_refuses_every_change_as_wasmtime_does(tmp_path):
+    wat = probe_wat(RO_PROBES)
+    ours, before, after = run_probes_wasabi(tmp_path / "wasabi", wat, len(RO_PROBES))
+    assert after == before
+    got = dict(zip(RO_PROBES, ours))
+    assert all(v != 0 for v in got.values()), got
+    try:
+        theirs = dict(zip(RO_PROBES, run_probes_wasmtime(tmp_path / "wasmtime", wat,
+                                                          len(RO_PROBES))))
+    except pytest.skip.Exception:
+        theirs = None
+    if theirs is not None:
+        for label, (ours_errno, theirs_errno) in WASMTIME_DIFFERS.items():
+            assert (got.pop(label), theirs.pop(label)) == (ours_errno, theirs_errno)
+        assert got == theirs
+
+
+def test_hard_link_out_of_a_read_only_preopen_cannot_change_its_file(tmp_path):
+    """The issue's exploit: link a read-only file into a writable preopen, open
+    the link with O_TRUNC and write."""
+    ro, rw = ro_layout(tmp_path)
+    g = Guest([Preopen(str(ro), "ro", readonly=True), Preopen(str(rw), "rw")])
+    assert g.path_link(3, 0, *g.path("secret.txt"), 4, *g.path("hard")) == EPERM
+    err, fd = g.open(4, "hard", O_CREAT | O_TRUNC)
+    assert err == 0 and g.write(fd, b"owned") == 0
+    assert (ro / "secret.txt").read_bytes() == b"read-only contents"
+    assert (ro / "secret.txt").stat().st_nlink == 1
