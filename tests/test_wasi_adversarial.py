@@ -315,3 +315,161 @@ def test_hard_link_out_of_a_read_only_preopen_cannot_change_its_file(tmp_path):
     assert err == 0 and g.write(fd, b"owned") == 0
     assert (ro / "secret.txt").read_bytes() == b"read-only contents"
     assert (ro / "secret.txt").stat().st_nlink == 1
+
+
+# ---- items 5 and 6: whose WASI state, on which thread ----
+
+WORK_WAT = reexport_wat('''
+  (func (export "fill") (param i32 i32) (result i32) (call $random_get (local.get 0) (local.get 1)))
+  (func (export "work") (param $n i32) (result i32)
+    (local $e i32)
+    (i32.store (i32.const 40) (i32.const 100))     ;; iovec for fd_write: 8 bytes at 100
+    (i32.store (i32.const 44) (i32.const 8))
+    (i32.store (i32.const 48) (i32.const 2000))    ;; iovec for fd_read: 16 bytes at 2000
+    (i32.store (i32.const 52) (i32.const 16))
+    (block $done
+      (loop $again
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $e (call $random_get (i32.const 3000) (i32.const 64)))
+        (br_if $done (local.get $e))
+        (local.set $e (call $fd_read (i32.const 0) (i32.const 48) (i32.const 1) (i32.const 56)))
+        (br_if $done (local.get $e))
+        (local.set $e (call $fd_write (i32.const 1) (i32.const 40) (i32.const 1) (i32.const 60)))
+        (br_if $done (local.get $e))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $again)))
+    (local.get $e))
+  (func (export "read_fd") (param $fd i32) (param $ptr i32) (param $len i32) (result i32)
+    (i32.store (i32.const 560) (local.get $ptr))
+    (i32.store (i32.const 564) (local.get $len))
+    (call $fd_read (local.get $fd) (i32.const 560) (i32.const 1) (i32.const 568)))
+  (func (export "churn") (param $n i32) (result i32)
+    ;; open and close the preopen's "." n times
+    (local $e i32)
+    (i32.store8 (i32.const 80) (i32.const 46))
+    (block $done
+      (loop $again
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $e (call $path_open (i32.const 3) (i32.const 0) (i32.const 80) (i32.const 1)
+                                       (i32.const 2) (i64.const 0) (i64.const 0) (i32.const 0)
+                                       (i32.const 84)))
+        (br_if $done (local.get $e))
+        (local.set $e (call $fd_close (i32.load (i32.const 84))))
+        (br_if $done (local.get $e))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $again)))
+    (local.get $e))
+''')
+
+STDIN = bytes(range(256)) * 4096
+
+
+def zeroed(memory, offset, n):
+    return memory.read(offset, n) == bytes(n)
+
+
+def test_clone_gets_its_own_wasi_state_bound_to_its_own_memory(tmp_path):
+    from wasabi.runtime.clone import clone_instance
+    g = Guest([str(tmp_path)], wat=WORK_WAT, stdin=STDIN)
+    original = g.instance
+    original.exports["memory"].write(100, b"ORIGINAL")
+    original.exports["memory"].write(3000, bytes(64))
+    clone = clone_instance(original)
+    clone.exports["memory"].write(100, b"CLONE___")
+    # the clone's random_get, fd_read and fd_write use the clone's memory
+    assert clone.exports["fill"](3000, 64) == 0
+    assert zeroed(original.exports["memory"], 3000, 64)
+    assert not zeroed(clone.exports["memory"], 3000, 64)
+    errors = []
+
+    def run(instance, rounds):
+        try:
+            for _ in range(rounds):
+                assert instance.exports["work"](200) == 0
+        except BaseException as exc:           # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, 20)) for i in (original, clone)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    n = 20 * 200
+    assert g.env.stdout == b"ORIGINAL" * n
+    assert g.env.state_of(clone).stdout == b"CLONE___" * n
+    # each read the same stdin from where the original was when cloned
+    assert original.exports["memory"].read(2000, 16) == clone.exports["memory"].read(2000, 16)
+
+
+def test_clone_duplicates_open_files_and_preopens(tmp_path):
+    """The clone's fds are its own duplicates: the original closing its file and
+    its preopen leaves the clone's open (the offset is shared, as after fork)."""
+    from wasabi.runtime.clone import clone_instance
+    (tmp_path / "f.txt").write_bytes(b"0123456789")
+    g = Guest([Preopen(str(tmp_path), "d")], wat=WORK_WAT)
+    err, fd = g.open(3, "f.txt", rights=R_READ_ONLY)
+    assert err == 0
+    assert g.instance.exports["read_fd"](fd, 2100, 3) == 0
+    clone = clone_instance(g.instance)
+    assert g.fd_close(fd) == 0 and g.fd_close(3) == 0
+    assert g.instance.exports["read_fd"](fd, 2100, 3) == EBADF
+    assert clone.exports["read_fd"](fd, 2100, 3) == 0
+    assert clone.exports["memory"].read(2100, 3) == b"345"
+    assert clone.exports["churn"](10) == 0           # its preopen is still open
+    del clone
+    gc.collect()
+
+
+def test_one_environment_for_two_instances_gives_each_its_own_state(tmp_path):
+    env = Environment(WasiConfig(argv=["two"], preopens=[str(tmp_path)], stdin=STDIN,
+                                 stdout="capture"))
+    a = Guest(env=env, wat=WORK_WAT)
+    b = Guest(env=env, wat=WORK_WAT)
+    for guest, marker in ((a, b"AAAAAAAA"), (b, b"BBBBBBBB")):
+        guest.memory.write(100, marker)
+        guest.memory.write(3000, bytes(64))
+    assert a.instance.exports["fill"](3000, 64) == 0
+    assert not zeroed(a.memory, 3000, 64) and zeroed(b.memory, 3000, 64)
+    assert a.instance.exports["work"](3) == 0 and b.instance.exports["work"](2) == 0
+    assert env.state_of(a.instance).stdout == b"AAAAAAAA" * 3
+    assert env.state_of(b.instance).stdout == b"BBBBBBBB" * 2
+    assert env.stdout == b"AAAAAAAA" * 3          # the Environment's own: the first instance's
+    # each read stdin from the start
+    assert a.memory.read(2000, 16) == STDIN[32:48] and b.memory.read(2000, 16) == STDIN[16:32]
+
+
+def test_python_calls_and_the_running_instance_share_the_fd_table_safely(tmp_path):
+    """A thread calling the import object's path_open/fd_close (or an export
+    re-exporting them) while another thread runs the instance doing the same:
+    calls on one context are serialised, so no fd is lost or closed twice."""
+    g = Guest([str(tmp_path)], wat=WORK_WAT)
+    baseline = open_host_fds()
+    wasi = g.env.generate_imports()["wasi_snapshot_preview1"]
+    name = g.put(b".")
+    out = g.put(bytes(4))
+    stop = threading.Event()
+    errors = []
+
+    def from_python():
+        try:
+            while not stop.is_set():
+                assert wasi["path_open"](3, 0, name, 1, O_DIRECTORY, 0, 0, 0, out) == 0
+                fd = g.u32(out)
+                assert g.instance.exports["fd_close"](fd) in (0, EBADF)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=from_python)
+    thread.start()
+    try:
+        for _ in range(20):
+            assert g.instance.exports["churn"](500) == 0
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    # every guest fd above the preopen closed: the host has what it had
+    for fd in range(4, 64):
+        g.fd_close(fd)
+    assert open_host_fds() == baseline
