@@ -479,3 +479,246 @@ def test_python_calls_and_the_running_instance_share_the_fd_table_safely(tmp_pat
     for fd in range(4, 64):
         g.fd_close(fd)
     assert open_host_fds() == baseline
+
+
+# ---- escapes: `..`, absolute paths, host and guest symlinks, dangling links ----
+
+def escape_layout(root):
+    outside, box = root / "outside", root / "box"
+    outside.mkdir()
+    (box / "inner").mkdir(parents=True)
+    (outside / "secret.txt").write_bytes(b"secret")
+    (box / "inner" / "f.txt").write_bytes(b"inside")
+    links = {"out_rel": "../outside/secret.txt", "out_abs": str(outside / "secret.txt"),
+             "out_dir": "../outside", "loop_a": "loop_b", "loop_b": "loop_a",
+             "dangling": "nothing_here", "dangling_out": "../outside/new.txt",
+             "ok_link": "inner/f.txt"}
+    for name, target in links.items():
+        os.symlink(target, box / name)
+    return outside, box
+
+
+ESCAPES = [
+    # (what, call, expected errno)
+    ("..", lambda g: g.open(3, "../outside/secret.txt")[0], EPERM),
+    ("inner/../..", lambda g: g.open(3, "inner/../../outside/secret.txt")[0], EPERM),
+    ("absolute", lambda g: g.open(3, "/etc/passwd")[0], EPERM),
+    ("host link out", lambda g: g.open(3, "out_rel")[0], EPERM),
+    ("host link absolute", lambda g: g.open(3, "out_abs")[0], EPERM),
+    ("host dir link out", lambda g: g.open(3, "out_dir/secret.txt")[0], EPERM),
+    ("link loop", lambda g: g.open(3, "loop_a")[0], ELOOP),
+    ("nofollow on a link", lambda g: g.open(3, "out_rel", follow=0)[0], ELOOP),
+    ("O_CREAT through a dangling link out", lambda g: g.open(3, "dangling_out", O_CREAT)[0],
+     EPERM),
+    ("O_CREAT|O_EXCL on a dangling link", lambda g: g.open(3, "dangling", O_CREAT | O_EXCL)[0],
+     EEXIST),
+    ("mkdir through a link out", lambda g: g.mkdir(3, "out_dir/new"), EPERM),
+    ("mkdir ..", lambda g: g.mkdir(3, "../new"), EPERM),
+    ("rename out", lambda g: g.path_rename(3, *g.path("inner/f.txt"), 3, *g.path("../stolen")),
+     EPERM),
+    ("rename in", lambda g: g.path_rename(3, *g.path("../outside/secret.txt"), 3,
+                                          *g.path("stolen")), EPERM),
+    ("rename through a link", lambda g: g.path_rename(3, *g.path("out_dir/secret.txt"), 3,
+                                                      *g.path("stolen")), EPERM),
+    ("link in (followed)", lambda g: g.path_link(3, FOLLOW, *g.path("out_rel"), 3,
+                                                 *g.path("stolen")), EPERM),
+    ("link through a dir link", lambda g: g.path_link(3, 0, *g.path("out_dir/secret.txt"), 3,
+                                                      *g.path("stolen")), EPERM),
+    ("symlink absolute", lambda g: g.path_symlink(*g.path("/etc/passwd"), 3, *g.path("abs")),
+     EPERM),
+    ("unlink ..", lambda g: g.path_unlink_file(3, *g.path("../outside/secret.txt")), EPERM),
+    ("unlink through a link", lambda g: g.path_unlink_file(3, *g.path("out_dir/secret.txt")),
+     EPERM),
+    ("rmdir ..", lambda g: g.path_remove_directory(3, *g.path("..")), EPERM),
+    ("stat through a link", lambda g: g.path_filestat_get(3, FOLLOW, *g.path("out_rel"),
+                                                          g.put(bytes(64))), EPERM),
+    ("set times through a link", lambda g: g.path_filestat_set_times(
+        3, FOLLOW, *g.path("out_rel"), 0, 0, 2 | 8), EPERM),
+    ("readlink ..", lambda g: g.path_readlink(3, *g.path("../outside/secret.txt"),
+                                              g.put(bytes(64)), 64, g.put(bytes(4))), EPERM),
+    ("NUL in a path", lambda g: g.open(3, "inner\0/f.txt")[0], EINVAL),
+    ("empty path", lambda g: g.open(3, "")[0], ENOENT),
+    ("path too long", lambda g: g.open(3, "a/" * 2100)[0], 37),
+    ("path pointer out of memory", lambda g: g.path_open(3, 0, 0xFFFFFFF0, 32, 0, R_ALL, R_ALL,
+                                                         0, g.put(bytes(4))), EFAULT),
+    ("path length past memory", lambda g: g.path_open(3, 0, 65000, 200000, 0, R_ALL, R_ALL, 0,
+                                                      g.put(bytes(4))), EFAULT),
+    ("result pointer out of memory, O_CREAT", lambda g: g.path_open(
+        3, 0, *g.path("created"), O_CREAT, R_ALL, R_ALL, 0, 0xFFFFFFFE), EFAULT),
+]
+
+
+@pytest.mark.parametrize("what,call,expected", ESCAPES, ids=[e[0] for e in ESCAPES])
+def test_escape_attempt_is_refused_and_the_host_is_unchanged(tmp_path, what, call, expected):
+    outside, box = escape_layout(tmp_path)
+    before = snapshot(tmp_path)
+    g = Guest([Preopen(str(box), ".")])
+    assert call(g) == expected
+    assert snapshot(tmp_path) == before
+
+
+def test_guest_made_symlinks_cannot_escape(tmp_path):
+    outside, box = escape_layout(tmp_path)
+    g = Guest([Preopen(str(box), ".")])
+    assert g.path_symlink(*g.path("../outside"), 3, *g.path("g_out")) == 0    # made, not followed
+    assert g.path_symlink(*g.path("g_loop2"), 3, *g.path("g_loop1")) == 0
+    assert g.path_symlink(*g.path("g_loop1"), 3, *g.path("g_loop2")) == 0
+    assert g.path_symlink(*g.path("g_out/new.txt"), 3, *g.path("g_dangling")) == 0
+    before = snapshot(outside)
+    assert g.open(3, "g_out/secret.txt")[0] == EPERM
+    assert g.open(3, "g_loop1")[0] == ELOOP
+    assert g.open(3, "g_dangling", O_CREAT)[0] == EPERM
+    assert g.mkdir(3, "g_out/d") == EPERM
+    assert g.path_rename(3, *g.path("inner/f.txt"), 3, *g.path("g_out/f.txt")) == EPERM
+    assert snapshot(outside) == before
+    assert os.readlink(box / "g_out") == "../outside"
+    # a link made inside, pointing inside, works
+    assert g.path_symlink(*g.path("inner/f.txt"), 3, *g.path("g_ok")) == 0
+    assert g.open(3, "g_ok")[0] == 0
+
+
+# ---- the fd table: renumbering over stdio and preopens, growth ----
+
+def test_renumber_over_stdio_and_preopens(tmp_path):
+    outside, box = escape_layout(tmp_path)
+    before = snapshot(outside)
+    g = Guest([Preopen(str(box), "."), Preopen(str(box / "inner"), "inner", readonly=True)])
+    assert g.fd_renumber(3, 1) == 0                      # the preopen over stdout
+    assert g.write(1, b"x") == EBADF                     # a directory: no FD_WRITE
+    assert g.fd_prestat_get(1, g.put(bytes(8))) == 0 and g.fd_prestat_get(3, g.put(bytes(8))) == EBADF
+    assert g.open(1, "../outside/secret.txt")[0] == EPERM
+    assert g.open(1, "inner/f.txt")[0] == 0
+    # the read-only preopen renumbered over the writable one stays read-only
+    assert g.fd_renumber(4, 1) == 0
+    assert g.mkdir(1, "d") == EPERM and g.open(1, "new", O_CREAT)[0] == EPERM
+    assert g.fd_renumber(0, 1) == 0                      # stdin over it: no directory left
+    assert g.open(1, "f.txt")[0] == ENOTDIR
+    assert g.fd_renumber(9, 1) == EBADF and g.fd_renumber(1, 9) == EBADF
+    assert g.fd_renumber(1, 0xFFFFFFFF) == EBADF and g.fd_renumber(1, 1) == 0
+    assert g.env.stdout == b""
+    assert snapshot(outside) == before
+    assert sorted(os.listdir(box / "inner")) == ["f.txt"]
+
+
+def test_fd_table_growth_with_opens_closes_and_renumbers(tmp_path):
+    (tmp_path / "f.txt").write_bytes(b"x")
+    g = Guest([Preopen(str(tmp_path), ".")])
+    baseline = open_host_fds()
+    fds = []
+    for _ in range(300):                               # several chunks
+        err, fd = g.open(3, "f.txt", rights=R_READ_ONLY)
+        assert err == 0
+        fds.append(fd)
+    assert fds == list(range(4, 304))
+    for fd in fds[::2]:                                # holes, refilled lowest first
+        assert g.fd_close(fd) == 0
+    assert g.open(3, "f.txt", rights=R_READ_ONLY) == (0, 4)
+    for fd in fds[1::2]:                               # move every odd one down a slot
+        assert g.fd_renumber(fd, fd - 1 if fd - 1 != 4 else 4) in (0, EBADF)
+    for fd in range(4, 400):
+        g.fd_close(fd)
+    assert open_host_fds() == baseline
+    for fd in range(4, 400):
+        assert g.fd_fdstat_get(fd, g.put(bytes(24))) == EBADF
+    assert g.open(3, "f.txt", rights=R_READ_ONLY) == (0, 4)
+
+
+@pytest.mark.slow
+def test_fd_table_to_the_host_limit_and_back(tmp_path):
+    """Opening until the host refuses gives EMFILE/ENFILE, never a crash; all
+    of them close again."""
+    (tmp_path / "f.txt").write_bytes(b"x")
+    g = Guest([Preopen(str(tmp_path), ".")])
+    baseline = open_host_fds()
+    opened = 0
+    while True:
+        err, _ = g.open(3, "f.txt", rights=R_READ_ONLY)
+        if err:
+            assert err in (33, 41)                     # EMFILE, ENFILE
+            break
+        opened += 1
+    assert opened > 100
+    for fd in range(4, 4 + opened):
+        assert g.fd_close(fd) == 0
+    assert open_host_fds() == baseline
+
+
+# ---- iovecs and pointers ----
+
+def test_huge_and_bad_iovecs(tmp_path):
+    g = Guest([Preopen(str(tmp_path), ".")])
+    err, fd = g.open(3, "out.bin", O_CREAT)
+    assert err == 0
+    nwritten = g.put(bytes(4))
+    assert g.fd_write(fd, 60000, 0x10000000, nwritten) == EFAULT      # the array itself
+    assert g.fd_write(fd, 0xFFFFFFF8, 1, nwritten) == EFAULT
+    bad = g.put((100).to_bytes(4, "little") + (0xFFFFFFFF).to_bytes(4, "little"))
+    assert g.fd_write(fd, bad, 1, nwritten) == EFAULT                # a buffer past memory
+    end = g.memory.data_size
+    last = g.put((end - 1).to_bytes(4, "little") + (1).to_bytes(4, "little"))
+    assert g.fd_write(fd, last, 1, nwritten) == 0 and g.u32(nwritten) == 1
+    past = g.put((end - 1).to_bytes(4, "little") + (2).to_bytes(4, "little"))
+    assert g.fd_write(fd, past, 1, nwritten) == EFAULT
+    # 1000 one-byte iovecs: all written, in order
+    data = g.put(bytes(range(250)) * 4)
+    array = g.put(b"".join((data + i).to_bytes(4, "little") + (1).to_bytes(4, "little")
+                           for i in range(1000)))
+    assert g.fd_write(fd, array, 1000, nwritten) == 0 and g.u32(nwritten) == 1000
+    assert g.fd_write(fd, array, 1000, 0xFFFFFFFF) == EFAULT          # result pointer
+    assert (tmp_path / "out.bin").read_bytes() == b"\0" + bytes(range(250)) * 4
+    # reads into memory past the end are refused before the host reads
+    err, rfd = g.open(3, "out.bin", rights=R_READ_ONLY)
+    assert g.fd_read(rfd, past, 1, nwritten) == EFAULT
+    one = g.put(g.put(bytes(8)).to_bytes(4, "little") + (1).to_bytes(4, "little"))
+    assert g.fd_read(rfd, one, 1, nwritten) == 0 and g.u32(nwritten) == 1
+    assert g.random_get(end - 8, 16) == EFAULT and g.random_get(0xFFFFFFFF, 2) == EFAULT
+    assert g.args_get(0xFFFFFFFC, 0) == EFAULT
+    assert g.fd_readdir(3, end - 4, 100, 0, nwritten) == EFAULT
+
+
+# ---- the CLI: --dir-ro next to --dir ----
+
+CLI_LINK_WAT = r'''(module
+  (import "wasi_snapshot_preview1" "path_link"
+    (func $link (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_dir_name"
+    (func $name (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "secret.txt")
+  (data (i32.const 32) "hard")
+  (data (i32.const 48) "\40\00\00\00\05\00\00\00")
+  (data (i32.const 64) "owned")
+  (func (export "_start")
+    (local $ro i32) (local $rw i32) (local $err i32)
+    ;; which of fds 3 and 4 is "/ro"
+    (drop (call $name (i32.const 3) (i32.const 100) (i32.const 3)))
+    (local.set $ro (select (i32.const 3) (i32.const 4) (i32.eq (i32.load8_u (i32.const 102))
+                                                                (i32.const 111))))
+    (local.set $rw (i32.sub (i32.const 7) (local.get $ro)))
+    (local.set $err (call $link (local.get $ro) (i32.const 0) (i32.const 16) (i32.const 10)
+                              (local.get $rw) (i32.const 32) (i32.const 4)))
+    ;; O_CREAT|O_TRUNC and write, as the exploit did
+    (if (i32.eqz (call $open (local.get $rw) (i32.const 0) (i32.const 32) (i32.const 4)
+                             (i32.const 9) (i64.const 0x3fffffff) (i64.const 0x3fffffff)
+                             (i32.const 0) (i32.const 200)))
+      (then (drop (call $write (i32.load (i32.const 200)) (i32.const 48) (i32.const 1)
+                               (i32.const 204)))))
+    (call $exit (local.get $err))))
+'''
+
+
+def test_cli_dir_ro_next_to_dir_refuses_the_link(tmp_path):
+    ro, rw = ro_layout(tmp_path)
+    before = snapshot(ro)
+    program = tmp_path / "link.wat"
+    program.write_text(CLI_LINK_WAT)
+    done = subprocess.run([sys.executable, "-m", "wasabi", "run", "--no-cache",
+                           "--dir-ro", f"{ro}::/ro", "--dir", f"{rw}::/rw", str(program)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == EPERM, done.stderr
+    assert snapshot(ro) == before
+    assert (rw / "hard").read_bytes() == b"owned"          # a new file, not the secret
