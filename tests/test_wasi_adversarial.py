@@ -368,7 +368,8 @@ def zeroed(memory, offset, n):
     return memory.read(offset, n) == bytes(n)
 
 
-def test_clone_gets_its_own_wasi_state_bound_to_its_own_memory(tmp_path):
+@pytest.mark.parametrize("rounds", [20, pytest.param(500, marks=pytest.mark.slow)])
+def test_clone_gets_its_own_wasi_state_bound_to_its_own_memory(tmp_path, rounds):
     from wasabi.runtime.clone import clone_instance
     g = Guest([str(tmp_path)], wat=WORK_WAT, stdin=STDIN)
     original = g.instance
@@ -389,13 +390,13 @@ def test_clone_gets_its_own_wasi_state_bound_to_its_own_memory(tmp_path):
         except BaseException as exc:           # reported by the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(i, 20)) for i in (original, clone)]
+    threads = [threading.Thread(target=run, args=(i, rounds)) for i in (original, clone)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors
-    n = 20 * 200
+    n = rounds * 200
     assert g.env.stdout == b"ORIGINAL" * n
     assert g.env.state_of(clone).stdout == b"CLONE___" * n
     # each read the same stdin from where the original was when cloned

@@ -149,49 +149,100 @@ LOCKED(wasi_environ_get, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
 LOCKED(wasi_environ_sizes_get, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
 LOCKED(wasi_clock_res_get, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
 LOCKED(wasi_clock_time_get, (wasi_ctx* c, int32_t pa, int64_t pb, int32_t pc), (c, pa, pb, pc))
-LOCKED(wasi_fd_advise, (wasi_ctx* c, int32_t pa, int64_t pb, int64_t pc, int32_t pd), (c, pa, pb, pc, pd))
+LOCKED(wasi_fd_advise,
+       (wasi_ctx* c, int32_t pa, int64_t pb, int64_t pc, int32_t pd),
+       (c, pa, pb, pc, pd))
 LOCKED(wasi_fd_allocate, (wasi_ctx* c, int32_t pa, int64_t pb, int64_t pc), (c, pa, pb, pc))
 LOCKED(wasi_fd_close, (wasi_ctx* c, int32_t pa), (c, pa))
 LOCKED(wasi_fd_datasync, (wasi_ctx* c, int32_t pa), (c, pa))
 LOCKED(wasi_fd_fdstat_get, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
 LOCKED(wasi_fd_fdstat_set_flags, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
-LOCKED(wasi_fd_fdstat_set_rights, (wasi_ctx* c, int32_t pa, int64_t pb, int64_t pc), (c, pa, pb, pc))
+LOCKED(wasi_fd_fdstat_set_rights,
+       (wasi_ctx* c, int32_t pa, int64_t pb, int64_t pc),
+       (c, pa, pb, pc))
 LOCKED(wasi_fd_filestat_set_size, (wasi_ctx* c, int32_t pa, int64_t pb), (c, pa, pb))
-LOCKED(wasi_fd_filestat_set_times, (wasi_ctx* c, int32_t pa, int64_t pb, int64_t pc, int32_t pd), (c, pa, pb, pc, pd))
-LOCKED(wasi_fd_pread, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int64_t pd, int32_t pe), (c, pa, pb, pc, pd, pe))
+LOCKED(wasi_fd_filestat_set_times,
+       (wasi_ctx* c, int32_t pa, int64_t pb, int64_t pc, int32_t pd),
+       (c, pa, pb, pc, pd))
+LOCKED(wasi_fd_pread,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int64_t pd, int32_t pe),
+       (c, pa, pb, pc, pd, pe))
 LOCKED(wasi_fd_prestat_get, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
 LOCKED(wasi_fd_prestat_dir_name, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc), (c, pa, pb, pc))
-LOCKED(wasi_fd_pwrite, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int64_t pd, int32_t pe), (c, pa, pb, pc, pd, pe))
-LOCKED(wasi_fd_read, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd), (c, pa, pb, pc, pd))
-LOCKED(wasi_fd_readdir, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int64_t pd, int32_t pe), (c, pa, pb, pc, pd, pe))
+LOCKED(wasi_fd_pwrite,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int64_t pd, int32_t pe),
+       (c, pa, pb, pc, pd, pe))
+LOCKED(wasi_fd_read,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd),
+       (c, pa, pb, pc, pd))
+LOCKED(wasi_fd_readdir,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int64_t pd, int32_t pe),
+       (c, pa, pb, pc, pd, pe))
 LOCKED(wasi_fd_renumber, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
 LOCKED(wasi_fd_sync, (wasi_ctx* c, int32_t pa), (c, pa))
 LOCKED(wasi_fd_tell, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
-LOCKED(wasi_fd_write, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd), (c, pa, pb, pc, pd))
-LOCKED(wasi_path_create_directory, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc), (c, pa, pb, pc))
-LOCKED(wasi_path_filestat_set_times, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int64_t pe, int64_t pf, int32_t pg), (c, pa, pb, pc, pd, pe, pf, pg))
-LOCKED(wasi_path_link, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int32_t pf, int32_t pg), (c, pa, pb, pc, pd, pe, pf, pg))
-LOCKED(wasi_path_open, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int64_t pf, int64_t pg, int32_t ph, int32_t pi), (c, pa, pb, pc, pd, pe, pf, pg, ph, pi))
-LOCKED(wasi_path_readlink, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int32_t pf), (c, pa, pb, pc, pd, pe, pf))
-LOCKED(wasi_path_remove_directory, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc), (c, pa, pb, pc))
-LOCKED(wasi_path_rename, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int32_t pf), (c, pa, pb, pc, pd, pe, pf))
-LOCKED(wasi_path_symlink, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe), (c, pa, pb, pc, pd, pe))
+LOCKED(wasi_fd_write,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd),
+       (c, pa, pb, pc, pd))
+LOCKED(wasi_path_create_directory,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc),
+       (c, pa, pb, pc))
+LOCKED(wasi_path_filestat_set_times,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int64_t pe, int64_t pf,
+        int32_t pg),
+       (c, pa, pb, pc, pd, pe, pf, pg))
+LOCKED(wasi_path_link,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int32_t pf,
+        int32_t pg),
+       (c, pa, pb, pc, pd, pe, pf, pg))
+LOCKED(wasi_path_open,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int64_t pf,
+        int64_t pg, int32_t ph, int32_t pi),
+       (c, pa, pb, pc, pd, pe, pf, pg, ph, pi))
+LOCKED(wasi_path_readlink,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int32_t pf),
+       (c, pa, pb, pc, pd, pe, pf))
+LOCKED(wasi_path_remove_directory,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc),
+       (c, pa, pb, pc))
+LOCKED(wasi_path_rename,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int32_t pf),
+       (c, pa, pb, pc, pd, pe, pf))
+LOCKED(wasi_path_symlink,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe),
+       (c, pa, pb, pc, pd, pe))
 LOCKED(wasi_path_unlink_file, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc), (c, pa, pb, pc))
 LOCKED(wasi_proc_raise, (wasi_ctx* c, int32_t pa), (c, pa))
 LOCKED(wasi_random_get, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
 LOCKED(wasi_sched_yield, (wasi_ctx* c), (c))
-LOCKED(wasi_sock_recv, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int32_t pf), (c, pa, pb, pc, pd, pe, pf))
-LOCKED(wasi_sock_send, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe), (c, pa, pb, pc, pd, pe))
+LOCKED(wasi_sock_recv,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe, int32_t pf),
+       (c, pa, pb, pc, pd, pe, pf))
+LOCKED(wasi_sock_send,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe),
+       (c, pa, pb, pc, pd, pe))
 LOCKED(wasi_sock_shutdown, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
 LOCKED(wasi_fd_filestat_get, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
-LOCKED(wasi_fd_seek, (wasi_ctx* c, int32_t pa, int64_t pb, int32_t pc, int32_t pd), (c, pa, pb, pc, pd))
-LOCKED(wasi_path_filestat_get, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe), (c, pa, pb, pc, pd, pe))
-LOCKED(wasi_poll_oneoff, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd), (c, pa, pb, pc, pd))
+LOCKED(wasi_fd_seek,
+       (wasi_ctx* c, int32_t pa, int64_t pb, int32_t pc, int32_t pd),
+       (c, pa, pb, pc, pd))
+LOCKED(wasi_path_filestat_get,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe),
+       (c, pa, pb, pc, pd, pe))
+LOCKED(wasi_poll_oneoff,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd),
+       (c, pa, pb, pc, pd))
 LOCKED(wasi_sock_accept, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc), (c, pa, pb, pc))
 LOCKED(wasi_fd_filestat_get_snapshot0, (wasi_ctx* c, int32_t pa, int32_t pb), (c, pa, pb))
-LOCKED(wasi_fd_seek_snapshot0, (wasi_ctx* c, int32_t pa, int64_t pb, int32_t pc, int32_t pd), (c, pa, pb, pc, pd))
-LOCKED(wasi_path_filestat_get_snapshot0, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe), (c, pa, pb, pc, pd, pe))
-LOCKED(wasi_poll_oneoff_snapshot0, (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd), (c, pa, pb, pc, pd))
+LOCKED(wasi_fd_seek_snapshot0,
+       (wasi_ctx* c, int32_t pa, int64_t pb, int32_t pc, int32_t pd),
+       (c, pa, pb, pc, pd))
+LOCKED(wasi_path_filestat_get_snapshot0,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd, int32_t pe),
+       (c, pa, pb, pc, pd, pe))
+LOCKED(wasi_poll_oneoff_snapshot0,
+       (wasi_ctx* c, int32_t pa, int32_t pb, int32_t pc, int32_t pd),
+       (c, pa, pb, pc, pd))
 
 static void locked_wasi_proc_exit(wasi_ctx* c, int32_t code) {
     wasi_ctx_lock(c);
