@@ -18,7 +18,10 @@ cdef extern from "wasi.h":
         const char* results
     wasi_ctx* wasi_ctx_new()
     void wasi_ctx_free(wasi_ctx* c)
-    void wasi_ctx_bind_memory(wasi_ctx* c, wrt_memory* mem)
+    wasi_ctx* wasi_ctx_copy(wasi_ctx* src, int* failed_fd, int* host_errno) nogil
+    void wasi_ctx_lock(wasi_ctx* c) nogil
+    void wasi_ctx_unlock(wasi_ctx* c) nogil
+    void wasi_ctx_bind_memory(wasi_ctx* c, wrt_memory* mem) nogil
     int wasi_ctx_set_args(wasi_ctx* c, const char* strings, uint32_t size, uint32_t count)
     int wasi_ctx_set_env(wasi_ctx* c, const char* strings, uint32_t size, uint32_t count)
     int wasi_ctx_set_stdio_host(wasi_ctx* c, int slot, int host_fd)
@@ -104,18 +107,43 @@ cdef class WasiContext:
             _raise_errno(rc, f"cannot preopen {host_path.decode(errors='replace')}")
         return rc
 
+    def copy(self):
+        """A new context with a copy of this one's whole state: args, environment,
+        stdio buffers, and the fd table with every host descriptor duplicated
+        (the same open file descriptions, as after fork). Bound to no memory."""
+        cdef int failed_fd = -1, host_errno = 0
+        cdef wasi_ctx* copied
+        with nogil:                  # waits for a running import on another thread
+            copied = wasi_ctx_copy(self.ctx, &failed_fd, &host_errno)
+        if copied == NULL:
+            if failed_fd < 0:
+                raise MemoryError("cannot copy a WASI context")
+            import os
+            raise OSError(host_errno, f"cannot copy WASI fd {failed_fd}: "
+                                      f"{os.strerror(host_errno)}")
+        cdef WasiContext other = WasiContext()
+        wasi_ctx_free(other.ctx)
+        other.ctx = copied
+        return other
+
     def bind_memory(self, uintptr_t memory_record):
         """Point the context at an instance's memory record (0 unbinds)."""
-        wasi_ctx_bind_memory(self.ctx, <wrt_memory*>memory_record)
+        with nogil:
+            wasi_ctx_bind_memory(self.ctx, <wrt_memory*>memory_record)
 
     def output(self, int slot):
         """What the guest wrote to in-memory stdout (1) or stderr (2) so far."""
         if slot < 0 or slot > 2:
             raise ValueError("stdio slot must be 0, 1 or 2")
         cdef wasi_buffer* b = wasi_ctx_stdio_buffer(self.ctx, slot)
-        if b.data == NULL:
-            return b""
-        return PyBytes_FromStringAndSize(<const char*>b.data, b.len)
+        with nogil:                  # an import on another thread may be appending
+            wasi_ctx_lock(self.ctx)
+        try:
+            if b.data == NULL:
+                return b""
+            return PyBytes_FromStringAndSize(<const char*>b.data, b.len)
+        finally:
+            wasi_ctx_unlock(self.ctx)
 
     @property
     def exit_code(self):

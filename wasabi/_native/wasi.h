@@ -9,12 +9,18 @@
  *
  * Every guest pointer is checked against the memory's current size before use;
  * a bad pointer or length gives WASI_EFAULT / WASI_EINVAL, never a host access.
- * A ctx is used by one thread at a time (as an instance is).
+ *
+ * Threads: every import runs with the ctx's lock held (the wrappers in
+ * wasi_misc.c's import table), so calls on one ctx are serialised whoever makes
+ * them: the instance's compiled code, Python calling an import (or an export
+ * that re-exports one), a clone being copied from it. The fd table never moves
+ * (fixed chunks), so a wasi_fd* stays valid across wasi_fd_alloc.
  */
 #ifndef WASABI_WASI_H
 #define WASABI_WASI_H
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -137,20 +143,27 @@ typedef struct wasi_fd {
     wasi_buffer* buffer;        /* in-memory stream: one of the ctx's stdio buffers */
 } wasi_fd;
 
+#define WASI_MAX_FDS 65536
+#define WASI_FD_CHUNK 64        /* slots per chunk: chunks are allocated, never moved */
+
 typedef struct wasi_ctx {
     VMContext vm;               /* first: mem_base and memory are the bound memory */
+    pthread_mutex_t lock;       /* held by every import call (wasi_misc.c) */
     char* args;                 /* NUL-terminated strings back to back */
     uint32_t args_count, args_size;
     char* env;                  /* "K=V" strings back to back */
     uint32_t env_count, env_size;
-    wasi_fd* fds;
-    uint32_t fd_count;          /* slots allocated */
+    wasi_fd* fd_chunks[WASI_MAX_FDS / WASI_FD_CHUNK];
+    uint32_t fd_count;          /* slots in allocated chunks (a multiple of WASI_FD_CHUNK) */
     wasi_buffer stdio[3];       /* in-memory stdin/stdout/stderr when configured so */
     int32_t exit_code;
     int32_t exited;
 } wasi_ctx;
 
-#define WASI_MAX_FDS 65536
+/* slot i (< fd_count): its address never changes while the ctx lives */
+static inline wasi_fd* wasi_fd_slot(wasi_ctx* c, uint32_t i) {
+    return &c->fd_chunks[i / WASI_FD_CHUNK][i % WASI_FD_CHUNK];
+}
 
 /* ---- guest memory: every access goes through these ---- */
 
@@ -190,6 +203,12 @@ static inline int wasi_put_u64(wasi_ctx* c, uint32_t ptr, uint64_t v) {
 /* ---- wasi_ctx.c: the context, its fd table, configuration ---- */
 wasi_ctx* wasi_ctx_new(void);
 void wasi_ctx_free(wasi_ctx* c);
+/* A copy of `src`'s whole state (args, env, stdio buffers, fd table with every
+ * host fd duplicated, preopens), bound to no memory; NULL on failure with
+ * *failed_fd the guest fd that could not be copied (-1: out of memory). */
+wasi_ctx* wasi_ctx_copy(wasi_ctx* src, int* failed_fd, int* host_errno);
+void wasi_ctx_lock(wasi_ctx* c);
+void wasi_ctx_unlock(wasi_ctx* c);
 void wasi_ctx_bind_memory(wasi_ctx* c, wrt_memory* mem);
 int wasi_ctx_set_args(wasi_ctx* c, const char* strings, uint32_t size, uint32_t count);
 int wasi_ctx_set_env(wasi_ctx* c, const char* strings, uint32_t size, uint32_t count);
@@ -202,7 +221,8 @@ int32_t wasi_take_exit_code(void);
 void wasi_note_exit(wasi_ctx* c, int32_t code);           /* proc_exit, before the trap */
 
 wasi_fd* wasi_fd_get(wasi_ctx* c, uint32_t fd);            /* NULL: not open */
-int wasi_fd_alloc(wasi_ctx* c, uint32_t lowest, uint32_t* out);  /* lowest free slot >= lowest */
+/* lowest free slot >= lowest; may add a chunk, never moves existing slots */
+int wasi_fd_alloc(wasi_ctx* c, uint32_t lowest, uint32_t* out);
 void wasi_fd_release(wasi_fd* e);                          /* closes host resources */
 int wasi_errno_from_host(int host_errno);
 uint8_t wasi_filetype_from_mode(unsigned mode);

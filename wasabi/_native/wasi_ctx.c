@@ -5,6 +5,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,13 +29,28 @@ void wasi_note_exit(wasi_ctx* c, int32_t code) {
     last_exit_code = code;
 }
 
+/* the chunk of slots [first, first + WASI_FD_CHUNK): 0 or WASI_ENOMEM */
+static int add_chunk(wasi_ctx* c) {
+    wasi_fd* chunk = calloc(WASI_FD_CHUNK, sizeof *chunk);
+    if (!chunk)
+        return WASI_ENOMEM;
+    for (int i = 0; i < WASI_FD_CHUNK; i++)
+        chunk[i].host = -1;
+    c->fd_chunks[c->fd_count / WASI_FD_CHUNK] = chunk;
+    c->fd_count += WASI_FD_CHUNK;
+    return 0;
+}
+
 wasi_ctx* wasi_ctx_new(void) {
     wasi_ctx* c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->fd_count = 8;
-    c->fds = calloc(c->fd_count, sizeof *c->fds);
-    if (!c->fds) {
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        return NULL;
+    }
+    if (add_chunk(c) != 0) {
+        pthread_mutex_destroy(&c->lock);
         free(c);
         return NULL;
     }
@@ -45,18 +61,25 @@ void wasi_ctx_free(wasi_ctx* c) {
     if (!c)
         return;
     for (uint32_t i = 0; i < c->fd_count; i++)
-        wasi_fd_release(&c->fds[i]);
+        wasi_fd_release(wasi_fd_slot(c, i));
+    for (uint32_t i = 0; i < c->fd_count / WASI_FD_CHUNK; i++)
+        free(c->fd_chunks[i]);
     for (int i = 0; i < 3; i++)
         free(c->stdio[i].data);
-    free(c->fds);
     free(c->args);
     free(c->env);
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
+void wasi_ctx_lock(wasi_ctx* c) { pthread_mutex_lock(&c->lock); }
+void wasi_ctx_unlock(wasi_ctx* c) { pthread_mutex_unlock(&c->lock); }
+
 void wasi_ctx_bind_memory(wasi_ctx* c, wrt_memory* mem) {
+    wasi_ctx_lock(c);                   /* not under a running import */
     c->vm.memory = mem;
     c->vm.mem_base = mem ? mem->base : NULL;
+    wasi_ctx_unlock(c);
 }
 
 static int copy_strings(char** dst, uint32_t* dst_size, uint32_t* dst_count, const char* strings,
@@ -64,7 +87,8 @@ static int copy_strings(char** dst, uint32_t* dst_size, uint32_t* dst_count, con
     char* copy = malloc(size ? size : 1);
     if (!copy)
         return -ENOMEM;
-    memcpy(copy, strings, size);
+    if (size)
+        memcpy(copy, strings, size);
     free(*dst);
     *dst = copy;
     *dst_size = size;
@@ -83,28 +107,27 @@ int wasi_ctx_set_env(wasi_ctx* c, const char* strings, uint32_t size, uint32_t c
 /* ---- the fd table ---- */
 
 wasi_fd* wasi_fd_get(wasi_ctx* c, uint32_t fd) {
-    if (fd >= c->fd_count || !c->fds[fd].kind)
+    if (fd >= c->fd_count)
         return NULL;
-    return &c->fds[fd];
+    wasi_fd* e = wasi_fd_slot(c, fd);
+    return e->kind ? e : NULL;
 }
 
 int wasi_fd_alloc(wasi_ctx* c, uint32_t lowest, uint32_t* out) {
     for (uint32_t i = lowest; i < c->fd_count; i++) {
-        if (!c->fds[i].kind) {
+        if (!wasi_fd_slot(c, i)->kind) {
             *out = i;
             return 0;
         }
     }
     if (c->fd_count >= WASI_MAX_FDS)
         return WASI_EMFILE;
-    uint32_t grown = c->fd_count * 2;   /* lowest < 8 <= fd_count: the new slot is free */
-    wasi_fd* fds = realloc(c->fds, grown * sizeof *fds);
-    if (!fds)
-        return WASI_ENOMEM;
-    memset(fds + c->fd_count, 0, (grown - c->fd_count) * sizeof *fds);
-    *out = c->fd_count;
-    c->fds = fds;
-    c->fd_count = grown;
+    /* lowest < WASI_FD_CHUNK <= fd_count: the new chunk's first slot is free */
+    uint32_t first = c->fd_count;
+    int err = add_chunk(c);
+    if (err)
+        return err;
+    *out = first;
     return 0;
 }
 
@@ -123,7 +146,7 @@ void wasi_fd_release(wasi_fd* e) {
 /* ---- stdio ---- */
 
 static wasi_fd* stdio_slot(wasi_ctx* c, int slot) {
-    wasi_fd* e = &c->fds[slot];
+    wasi_fd* e = wasi_fd_slot(c, (uint32_t)slot);
     wasi_fd_release(e);
     return e;
 }
@@ -222,7 +245,7 @@ int wasi_ctx_preopen(wasi_ctx* c, const char* host_path, const char* guest_name,
         close(fd);
         return err == WASI_EMFILE ? -EMFILE : -ENOMEM;
     }
-    wasi_fd* e = &c->fds[slot];
+    wasi_fd* e = wasi_fd_slot(c, slot);
     e->kind = WASI_FD_HOST;
     e->host = fd;
     e->filetype = WASI_FILETYPE_DIRECTORY;
@@ -237,6 +260,76 @@ int wasi_ctx_preopen(wasi_ctx* c, const char* host_path, const char* guest_name,
     e->rights_base = R_DIR_ALL;
     e->rights_inheriting = R_DIR_ALL | R_FILE_ALL;
     return (int)slot;
+}
+
+/* ---- copies (a clone's state, or a later instance's) ---- */
+
+static int copy_entry(wasi_ctx* dst, const wasi_ctx* src, wasi_fd* to, const wasi_fd* from) {
+    *to = *from;
+    to->host = -1;
+    to->dir = NULL;                  /* fd_readdir reopens and seeks by cookie */
+    to->dir_index = 0;
+    to->preopen_name = NULL;
+    if (from->buffer)                /* one of src's stdio buffers: the same of dst's */
+        to->buffer = &dst->stdio[from->buffer - src->stdio];
+    if (from->preopen_name && !(to->preopen_name = strdup(from->preopen_name)))
+        return ENOMEM;
+    /* the same open file description, as after fork(): offsets are shared */
+    if (from->host >= 0 && (to->host = fcntl(from->host, F_DUPFD_CLOEXEC, 3)) < 0)
+        return errno;
+    return 0;
+}
+
+static int copy_buffer(wasi_buffer* to, const wasi_buffer* from) {
+    *to = *from;
+    to->data = NULL;
+    if (from->cap) {
+        if (!(to->data = malloc(from->cap)))
+            return ENOMEM;
+        memcpy(to->data, from->data, from->len);
+    }
+    return 0;
+}
+
+static wasi_ctx* copy_locked(wasi_ctx* src, int* failed_fd, int* host_errno) {
+    *failed_fd = -1;
+    *host_errno = ENOMEM;
+    wasi_ctx* c = wasi_ctx_new();
+    if (!c)
+        return NULL;
+    if (wasi_ctx_set_args(c, src->args, src->args_size, src->args_count) ||
+        wasi_ctx_set_env(c, src->env, src->env_size, src->env_count))
+        goto fail;
+    for (int i = 0; i < 3; i++)
+        if (copy_buffer(&c->stdio[i], &src->stdio[i]))
+            goto fail;
+    c->exit_code = src->exit_code;
+    c->exited = src->exited;
+    while (c->fd_count < src->fd_count)
+        if (add_chunk(c))
+            goto fail;
+    for (uint32_t i = 0; i < src->fd_count; i++) {
+        const wasi_fd* from = wasi_fd_slot(src, i);
+        if (!from->kind)
+            continue;
+        int err = copy_entry(c, src, wasi_fd_slot(c, i), from);
+        if (err) {
+            *failed_fd = (int)i;
+            *host_errno = err;
+            goto fail;
+        }
+    }
+    return c;
+fail:
+    wasi_ctx_free(c);
+    return NULL;
+}
+
+wasi_ctx* wasi_ctx_copy(wasi_ctx* src, int* failed_fd, int* host_errno) {
+    wasi_ctx_lock(src);
+    wasi_ctx* c = copy_locked(src, failed_fd, host_errno);
+    wasi_ctx_unlock(src);
+    return c;
 }
 
 /* ---- host -> WASI ---- */

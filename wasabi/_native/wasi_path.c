@@ -233,8 +233,12 @@ int32_t wasi_path_open(wasi_ctx* c, int32_t dirfd, int32_t dirflags, int32_t pat
                            follow, &r, &dir);
     if (err)
         return err;
-    if (dir->readonly && ((oflags & (WASI_O_CREAT | WASI_O_TRUNC)) || (base & R_WRITE_ANY) ||
-                          (fdflags & WASI_FDFLAG_APPEND))) {
+    /* what the new fd inherits, read now: nothing of `dir` is used after the
+     * slot allocation below (the table no longer moves, but keep it local) */
+    uint8_t readonly = dir->readonly;
+    uint64_t dir_inheriting = dir->rights_inheriting;
+    if (readonly && ((oflags & (WASI_O_CREAT | WASI_O_TRUNC)) || (base & R_WRITE_ANY) ||
+                     (fdflags & WASI_FDFLAG_APPEND))) {
         wasi_resolved_done(&r);
         return WASI_EPERM;
     }
@@ -251,16 +255,16 @@ int32_t wasi_path_open(wasi_ctx* c, int32_t dirfd, int32_t dirflags, int32_t pat
         close(fd);
         return err;
     }
-    wasi_fd* e = &c->fds[slot];
+    wasi_fd* e = wasi_fd_slot(c, slot);
     e->kind = WASI_FD_HOST;
     e->host = fd;
     e->filetype = wasi_filetype_from_mode(st.st_mode);
-    e->readonly = dir->readonly;
+    e->readonly = readonly;
     /* not narrowed to the request: wasi-libc asks for no FD_DATASYNC or
      * FD_FILESTAT_SET_SIZE when reading, yet fdatasync/ftruncate must reach
      * the host (which answers by the open mode), as in wasmtime */
-    e->rights_base = dir->rights_inheriting & wasi_rights_for_host(fd, e->filetype);
-    e->rights_inheriting = (uint64_t)rights_inheriting & dir->rights_inheriting;
+    e->rights_base = dir_inheriting & wasi_rights_for_host(fd, e->filetype);
+    e->rights_inheriting = (uint64_t)rights_inheriting & dir_inheriting;
     wasi_put_u32(c, (uint32_t)fd_out, slot);
     return 0;
 }
@@ -440,13 +444,19 @@ int32_t wasi_path_filestat_set_times(wasi_ctx* c, int32_t fd, int32_t flags, int
 
 int32_t wasi_path_link(wasi_ctx* c, int32_t old_fd, int32_t old_flags, int32_t old_path,
                        int32_t old_len, int32_t new_fd, int32_t new_path, int32_t new_len) {
+    /* both sides change: a link out of a read-only preopen would let the
+     * writable side rewrite the read-only file (EPERM, as wasmtime) */
     wasi_resolved from, to;
-    int err = wasi_resolve(c, (uint32_t)old_fd, R_PATH_LINK_SOURCE, (uint32_t)old_path,
-                           (uint32_t)old_len, old_flags & WASI_LOOKUP_SYMLINK_FOLLOW, &from, NULL);
+    int err = resolve_for_change(c, old_fd, R_PATH_LINK_SOURCE, old_path, old_len,
+                                 old_flags & WASI_LOOKUP_SYMLINK_FOLLOW, &from);
     if (err)
         return err;
     err = resolve_for_change(c, new_fd, R_PATH_LINK_TARGET, new_path, new_len, 0, &to);
-    if (!err && (to.trailing_slash || from.trailing_slash))
+    if (err) {
+        wasi_resolved_done(&from);
+        return err;
+    }
+    if (to.trailing_slash || from.trailing_slash)
         err = WASI_ENOENT;        /* hard links to directories do not exist */
     if (!err && linkat(from.dirfd, from.name, to.dirfd, to.name, 0) != 0)
         err = wasi_errno_from_host(errno);

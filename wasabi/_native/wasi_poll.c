@@ -262,7 +262,7 @@ int32_t wasi_sock_accept(wasi_ctx* c, int32_t fd, int32_t flags, int32_t fd_out)
         close(conn);
         return err;
     }
-    wasi_fd* s = &c->fds[slot];
+    wasi_fd* s = wasi_fd_slot(c, slot);
     s->kind = WASI_FD_HOST;
     s->host = conn;
     s->filetype = WASI_FILETYPE_SOCKET_STREAM;

@@ -47,7 +47,16 @@ def clone_instance(instance):
     clone.define_segments()
     _copy_segment_state(instance, clone)
     clone.define_exports()
+    _tell_imports_cloned(instance, clone)
     return clone
+
+
+def _tell_imports_cloned(original, clone):
+    """Imports with per-instance state (WASI contexts) give the clone its own copy."""
+    for ext in original._imported_funcs.values():
+        hook = getattr(ext, "cloned", None)
+        if hook is not None:
+            hook(original, clone)
 
 
 class _Rebase:

@@ -2,11 +2,18 @@
 
 Each import is a WasiFunction: a HostFunction whose wrt_func record points
 straight at the C implementation with the context as its vmctx, so compiled
-code calls WASI without Python in between. After instantiation the context
-must be bound to the instance's exported memory (Environment.bind, or
-bind_instance for every WASI context an instance imports) before it runs.
+code calls WASI without Python in between. An importing instance is bound to
+its own context when it is built (wasi/instances.py: the Environment's own
+context for the first, a fresh copy of the configured state for later ones,
+a copy of the original's state for a clone), each bound to that instance's
+memory. bind_instance / Environment.bind repeat that binding on request.
+
+Threads: every call on one context is serialised by the context's lock (C
+side), whoever makes it -- the instance's code, Python calling an import or a
+re-exported import, a clone being copied.
 """
 import enum
+import weakref
 
 from .. import _ext
 from ..binary.types import I32, I64, FuncType
@@ -16,6 +23,7 @@ from ..runtime.signatures import type_id
 from ..runtime.store import Store
 from .config import WasiConfig, apply
 from .errors import exit_from_trap, is_exit_trap
+from .instances import attach, imports_from, runtime_instance, state_of
 
 NAMESPACE_PREVIEW1 = "wasi_snapshot_preview1"
 NAMESPACE_SNAPSHOT0 = "wasi_unstable"
@@ -106,8 +114,13 @@ class WasiFunction(HostFunction):
 
     def instantiated(self, instance):
         """For the runtime, once an importing instance is built (before its start
-        function): bind the context to that instance's memory."""
+        function): give that instance its context, bound to its memory."""
         self.environment.bind(instance)
+
+    def cloned(self, original, clone):
+        """For runtime/clone.py, once `clone` is built: it gets a copy of the
+        original's WASI state, bound to its own memory."""
+        self.environment.instance_cloned(original, clone)
 
     def _call_from_python(self, *args):
         if self._handle is None:
@@ -135,6 +148,9 @@ class Environment:
         self._ctx = _ext.WasiContext()
         apply(self.config, self._ctx)
         self._memory = None            # the bound Memory: kept alive while bound
+        # the configured state, copied for every importing instance after the first
+        self._template = self._ctx.copy()
+        self._owner = None             # weakref: the instance the own context serves
 
     @property
     def context_address(self):
@@ -169,10 +185,45 @@ class Environment:
     # ---- running ----
 
     def bind(self, target):
-        """Bind the context to an instance's exported "memory" (or to a Memory)."""
+        """Bind an importing instance to its context (see the module doc), or the
+        Environment's own context to a Memory or to another instance's "memory"."""
+        instance = runtime_instance(target)
+        if instance is not None and imports_from(instance, self):
+            self._bind_importer(instance)
+            return
         memory = _memory_of(target)
         self._ctx.bind_memory(memory.address if memory is not None else 0)
         self._memory = memory
+
+    def _bind_importer(self, instance):
+        memory = _memory_of(instance)
+        state = state_of(instance, self)
+        if state is not None:
+            state.bind(memory)
+        elif self._owner is None or self._owner() is instance:
+            self._owner = weakref.ref(instance)
+            self._memory = memory
+            attach(instance, self, self._ctx, memory)
+        else:
+            attach(instance, self, self._template.copy(), memory)
+
+    def instance_cloned(self, original, clone):
+        """Give `clone` a copy of `original`'s WASI state (OSError naming an fd
+        that cannot be duplicated), bound to the clone's memory."""
+        clone = runtime_instance(clone)
+        if state_of(clone, self) is not None:
+            return
+        source = state_of(runtime_instance(original), self)
+        context = (source._ctx if source is not None else self._ctx).copy()
+        attach(clone, self, context, _memory_of(clone))
+
+    def state_of(self, instance):
+        """The WASI state `instance` runs on: .stdout, .stderr, .exit_code."""
+        inner = runtime_instance(instance)
+        state = state_of(inner, self) if inner is not None else None
+        if state is None:
+            raise LookupError("the instance is not bound to this Environment's WASI state")
+        return state
 
     @property
     def stdout(self):
