@@ -28,17 +28,26 @@ def memory_backing(NativeMemory mem):
 
 def table_copy_rebased(NativeTable dst, NativeTable src, uint64_t lo, uint64_t hi,
                        uint64_t new_lo):
-    """dst[i] = src[i] for every element (both the same size), where a reference
-    into [lo, hi) (the source instance's function records) moves by new_lo - lo
-    (to the clone's records)."""
-    cdef uint64_t n = src.table.size, i, e
+    """dst[i] = src[i] for i < dst's size (a snapshot: src is at least as large, as
+    tables only grow, and may grow meanwhile on another thread: its array never
+    moves), where a reference into [lo, hi) (the source instance's function
+    records) moves by new_lo - lo (to the clone's records). Returns the set of
+    the other non-null references copied (funcrefs into other instances' records,
+    which the clone must keep alive)."""
+    cdef uint64_t n = dst.table.size, i, e, others = 0
     cdef uint64_t* s = src.table.elems
     cdef uint64_t* d = dst.table.elems
-    if dst.table.size != n:
-        raise ValueError(f"table sizes differ: {dst.table.size} != {n}")
+    if src.table.size < n:
+        raise ValueError(f"the source table ({src.table.size}) is smaller than the copy ({n})")
     with nogil:
         for i in range(n):
             e = s[i]
             if lo <= e < hi:
                 e = e - lo + new_lo
+            elif e:
+                others += 1
             d[i] = e
+    if not others:
+        return set()
+    cdef uint64_t new_hi = new_lo + (hi - lo)
+    return {d[i] for i in range(n) if d[i] and not new_lo <= d[i] < new_hi}

@@ -53,6 +53,7 @@ cdef extern from "runtime.h":
     wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init)
     void wrt_table_free(wrt_table* t)
     int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init)
+    uint64_t wrt_table_capacity(wrt_table* t)
     int wrt_table_init(wrt_table* t, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n)
     void wrt_set_host_dispatch(wrt_host_dispatch_fn fn)
     int64_t wrt_take_trap_element()
@@ -672,6 +673,11 @@ cdef class NativeTable:
     @property
     def elem_type(self):
         return self.table.elem_type
+
+    @property
+    def capacity(self):
+        """Elements the table can hold: it grows in place up to this, never further."""
+        return wrt_table_capacity(self.table)
 
     def get(self, uint64_t index):
         if index >= self.table.size:

@@ -46,6 +46,7 @@ const char* wrt_memory_backing(wrt_memory* mem);   /* "anon", "shared" or "priva
 wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init);
 void wrt_table_free(wrt_table* t);
 int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init);  /* old size or -1 */
+uint64_t wrt_table_capacity(wrt_table* t);  /* elements it can hold: its array never moves */
 int wrt_table_fill(wrt_table* t, uint64_t dst, uint64_t ref, uint64_t n);
 int wrt_table_copy(wrt_table* dt, wrt_table* st, uint64_t dst, uint64_t src, uint64_t n);
 int wrt_table_init(wrt_table* t, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n);
