@@ -28,6 +28,8 @@ from .. import _ext
 from ..abi import vmctx as V
 from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
 from ..binary.types import FUNCREF, Limits, MemoryType, TableType
+from .func import funcref_owner
+from .lifetimes import join
 
 
 def clone_instance(instance):
@@ -43,6 +45,7 @@ def clone_instance(instance):
     rebase = _Rebase(instance, clone)
     _copy_globals(instance, clone, rebase)
     _copy_tables(instance, clone, rebase)
+    rebase.keep_foreign(clone)
     _copy_memories(instance, clone)
     clone.define_segments()
     _copy_segment_state(instance, clone)
@@ -58,11 +61,22 @@ class _Rebase:
         self.lo = original.funcs.address
         self.hi = self.lo + count * V.FUNC_RECORD_SIZE
         self.new_lo = clone.funcs.address
+        self.foreign = set()       # other non-null references copied
 
     def raw(self, raw):
         if self.lo <= raw < self.hi:
             return raw - self.lo + self.new_lo
+        if raw:
+            self.foreign.add(raw)
         return raw
+
+    def keep_foreign(self, clone):
+        """The clone holds the original's references to other instances' functions
+        now: it joins their lifetime groups (runtime/lifetimes.py)."""
+        for raw in self.foreign:
+            owner = funcref_owner(raw)
+            if hasattr(owner, "hold_writer"):       # an instance (not a host function)
+                join(clone, owner)
 
 
 def _imported_externs(instance):
@@ -97,8 +111,8 @@ def _copy_tables(original, clone, rebase):
         ttype = TableType(table.elem_type, Limits(table.size, table.maximum))
         copy = clone.table_class._create(clone.store, ttype)
         if table.elem_type == FUNCREF:
-            _ext.table_copy_rebased(copy._native, table._native, rebase.lo, rebase.hi,
-                                    rebase.new_lo)
+            rebase.foreign |= _ext.table_copy_rebased(copy._native, table._native, rebase.lo,
+                                                      rebase.hi, rebase.new_lo)
         else:
             _ext.table_copy_rebased(copy._native, table._native, 0, 0, 0)
         clone.tables.append(copy)
