@@ -11,6 +11,7 @@ from cpython.exc cimport PyErr_Occurred, PyErr_Clear, PyErr_ExceptionMatches
 from cpython.float cimport PyFloat_AsDouble, PyFloat_CheckExact, PyFloat_AS_DOUBLE
 
 import operator
+from itertools import islice as _islice
 import threading as _threading
 
 cdef extern from "vmctx.h":
@@ -481,14 +482,28 @@ cdef object _call_host(HostRecord rec, const uint8_t* s):
     return rec.callable(*args)
 
 
+cdef tuple _host_result_values(object out, Py_ssize_t m):
+    """The m results of a host function as a tuple: at most m + 1 values are taken
+    from an iterable (an endless generator must not exhaust memory)."""
+    cdef tuple values
+    if type(out) is tuple:
+        values = <tuple>out
+    elif type(out) is list:
+        values = tuple(<list>out)
+    else:
+        values = tuple(_islice(out, m + 1))
+    if len(values) != m:
+        got = f"more than {m}" if len(values) > m else str(len(values))
+        raise TypeError(f"host function returned {got} values, expected {m}")
+    return values
+
+
 cdef int _store_host_results(HostRecord rec, uint8_t* s, object out) except -1:
     cdef Py_ssize_t m = rec.nresults, i
     if m == 1:
         _to_slot(s, rec.rtypes[0], out, rec.keep)
     elif m > 1:
-        out = tuple(out)
-        if len(out) != m:
-            raise TypeError(f"host function returned {len(out)} values, expected {m}")
+        out = _host_result_values(out, m)
         for i in range(m):
             _to_slot(s + 16 * i, rec.rtypes[i], out[i], rec.keep)
     return 0

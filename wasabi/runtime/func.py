@@ -7,6 +7,7 @@ turn an address back into a Python object, the arrays and host records are
 registered here (weakly) by address range.
 """
 import bisect
+import itertools
 import threading
 import weakref
 
@@ -148,9 +149,11 @@ def result_tuple(out, count):
         return ()
     if count == 1:
         return (out,)
-    out = tuple(out)
+    # at most count + 1 values: an endless iterator must not exhaust memory
+    out = tuple(itertools.islice(out, count + 1))
     if len(out) != count:
-        raise TypeError(f"host function returned {len(out)} values, expected {count}")
+        got = f"more than {count}" if len(out) > count else len(out)
+        raise TypeError(f"host function returned {got} values, expected {count}")
     return out
 
 
