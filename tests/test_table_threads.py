@@ -47,8 +47,8 @@ def grow_in_thread(grow, step, limit):
 """
 
 
-def run_script(body, timeout=120):
-    script = PRELUDE + textwrap.dedent(body)
+def run_script(body, timeout=120, prelude=""):
+    script = PRELUDE + prelude + textwrap.dedent(body)
     env = dict(os.environ, PYTHONPATH=ROOT)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=timeout, env=env)
@@ -131,3 +131,82 @@ def test_grow_across_page_boundaries(delta):
         total += delta
         assert table.get(total - 1) is None
     assert table.size == total
+
+
+MEMORY_PAIR = """
+MEM_OWNER = wasabi.compile(wasmtime.wat2wasm('''(module
+  (memory (export "m") 1 4000)
+  (data (i32.const 0) "marker")
+  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))'''))
+MEM_USER = wasabi.compile(wasmtime.wat2wasm('''(module
+  (import "a" "m" (memory 1 4000))
+  (func (export "grow") (param i32) (result i32) (local $old i32)
+    (local.set $old (memory.size))
+    (loop $l  ;; one page at a time, touching each, without leaving wasm
+      (drop (memory.grow (i32.const 1)))
+      (i32.store8 (i32.sub (i32.mul (memory.size) (i32.const 65536)) (i32.const 1)) (i32.const 1))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get $old))
+  (func (export "poke") (param i32) (i32.store8 (local.get 0) (i32.const 9))))'''))
+"""
+
+
+def test_clone_while_another_thread_grows_a_memory_it_copies():
+    """The source's exported memory grows (through an importer on another thread)
+    while it is cloned: each clone is a snapshot of some size (ValueError 'memory
+    sizes differ' or a failed mapping before)."""
+    out = run_script(prelude=MEMORY_PAIR, body="""
+        clones = 0
+        for _ in range(5):
+            a = wasabi.instantiate(MEM_OWNER)
+            b = wasabi.instantiate(MEM_USER, {"a": {"m": a.exports.m}})
+            thread = grow_in_thread(b.exports.grow, 20, 1500)
+            while thread.is_alive():
+                c = a.clone()
+                size = c.exports.m.data_size
+                assert size % 65536 == 0 and size <= a.exports.m.data_size
+                assert c.exports.m.read(0, 6) == b"marker"
+                clones += 1
+            thread.join()
+        print(clones)
+    """)
+    assert int(out) > 0
+
+
+def test_calls_into_an_instance_being_cloned_are_refused_not_raced():
+    """While a clone copies the instance its gate is held: a call from another
+    thread runs before or after the copy, or is refused as busy, never during it
+    (and a clone is refused while the call runs)."""
+    out = run_script("""
+        a, b = linked_pair()
+        done = threading.Event()
+        outcomes = {"ran": 0, "busy": 0}
+        def caller():
+            while not done.is_set():
+                try:
+                    assert a.exports.grow(0) == 1
+                    outcomes["ran"] += 1
+                except RuntimeError as exc:
+                    assert "another thread" in str(exc), exc
+                    outcomes["busy"] += 1
+        thread = threading.Thread(target=caller)
+        thread.start()
+        clones = 0
+        try:
+            for _ in range(300):
+                try:
+                    c = a.clone()
+                except RuntimeError as exc:       # the caller was inside: refused
+                    assert "while a thread runs it" in str(exc), exc
+                    continue
+                t = c.exports.t
+                assert t.get(0)() == 7 and t.size == 1
+                clones += 1
+        finally:
+            done.set()
+            thread.join()
+        assert clones > 0
+        print(outcomes["ran"], outcomes["busy"])
+    """)
+    ran, busy = map(int, out.split())
+    assert ran > 0

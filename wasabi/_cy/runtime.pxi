@@ -62,6 +62,7 @@ cdef extern from "runtime.h":
 cdef extern from "fastcall.h":
     ctypedef struct VMContext:
         uint64_t stack_limit
+        uint64_t gate_owner
     ctypedef void (*wrt_body_fn)(void* arg) noexcept nogil
     int WRT_BUSY, WRT_HAVE_REGCALL, WRT_REG_INTS, WRT_REG_FLOATS, WRT_STACK_WORDS
     int WRT_PLACE_INT, WRT_PLACE_FLOAT, WRT_PLACE_STACK

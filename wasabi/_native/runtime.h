@@ -38,7 +38,8 @@ int wrt_memory_init(wrt_memory* mem, wrt_segment* seg, uint64_t dst, uint64_t sr
 
 /* ---- memory_backing.c ---- */
 /* dst (fresh, src's size) gets src's bytes, copy-on-write where it can: the
- * pages copied, or -1 when dst could not be mapped */
+ * pages copied, -1 when dst could not be mapped, or -2 when src is no longer
+ * dst's size (it grew on another thread: grow dst and call again) */
 int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src);
 const char* wrt_memory_backing(wrt_memory* mem);   /* "anon", "shared" or "private" */
 

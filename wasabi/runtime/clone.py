@@ -34,10 +34,19 @@ from .lifetimes import join
 
 def clone_instance(instance):
     """A new instance with copies of `instance`'s memories, tables and globals."""
-    if _ext.vmctx_busy(instance.vmctx_address):
-        raise RuntimeError("cannot clone an instance while a thread runs it")
     if getattr(getattr(instance, "_repl_state", None), "cells", None):
         raise NotImplementedError("cannot clone an instance that has REPL cells")
+    # the gate, held while copying: no thread can start running the instance
+    # (and change what is being copied) before the copy is complete
+    if not _ext.gate_hold(instance.vmctx_address):
+        raise RuntimeError("cannot clone an instance while a thread runs it")
+    try:
+        return _clone(instance)
+    finally:
+        _ext.gate_release(instance.vmctx_address)
+
+
+def _clone(instance):
     desc, store = instance.desc, instance.store
     clone = type(instance)(desc, instance.code, store)
     clone.link_imports(_imported_externs(instance))
