@@ -41,6 +41,55 @@ typedef struct table_impl {
 
 #define TABLE_IMPL(t) ((table_impl*)(t))
 
+/* ---- a pool of released reservations ----
+ * A reservation costs an mmap, an mprotect, a page fault and a munmap (about 8 us,
+ * as much as the rest of a small instantiation); an instance per request would
+ * pay it for every table without a small maximum. A freed table whose array has
+ * few accessible bytes is zeroed and kept for the next table of the same
+ * reservation size instead, its pages still accessible and faulted in. */
+#define POOL_MAX 64
+#define POOL_KEEP_BYTES 65536u
+
+typedef struct pooled {
+    void* base;
+    uint64_t reserved, committed;
+} pooled;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pooled pool[POOL_MAX];
+static int pool_count;
+
+static int pool_take(table_impl* ti) {
+    int found = 0;
+    pthread_mutex_lock(&pool_lock);
+    for (int i = pool_count - 1; i >= 0; i--) {
+        if (pool[i].reserved == ti->reserved) {
+            ti->rec.elems = pool[i].base;
+            ti->committed = pool[i].committed;
+            pool[i] = pool[--pool_count];
+            found = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return found;
+}
+
+static int pool_give(table_impl* ti) {
+    if (ti->committed > POOL_KEEP_BYTES)
+        return 0;
+    /* elements beyond the size were never written: they are zero already */
+    memset(ti->rec.elems, 0, ti->rec.size * sizeof(uint64_t));
+    int kept = 0;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_count < POOL_MAX) {
+        pool[pool_count++] = (pooled){ti->rec.elems, ti->reserved, ti->committed};
+        kept = 1;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return kept;
+}
+
 /* The element index of this thread's last call_indirect through a null entry: its trap
  * message names it ("uninitialized element 2"), as the spec's reference interpreter does. */
 static WRT_TLS int64_t tls_trap_element = -1;
@@ -88,20 +137,23 @@ static int reserve(table_impl* ti, uint64_t size) {
         return ti->rec.elems ? 0 : -1;
     }
     ti->reserved = round_up(bytes, PAGE);
-    void* p = mmap(NULL, ti->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-        ti->reserved = 0;
-        return -1;
+    if (!pool_take(ti)) {
+        void* p = mmap(NULL, ti->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                       -1, 0);
+        if (p == MAP_FAILED) {
+            ti->reserved = 0;
+            return -1;
+        }
+        ti->rec.elems = p;
     }
-    ti->rec.elems = p;
     return commit(ti, size * sizeof(uint64_t));
 }
 
 static void release(table_impl* ti) {
-    if (ti->reserved)
-        munmap(ti->rec.elems, ti->reserved);
-    else
+    if (!ti->reserved)
         free(ti->rec.elems);
+    else if (!pool_give(ti))
+        munmap(ti->rec.elems, ti->reserved);
 }
 
 wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init) {

@@ -73,7 +73,12 @@ def join(a, b):
     if a is b or a is None or b is None:
         return
     with _lock:
-        ga, gb = _group(a), _group(b)
+        ga, gb = group_of(a), group_of(b)
+        if gb is None:                   # the common case: a fresh table or global
+            _group(a).members.append(b)
+            b._life_group = a._life_group
+            return
+        ga = _group(a)
         if ga is gb:
             return
         if len(ga.members) < len(gb.members):
