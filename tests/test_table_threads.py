@@ -187,7 +187,7 @@ def test_calls_into_an_instance_being_cloned_are_refused_not_raced():
                     assert a.exports.grow(0) == 1
                     outcomes["ran"] += 1
                 except RuntimeError as exc:
-                    assert "another thread" in str(exc), exc
+                    assert "another thread" in str(exc) or "busy" in str(exc), exc
                     outcomes["busy"] += 1
         thread = threading.Thread(target=caller)
         thread.start()
