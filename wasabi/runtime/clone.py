@@ -21,7 +21,11 @@ any instance and gets compiled functions as they come.
   function runs.
 
 An instance that a thread is running cannot be cloned (its state would be
-copied half-way through a change). An instance with REPL cells cannot be
+copied half-way through a change), and while a clone copies it the instance's
+gate is held: a call into it from another thread is refused as busy. What it
+shares with other instances (an exported table or memory) may still grow on
+other threads meanwhile: tables and memories never move, and the clone gets a
+snapshot of each at some size. An instance with REPL cells cannot be
 cloned either: the cells are bound to the original's state.
 """
 from .. import _ext
