@@ -61,7 +61,7 @@ def test_call_indirect_through_a_shared_table_while_another_thread_grows_it():
     imports it) runs call_indirect through it on another."""
     out = run_script("""
         calls = 0
-        for _ in range(10):
+        for _ in range(4):
             a, b = linked_pair()
             thread = grow_in_thread(a.exports.grow, 100, 200_000)
             while thread.is_alive():
@@ -157,7 +157,7 @@ def test_clone_while_another_thread_grows_a_memory_it_copies():
     sizes differ' or a failed mapping before)."""
     out = run_script(prelude=MEMORY_PAIR, body="""
         clones = 0
-        for _ in range(5):
+        for _ in range(3):
             a = wasabi.instantiate(MEM_OWNER)
             b = wasabi.instantiate(MEM_USER, {"a": {"m": a.exports.m}})
             thread = grow_in_thread(b.exports.grow, 20, 1500)
@@ -193,7 +193,7 @@ def test_calls_into_an_instance_being_cloned_are_refused_not_raced():
         thread.start()
         clones = 0
         try:
-            for _ in range(300):
+            for _ in range(150):
                 try:
                     c = a.clone()
                 except RuntimeError as exc:       # the caller was inside: refused

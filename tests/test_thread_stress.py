@@ -9,7 +9,7 @@ host functions, and each other's funcrefs. Only
 test_racing_into_one_instance_is_refused_cleanly sends two threads into one
 instance, and expects the second to be refused.
 
-The default run is short (about two seconds); --run-slow adds a 60-second run.
+The default run is short (about a second); --run-slow adds a 60-second run.
 Each prints its duration and operation counts (pytest -s shows them).
 """
 import collections
@@ -255,7 +255,7 @@ def stress(modules, seconds, threads=4, seed=12):
 
 
 def test_thread_stress_short(modules):
-    total = stress(modules, seconds=1.5)
+    total = stress(modules, seconds=1.0)
     assert total["clone"] > 0 and total["give+die"] > 0 and total["wasi"] > 0
 
 
@@ -270,7 +270,7 @@ def test_racing_into_one_instance_is_refused_cleanly(modules):
     shared = Shared()
     worker = Worker(0, modules, shared, 1).worker
     outcomes = collections.Counter()
-    deadline = time.monotonic() + 0.5
+    deadline = time.monotonic() + 0.3
 
     def hammer():
         while time.monotonic() < deadline:
