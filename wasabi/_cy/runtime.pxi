@@ -11,6 +11,7 @@ from cpython.exc cimport PyErr_Occurred, PyErr_Clear, PyErr_ExceptionMatches
 from cpython.float cimport PyFloat_AsDouble, PyFloat_CheckExact, PyFloat_AS_DOUBLE
 
 import operator
+from itertools import islice as _islice
 import threading as _threading
 
 cdef extern from "vmctx.h":
@@ -54,6 +55,7 @@ cdef extern from "runtime.h":
     wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init)
     void wrt_table_free(wrt_table* t)
     int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init)
+    uint64_t wrt_table_capacity(wrt_table* t)
     int wrt_table_init(wrt_table* t, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n)
     void wrt_set_host_dispatch(wrt_host_dispatch_fn fn)
     int64_t wrt_take_trap_element()
@@ -61,6 +63,7 @@ cdef extern from "runtime.h":
 cdef extern from "fastcall.h":
     ctypedef struct VMContext:
         int64_t stack_limit_tpoff
+        uint64_t gate_owner
     ctypedef void (*wrt_body_fn)(void* arg) noexcept nogil
     int WRT_BUSY, WRT_HAVE_REGCALL, WRT_REG_INTS, WRT_REG_FLOATS, WRT_STACK_WORDS
     int WRT_PLACE_INT, WRT_PLACE_FLOAT, WRT_PLACE_STACK
@@ -483,14 +486,28 @@ cdef object _call_host(HostRecord rec, const uint8_t* s):
     return rec.callable(*args)
 
 
+cdef tuple _host_result_values(object out, Py_ssize_t m):
+    """The m results of a host function as a tuple: at most m + 1 values are taken
+    from an iterable (an endless generator must not exhaust memory)."""
+    cdef tuple values
+    if type(out) is tuple:
+        values = <tuple>out
+    elif type(out) is list:
+        values = tuple(<list>out)
+    else:
+        values = tuple(_islice(out, m + 1))
+    if len(values) != m:
+        got = f"more than {m}" if len(values) > m else str(len(values))
+        raise TypeError(f"host function returned {got} values, expected {m}")
+    return values
+
+
 cdef int _store_host_results(HostRecord rec, uint8_t* s, object out) except -1:
     cdef Py_ssize_t m = rec.nresults, i
     if m == 1:
         _to_slot(s, rec.rtypes[0], out, rec.keep)
     elif m > 1:
-        out = tuple(out)
-        if len(out) != m:
-            raise TypeError(f"host function returned {len(out)} values, expected {m}")
+        out = _host_result_values(out, m)
         for i in range(m):
             _to_slot(s + 16 * i, rec.rtypes[i], out[i], rec.keep)
     return 0
@@ -675,6 +692,11 @@ cdef class NativeTable:
     @property
     def elem_type(self):
         return self.table.elem_type
+
+    @property
+    def capacity(self):
+        """Elements the table can hold: it grows in place up to this, never further."""
+        return wrt_table_capacity(self.table)
 
     def get(self, uint64_t index):
         if index >= self.table.size:

@@ -329,10 +329,12 @@ static int refreeze(memory_impl* s) {
 int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src) {
     memory_impl* d = MEMORY_IMPL(dst);
     memory_impl* s = MEMORY_IMPL(src);
-    uint64_t size = src->size;
-    if (dst->size != size)
-        return -1;
     pthread_mutex_lock(&backing_lock_);
+    uint64_t size = src->size;   /* read under the lock: grows take it too */
+    if (dst->size != size) {
+        pthread_mutex_unlock(&backing_lock_);
+        return -2;   /* src grew (another thread): the caller grows dst and calls again */
+    }
     int rc;
     uint64_t dirty = 0;   /* a memory frozen just now has no pages of its own: no scan */
     int was_shared = s->backing == BACKING_SHARED;

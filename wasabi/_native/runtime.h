@@ -40,7 +40,8 @@ int wrt_memory_init(wrt_memory* mem, wrt_segment* seg, uint64_t dst, uint64_t sr
 
 /* ---- memory_backing.c ---- */
 /* dst (fresh, src's size) gets src's bytes, copy-on-write where it can: the
- * pages copied, or -1 when dst could not be mapped */
+ * pages copied, -1 when dst could not be mapped, or -2 when src is no longer
+ * dst's size (it grew on another thread: grow dst and call again) */
 int64_t wrt_memory_clone_contents(wrt_memory* dst, wrt_memory* src);
 const char* wrt_memory_backing(wrt_memory* mem);   /* "anon", "shared" or "private" */
 
@@ -48,6 +49,7 @@ const char* wrt_memory_backing(wrt_memory* mem);   /* "anon", "shared" or "priva
 wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init);
 void wrt_table_free(wrt_table* t);
 int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init);  /* old size or -1 */
+uint64_t wrt_table_capacity(wrt_table* t);  /* elements it can hold: its array never moves */
 int wrt_table_fill(wrt_table* t, uint64_t dst, uint64_t ref, uint64_t n);
 int wrt_table_copy(wrt_table* dt, wrt_table* st, uint64_t dst, uint64_t src, uint64_t n);
 int wrt_table_init(wrt_table* t, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n);

@@ -1,12 +1,94 @@
 /* Tables: arrays of u64 references (wrt_func* or PyObject*; 0 = null).
- * The element array may move when the table grows; code reloads table->elems. */
+ *
+ * A table's element array never moves: a table may be shared (exported and
+ * imported) and read by call_indirect on one thread while another grows it, so
+ * growing must not free or move what a reader holds. Each table reserves its
+ * capacity once, the way memories do: min(maximum, TABLE_RESERVE_CAP) elements
+ * (or its initial size, if larger). A small capacity is one calloc; a larger
+ * one an mmap'd PROT_NONE reservation whose pages are made accessible as the
+ * table grows. table.grow past the capacity returns -1 (the spec allows a
+ * grow to fail). Elements beyond the size are never written, so they are
+ * still zero (null) when the table grows over them.
+ *
+ * Sizes only increase, and a grow writes the new elements before it publishes
+ * the new size (a release store): a reader that checked an index against any
+ * size it read may access that element. Grows of one table are serialized by
+ * its lock (two threads may grow a shared table at once).
+ */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "builtins.h"
 #include "runtime.h"
 
 #define MAX_TABLE_ELEMS 0xFFFFFFFFull
+/* the capacity reserved for a table without a smaller maximum: 2**24 elements
+ * (128 MiB of address space, committed only as it grows) */
+#define TABLE_RESERVE_CAP (1ull << 24)
+/* capacities up to this many bytes are allocated (and zeroed) whole */
+#define SMALL_TABLE_BYTES 16384u
+#define PAGE 4096u
+
+typedef struct table_impl {
+    wrt_table rec;              /* first: a wrt_table* is a table_impl* */
+    uint64_t capacity;          /* elements the array can hold without moving */
+    uint64_t committed;         /* bytes of the array that are accessible */
+    uint64_t reserved;          /* bytes mmap'd (0: the array is a calloc) */
+    pthread_mutex_t grow_lock;
+} table_impl;
+
+#define TABLE_IMPL(t) ((table_impl*)(t))
+
+/* ---- a pool of released reservations ----
+ * A reservation costs an mmap, an mprotect, a page fault and a munmap (about 8 us,
+ * as much as the rest of a small instantiation); an instance per request would
+ * pay it for every table without a small maximum. A freed table whose array has
+ * few accessible bytes is zeroed and kept for the next table of the same
+ * reservation size instead, its pages still accessible and faulted in. */
+#define POOL_MAX 64
+#define POOL_KEEP_BYTES 65536u
+
+typedef struct pooled {
+    void* base;
+    uint64_t reserved, committed;
+} pooled;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pooled pool[POOL_MAX];
+static int pool_count;
+
+static int pool_take(table_impl* ti) {
+    int found = 0;
+    pthread_mutex_lock(&pool_lock);
+    for (int i = pool_count - 1; i >= 0; i--) {
+        if (pool[i].reserved == ti->reserved) {
+            ti->rec.elems = pool[i].base;
+            ti->committed = pool[i].committed;
+            pool[i] = pool[--pool_count];
+            found = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return found;
+}
+
+static int pool_give(table_impl* ti) {
+    if (ti->committed > POOL_KEEP_BYTES)
+        return 0;
+    /* elements beyond the size were never written: they are zero already */
+    memset(ti->rec.elems, 0, ti->rec.size * sizeof(uint64_t));
+    int kept = 0;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_count < POOL_MAX) {
+        pool[pool_count++] = (pooled){ti->rec.elems, ti->reserved, ti->committed};
+        kept = 1;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return kept;
+}
 
 /* The element index of this thread's last call_indirect through a null entry: its trap
  * message names it ("uninitialized element 2"), as the spec's reference interpreter does. */
@@ -23,17 +105,71 @@ int64_t wrt_take_trap_element(void) {
     return index;
 }
 
+static uint64_t round_up(uint64_t n, uint64_t to) {
+    return (n + to - 1) / to * to;
+}
+
+static uint64_t capacity_for(uint64_t size, uint64_t max) {
+    uint64_t limit = max < MAX_TABLE_ELEMS ? max : MAX_TABLE_ELEMS;
+    uint64_t cap = limit < TABLE_RESERVE_CAP ? limit : TABLE_RESERVE_CAP;
+    return cap > size ? cap : size;
+}
+
+/* make the first `bytes` of a reserved array accessible; 0 on success */
+static int commit(table_impl* ti, uint64_t bytes) {
+    if (bytes <= ti->committed)
+        return 0;
+    bytes = round_up(bytes, PAGE);
+    if (bytes > ti->reserved)
+        bytes = ti->reserved;
+    if (mprotect((uint8_t*)ti->rec.elems + ti->committed, bytes - ti->committed,
+                 PROT_READ | PROT_WRITE) != 0)
+        return -1;
+    ti->committed = bytes;
+    return 0;
+}
+
+static int reserve(table_impl* ti, uint64_t size) {
+    uint64_t bytes = ti->capacity * sizeof(uint64_t);
+    if (bytes <= SMALL_TABLE_BYTES || ti->capacity == size) {
+        ti->rec.elems = calloc(ti->capacity ? ti->capacity : 1, sizeof(uint64_t));
+        ti->committed = bytes;
+        return ti->rec.elems ? 0 : -1;
+    }
+    ti->reserved = round_up(bytes, PAGE);
+    if (!pool_take(ti)) {
+        void* p = mmap(NULL, ti->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                       -1, 0);
+        if (p == MAP_FAILED) {
+            ti->reserved = 0;
+            return -1;
+        }
+        ti->rec.elems = p;
+    }
+    return commit(ti, size * sizeof(uint64_t));
+}
+
+static void release(table_impl* ti) {
+    if (!ti->reserved)
+        free(ti->rec.elems);
+    else if (!pool_give(ti))
+        munmap(ti->rec.elems, ti->reserved);
+}
+
 wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init) {
     if (size > MAX_TABLE_ELEMS || size > max)
         return NULL;
-    wrt_table* t = calloc(1, sizeof *t);
-    if (!t)
+    table_impl* ti = calloc(1, sizeof *ti);
+    if (!ti)
         return NULL;
-    t->elems = calloc(size ? size : 1, sizeof(uint64_t));
-    if (!t->elems) {
-        free(t);
+    ti->capacity = capacity_for(size, max);
+    if (reserve(ti, size) != 0) {
+        release(ti);
+        free(ti);
         return NULL;
     }
+    pthread_mutex_init(&ti->grow_lock, NULL);
+    wrt_table* t = &ti->rec;
     for (uint64_t i = 0; init && i < size; i++)
         t->elems[i] = init;
     t->size = size;
@@ -45,25 +181,31 @@ wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64
 void wrt_table_free(wrt_table* t) {
     if (!t)
         return;
-    free(t->elems);
-    free(t);
+    table_impl* ti = TABLE_IMPL(t);
+    release(ti);
+    pthread_mutex_destroy(&ti->grow_lock);
+    free(ti);
+}
+
+uint64_t wrt_table_capacity(wrt_table* t) {
+    return TABLE_IMPL(t)->capacity;
 }
 
 int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init) {
+    table_impl* ti = TABLE_IMPL(t);
+    pthread_mutex_lock(&ti->grow_lock);
     uint64_t old = t->size;
-    uint64_t limit = t->max < MAX_TABLE_ELEMS ? t->max : MAX_TABLE_ELEMS;
-    if (delta > limit - old)
-        return -1;
-    if (delta == 0)
-        return (int64_t)old;
-    uint64_t* elems = realloc(t->elems, (old + delta) * sizeof(uint64_t));
-    if (!elems)
-        return -1;
-    for (uint64_t i = old; i < old + delta; i++)
-        elems[i] = init;
-    t->elems = elems;
-    t->size = old + delta;
-    return (int64_t)old;
+    int64_t result = (int64_t)old;
+    if (delta > ti->capacity - old || commit(ti, (old + delta) * sizeof(uint64_t)) != 0) {
+        result = -1;
+    } else if (delta) {
+        for (uint64_t i = old; init && i < old + delta; i++)
+            t->elems[i] = init;
+        /* a reader that sees the new size sees the new elements */
+        __atomic_store_n(&t->size, old + delta, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&ti->grow_lock);
+    return result;
 }
 
 static int in_bounds(uint64_t start, uint64_t n, uint64_t limit) {

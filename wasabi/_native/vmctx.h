@@ -55,7 +55,7 @@ typedef struct wrt_func {
 } wrt_func;
 
 typedef struct wrt_table {
-    uint64_t* elems;        /* may move on grow: code reloads it */
+    uint64_t* elems;        /* never moves: reserved for the capacity (tables.c) */
     uint64_t size;
     uint64_t max;           /* TABLE_NO_MAX: none */
     uint64_t elem_type;     /* 0x70 funcref, 0x6F externref */

@@ -21,21 +21,36 @@ any instance and gets compiled functions as they come.
   function runs.
 
 An instance that a thread is running cannot be cloned (its state would be
-copied half-way through a change). An instance with REPL cells cannot be
+copied half-way through a change), and while a clone copies it the instance's
+gate is held: a call into it from another thread is refused as busy. What it
+shares with other instances (an exported table or memory) may still grow on
+other threads meanwhile: tables and memories never move, and the clone gets a
+snapshot of each at some size. An instance with REPL cells cannot be
 cloned either: the cells are bound to the original's state.
 """
 from .. import _ext
 from ..abi import vmctx as V
 from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
 from ..binary.types import FUNCREF, Limits, MemoryType, TableType
+from .func import funcref_owner
+from .lifetimes import join
 
 
 def clone_instance(instance):
     """A new instance with copies of `instance`'s memories, tables and globals."""
-    if _ext.vmctx_busy(instance.vmctx_address):
-        raise RuntimeError("cannot clone an instance while a thread runs it")
     if getattr(getattr(instance, "_repl_state", None), "cells", None):
         raise NotImplementedError("cannot clone an instance that has REPL cells")
+    # the gate, held while copying: no thread can start running the instance
+    # (and change what is being copied) before the copy is complete
+    if not _ext.gate_hold(instance.vmctx_address):
+        raise RuntimeError("cannot clone an instance while a thread runs it")
+    try:
+        return _clone(instance)
+    finally:
+        _ext.gate_release(instance.vmctx_address)
+
+
+def _clone(instance):
     desc, store = instance.desc, instance.store
     clone = type(instance)(desc, instance.code, store)
     clone.link_imports(_imported_externs(instance))
@@ -43,6 +58,7 @@ def clone_instance(instance):
     rebase = _Rebase(instance, clone)
     _copy_globals(instance, clone, rebase)
     _copy_tables(instance, clone, rebase)
+    rebase.keep_foreign(clone)
     _copy_memories(instance, clone)
     clone.define_segments()
     _copy_segment_state(instance, clone)
@@ -67,11 +83,22 @@ class _Rebase:
         self.lo = original.funcs.address
         self.hi = self.lo + count * V.FUNC_RECORD_SIZE
         self.new_lo = clone.funcs.address
+        self.foreign = set()       # other non-null references copied
 
     def raw(self, raw):
         if self.lo <= raw < self.hi:
             return raw - self.lo + self.new_lo
+        if raw:
+            self.foreign.add(raw)
         return raw
+
+    def keep_foreign(self, clone):
+        """The clone holds the original's references to other instances' functions
+        now: it joins their lifetime groups (runtime/lifetimes.py)."""
+        for raw in self.foreign:
+            owner = funcref_owner(raw)
+            if hasattr(owner, "hold_writer"):       # an instance (not a host function)
+                join(clone, owner)
 
 
 def _imported_externs(instance):
@@ -106,8 +133,8 @@ def _copy_tables(original, clone, rebase):
         ttype = TableType(table.elem_type, Limits(table.size, table.maximum))
         copy = clone.table_class._create(clone.store, ttype)
         if table.elem_type == FUNCREF:
-            _ext.table_copy_rebased(copy._native, table._native, rebase.lo, rebase.hi,
-                                    rebase.new_lo)
+            rebase.foreign |= _ext.table_copy_rebased(copy._native, table._native, rebase.lo,
+                                                      rebase.hi, rebase.new_lo)
         else:
             _ext.table_copy_rebased(copy._native, table._native, 0, 0, 0)
         clone.tables.append(copy)

@@ -7,6 +7,7 @@ turn an address back into a Python object, the arrays and host records are
 registered here (weakly) by address range.
 """
 import bisect
+import itertools
 import threading
 import weakref
 
@@ -148,9 +149,11 @@ def result_tuple(out, count):
         return ()
     if count == 1:
         return (out,)
-    out = tuple(out)
+    # at most count + 1 values: an endless iterator must not exhaust memory
+    out = tuple(itertools.islice(out, count + 1))
     if len(out) != count:
-        raise TypeError(f"host function returned {len(out)} values, expected {count}")
+        got = f"more than {count}" if len(out) > count else len(out)
+        raise TypeError(f"host function returned {got} values, expected {count}")
     return out
 
 
@@ -212,7 +215,8 @@ class _RecordRegistry:
                 del self._spans[start]
                 del self._starts[bisect.bisect_left(self._starts, start)]
 
-    def lookup(self, address):
+    def find(self, address):
+        """(owner, index) of the record at address, or None."""
         with self._lock:
             i = bisect.bisect_right(self._starts, address) - 1
             if i < 0:
@@ -222,7 +226,14 @@ class _RecordRegistry:
         owner = ref()
         if owner is None or address >= end or (address - start) % FUNC_RECORD_SIZE:
             return None
-        return getter(owner, (address - start) // FUNC_RECORD_SIZE)
+        return owner, (address - start) // FUNC_RECORD_SIZE, getter
+
+    def lookup(self, address):
+        found = self.find(address)
+        if found is None:
+            return None
+        owner, index, getter = found
+        return getter(owner, index)
 
 
 _registry = _RecordRegistry()
@@ -230,6 +241,13 @@ _registry = _RecordRegistry()
 
 def register_func_records(start, count, owner, getter):
     _registry.add(start, count, owner, getter)
+
+
+def funcref_owner(address):
+    """The object whose records hold the funcref `address` (an instance, or a host
+    function), or None if no live one does."""
+    found = _registry.find(address)
+    return None if found is None else found[0]
 
 
 def funcref_from_address(address):

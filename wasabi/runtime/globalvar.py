@@ -32,7 +32,6 @@ class Global:
                 value = 0
             raw = self._to_raw(value)
         self._set_raw(raw)
-        self.writers = set()      # instances that may store their funcrefs here
 
     def _to_raw(self, value):
         return _ext.raw_from_value(self.global_type.valtype, value, self.store.keep)

@@ -13,11 +13,12 @@ import struct
 from .. import _ext
 from ..abi import vmctx as V
 from ..abi.traps import TRAP_OOB_MEMORY, TRAP_OOB_TABLE, message
-from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF
+from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
 from ..errors import Trap
 from .constexpr import evaluate
 from .func import Function, register_func_records, thunk_provider
 from .globalvar import Global
+from .lifetimes import carries_funcrefs, join, passes_funcrefs
 from .linking import resolve_imports
 from .memory import Memory
 from .signatures import type_id
@@ -119,11 +120,16 @@ class Instance:
     # ---- building, in spec order ----
 
     def hold_writer(self, extern):
-        """A funcref table or global keeps this instance alive: this instance may
-        store references to its own function records there (runtime/store.py)."""
-        if getattr(extern, "elem_type", None) == FUNCREF or \
-                getattr(getattr(extern, "global_type", None), "valtype", None) == FUNCREF:
-            extern.writers.add(self)
+        """A funcref table or global and this instance keep each other alive: either
+        may hold references to the other's functions (runtime/lifetimes.py)."""
+        if carries_funcrefs(extern):
+            join(self, extern)
+
+    def link_function(self, func):
+        """An imported function whose calls pass funcrefs joins this instance and
+        the function's (runtime/lifetimes.py); host functions get Python objects."""
+        if passes_funcrefs(func.functype):
+            join(self, getattr(func, "_owner", None))
 
     def link_imports(self, externs):
         for imp, ext in zip(self.desc.imports, externs):
@@ -132,6 +138,7 @@ class Instance:
                 index = len(self._imported_funcs)
                 self._imported_funcs[index] = ext
                 self._set_func_record(index, *ext.record_fields())
+                self.link_function(ext)
             elif imp.kind == EXTERN_TABLE:
                 self.tables.append(ext)
                 self.hold_writer(ext)

@@ -8,11 +8,13 @@ grow without end):
 
 - an instance keeps its imports, memories, tables and globals;
 - a Function keeps its instance (its vmctx, records and code);
-- a funcref table or global keeps every instance that links it (its own or
-  imported): any of them may have stored a reference to its own function
-  records there (elem segments, table.set, global.set, ...). A failed
-  instantiation whose segments already wrote into an imported table stays
-  alive as long as that table, as those references must.
+- instances, funcref tables and funcref globals that may exchange funcrefs
+  without Python seeing it (linking one table or global, a function import
+  whose type has funcrefs, a clone holding the original's foreign funcrefs)
+  are joined into a lifetime group and keep each other alive
+  (runtime/lifetimes.py). A failed instantiation whose segments already wrote
+  into an imported table stays alive as long as that table, as those
+  references must.
 - refs that Python passed into compiled code (funcref and externref arguments,
   results of host functions, Table.set, Global.value) may be stored anywhere,
   so the Store keeps those objects, in `keep`, for as long as it lives.

@@ -24,7 +24,6 @@ class Table:
         self.elem_type = type.elem_type
         raw = self._raw(init)
         self._native = _ext.NativeTable(type.limits.min, type.limits.max, type.elem_type, raw)
-        self.writers = set()      # instances that may store their funcrefs here
 
     def _raw(self, value):
         return _ext.raw_from_value(self.elem_type, value, self.store.keep)
