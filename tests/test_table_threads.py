@@ -63,7 +63,10 @@ def test_call_indirect_through_a_shared_table_while_another_thread_grows_it():
         calls = 0
         for _ in range(4):
             a, b = linked_pair()
-            thread = grow_in_thread(a.exports.grow, 100, 200_000)
+            # a third instance grows the table: A's own code would hold A's gate,
+            # and B's calls of A's function would then be refused as busy
+            c = wasabi.instantiate(USER, {"a": {"t": a.exports.t}})
+            thread = grow_in_thread(c.exports.grow, 100, 200_000)
             while thread.is_alive():
                 assert b.exports.spin(2000) == 14000
                 calls += 1
