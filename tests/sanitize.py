@@ -130,7 +130,8 @@ def run_pytest(dest, args, log_dir, timeout=3600):
     """(pytest's exit status, its output) of `pytest args` in dest under the sanitizers."""
     env = sanitized_env(dest, log_dir)
     deselect = [arg for test in DESELECT for arg in ("--deselect", test)]
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    # -v: when a report kills pytest, the last line names the test that was running
+    done = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider",
                            *deselect, *args], cwd=dest, env=env, capture_output=True,
                           text=True, timeout=timeout)
     return done.returncode, done.stdout + done.stderr

@@ -233,6 +233,8 @@ def _fuzz_inputs(tmp_path):
     files = {"x.wat": MIXED_WAT.encode(), "blank.wat": b"  \n;; nothing\n",
              "start.wat": b'(module (func (export "_start")))',
              "trap.wat": b'(module (func (export "_start") unreachable))',
+             "memstart.wat": b'(module (memory (export "_start") 1))',
+             "argstart.wat": b'(module (func (export "_start") (param i32)))',
              "random.bin": bytes((i * 37 + 11) % 256 for i in range(500)),
              "nul.bin": b"\0\1\2", "trunc.wasm": b"\0asm\1\0\0\0\1\7", "empty.wasm": b"",
              "latin1.wat": "(module) ;; \xe9".encode("latin-1")}

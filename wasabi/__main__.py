@@ -80,13 +80,18 @@ def _parse_value(valtype, text):
     raise UsageError(f"cannot pass a {type_name(valtype)} value from the command line")
 
 
-def _invoke(instance, name, texts):
-    from .wasi import call_export
+def _export_params(instance, name):
+    """The parameter types of export `name`, a function (UsageError otherwise)."""
     func = instance.exports[name]
     functype = getattr(func, "functype", None)
     if functype is None:
         raise UsageError(f"export {name!r} is a {type(func).__name__.lower()}, not a function")
-    params = functype.params
+    return functype.params
+
+
+def _invoke(instance, name, texts):
+    from .wasi import call_export
+    params = _export_params(instance, name)
     if len(texts) != len(params):
         raise UsageError(f"{name} takes {len(params)} arguments, got {len(texts)}")
     result = call_export(instance, name, *(_parse_value(t, s) for t, s in zip(params, texts)))
@@ -107,6 +112,8 @@ def cmd_run(args):
         if args.invoke:
             _invoke(instance, args.invoke, args.args)
         else:
+            if _export_params(instance, "_start"):
+                raise UsageError("_start takes arguments: not a WASI command")
             call_export(instance, "_start")
     except WasiExit as exit_:
         return exit_.code & 0xFF          # what a process exit status can carry
