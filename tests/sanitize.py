@@ -16,6 +16,9 @@ Options that fit wasabi:
   nothing to set, and JIT code is not instrumented (only the C and Cython runtime is).
 - allocator_may_return_null=1: a huge malloc fails as with glibc (MemoryError), not as a report.
 - UBSan stops at the first finding (-fno-sanitize-recover in setup.py, halt_on_error=1).
+  Next to ASan, gcc's libubsan runs as a plugin that ignores log_path and writes to stderr
+  (which pytest captures and loses when the process exits): a sitecustomize.py in the
+  sanitized tree points it at the log directory in every Python process.
 """
 import argparse
 import os
@@ -81,6 +84,19 @@ def copy_tree(dest):
         shutil.copytree(ROOT / name, dest / name, ignore=ignore, dirs_exist_ok=True)
     for name in ("setup.py", "pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, dest / name)
+    (dest / "sitecustomize.py").write_text(SITECUSTOMIZE)
+
+
+# imported by every Python process of the sanitized run (the tree is on PYTHONPATH)
+SITECUSTOMIZE = """\
+# written by tests/sanitize.py: UBSan reports to files (its log_path is ignored next to ASan)
+import ctypes
+import os
+
+if os.environ.get("WASABI_UBSAN_LOG_PATH"):
+    ctypes.CDLL("libubsan.so.1", mode=os.RTLD_GLOBAL).__sanitizer_set_report_path(
+        os.environ["WASABI_UBSAN_LOG_PATH"].encode())
+"""
 
 
 def build(dest):
@@ -101,6 +117,7 @@ def sanitized_env(dest, log_dir):
         LD_PRELOAD=asan_runtime(),
         ASAN_OPTIONS=f"{ASAN_OPTIONS}:log_path={log_dir}/asan",
         UBSAN_OPTIONS=f"{UBSAN_OPTIONS}:log_path={log_dir}/ubsan",
+        WASABI_UBSAN_LOG_PATH=f"{log_dir}/ubsan",
         PYTHONPATH=str(dest),
         PYTHONFAULTHANDLER="1",
     )
