@@ -29,8 +29,11 @@ def test_under_sanitizers(sanitized_tree, suite, tmp_path):
     sanitize.check_instrumented(sanitized_tree, sanitize.sanitized_env(sanitized_tree, log_dir))
     status, output = sanitize.run_pytest(sanitized_tree, sanitize.SUITES[suite], log_dir)
     found = sanitize.reports(log_dir)
-    assert not found, "sanitizer reports:\n" + "\n".join(f"== {name}\n{text[:8000]}"
-                                                         for name, text in found)
+    # pytest runs with -v: its last lines name the test that was running when a report
+    # stopped the process
+    assert not found, ("sanitizer reports:\n" + "\n".join(f"== {name}\n{text[:8000]}"
+                                                          for name, text in found)
+                       + "\n== the end of pytest's output:\n" + output[-1500:])
     assert status == 0, output[-6000:]
 
 
