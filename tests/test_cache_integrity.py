@@ -32,8 +32,8 @@ def test_corrupted_cache_entries_are_recompiled(tmp_path):
 
 @pytest.mark.slow
 def test_corrupted_cache_entries_many_seeds(tmp_path):
-    for seed in range(5):
-        assert run_worker(tmp_path / str(seed), seed=1000 + seed, count=400) >= 400
+    for seed in range(4):                  # about 1,100 corruptions, 25 s
+        assert run_worker(tmp_path / str(seed), seed=1000 + seed, count=250) >= 250
 
 
 def test_cli_run_after_corrupting_the_cache(tmp_path):
