@@ -35,9 +35,9 @@ ASAN_OPTIONS = ("handle_segv=0:handle_sigbus=0:allow_user_segv_handler=1:detect_
 UBSAN_OPTIONS = "print_stacktrace=1:halt_on_error=1"
 
 # What CI runs under the sanitizers (tests/test_sanitized.py), by name: pytest arguments.
-# Measured on the 2 shared cores (load ~6), build ~1-2 min; default suite 3.6 min (2086
-# tests; 35 s unsanitized on an idle machine); WASI adversarial suite 8 s; full spec suite
-# in every tier, bounds mode and compile mode 8.5 min (1460 tests). All of it fits the
+# Measured on the 2 shared cores: build 1-2 min; default suite 68-76 s at load ~3 (3.6 min
+# at load ~6; 35 s unsanitized); WASI adversarial suite 8 s; full spec suite in every tier,
+# bounds mode and compile mode 8.5 min at load ~6 (1460 tests). All of it fits the
 # 90-minute budget; "spec_full" is the one to drop first should CI need the time.
 SUITES = {
     "default": ["tests"],
