@@ -5,6 +5,8 @@ wasabi/_native/*.c, so that Cython and C share types without a second extension.
 
 WASABI_SANITIZE=address,undefined (or one of the two) builds it with ASan and/or
 UBSan for tests/sanitize.py; UBSan findings abort (no recovery), so a test fails.
+setuptools does not see a change of flags: switching in one tree needs build_ext --force
+(tests/sanitize.py builds in a copy of the tree instead).
 """
 import glob
 import os
