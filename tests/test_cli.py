@@ -172,3 +172,109 @@ def test_compile_bytes_with_cache_links_instead_of_compiling(tmp_path):
     assert "codegen_seconds" in other.code.stats
     lazy = compile_bytes(wasm, Options(mode="lazy", cache=True), tmp_path)  # not cached
     assert len(list(tmp_path.glob("*.wasabi"))) == 2 and lazy.instantiate().exports["add"](1, 1) == 2
+
+
+# ---- issue 12: user errors are one line, never a traceback ----
+
+MIXED_WAT = """(module (memory (export "mem") 1) (table (export "tab") 1 funcref)
+  (global (export "g") i32 (i32.const 1))
+  (func (export "f") (param i32) (result i32) local.get 0)
+  (func (export "f64") (param i64 f64) (result i64) local.get 0)
+  (func (export "r") (param externref) (result externref) local.get 0))
+"""
+
+
+def one_line_error(argv, capsys):
+    """Run the CLI in this process (an exception out of main fails the test) and return
+    its one error line."""
+    status = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert status == 1 and len(lines) == 1, captured.err
+    assert lines[0].startswith("wasabi: error: ")
+    return lines[0], captured.out
+
+
+def test_reported_user_errors_are_one_line(tmp_path, capsys):
+    """The four paths of the issue that printed a Python traceback."""
+    (tmp_path / "x.wat").write_text(MIXED_WAT)
+    line, _ = one_line_error(["run", "--invoke", "f", tmp_path / "x.wat", "1099511627776"], capsys)
+    assert "out of range for i32" in line
+    line, _ = one_line_error(["run", "--invoke", "mem", tmp_path / "x.wat"], capsys)
+    assert "'mem' is a memory, not a function" in line
+    (tmp_path / "random.bin").write_bytes(bytes(range(7, 256)) * 3)
+    one_line_error(["inspect", tmp_path / "random.bin"], capsys)
+    line, out = one_line_error(["compile", "-o", tmp_path / "missing" / "x.o",
+                                tmp_path / "x.wat"], capsys)
+    assert out == "" and "No such file or directory" in line
+
+
+@pytest.mark.parametrize("value, accepted", [
+    ("4294967295", True), ("-2147483648", True), ("0x7fffffff", True),
+    ("4294967296", False), ("-2147483649", False), ("1.5", False), ("", False)])
+def test_invoke_i32_range(tmp_path, capsys, value, accepted):
+    (tmp_path / "x.wat").write_text(MIXED_WAT)
+    status = main(["run", "--invoke", "f", str(tmp_path / "x.wat"), value])
+    captured = capsys.readouterr()
+    if accepted:
+        assert status == 0 and captured.err == ""
+    else:
+        assert status == 1 and captured.err.startswith("wasabi: error: ")
+
+
+def test_bounded_read_of_a_device(monkeypatch, capsys):
+    """`wasabi run /dev/zero` read forever: a module file is read up to a limit."""
+    import wasabi.__main__ as cli
+    monkeypatch.setattr(cli, "MAX_MODULE_BYTES", 1 << 20)
+    assert main(["run", "/dev/zero"]) == 1
+    assert "more than 1048576 bytes" in capsys.readouterr().err
+    assert main(["inspect", "/dev/null"]) == 1           # empty: a truncated binary
+    assert "unexpected end" in capsys.readouterr().err
+
+
+def _fuzz_inputs(tmp_path):
+    files = {"x.wat": MIXED_WAT.encode(), "blank.wat": b"  \n;; nothing\n",
+             "start.wat": b'(module (func (export "_start")))',
+             "trap.wat": b'(module (func (export "_start") unreachable))',
+             "memstart.wat": b'(module (memory (export "_start") 1))',
+             "argstart.wat": b'(module (func (export "_start") (param i32)))',
+             "random.bin": bytes((i * 37 + 11) % 256 for i in range(500)),
+             "nul.bin": b"\0\1\2", "trunc.wasm": b"\0asm\1\0\0\0\1\7", "empty.wasm": b"",
+             "latin1.wat": "(module) ;; \xe9".encode("latin-1")}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "dir").mkdir()
+    return [str(tmp_path / name) for name in [*files, "dir", "missing.wasm"]] + ["/dev/null"]
+
+
+def test_cli_argument_fuzz(tmp_path, capsys):
+    """Random command lines: every outcome is a clean exit (a usage error, a one-line
+    `wasabi: error:` or trap line, or success), never an exception out of main."""
+    import random
+    rng = random.Random(12)
+    modules = _fuzz_inputs(tmp_path)
+    values = ["0", "-1", "1099511627776", "18446744073709551616", "0x10", "abc", "1e999",
+              "nan", "", "-", "--", "1.5"]
+    options = [["--tier", "T0"], ["--tier", "X"], ["--mode", "lazy"], ["--no-cache"],
+               ["--env", "A=1"], ["--env", "=x"], ["--dir", str(tmp_path)],
+               ["--dir", str(tmp_path / "missing")], ["--dir-ro", f"{tmp_path}::/ro"],
+               ["--dir", "::"], ["--invoke", "f"], ["--invoke", "f64"], ["--invoke", "mem"],
+               ["--invoke", "g"], ["--invoke", "r"], ["--invoke", "nope"], ["--invoke", ""],
+               ["-o", str(tmp_path / "out.o")], ["-o", str(tmp_path / "missing" / "o.o")],
+               ["-o", str(tmp_path / "dir")], ["--bogus"]]
+    for _ in range(250):
+        argv = [rng.choice(["run", "run", "compile", "inspect", "nope"])]
+        for _ in range(rng.randrange(3)):
+            argv += rng.choice(options)
+        argv.append(rng.choice(modules))
+        argv += [rng.choice(values) for _ in range(rng.randrange(3))]
+        try:
+            status = main(argv)
+        except SystemExit as exit_:                # argparse: a usage error
+            status = exit_.code
+            assert status == 2, argv
+        err = capsys.readouterr().err
+        assert "Traceback" not in err, argv
+        if status not in (0, 2):
+            assert err.startswith(("wasabi: error: ", "wasabi: trap: ")), (argv, err)
+            assert err.count("\n") == 1, (argv, err)

@@ -14,16 +14,31 @@ import time
 
 TRAP_EXIT_STATUS = 134      # 128 + SIGABRT, as wasmtime's CLI reports a trap
 ERROR_STATUS = 1
+USAGE_STATUS = 2            # as argparse
+# the largest module file read (wasmparser's limit too): a pipe or device such as
+# /dev/zero is read up to this much, then refused
+MAX_MODULE_BYTES = 1 << 30
+
+
+class UsageError(Exception):
+    """A mistake of the user's that main() reports in one line, without a traceback."""
+
+
+def _user_errors():
+    """The exceptions that mean bad input (files, modules, arguments), not a wasabi bug."""
+    from .errors import CompileError, LinkError
+    return (OSError, CompileError, LinkError, LookupError, ValueError, OverflowError, UsageError)
 
 
 def _read_module(path):
     """The wasm bytes of `path` (a .wat text file is assembled first)."""
+    from .api.wat import looks_binary, wat2wasm
     with open(path, "rb") as f:
-        data = f.read()
-    if not data.startswith(b"\0asm"):
-        from . import wat2wasm
-        data = wat2wasm(data.decode("utf-8"))
-    return data
+        data = f.read(MAX_MODULE_BYTES + 1)
+    if len(data) > MAX_MODULE_BYTES:
+        raise UsageError(f"{path}: more than {MAX_MODULE_BYTES} bytes, the most a module "
+                         "may have")
+    return data if looks_binary(data) else wat2wasm(data)
 
 
 # ---- run ----
@@ -46,27 +61,46 @@ def _env_spec(text):
 
 
 def _parse_value(valtype, text):
-    from .binary.types import F32, F64, I32, I64
+    from .binary.types import F32, F64, I32, I64, type_name
     if valtype in (I32, I64):
-        return int(text, 0)
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise UsageError(f"{text!r} is not an integer ({type_name(valtype)})") from None
+        bits = 32 if valtype == I32 else 64
+        # signed or unsigned: both spellings of the same bits are accepted
+        if not -(1 << (bits - 1)) <= value < (1 << bits):
+            raise UsageError(f"{text} is out of range for {type_name(valtype)}")
+        return value
     if valtype in (F32, F64):
-        return float(text)
-    raise ValueError(f"cannot pass a {valtype:#x} value from the command line")
+        try:
+            return float(text)
+        except ValueError:
+            raise UsageError(f"{text!r} is not a number ({type_name(valtype)})") from None
+    raise UsageError(f"cannot pass a {type_name(valtype)} value from the command line")
+
+
+def _export_params(instance, name):
+    """The parameter types of export `name`, a function (UsageError otherwise)."""
+    func = instance.exports[name]
+    functype = getattr(func, "functype", None)
+    if functype is None:
+        raise UsageError(f"export {name!r} is a {type(func).__name__.lower()}, not a function")
+    return functype.params
 
 
 def _invoke(instance, name, texts):
     from .wasi import call_export
-    func = instance.exports[name]
-    params = func.functype.params
+    params = _export_params(instance, name)
     if len(texts) != len(params):
-        raise ValueError(f"{name} takes {len(params)} arguments, got {len(texts)}")
+        raise UsageError(f"{name} takes {len(params)} arguments, got {len(texts)}")
     result = call_export(instance, name, *(_parse_value(t, s) for t, s in zip(params, texts)))
     for value in result if isinstance(result, tuple) else ([] if result is None else [result]):
         print(value)
 
 
 def cmd_run(args):
-    from .errors import CompileError, LinkError, Trap
+    from .errors import Trap
     from .wasi import Environment, WasiConfig, WasiExit, call_export, compile_wasm, instantiate_wasi
     config = WasiConfig(argv=[args.module] + ([] if args.invoke else args.args),
                         env=dict(args.env), preopens=args.dir + args.dir_ro)
@@ -78,42 +112,39 @@ def cmd_run(args):
         if args.invoke:
             _invoke(instance, args.invoke, args.args)
         else:
+            if _export_params(instance, "_start"):
+                raise UsageError("_start takes arguments: not a WASI command")
             call_export(instance, "_start")
     except WasiExit as exit_:
         return exit_.code & 0xFF          # what a process exit status can carry
     except Trap as trap:
         print(f"wasabi: trap: {trap}", file=sys.stderr)
         return TRAP_EXIT_STATUS
-    except (OSError, CompileError, LinkError, LookupError, ValueError) as error:
-        print(f"wasabi: error: {error}", file=sys.stderr)
-        return ERROR_STATUS
+    except _user_errors() as error:
+        return _report(error)
     return 0
 
 
 # ---- compile ----
 
 def cmd_compile(args):
-    from .errors import CompileError
     from .validate import parse
     from .compile.codegen import compile_module
     from .options import Options
-    try:
-        data = _read_module(args.module)
-        start = time.perf_counter()
-        desc = parse(data)
-        validated = time.perf_counter()
-        code = compile_module(desc, Options(tier=args.tier), jobs=1)   # one object
-        done = time.perf_counter()
-    except (OSError, CompileError) as error:
-        print(f"wasabi: error: {error}", file=sys.stderr)
-        return ERROR_STATUS
+    data = _read_module(args.module)
+    start = time.perf_counter()
+    desc = parse(data)
+    validated = time.perf_counter()
+    code = compile_module(desc, Options(tier=args.tier), jobs=1)   # one object
+    done = time.perf_counter()
+    if args.output:             # first, so that a path we cannot write is the only output
+        with open(args.output, "wb") as f:
+            f.write(code.object_bytes)
     print(f"{args.module}: {len(data)} bytes, {len(desc.funcs)} functions")
     print(f"  validated in {(validated - start) * 1000:.1f} ms")
     print(f"  compiled ({args.tier}) in {done - validated:.2f} s: "
           f"{len(code.object_bytes)} bytes of machine code object")
     if args.output:
-        with open(args.output, "wb") as f:
-            f.write(code.object_bytes)
         print(f"  object written to {args.output}")
     return 0
 
@@ -153,15 +184,10 @@ def _describe_export(desc, exp):
 
 
 def cmd_inspect(args):
-    from .errors import CompileError
     from .validate import parse
     from .wasi import get_version
-    try:
-        data = _read_module(args.module)
-        desc = parse(data)
-    except (OSError, CompileError) as error:
-        print(f"wasabi: error: {error}", file=sys.stderr)
-        return ERROR_STATUS
+    data = _read_module(args.module)
+    desc = parse(data)
     code_bytes = sum(f.body_end - f.body_start for f in desc.funcs)
     largest = max((f.body_end - f.body_start for f in desc.funcs), default=0)
     version = get_version(desc)
@@ -191,8 +217,16 @@ def cmd_inspect(args):
 
 # ---- the parser ----
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with its errors in wasabi's one-line form."""
+
+    def error(self, message):
+        print(f"wasabi: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(USAGE_STATUS)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="wasabi", description="Run, compile and inspect "
+    parser = _Parser(prog="wasabi", description="Run, compile and inspect "
                                      "WebAssembly modules with wasabi (LLVM-compiled wasm).")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -237,9 +271,19 @@ def build_parser():
     return parser
 
 
+def _report(error):
+    """Print a user error as one line; the exit status for it."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    print(f"wasabi: error: {text}", file=sys.stderr)
+    return ERROR_STATUS
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except _user_errors() as error:
+        return _report(error)
 
 
 if __name__ == "__main__":

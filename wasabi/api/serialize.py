@@ -1,9 +1,14 @@
 """The bytes of Module.serialize / Module.deserialize.
 
-    MAGIC (8 bytes) | header length (u32 LE) | header (JSON) | wasm bytes | objects
+    MAGIC (8 bytes) | header length (u32 LE) | header (JSON) | wasm bytes | objects | digest
 
 (the objects one after the other: one per part of a module compiled in parts;
-the header lists their lengths)
+the header lists their lengths; digest: SHA-256 of everything before it)
+
+The digest is checked before anything else is read, so bytes damaged in any way
+(a bit flipped on disk, a truncated cache entry) are refused with a CompileError
+and never linked: linking a damaged object can crash the process. It guards
+against accidents, not attackers (anyone can compute a digest).
 
 The header names the options the code was compiled with, the module's name,
 the symbol of each function and a key of everything the machine code depends
@@ -20,9 +25,12 @@ import json
 import struct
 
 from ..errors import CompileError
+from ..options import BOUNDS, TIERS
 
 MAGIC = b"\0wasabi\x01"
-FORMAT = 2
+FORMAT = 3                  # 3: the trailing digest
+DIGEST_SIZE = hashlib.sha256().digest_size
+MODES = ("eager", "lazy", "repl")
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,7 +63,8 @@ def dump(wasm, code, name, mode):
         "symbols": {str(index): symbol for index, symbol in symbols.items()},
     }
     text = json.dumps(header, sort_keys=True).encode()
-    return b"".join([MAGIC, struct.pack("<I", len(text)), text, wasm, *objects])
+    body = b"".join([MAGIC, struct.pack("<I", len(text)), text, wasm, *objects])
+    return body + hashlib.sha256(body).digest()
 
 
 def _bad(reason):
@@ -68,21 +77,26 @@ def load(data):
     if not data.startswith(MAGIC):
         raise _bad("wrong magic bytes")
     start = len(MAGIC) + 4
-    if len(data) < start:
-        raise _bad("truncated header")
+    if len(data) < start + DIGEST_SIZE:
+        raise _bad("truncated")
+    data, digest = data[:-DIGEST_SIZE], data[-DIGEST_SIZE:]
+    if hashlib.sha256(data).digest() != digest:
+        raise _bad("damaged or truncated (digest mismatch), or another format version")
     (length,) = struct.unpack_from("<I", data, len(MAGIC))
     try:
         header = json.loads(data[start:start + length].decode())
         wasm_end = start + length + int(header["wasm"])
         sizes = [int(size) for size in header["objects"]]
         object_end = wasm_end + sum(sizes)
-        tier, bounds = header["tier"], header["bounds"]
+        tier, bounds, mode = header["tier"], header["bounds"], header.get("mode", "eager")
         header["symbols"] = {int(k): str(v) for k, v in header["symbols"].items()}
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise _bad(f"unreadable header ({exc})") from None
-    if header.get("format") != FORMAT or object_end != len(data) or not isinstance(tier, str) \
-            or not isinstance(bounds, str) or any(size <= 0 for size in sizes):
+    if header.get("format") != FORMAT or object_end != len(data) or wasm_end > len(data) \
+            or wasm_end < start + length or any(size <= 0 for size in sizes):
         raise _bad("unknown format or wrong length")
+    if tier not in TIERS or bounds not in BOUNDS or mode not in MODES:
+        raise _bad(f"unknown options (tier {tier!r}, bounds {bounds!r}, mode {mode!r})")
     wasm = data[start + length:wasm_end]
     objects, at = [], wasm_end
     for size in sizes:

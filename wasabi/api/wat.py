@@ -35,6 +35,10 @@ def _as_text(wat):
 def wat2wasm(wat):
     """The binary module of WebAssembly text `wat` (bytes); CompileError when it does not parse."""
     text = _as_text(wat)
+    if not _has_module_field(text):
+        # an empty or comment-only text is no module (wasmtime: "expected at least one
+        # module field"), not an empty one
+        raise CompileError("invalid WebAssembly text: expected at least one module field")
     own = _text_function("wat2wasm")
     if own is not None:
         return _bytes_or_error(own, text)
@@ -67,5 +71,42 @@ def wasm2wat(data):
 
 
 def looks_binary(data):
-    """Whether `data` starts like a binary module (b'\\0asm')."""
-    return bytes(data[:4]) == b"\0asm"
+    """Whether bytes `data` are to be decoded as a binary module, not as text: empty
+    bytes and anything starting with a NUL (which text never holds) are, so that a
+    truncated binary is reported as one ("unexpected end", as the spec's binary.wast
+    expects for b"")."""
+    return len(data) == 0 or bytes(data[:1]) == b"\0"
+
+
+def _has_module_field(text):
+    """Whether `text` holds anything but white space and comments."""
+    at, end = 0, len(text)
+    while at < end:
+        char = text[at]
+        if char in " \t\n\r":
+            at += 1
+        elif text.startswith(";;", at):
+            newline = text.find("\n", at)
+            at = end if newline < 0 else newline + 1
+        elif text.startswith("(;", at):
+            at = _block_comment_end(text, at)
+            if at < 0:
+                return True          # unterminated: the parser says where
+        else:
+            return True
+    return False
+
+
+def _block_comment_end(text, at):
+    """The index after the (nested) block comment opened at `at`, or -1."""
+    depth = 0
+    while at < len(text):
+        if text.startswith("(;", at):
+            depth, at = depth + 1, at + 2
+        elif text.startswith(";)", at):
+            depth, at = depth - 1, at + 2
+            if depth == 0:
+                return at
+        else:
+            at += 1
+    return -1

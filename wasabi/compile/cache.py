@@ -8,7 +8,9 @@ bounds mode, and that machine key, so that another wasabi, LLVM or CPU never
 finds it. A hit parses and validates the wasm again (fast) and links the
 stored objects: no LLVM code generation. A missing, unreadable, corrupt or
 stale entry is compiled afresh and written again, atomically (a temporary file
-renamed into place), so concurrent runs never see half an entry. LAZY and REPL
+renamed into place), so concurrent runs never see half an entry. Corrupt means
+anything serialize.load refuses: its digest over header, wasm and objects is
+checked before an object is linked, so a damaged entry is never run. LAZY and REPL
 modules are not cached: they compile nothing up front.
 
 Where: $WASABI_CACHE_DIR, else $XDG_CACHE_HOME/wasabi, else ~/.cache/wasabi.
