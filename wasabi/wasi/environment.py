@@ -23,7 +23,7 @@ from ..runtime.signatures import type_id
 from ..runtime.store import Store
 from .config import WasiConfig, apply
 from .errors import exit_from_trap, is_exit_trap
-from .instances import attach, imports_from, runtime_instance, state_of
+from .instances import ContextOutputs, attach, imports_from, runtime_instance, state_of
 
 NAMESPACE_PREVIEW1 = "wasi_snapshot_preview1"
 NAMESPACE_SNAPSHOT0 = "wasi_unstable"
@@ -140,7 +140,7 @@ class WasiFunction(HostFunction):
         return f"<wasabi WasiFunction {self.name} {self.functype}>"
 
 
-class Environment:
+class Environment(ContextOutputs):
     """A configured WASI context (wasmer's `wasi.Environment`)."""
 
     def __init__(self, config=None):
@@ -224,20 +224,6 @@ class Environment:
         if state is None:
             raise LookupError("the instance is not bound to this Environment's WASI state")
         return state
-
-    @property
-    def stdout(self):
-        """What the program wrote to a "capture" stdout."""
-        return self._ctx.output(1)
-
-    @property
-    def stderr(self):
-        return self._ctx.output(2)
-
-    @property
-    def exit_code(self):
-        """proc_exit's status, or None when the program did not call it."""
-        return self._ctx.exit_code
 
     def __repr__(self):
         return f"<wasabi wasi.Environment argv={self.config.argv!r}>"

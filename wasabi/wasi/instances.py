@@ -17,7 +17,25 @@ from ..abi import vmctx as V
 _ATTR = "_wasi_states"
 
 
-class InstanceState:
+class ContextOutputs:
+    """What a WASI context (self._ctx) kept of a program's run."""
+
+    @property
+    def stdout(self):
+        """What the program wrote to a "capture" stdout."""
+        return self._ctx.output(1)
+
+    @property
+    def stderr(self):
+        return self._ctx.output(2)
+
+    @property
+    def exit_code(self):
+        """proc_exit's status, or None when the program did not call it."""
+        return self._ctx.exit_code
+
+
+class InstanceState(ContextOutputs):
     """The WASI context one instance runs on (what Environment.state_of returns)."""
 
     def __init__(self, context, memory):
@@ -33,19 +51,6 @@ class InstanceState:
     def context_address(self):
         return self._ctx.address
 
-    @property
-    def stdout(self):
-        """What this instance wrote to a "capture" stdout."""
-        return self._ctx.output(1)
-
-    @property
-    def stderr(self):
-        return self._ctx.output(2)
-
-    @property
-    def exit_code(self):
-        """proc_exit's status, or None when the instance did not call it."""
-        return self._ctx.exit_code
 
 
 def runtime_instance(target):
