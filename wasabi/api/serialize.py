@@ -39,9 +39,10 @@ def machine_key():
     import llvmlite.binding as llvm
 
     from .. import __version__, _ext
+    from ..compile.pipelines import target_features
     abi = repr(sorted(_ext.abi_layout().items())) + repr(sorted(_ext.builtin_addresses()))
     parts = [__version__, ".".join(map(str, llvm.llvm_version_info)), llvm.get_process_triple(),
-             llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(),
+             llvm.get_host_cpu_name(), target_features(),
              hashlib.sha256(abi.encode()).hexdigest()[:16]]
     return "|".join(parts)
 

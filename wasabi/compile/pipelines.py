@@ -29,7 +29,27 @@ def initialize():
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
             llvm.initialize_native_asmparser()     # the stack check's inline asm (translator)
+            # x86's cmov converter turns a cmov with a memory operand into a branch and
+            # moves the load under it: the access, the bounds check in guard mode, would
+            # then run only on one side of a wasm `select` (volatile does not stop it).
+            # A process-wide LLVM option: it only ever makes cmovs stay cmovs.
+            llvm.set_option("wasabi", "-x86-cmov-converter=false")
             _initialized = True
+
+
+def target_features():
+    """The host's CPU features as the code generator gets them: AVX-512 off.
+
+    With AVX-512, x86 isel folds a select whose arm is a load (or an operation on
+    one) into a masked instruction with a memory operand, and a masked-off lane
+    suppresses the fault: `(select (f64.load oob) (f64.const 0) cond)` then did not
+    trap. Guard-page bounds rely on every executed access faulting, so no masked
+    memory operands: without AVX-512, LLVM makes none from plain loads."""
+    features = llvm.get_host_cpu_features()
+    for name in list(features):
+        if name.startswith(("avx512", "avx10", "evex512")):
+            features[name] = False
+    return features.flatten()
 
 
 def target_machine(tier):
@@ -42,7 +62,7 @@ def target_machine(tier):
         if tm is None:
             target = llvm.Target.from_triple(llvm.get_process_triple())
             tm = target.create_target_machine(
-                cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                cpu=llvm.get_host_cpu_name(), features=target_features(),
                 opt=CODEGEN_LEVEL[tier], reloc="pic", codemodel="default")
             _machines[tier] = tm
         return tm
