@@ -1,0 +1,158 @@
+"""Modules from a seed. Every generator is deterministic: the seed alone gives the same bytes.
+
+- ttf: binaryen's `wasm-opt -ttf` (Debian package `binaryen`) turns random bytes into a valid
+  module with a hang limit (a global counting loop iterations and calls; see plan.py), logging
+  imports (`fuzzing-support` log-i32/i64/f32/f64/v128), a table and memory 0 exported. Most
+  modules get `--denan` (every float result that is a NaN becomes 0): NaN payloads and signs are
+  nondeterministic in wasm, and without it a NaN's bits flowing into integers (reinterpret,
+  stores) would make most modules differ legitimately. The rest run without it: their results
+  still compare (any NaN equals any NaN), and their NaN-dependent state differences are reported
+  as kind "nan-state" by the driver, not as findings (see driver.py). binaryen 108's reference
+  types are pre-standard (funcref <: anyref); such modules are used when wasmtime accepts them.
+- spec: a valid binary of the spec test suite, a function body mutated (tests/fuzz_worker.py's
+  mutations) until wasmtime accepts the result.
+- clang: a small C program from bench/gen_c.py, built by clang for wasm32 at -O0..-O2.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import pathlib
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+TESTS = HERE.parent
+SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", TESTS.parent.parent / "shared" / "spec"))
+TTF_FEATURES = ["--enable-simd", "--enable-bulk-memory", "--enable-sign-ext",
+                "--enable-nontrapping-float-to-int", "--enable-multivalue", "--enable-mutable-globals"]
+# random input sizes: compile time grows with them (binaryen makes ~1 function per 300 bytes)
+TTF_SIZES = (64, 3000)
+CFLAGS = ["--target=wasm32", "-w", "-nostdlib", "-ffreestanding", "-mbulk-memory", "-msign-ext",
+          "-mnontrapping-fptoint", "-mmutable-globals"]
+GENERATORS = ("ttf", "spec", "clang")
+DEFAULT_MIX = {"ttf": 90, "spec": 7, "clang": 3}
+
+
+class Skip(Exception):
+    """This seed gives no usable module (e.g. binaryen made one wasmtime rejects)."""
+
+
+def have_binaryen():
+    return shutil.which("wasm-opt") is not None
+
+
+def have_clang():
+    return shutil.which("clang") is not None and shutil.which("wasm-ld") is not None
+
+
+def pick_generator(seed, mix):
+    rng = random.Random(seed * 7919 + 1)
+    names = [n for n in GENERATORS if mix.get(n)]
+    return rng.choices(names, weights=[mix[n] for n in names])[0]
+
+
+def workdir():
+    path = pathlib.Path(tempfile.gettempdir()) / f"wasabi-fuzz-exec-{os.getpid()}"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def ttf(seed):
+    """(bytes, description) of binaryen's module for this seed."""
+    rng = random.Random(seed)
+    size = rng.randint(*TTF_SIZES)
+    flags = list(TTF_FEATURES)
+    denan = rng.random() < 0.85
+    if denan:
+        flags.append("--denan")
+    if rng.random() < 0.15:
+        flags.append("--enable-reference-types")
+    source, output = workdir() / "ttf.in", workdir() / "ttf.wasm"
+    source.write_bytes(rng.randbytes(size))
+    done = subprocess.run(["wasm-opt", "-ttf", str(source), *flags, "-o", str(output)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise Skip(f"wasm-opt failed: {done.stderr[-300:]}")
+    return output.read_bytes(), {"generator": "ttf", "input_bytes": size, "flags": flags, "denan": denan}
+
+
+@functools.lru_cache(maxsize=1)
+def spec_sources():
+    """Valid core spec binaries whose imports are all functions (logged like ttf's)."""
+    from . import wasmbin
+    from .engines import wasmtime_engine
+    import wasmtime
+    found = []
+    for path in sorted(SPEC_DIR.glob("json/*/*.wasm")):
+        data = path.read_bytes()
+        try:
+            wasmtime.Module(wasmtime_engine(), data)
+            module = wasmbin.parse(data)
+        except (wasmtime.WasmtimeError, wasmbin.BadModule):
+            continue
+        if module.func_types and not module.other_imports and module.exported_functions():
+            found.append(path)
+    return found
+
+
+def spec(seed):
+    import fuzz_worker
+    import wasmtime
+    from .engines import wasmtime_engine
+    rng = random.Random(seed)
+    sources = spec_sources()
+    if not sources:
+        raise Skip(f"no spec binaries under {SPEC_DIR}")
+    path = rng.choice(sources)
+    original = path.read_bytes()
+    for attempt in range(30):
+        data, description = fuzz_worker.function_body(rng, original)
+        try:
+            wasmtime.Module(wasmtime_engine(), data)
+        except wasmtime.WasmtimeError:
+            continue
+        return data, {"generator": "spec", "source": path.name, "mutation": description}
+    return original, {"generator": "spec", "source": path.name, "mutation": None}
+
+
+def clang(seed):
+    sys.path.insert(0, str(TESTS.parent / "bench"))
+    import gen_c
+    rng = random.Random(seed)
+    directory = workdir() / "clang"
+    if directory.exists():
+        shutil.rmtree(directory)
+    level = rng.choice(("-O0", "-O1", "-O2", "-Os"))
+    simd = ["-msimd128"] if rng.random() < 0.5 else []
+    sources = gen_c.generate(directory, functions=rng.randint(4, 24), files=1, seed=seed)
+    objects = []
+    for source in sources:
+        obj = source.with_suffix(".o")
+        done = subprocess.run(["clang", *CFLAGS, level, *simd, "-c", str(source), "-o", str(obj)],
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise Skip(f"clang failed: {done.stderr[-300:]}")
+        objects.append(str(obj))
+    output = directory / "out.wasm"
+    done = subprocess.run(["wasm-ld", "--no-entry", "--export-all", "-o", str(output), *objects],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise Skip(f"wasm-ld failed: {done.stderr[-300:]}")
+    return output.read_bytes(), {"generator": "clang", "opt": level, "simd": bool(simd)}
+
+
+def generate(seed, mix=None):
+    """(bytes, description) of the module of `seed`; Skip when the seed gives none."""
+    mix = mix or DEFAULT_MIX
+    name = pick_generator(seed, mix)
+    if name == "ttf" and not have_binaryen():
+        raise Skip("wasm-opt (binaryen) not installed")
+    if name == "clang" and not have_clang():
+        raise Skip("clang/wasm-ld not installed")
+    data, description = {"ttf": ttf, "spec": spec, "clang": clang}[name](seed)
+    description["seed"] = seed
+    return data, description
