@@ -112,4 +112,7 @@ def classify(what, reference_call=None, wasabi_call=None):
         if ref_kind == "results" and got_kind == "trap":
             return f"extra-trap-{wasabi_call['trap']}"
         return f"outcome-{ref_kind}-vs-{got_kind}"
+    if reference_call and wasabi_call and "trap" in reference_call and "trap" in wasabi_call:
+        # the same trap, but wasabi ran further (or less far) before it: state after it differs
+        return f"late-trap-{reference_call['trap']}-{what.split(':')[0].split(' ')[0]}"
     return what.split(":")[0].split(" ")[0]

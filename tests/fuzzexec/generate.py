@@ -6,8 +6,9 @@
   modules get `--denan` (every float result that is a NaN becomes 0): NaN payloads and signs are
   nondeterministic in wasm, and without it a NaN's bits flowing into integers (reinterpret,
   stores) would make most modules differ legitimately. The rest run without it: their results
-  still compare (any NaN equals any NaN), and their NaN-dependent state differences are reported
-  as kind "nan-state" by the driver, not as findings (see driver.py). binaryen 108's reference
+  still compare (any NaN equals any NaN), but a difference in their state (globals, memory, log)
+  after a run that met a NaN is counted as "nan-state", not as a finding (runner.py). The same
+  holds for the spec and clang modules, which are never de-NaN-ed. binaryen 108's reference
   types are pre-standard (funcref <: anyref); such modules are used when wasmtime accepts them.
 - spec: a valid binary of the spec test suite, a function body mutated (tests/fuzz_worker.py's
   mutations) until wasmtime accepts the result.
@@ -128,7 +129,10 @@ def clang(seed):
         shutil.rmtree(directory)
     level = rng.choice(("-O0", "-O1", "-O2", "-Os"))
     simd = ["-msimd128"] if rng.random() < 0.5 else []
-    sources = gen_c.generate(directory, functions=rng.randint(4, 24), files=1, seed=seed)
+    try:
+        sources = gen_c.generate(directory, functions=rng.randint(4, 24), files=1, seed=seed)
+    except ValueError as error:  # gen_c wants more functions before a function-pointer table
+        raise Skip(f"gen_c: {error}") from None
     objects = []
     for source in sources:
         obj = source.with_suffix(".o")
