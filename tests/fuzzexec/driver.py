@@ -35,13 +35,14 @@ def configs_for(seed, scheme, full_every):
 
 
 class Worker:
-    def __init__(self, number, scratch):
+    def __init__(self, number, scratch, code=None):
         self.state_path = scratch / f"worker{number}.state"
         self.stderr_path = scratch / f"worker{number}.stderr"
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH")]))
         self.stderr = open(self.stderr_path, "w+")
-        self.process = subprocess.Popen([sys.executable, "-m", "fuzzexec.worker", str(self.state_path)],
+        command = ["-c", code] if code else ["-m", "fuzzexec.worker"]
+        self.process = subprocess.Popen([sys.executable, *command, str(self.state_path)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=self.stderr, text=True, env=env, cwd=str(TESTS))
         self.job, self.started, self.buffer = None, None, ""
@@ -115,8 +116,9 @@ class Totals:
 
 
 def run(first_seed, count, jobs=1, findings_dir=None, scheme="all", full_every=0, mix=None,
-        timeout=120.0, log=None):
-    """Runs seeds first_seed .. first_seed+count-1; returns the summary dict (Totals.to_json)."""
+        timeout=120.0, log=None, worker_code=None):
+    """Runs seeds first_seed .. first_seed+count-1; returns the summary dict (Totals.to_json).
+    worker_code: Python source run as the worker instead of fuzzexec.worker (the tests' crash)."""
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="wasabi-fuzz-exec-"))
     findings_dir = findings_dir or str(scratch / "findings")
     totals, started = Totals(), time.monotonic()
@@ -126,7 +128,7 @@ def run(first_seed, count, jobs=1, findings_dir=None, scheme="all", full_every=0
 
     def start_worker():
         nonlocal spawned
-        worker = Worker(spawned, scratch)
+        worker = Worker(spawned, scratch, worker_code)
         spawned += 1
         selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
         workers.append(worker)

@@ -105,7 +105,9 @@ class Run:
 
 @functools.lru_cache(maxsize=None)
 def wasmtime_engine():
+    import atexit
     import wasmtime
+    atexit.register(release_wasmtime)  # before interpreter teardown: wasmtime's __del__ fails then
     config = wasmtime.Config()
     config.consume_fuel = True
     for feature in ("wasm_gc", "wasm_function_references", "wasm_threads", "wasm_tail_call",
@@ -114,6 +116,13 @@ def wasmtime_engine():
         if hasattr(type(config), feature):
             setattr(config, feature, False)
     return wasmtime.Engine(config)
+
+
+def release_wasmtime():
+    shim_module.cache_clear()
+    wasmtime_engine.cache_clear()
+    import gc
+    gc.collect()
 
 
 def wasmtime_trap(error):
@@ -145,6 +154,12 @@ def v128_shim(params):
             f'(func (export "f") (param {" ".join(NAMES[p] for p in params)}) (call $h {body})))')
 
 
+@functools.lru_cache(maxsize=64)
+def shim_module(params):
+    import wasmtime
+    return wasmtime.Module(wasmtime_engine(), v128_shim(params))
+
+
 def wasmtime_import(wt, store, run, import_name, params, results):
     if V128 not in params:
         functype = wt.FuncType([wasmtime_valtype(wt, t) for t in params],
@@ -164,11 +179,11 @@ def wasmtime_import(wt, store, run, import_name, params, results):
         run.log.append([import_name] + out)
     functype = wt.FuncType([wasmtime_valtype(wt, t) for t in flat_params], [])
     host = wt.Func(store, functype, record)
-    shim = wt.Instance(store, wt.Module(wasmtime_engine(), v128_shim(params)), [host])
+    shim = wt.Instance(store, shim_module(params), [host])
     return shim.exports(store)["f"]
 
 
-def run_wasmtime(data, module, plan):
+def run_wasmtime(data, module, plan, memory_each_call=False):
     """Runs the plan on wasmtime; returns (Run, the number of plan entries to give wasabi)."""
     import wasmtime as wt
     run, store = Run(), wt.Store(wasmtime_engine())
@@ -194,12 +209,15 @@ def run_wasmtime(data, module, plan):
             outcome = {"results": unflatten(results, as_list(out))}
         except (wt.Trap, wt.WasmtimeError) as error:
             outcome = wasmtime_trap(error)
-        if "fuel" in outcome:
+        if "fuel" in outcome:  # wasabi runs the calls before this one: hash memory after them
+            if memory is not None and run.calls:
+                mem = exports[memory]
+                run.calls[-1]["memory"] = memory_hash(mem.read(store, 0, mem.data_len(store)))
             return run, index
         store.set_fuel(FUEL)
         outcome["log"] = run.log[before:]
         outcome["globals"] = unflatten(module.global_types, as_list(state(store)))
-        if memory is not None:
+        if memory is not None and (memory_each_call or index == len(plan) - 1):
             mem = exports[memory]
             outcome["memory"] = memory_hash(mem.read(store, 0, mem.data_len(store)))
         run.calls.append(outcome)
@@ -233,7 +251,7 @@ def wasabi_trap(error):
     return {"error": f"{type(error).__name__}: {error}"}
 
 
-def run_wasabi(data, module, plan, tier, bounds, progress=None):
+def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call=False):
     """Runs the plan on wasabi compiled with (tier, bounds); progress(i) before each call."""
     import wasabi
     run = Run()
@@ -262,7 +280,7 @@ def run_wasabi(data, module, plan, tier, bounds, progress=None):
             outcome = wasabi_trap(error)
         outcome["log"] = run.log[before:]
         outcome["globals"] = unflatten(module.global_types, state.call_bits())
-        if memory is not None:
+        if memory is not None and (memory_each_call or index == len(plan) - 1):
             outcome["memory"] = memory_hash(exports[memory].read(0, exports[memory].data_size))
         run.calls.append(outcome)
     return run

@@ -31,7 +31,7 @@ SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", TESTS.parent.parent / 
 TTF_FEATURES = ["--enable-simd", "--enable-bulk-memory", "--enable-sign-ext",
                 "--enable-nontrapping-float-to-int", "--enable-multivalue", "--enable-mutable-globals"]
 # random input sizes: compile time grows with them (binaryen makes ~1 function per 300 bytes)
-TTF_SIZES = (64, 3000)
+TTF_SIZES = (64, 2000)
 CFLAGS = ["--target=wasm32", "-w", "-nostdlib", "-ffreestanding", "-mbulk-memory", "-msign-ext",
           "-mnontrapping-fptoint", "-mmutable-globals"]
 GENERATORS = ("ttf", "spec", "clang")

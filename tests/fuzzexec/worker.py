@@ -57,7 +57,7 @@ def run_job(job, state):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    argv = [a for a in sys.argv[1:] if a != "-c"] if argv is None else argv
     state = StateFile(argv[0])
     for line in sys.stdin:
         job = json.loads(line)
