@@ -44,7 +44,7 @@ def save_difference(root, data, description, config, result, entry):
     path = directory(root, entry["kind"], config, seed)
     write_module(path, data)
     index = entry["call"]
-    reference_calls = result["reference"]["calls"]
+    reference_calls = entry.get("reference", result["reference"])["calls"]
     wasabi_calls = entry["wasabi"]["calls"]
     record = {
         "kind": entry["kind"], "what": entry["what"], "config": config, "seed": seed,

@@ -50,16 +50,17 @@ def check_module(data, plan_seed, configs, progress=None, tolerate_nan_state=Fal
         report = None if progress is None else (lambda index, c=config: progress(c, index))
         got = run_config(probed, module, plan[:runnable], config, report, memory_each_call=False)
         entry = {"seconds": time.perf_counter() - started}
-        difference = compare.first_difference(result["reference"], got)
+        reference_run = result["reference"]
+        difference = compare.first_difference(reference_run, got)
         if difference is not None and difference[1].startswith("memory"):
             # memory is hashed after the last call only (hashing it after every call cost more
             # than running the calls); run both again hashing after each call, to name the call
-            located = engines.run_wasmtime(probed, module, plan, memory_each_call=True)[0]
-            result["reference"] = located.to_json()
+            reference_run = engines.run_wasmtime(probed, module, plan, memory_each_call=True)[0].to_json()
             got = run_config(probed, module, plan[:runnable], config, None, memory_each_call=True)
-            difference = compare.first_difference(result["reference"], got) or difference
+            difference = compare.first_difference(reference_run, got) or difference
         if difference is not None:
-            entry.update(describe(difference, result["reference"], got, plan, tolerate_nan_state))
+            entry.update(describe(difference, reference_run, got, plan, tolerate_nan_state))
+            entry["reference"] = reference_run
         result["configs"][config] = entry
     return result
 
