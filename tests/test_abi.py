@@ -69,9 +69,21 @@ def test_builtins_header_declares_the_abi_signatures():
 
 def test_every_builtin_has_an_address():
     addresses = _ext.builtin_addresses()
+    tpoff = addresses.pop(builtins.STACK_LIMIT_TPOFF_SYMBOL)
     assert set(addresses) == set(builtins.BY_NAME)
     assert all(isinstance(a, int) and a > 0 for a in addresses.values())
     assert len(set(addresses.values())) == len(addresses)
+    # a static TLS offset (as an unsigned 64-bit address): fits a signed 32-bit displacement
+    signed = tpoff - 2**64 if tpoff >= 2**63 else tpoff
+    assert -2**31 <= signed < 2**31
+
+
+def test_a_vmctx_finds_the_threads_stack_limit_at_the_same_offset():
+    ctx = _ext.RawBuffer(vmctx.VMCTX_SIZE)
+    _ext.vmctx_init(ctx.address)
+    tpoff = _ext.builtin_addresses()[builtins.STACK_LIMIT_TPOFF_SYMBOL]
+    assert ctx.get_u64(vmctx.VMCTX_STACK_LIMIT_TPOFF) == tpoff
+    assert ctx.get_u64(vmctx.VMCTX_KIND) == vmctx.WRT_KIND_VMCTX
 
 
 def test_llvm_declarations_parse():

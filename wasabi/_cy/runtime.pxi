@@ -40,6 +40,7 @@ cdef extern from "vmctx.h":
 
 cdef extern from "runtime.h":
     ctypedef int (*wrt_host_dispatch_fn)(void* hostrec, void* slots)
+    int64_t wrt_stack_limit_tpoff()
     int wasabi_entry(void* thunk, void* fn, void* vmctx, void* slots) nogil
     void wrt_set_max_wasm_stack(uint64_t nbytes)
     int wrt_signals_ensure()
@@ -59,7 +60,7 @@ cdef extern from "runtime.h":
 
 cdef extern from "fastcall.h":
     ctypedef struct VMContext:
-        uint64_t stack_limit
+        int64_t stack_limit_tpoff
     ctypedef void (*wrt_body_fn)(void* arg) noexcept nogil
     int WRT_BUSY, WRT_HAVE_REGCALL, WRT_REG_INTS, WRT_REG_FLOATS, WRT_STACK_WORDS
     int WRT_PLACE_INT, WRT_PLACE_FLOAT, WRT_PLACE_STACK
@@ -110,6 +111,8 @@ def builtin_addresses():
     while wrt_builtin_table[i].name != NULL:
         out[wrt_builtin_table[i].name.decode()] = <uintptr_t>wrt_builtin_table[i].address
         i += 1
+    # an absolute symbol, not a function (abi.builtins.STACK_LIMIT_TPOFF_SYMBOL)
+    out["wasabi_stack_limit_tpoff"] = <uint64_t>wrt_stack_limit_tpoff()
     return out
 
 

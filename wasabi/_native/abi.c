@@ -10,7 +10,7 @@ const wrt_abi_value wrt_abi_layout[] = {
     {"POINTER_SIZE", sizeof(void*)},
     {"VMCTX_MEM_BASE", offsetof(VMContext, mem_base)},
     {"VMCTX_MEMORY", offsetof(VMContext, memory)},
-    {"VMCTX_STACK_LIMIT", offsetof(VMContext, stack_limit)},
+    {"VMCTX_STACK_LIMIT_TPOFF", offsetof(VMContext, stack_limit_tpoff)},
     {"VMCTX_FUNCS", offsetof(VMContext, funcs)},
     {"VMCTX_GLOBALS", offsetof(VMContext, globals)},
     {"VMCTX_TABLES", offsetof(VMContext, tables)},
@@ -22,6 +22,9 @@ const wrt_abi_value wrt_abi_layout[] = {
     {"VMCTX_INTERRUPT", offsetof(VMContext, interrupt)},
     {"VMCTX_GATE_OWNER", offsetof(VMContext, gate_owner)},
     {"VMCTX_GATE_DEPTH", offsetof(VMContext, gate_depth)},
+    {"VMCTX_KIND", offsetof(VMContext, kind)},
+    {"WRT_KIND_VMCTX", WRT_KIND_VMCTX},
+    {"HOST_KIND", offsetof(wrt_host, kind)},
     {"VMCTX_SIZE", sizeof(VMContext)},
     {"MEMORY_BASE", offsetof(wrt_memory, base)},
     {"MEMORY_SIZE", offsetof(wrt_memory, size)},
@@ -64,6 +67,7 @@ const wrt_abi_value wrt_abi_traps[] = {
     {"TRAP_OUT_OF_FUEL", TRAP_OUT_OF_FUEL},
     {"TRAP_INTERRUPTED", TRAP_INTERRUPTED},
     {"TRAP_WASI_EXIT", TRAP_WASI_EXIT},
+    {"TRAP_INSTANCE_BUSY", TRAP_INSTANCE_BUSY},
     {NULL, 0},
 };
 
@@ -85,5 +89,7 @@ const wrt_builtin_entry wrt_builtin_table[] = {
     BUILTIN(wasabi_rt_table_init),
     BUILTIN(wasabi_rt_elem_drop),
     BUILTIN(wasabi_rt_host_call),
+    BUILTIN(wasabi_rt_gate_enter),
+    BUILTIN(wasabi_rt_gate_leave),
     {NULL, NULL},
 };

@@ -29,4 +29,8 @@ void wasabi_rt_elem_drop(void* vmctx, int32_t elem);
 
 void wasabi_rt_host_call(void* hostrec, void* slots);
 
+/* around a call into another instance (callee = the callee's VMContext or a host record) */
+void wasabi_rt_gate_enter(void* callee);
+void wasabi_rt_gate_leave(void* callee);
+
 #endif

@@ -29,7 +29,19 @@ typedef struct wrt_jmp {
 
 static WRT_TLS wrt_jmp* tls_top;           /* innermost entry, NULL outside */
 static WRT_TLS uintptr_t tls_stack_low;    /* 0 until the thread is prepared */
-static WRT_TLS uintptr_t tls_stack_limit;  /* what entries store in vmctx->stack_limit */
+/* The lowest stack pointer compiled code may reach on this thread. Compiled
+ * code reads it at thread pointer + vmctx->stack_limit_tpoff: the limit
+ * belongs to the thread, so an instance reached through an import or a
+ * funcref, on any thread, checks against the right one (initial-exec TLS:
+ * the offset is the same in every thread). */
+static WRT_TLS uintptr_t tls_stack_limit;
+
+/* The instances this thread entered through wasabi_rt_gate_enter (calls
+ * through imports and funcrefs), innermost last; an entry that ends by trap
+ * leaves those entered since it began (the frames that would have left them
+ * were skipped). Grown by realloc, freed at thread exit. */
+static WRT_TLS VMContext** tls_gates;
+static WRT_TLS size_t tls_gates_len, tls_gates_cap;
 
 /* the thread state the innermost GIL-releasing entry saved; NULL while this
  * thread holds the GIL (host calls take it back through this) */
@@ -48,8 +60,13 @@ static void altstack_release(void* mem) {
     free(mem);
 }
 
+static pthread_key_t gates_key;
+
+static void gates_release(void* mem) { free(mem); }
+
 static void altstack_key_create(void) {
     pthread_key_create(&altstack_key, altstack_release);
+    pthread_key_create(&gates_key, gates_release);
 }
 
 /* A signal on an overflowed stack can only run on an alternate stack. Keep one
@@ -118,58 +135,119 @@ int wrt_in_entry(void) { return tls_top != NULL; }
 
 void wrt_set_max_wasm_stack(uint64_t bytes) { max_wasm_stack = bytes; }
 
-/* The body of every entry: push a jump record, _setjmp, set the callee
- * instance's stack limit, run CALL; a trap _longjmp()s back here with its
- * code. Every entry (not only the outermost) sets the limit of the vmctx it
- * enters: a nested entry from a host function may enter another instance
- * whose limit was never set on this thread. Locals read after the longjmp are
- * all assigned before _setjmp, so none needs to be volatile. */
-#define RUN_ENTRY(ctx, code, CALL)                                    \
+int64_t wrt_stack_limit_tpoff(void) {
+    return (int64_t)((uintptr_t)&tls_stack_limit - (uintptr_t)__builtin_thread_pointer());
+}
+
+void wrt_vmctx_init(VMContext* ctx) {
+    ctx->stack_limit_tpoff = wrt_stack_limit_tpoff();
+    ctx->kind = WRT_KIND_VMCTX;
+}
+
+static void gates_unwind(size_t mark);
+
+/* The body of every entry: push a jump record, _setjmp, run CALL; a trap
+ * _longjmp()s back here with its code, and the gates entered since are left.
+ * Locals read after the longjmp are all assigned before _setjmp, so none
+ * needs to be volatile. */
+#define RUN_ENTRY(code, CALL)                                         \
     do {                                                              \
-        uint64_t saved_limit_ = (ctx)->stack_limit;                   \
         if (!tls_top && max_wasm_stack)                               \
             compute_stack_limit(); /* counts from the outermost */    \
+        size_t gates_mark_ = tls_gates_len;                           \
         wrt_jmp rec_;                                                 \
         rec_.prev = tls_top;                                          \
         (code) = _setjmp(rec_.buf);                                   \
         if ((code) == 0) {                                            \
             tls_top = &rec_;                                          \
-            (ctx)->stack_limit = tls_stack_limit;                     \
             CALL;                                                     \
         }                                                             \
         tls_top = rec_.prev;                                          \
-        (ctx)->stack_limit = saved_limit_;                            \
+        if (tls_gates_len != gates_mark_)                             \
+            gates_unwind(gates_mark_);                                \
     } while (0)
 
 int wasabi_entry(void* thunk, void* fn, void* vmctx, void* slots) {
     if (!tls_stack_low && wrt_thread_prepare() != 0)
         return TRAP_STACK_EXHAUSTED;   /* cannot bound the stack: refuse to run */
-    VMContext* ctx = (VMContext*)vmctx;
     int code;
-    RUN_ENTRY(ctx, code, ((wrt_thunk_fn)thunk)(fn, vmctx, slots));
+    RUN_ENTRY(code, ((wrt_thunk_fn)thunk)(fn, vmctx, slots));
     return code;
 }
 
 /* ---- entries with the GIL held on arrival ---- */
 
 /* An instance runs on one thread at a time; the thread inside it may enter
- * it again (wasm -> host -> wasm). Called with the GIL held. */
+ * it again (wasm -> host -> wasm, or A -> B -> A through imports). The owner
+ * is taken by compare-and-swap: calls through imports and funcrefs enter
+ * gates without the GIL (wasabi_rt_gate_enter). */
+static inline uint64_t gate_token(void) {
+    return (uint64_t)(uintptr_t)&tls_top;   /* unique per live thread */
+}
+
 static inline int gate_enter(VMContext* ctx) {
-    uint64_t me = (uint64_t)(uintptr_t)&tls_top;   /* unique per live thread */
-    if (WRT_GATE_OWNER(ctx) == 0) {
-        WRT_GATE_OWNER(ctx) = me;
-        WRT_GATE_DEPTH(ctx) = 1;
+    uint64_t me = gate_token();
+    uint64_t owner = __atomic_load_n(&WRT_GATE_OWNER(ctx), __ATOMIC_ACQUIRE);
+    if (owner == me) {
+        WRT_GATE_DEPTH(ctx)++;
         return 0;
     }
-    if (WRT_GATE_OWNER(ctx) != me)
+    uint64_t idle = 0;
+    if (owner != 0 || !__atomic_compare_exchange_n(&WRT_GATE_OWNER(ctx), &idle, me, 0,
+                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         return -1;
-    WRT_GATE_DEPTH(ctx)++;
+    WRT_GATE_DEPTH(ctx) = 1;
     return 0;
 }
 
 static inline void gate_leave(VMContext* ctx) {
     if (--WRT_GATE_DEPTH(ctx) == 0)
-        WRT_GATE_OWNER(ctx) = 0;
+        __atomic_store_n(&WRT_GATE_OWNER(ctx), 0, __ATOMIC_RELEASE);
+}
+
+static int gates_push(VMContext* ctx) {
+    if (tls_gates_len == tls_gates_cap) {
+        size_t cap = tls_gates_cap ? 2 * tls_gates_cap : 64;
+        VMContext** grown = realloc(tls_gates, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        pthread_once(&altstack_once, altstack_key_create);
+        pthread_setspecific(gates_key, grown);
+        tls_gates = grown;
+        tls_gates_cap = cap;
+    }
+    tls_gates[tls_gates_len++] = ctx;
+    return 0;
+}
+
+static void gates_unwind(size_t mark) {
+    while (tls_gates_len > mark)
+        gate_leave(tls_gates[--tls_gates_len]);
+}
+
+/* Compiled code calls these around a call whose callee vmctx is not its own
+ * (an import, or call_indirect into another instance): the one-thread-per-
+ * instance rule holds for every way into an instance, not only from Python.
+ * A host function's record is not a VMContext (kind differs): host calls take
+ * the GIL and need no gate. */
+void wasabi_rt_gate_enter(void* callee) {
+    VMContext* ctx = (VMContext*)callee;
+    if (ctx->kind != WRT_KIND_VMCTX)
+        return;
+    if (gate_enter(ctx) != 0)
+        wasabi_rt_trap(TRAP_INSTANCE_BUSY);
+    if (gates_push(ctx) != 0) {
+        gate_leave(ctx);
+        wasabi_rt_trap(TRAP_STACK_EXHAUSTED);
+    }
+}
+
+void wasabi_rt_gate_leave(void* callee) {
+    VMContext* ctx = (VMContext*)callee;
+    if (ctx->kind != WRT_KIND_VMCTX)
+        return;
+    tls_gates_len--;            /* calls nest: ctx is the innermost gate */
+    gate_leave(ctx);
 }
 
 /* Whether another Python thread exists that could want the GIL. With the
@@ -209,7 +287,7 @@ static WRT_TLS int tls_kept;
             tls_kept = 1;                                             \
             tls_released = NULL;                                      \
         }                                                             \
-        RUN_ENTRY(ctx, code, CALL);                                   \
+        RUN_ENTRY(code, CALL);                                        \
         if (tls_released)                                             \
             PyEval_RestoreThread(tls_released);                       \
         tls_released = outer_released_;                               \

@@ -18,6 +18,8 @@ __attribute__((noreturn)) void wrt_trap_from_signal(int code);
 int wrt_thread_prepare(void);                /* altstack + stack bounds; 0 on success */
 uintptr_t wrt_thread_stack_low(void);        /* lowest usable address of this thread's stack */
 void wrt_set_max_wasm_stack(uint64_t bytes); /* 0 = only the thread's real stack bound */
+int64_t wrt_stack_limit_tpoff(void);         /* see VMContext.stack_limit_tpoff */
+void wrt_vmctx_init(VMContext* ctx);         /* the fields every VMContext starts with */
 
 /* ---- signals.c: guard-page and stack-overflow faults ---- */
 int wrt_signals_ensure(void);                /* install or re-install on top; 0 ok */

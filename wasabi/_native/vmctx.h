@@ -27,6 +27,7 @@
 #define TRAP_OUT_OF_FUEL            14
 #define TRAP_INTERRUPTED            15
 #define TRAP_WASI_EXIT              16
+#define TRAP_INSTANCE_BUSY          17
 
 #define WASM_PAGE_SIZE      65536u
 #define WASM_MAX_PAGES      65536u              /* 4 GiB of 32-bit memory */
@@ -65,10 +66,14 @@ typedef struct wrt_segment {
     uint64_t len;           /* 0 once dropped */
 } wrt_segment;
 
+/* VMContext.kind: tells a VMContext from a host function's record (a funcref's
+ * vmctx may be either; see wrt_host) */
+#define WRT_KIND_VMCTX 0x58544d435657ull   /* "WVMCTX" */
+
 typedef struct VMContext {
     uint8_t* mem_base;          /*  0 */
     wrt_memory* memory;         /*  8 */
-    uint64_t stack_limit;       /* 16 */
+    int64_t stack_limit_tpoff;  /* 16: this thread's stack limit is at thread pointer + this */
     wrt_func* funcs;            /* 24 */
     uint8_t** globals;          /* 32 */
     wrt_table** tables;         /* 40 */
@@ -80,14 +85,19 @@ typedef struct VMContext {
     uint64_t interrupt;         /* 88 */
     uint64_t gate_owner;        /* 96: token of the thread running this instance, 0 if idle */
     uint64_t gate_depth;        /* 104: nesting of entries by that thread (wasm->host->wasm) */
-    uint64_t reserved[2];       /* 112..127 */
+    uint64_t kind;              /* 112: WRT_KIND_VMCTX */
+    uint64_t reserved;          /* 120 */
 } VMContext;
 
 /* The host record a host function's wrt_func.vmctx points to. `func` is the
- * Python HostFunction (borrowed: its owner keeps it alive). */
+ * Python HostFunction (borrowed: its owner keeps it alive). It is as long as a
+ * VMContext up to `kind`, which is never WRT_KIND_VMCTX (records start zeroed),
+ * so that the cross-instance gate (wasabi_rt_gate_enter) can tell the two apart. */
 typedef struct wrt_host {
     void* func;
     uint64_t type_id;
+    uint64_t unused_[12];       /* 16..111 */
+    uint64_t kind;              /* 112: 0 */
 } wrt_host;
 
 #define VMCTX_SIZE sizeof(VMContext)

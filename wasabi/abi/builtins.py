@@ -26,9 +26,19 @@ BUILTINS = (
     ("wasabi_rt_elem_drop",         "void", ("ptr", "i32"),                                 "nounwind"),
     # host functions: args/results travel in 16-byte slots; traps if the Python call raised
     ("wasabi_rt_host_call",         "void", ("ptr", "ptr"),                                 "nounwind"),
+    # around a call whose callee vmctx is not the caller's: the callee instance's gate
+    # (one thread at a time); traps "instance busy" when another thread runs it
+    ("wasabi_rt_gate_enter",        "void", ("ptr",),                                       "nounwind"),
+    ("wasabi_rt_gate_leave",        "void", ("ptr",),                                       "nounwind"),
 )
 
 BY_NAME = {b[0]: b for b in BUILTINS}
+
+# Not a function: an absolute symbol whose *address* is the offset of this thread's
+# stack limit from the thread pointer (entry.c, wrt_stack_limit_tpoff; one value per
+# process). x86-64 code compares `%fs:<symbol>` with %rsp in one instruction; the
+# JIT linker resolves it per process, so cached objects stay valid.
+STACK_LIMIT_TPOFF_SYMBOL = "wasabi_stack_limit_tpoff"
 
 
 def llvm_declarations():

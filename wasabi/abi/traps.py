@@ -20,6 +20,7 @@ TRAP_NULL_REFERENCE = 13
 TRAP_OUT_OF_FUEL = 14        # reserved for fuel / deadline limits
 TRAP_INTERRUPTED = 15        # reserved for interruption
 TRAP_WASI_EXIT = 16          # proc_exit: not a trap for the user; becomes wasabi.WasiExit(status)
+TRAP_INSTANCE_BUSY = 17      # a call through an import or funcref into an instance another thread runs
 
 MESSAGES = {
     TRAP_UNREACHABLE: "unreachable",
@@ -38,6 +39,7 @@ MESSAGES = {
     TRAP_OUT_OF_FUEL: "all fuel consumed",
     TRAP_INTERRUPTED: "interrupted",
     TRAP_WASI_EXIT: "WASI proc_exit",
+    TRAP_INSTANCE_BUSY: "instance busy: it is running on another thread",
 }
 
 

@@ -8,7 +8,10 @@ tests/test_abi.py checks that offsets and sizes agree.
                                         8 GiB reservations, so code may load it once per function.
     8    memory         wrt_memory*     memory 0's record (its current size lives there, shared
                                         with every instance that imports the memory)
-    16   stack_limit    u64             lowest allowed stack pointer; set by the outermost entry
+    16   stack_limit_tpoff i64          where this thread's stack limit (the lowest allowed stack
+                                        pointer) is: thread pointer + this. The limit belongs to the
+                                        thread, not the instance (a VMContext is shared by every
+                                        caller); the offset is one per process (static TLS)
     24   funcs          wrt_func*       one record per function index (imports first)
     32   globals        u8**            one pointer per global index to its 16-byte cell
     40   tables         wrt_table**     one pointer per table index
@@ -21,7 +24,9 @@ tests/test_abi.py checks that offsets and sizes agree.
     96   gate_owner     u64             token of the thread inside this instance, 0 if idle: a
                                         second thread entering a busy instance gets an error
     104  gate_depth     u64             entries by that thread (wasm -> host -> wasm nests)
-    112.. reserved up to VMCTX_SIZE
+    112  kind           u64             WRT_KIND_VMCTX: tells a VMContext from a host function's
+                                        record, whose `kind` (same offset) is 0
+    120.. reserved up to VMCTX_SIZE
 
 Records:
     wrt_memory  { u8* base; u64 size /* bytes */; u64 max_pages; u64 reserved /* bytes */;
@@ -43,7 +48,7 @@ POINTER_SIZE = 8
 
 VMCTX_MEM_BASE = 0
 VMCTX_MEMORY = 8
-VMCTX_STACK_LIMIT = 16
+VMCTX_STACK_LIMIT_TPOFF = 16
 VMCTX_FUNCS = 24
 VMCTX_GLOBALS = 32
 VMCTX_TABLES = 40
@@ -55,7 +60,11 @@ VMCTX_FUEL = 80
 VMCTX_INTERRUPT = 88
 VMCTX_GATE_OWNER = 96
 VMCTX_GATE_DEPTH = 104
+VMCTX_KIND = 112
 VMCTX_SIZE = 128
+
+WRT_KIND_VMCTX = 0x58544D435657     # "WVMCTX"
+HOST_KIND = 112                    # wrt_host.kind: 0, never WRT_KIND_VMCTX
 
 MEMORY_BASE = 0
 MEMORY_SIZE = 8

@@ -20,6 +20,8 @@ CODE_END = "__wasabi_code_end"
 SP_REGISTER = {"x86_64": "rsp", "amd64": "rsp", "aarch64": "sp", "arm64": "sp"}
 # the inline-asm constraint of a floating-point register, per target architecture
 FP_REGISTER = {"x86_64": "x", "amd64": "x", "aarch64": "w", "arm64": "w"}
+# architectures whose stack check is one `cmp %fs:<absolute symbol>, %rsp` (translator)
+TLS_SEGMENT_STACK_CHECK = {"x86_64", "amd64"}
 
 
 def func_symbol(index):
@@ -48,7 +50,9 @@ class ModuleContext:
         self.num_imported_funcs = desc.num_imported_funcs
         self._type_sigs = {}
         self.intrinsics = {}              # declaration text -> None (ordered set)
-        self.fp_register = FP_REGISTER.get(platform.machine().lower(), "x")
+        machine = platform.machine().lower()
+        self.fp_register = FP_REGISTER.get(machine, "x")
+        self.segment_stack_check = machine in TLS_SEGMENT_STACK_CHECK
 
     def type_sig(self, type_index):
         """(LLVM param types, LLVM result types) of a module type."""
@@ -131,6 +135,7 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
         parts.append(f'target datalayout = "{datalayout}"')
     parts.append(llvm_declarations())
     parts.append("declare i64 @llvm.read_register.i64(metadata)")
+    parts.append("declare ptr @llvm.thread.pointer.p0()")
     parts.extend(_external_declarations(ctx, ctx.desc, defined))
     begin, end = code_markers(part)
     parts.append(_marker(begin))
@@ -139,7 +144,8 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
     parts.extend(ctx.intrinsics)
     parts.append("attributes #0 = { nounwind }")
     parts.append("attributes #1 = { noinline nounwind }")
-    parts.append("attributes #2 = { nounwind memory(inaccessiblemem: readwrite) }")
+    # the stack check's asm: reads only the thread's limit, which wasm code never writes
+    parts.append("attributes #2 = { nounwind memory(none) }")
     parts.append(_metadata())
     return "\n".join(parts) + "\n"
 

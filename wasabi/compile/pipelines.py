@@ -28,6 +28,7 @@ def initialize():
         if not _initialized:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
+            llvm.initialize_native_asmparser()     # the stack check's inline asm (translator)
             _initialized = True
 
 

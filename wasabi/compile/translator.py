@@ -21,7 +21,8 @@ The emitters for the opcode families live in wasabi/compile/emit/; they call the
 small helper methods below. The class is shaped for a later move to Cython.
 """
 from ..abi import traps
-from ..abi.vmctx import VMCTX_STACK_LIMIT
+from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL
+from ..abi.vmctx import VMCTX_STACK_LIMIT_TPOFF
 from ..errors import CompileError
 from .bytecode import BodyReader, IMMEDIATE_READERS, skip_to_block_end
 from .irtypes import ZERO, function_signature, llvm_type, return_type
@@ -77,7 +78,6 @@ class FunctionTranslator:
         self.traps = set()             # trap codes whose shared trap block is used
         self.i1 = {}                   # i32 value produced by zext of an i1 -> that i1
         self.promoted = set()          # f64 values made by f64.promote_f32 (see emit/convert)
-        self.loaded = set()            # values loaded from linear memory (see emit/variables)
         self.mem_cache = None          # explicit bounds mode: (base, size) in this block
         self.vector_views = {}         # v128 value -> {vector type: same bits} (emit/simd.py)
         self.instructions = 0
@@ -152,17 +152,6 @@ class FunctionTranslator:
         An inline asm without side effects can still be hoisted and shared.
         """
         return self.inst(f'call {ty} asm "", "={self.m.fp_register},0"({ty} {value})')
-
-    def keep_alive(self, ty, value):
-        """Make LLVM keep the computation of `value` though nothing uses it.
-
-        In guard-page mode an out-of-bounds load traps only if it executes, and LLVM
-        deletes loads whose value is unused; `(drop (i32.load ...))` must still trap.
-        The asm claims only inaccessible memory (with memory(none) codegen O0 drops it),
-        so loads and stores of linear memory still move across it.
-        """
-        reg = "r" if ty[0] == "i" or ty == "ptr" else self.m.fp_register
-        self.emit(f'call void asm sideeffect "", "{reg}"({ty} {value}) #2')
 
     def start_block(self, label):
         self.lines.append(f"{label}:")
@@ -312,16 +301,32 @@ class FunctionTranslator:
         return out
 
     def _stack_check(self):
-        """Trap when the stack pointer is below vmctx->stack_limit (cold branch)."""
+        """Trap when the stack pointer is below this thread's limit (cold branch).
+
+        The limit is thread-local (entry.c): it belongs to the thread, not to the
+        instance, whose VMContext every caller shares. On x86-64 the check is one
+        `cmp %fs:<offset>, %rsp`, the offset an absolute symbol the JIT linker
+        resolves (abi.builtins.STACK_LIMIT_TPOFF_SYMBOL); elsewhere the offset
+        comes from vmctx->stack_limit_tpoff and is added to the thread pointer."""
         self.traps.add(traps.TRAP_STACK_EXHAUSTED)
-        return [
-            f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})",
-            f"  %sl.p = getelementptr inbounds i8, ptr %vmctx, i64 {VMCTX_STACK_LIMIT}",
-            "  %sl = load i64, ptr %sl.p",
+        lines = [f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})"]
+        if self.m.segment_stack_check:
+            # (a flag output, "={@ccb}", would save the mov but fails O2's machine verifier)
+            lines.append(f'  %sl = call i64 asm "movq %fs:{STACK_LIMIT_TPOFF_SYMBOL}, $0", '
+                         '"=r"() #2')
+        else:
+            lines += [
+                "  %tp = call ptr @llvm.thread.pointer.p0()",
+                f"  %sl.off.p = getelementptr inbounds i8, ptr %vmctx, "
+                f"i64 {VMCTX_STACK_LIMIT_TPOFF}",
+                f"  %sl.off = load i64, ptr %sl.off.p, !invariant.load {MD_INVARIANT}",
+                "  %sl.p = getelementptr i8, ptr %tp, i64 %sl.off",
+                "  %sl = load i64, ptr %sl.p",
+            ]
+        return lines + [
             "  %sov = icmp ult i64 %sp, %sl",
             f"  br i1 %sov, label %trap{traps.TRAP_STACK_EXHAUSTED}, label %body, "
-            f"!prof {MD_COLD_BRANCH}",
-        ]
+            f"!prof {MD_COLD_BRANCH}"]
 
     def _trap_blocks(self):
         out = []

@@ -8,6 +8,11 @@ the record, so that code compiled later or swapped in is reached.
 call_indirect reads the table element (a wrt_func*) and checks, in the spec's
 order: index < size (undefined element), not null (uninitialized element), the
 canonical signature id (indirect call type mismatch).
+
+A call whose callee vmctx is not the caller's (an import, or a funcref of another
+instance) enters the callee instance's gate around the call (wasabi_rt_gate_enter/
+leave): one thread at a time in an instance, however it is reached. A callee
+in the same instance costs one compare.
 """
 from ...abi.traps import TRAP_INDIRECT_CALL_MISMATCH, TRAP_UNDEFINED_ELEMENT
 from ...abi.vmctx import (FUNC_CODE, FUNC_RECORD_SIZE, FUNC_TYPE_ID, FUNC_VMCTX, TABLE_ELEMS,
@@ -23,14 +28,27 @@ def emit_call(t, callee, callee_vmctx, params, results):
     # never reaches the stack check; wasm must trap with "call stack exhausted"
     text = f"notail call {rtype} {callee}(ptr {callee_vmctx}{args})"
     t.mem_cache = None
-    if not results:
-        t.emit(text)
-    elif len(results) == 1:
-        t.push(t.inst(text), results[0])
-    else:
-        agg = t.inst(text)
+    foreign = None if callee_vmctx == "%vmctx" else t.inst(f"icmp ne ptr {callee_vmctx}, %vmctx")
+    if foreign:
+        _if_then(t, foreign, f"call void @wasabi_rt_gate_enter(ptr {callee_vmctx})")
+    agg = t.inst(text) if results else t.emit(text)
+    if foreign:
+        _if_then(t, foreign, f"call void @wasabi_rt_gate_leave(ptr {callee_vmctx})")
+    if len(results) == 1:
+        t.push(agg, results[0])
+    elif results:
         for i, ty in enumerate(results):
             t.push(t.inst(f"extractvalue {rtype} {agg}, {i}"), ty)
+
+
+def _if_then(t, cond, line):
+    """Run `line` in a block of its own when the i1 `cond` is true."""
+    then, cont = t.new_label(), t.new_label()
+    t.emit(f"br i1 {cond}, label %{then}, label %{cont}")
+    t.start_block(then)
+    t.emit(line)
+    t.emit(f"br label %{cont}")
+    t.start_block(cont)
 
 
 def record_code_and_vmctx(t, record):

@@ -4,7 +4,13 @@ The effective address is zext(i32 address) + offset as an i64, so it never wraps
 Two bounds modes (CompileOptions.bounds):
 - "guard": the memory is an 8 GiB reservation whose inaccessible part faults; the
   SIGSEGV handler turns the fault into a trap. No check; the base is an invariant
-  load of vmctx->mem_base (it never moves).
+  load of vmctx->mem_base (it never moves). The access itself is the bounds check,
+  so it is `volatile`: LLVM must neither delete a load whose value is unused (it
+  would not trap), nor drop a store that a later one overwrites (dead-store
+  elimination: memory after a trap must hold exactly the stores executed before
+  it), nor move one access past another. Volatile keeps every access, in order,
+  and still lets codegen fold a load into its arithmetic user (measured: the
+  kernels at T1 within noise, see bench/kernels).
 - "explicit": ea + size > memory->size traps. Base and size come from the memory
   record and are re-read in each basic block and after calls and memory.grow
   (they change when the memory grows, possibly from another instance).
@@ -65,14 +71,25 @@ def effective_pointer(t, offset, size):
     return t.inst(f"getelementptr i8, ptr {base}, i64 {ea}")
 
 
+def _guarded(t):
+    """' volatile' where the access is its own bounds check (see the module doc)."""
+    return " volatile" if t.m.bounds == "guard" else ""
+
+
+def load(t, access, ptr):
+    """The value of type `access` at `ptr` (from effective_pointer)."""
+    return t.inst(f"load{_guarded(t)} {access}, ptr {ptr}, align 1")
+
+
+def store(t, access, value, ptr):
+    t.emit(f"store{_guarded(t)} {access} {value}, ptr {ptr}, align 1")
+
+
 def _load(value_type, access, size, extend):
     def h(t, memarg, op):
-        ptr = effective_pointer(t, memarg[1], size)
-        value = t.inst(f"load {access}, ptr {ptr}, align 1")
+        value = load(t, access, effective_pointer(t, memarg[1], size))
         if extend:
             value = t.inst(f"{extend} {access} {value} to {value_type}")
-        if t.m.bounds == "guard":
-            t.loaded.add(value)
         t.push(value, value_type)
     return h
 
@@ -83,7 +100,7 @@ def _store(value_type, access, size):
         ptr = effective_pointer(t, memarg[1], size)
         if access != value_type:
             value = t.inst(f"trunc {value_type} {value} to {access}")
-        t.emit(f"store {access} {value}, ptr {ptr}, align 1")
+        store(t, access, value, ptr)
     return h
 
 

@@ -22,7 +22,7 @@ import re
 import struct
 
 from ..irtypes import f32_const, f64_const
-from .memory import effective_pointer
+from .memory import effective_pointer, load, store
 from .numeric import FOLDABLE_LITERALS, ICMP, _is_nan_literal, call_intrinsic, is_literal
 
 V128 = "<2 x i64>"
@@ -201,21 +201,13 @@ def to_lane(t, lane, value):
 
 # -- memory ---------------------------------------------------------------------------
 
-def _push_loaded(t, value, vty):
-    pushed = push_vector(t, value, vty)
-    if t.m.bounds == "guard":
-        t.loaded.add(pushed)       # a dropped load must still execute (and maybe trap)
-
-
 def v128_load(t, memarg, op):
-    ptr = effective_pointer(t, memarg[1], 16)
-    _push_loaded(t, t.inst(f"load {V128}, ptr {ptr}, align 1"), V128)
+    push_vector(t, load(t, V128, effective_pointer(t, memarg[1], 16)), V128)
 
 
 def v128_store(t, memarg, op):
     value = t.pop_value()
-    ptr = effective_pointer(t, memarg[1], 16)
-    t.emit(f"store {V128} {value}, ptr {ptr}, align 1")
+    store(t, V128, value, effective_pointer(t, memarg[1], 16))
 
 
 WIDER = {"i8": "i16", "i16": "i32", "i32": "i64"}
@@ -234,22 +226,20 @@ def _load_extend(lane, extend):
     narrow, wide = vec(lane, n), vec(WIDER[lane], n)
 
     def h(t, memarg, op):
-        ptr = effective_pointer(t, memarg[1], 8)
-        value = t.inst(f"load {narrow}, ptr {ptr}, align 1")
-        _push_loaded(t, t.inst(f"{extend} {narrow} {value} to {wide}"), wide)
+        value = load(t, narrow, effective_pointer(t, memarg[1], 8))
+        push_vector(t, t.inst(f"{extend} {narrow} {value} to {wide}"), wide)
     return h
 
 
 def _load_scalar(t, memarg, lane):
-    ptr = effective_pointer(t, memarg[1], LANE_BITS[lane] // 8)
-    return t.inst(f"load {lane}, ptr {ptr}, align 1")
+    return load(t, lane, effective_pointer(t, memarg[1], LANE_BITS[lane] // 8))
 
 
 def _load_splat(lane):
     vty = vec(lane, 128 // LANE_BITS[lane])
 
     def h(t, memarg, op):
-        _push_loaded(t, splat(t, vty, _load_scalar(t, memarg, lane)), vty)
+        push_vector(t, splat(t, vty, _load_scalar(t, memarg, lane)), vty)
     return h
 
 
@@ -258,7 +248,7 @@ def _load_zero(lane):
 
     def h(t, memarg, op):
         value = _load_scalar(t, memarg, lane)
-        _push_loaded(t, t.inst(f"insertelement {vty} zeroinitializer, {lane} {value}, i64 0"), vty)
+        push_vector(t, t.inst(f"insertelement {vty} zeroinitializer, {lane} {value}, i64 0"), vty)
     return h
 
 
@@ -269,7 +259,7 @@ def _load_lane(lane):
         memarg, index = imm
         vector = pop_view(t, vty)
         value = _load_scalar(t, memarg, lane)
-        _push_loaded(t, t.inst(f"insertelement {vty} {vector}, {lane} {value}, i64 {index}"), vty)
+        push_vector(t, t.inst(f"insertelement {vty} {vector}, {lane} {value}, i64 {index}"), vty)
     return h
 
 
@@ -281,7 +271,7 @@ def _store_lane(lane):
         vector = pop_view(t, vty)
         ptr = effective_pointer(t, memarg[1], LANE_BITS[lane] // 8)
         value = t.inst(f"extractelement {vty} {vector}, i64 {index}")
-        t.emit(f"store {lane} {value}, ptr {ptr}, align 1")
+        store(t, lane, value, ptr)
     return h
 
 
