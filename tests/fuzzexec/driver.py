@@ -69,6 +69,7 @@ class Totals:
     def __init__(self):
         self.modules = self.skipped = self.calls = 0
         self.by_generator = collections.Counter()
+        self.skip_reasons = collections.Counter()
         self.executed = collections.Counter()      # config -> modules run
         self.seconds = collections.Counter()       # config -> wasabi seconds
         self.differences = collections.Counter()   # (config, kind) -> count
@@ -79,6 +80,7 @@ class Totals:
     def add(self, answer):
         if answer["status"] == "skip":
             self.skipped += 1
+            self.skip_reasons[answer["why"][:60]] += 1
             return
         if answer["status"] == "harness-error":
             self.harness_errors.append(answer)
@@ -91,7 +93,7 @@ class Totals:
         for config, entry in answer["configs"].items():
             self.executed[config] += 1
             self.seconds[config] += entry["seconds"]
-            if entry["kind"] == "nan-state":
+            if entry["kind"] in ("nan-state", "nan-state-simd"):
                 self.nan_state += 1
             elif entry["kind"]:
                 self.differences[(config, entry["kind"])] += 1
@@ -100,7 +102,8 @@ class Totals:
 
     def to_json(self, elapsed):
         return {
-            "modules": self.modules, "skipped": self.skipped, "calls": self.calls,
+            "modules": self.modules, "skipped": self.skipped, "skip_reasons": dict(self.skip_reasons),
+            "calls": self.calls,
             "elapsed_seconds": round(elapsed, 1), "by_generator": dict(self.by_generator),
             "executed_per_config": dict(self.executed),
             "ms_per_module_per_config": {c: round(1000 * self.seconds[c] / n, 1) for c, n in self.executed.items()},

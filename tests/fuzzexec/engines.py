@@ -89,6 +89,7 @@ class Run:
         self.log = []
         self.instantiation = None
         self.calls = []
+        self.memory_bytes = None   # memory 0 after the last call, when asked for (keep_memory)
 
     def logger(self, import_name, params, results):
         def record(*args):
@@ -183,7 +184,7 @@ def wasmtime_import(wt, store, run, import_name, params, results):
     return shim.exports(store)["f"]
 
 
-def run_wasmtime(data, module, plan, memory_each_call=False):
+def run_wasmtime(data, module, plan, memory_each_call=False, keep_memory=False):
     """Runs the plan on wasmtime; returns (Run, the number of plan entries to give wasabi)."""
     import wasmtime as wt
     run, store = Run(), wt.Store(wasmtime_engine())
@@ -223,6 +224,9 @@ def run_wasmtime(data, module, plan, memory_each_call=False):
         run.calls.append(outcome)
         if outcome.get("trap") == STACK:
             return run, index + 1
+    if keep_memory and memory is not None:
+        mem = exports[memory]
+        run.memory_bytes = bytes(mem.read(store, 0, mem.data_len(store)))
     return run, len(plan)
 
 
@@ -251,7 +255,8 @@ def wasabi_trap(error):
     return {"error": f"{type(error).__name__}: {error}"}
 
 
-def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call=False):
+def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call=False,
+               keep_memory=False):
     """Runs the plan on wasabi compiled with (tier, bounds); progress(i) before each call."""
     import wasabi
     run = Run()
@@ -283,4 +288,6 @@ def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call
         if memory is not None and (memory_each_call or index == len(plan) - 1):
             outcome["memory"] = memory_hash(exports[memory].read(0, exports[memory].data_size))
         run.calls.append(outcome)
+    if keep_memory and memory is not None:
+        run.memory_bytes = bytes(exports[memory].read(0, exports[memory].data_size))
     return run

@@ -55,6 +55,7 @@ def save_difference(root, data, description, config, result, entry):
         (reference_calls[index] if index < len(reference_calls) else None),
         "wasabi": entry["wasabi"]["instantiation"] if index == -1 else
         (wasabi_calls[index] if index < len(wasabi_calls) else None),
+        "memory_ranges": entry.get("memory_ranges"),
         "replay": replay_command(config, seed),
     }
     (path / "finding.json").write_text(json.dumps(record, indent=1) + "\n")

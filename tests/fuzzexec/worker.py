@@ -50,7 +50,7 @@ def run_job(job, state):
                "calls": result["runnable"], "configs": {}}
     for config, entry in result["configs"].items():
         summary["configs"][config] = {"seconds": entry["seconds"], "kind": entry.get("kind")}
-        if entry.get("kind") and entry["kind"] != "nan-state" and job.get("findings"):
+        if entry.get("kind") and not entry["kind"].startswith("nan-state") and job.get("findings"):
             summary["configs"][config]["saved"] = findings.save_difference(
                 job["findings"], data, description, config, result, entry)
     return summary
