@@ -68,8 +68,8 @@ def test_probes_pass_exact_bits_both_ways():
     run, runnable = engines.run_wasmtime(data, module, plan)
     assert runnable == 2
     first, second = run.calls
-    assert first["results"] == ["nan", lanes, 7, "null"]
-    assert first["globals"] == ["nan", (2 << 64) | 1]
+    assert first["results"] == ["nan", f"v128:{lanes:032x}", 7, "null"]
+    assert first["globals"] == ["nan", f"v128:{(2 << 64) | 1:032x}"]
     assert second["results"] == [] and "memory" in second
     # the probe hands the f32 through as bits: check the payload on the probe itself
     store = wasmtime.Store(engines.wasmtime_engine())
@@ -91,8 +91,9 @@ def test_compare_rules():
     call = {"results": ["nan", 1], "log": [], "globals": [], "memory": "1:0"}
     ok = {"instantiation": {"ok": True}, "calls": [call]}
     assert compare.first_difference(ok, ok) is None
-    other_nan = (0x7FC00000 << 96) | 5, (0xFFC00001 << 96) | 5
+    other_nan = f"v128:{(0x7FC00000 << 32) | 5:032x}", f"v128:{(0xFFC00001 << 32) | 5:032x}"
     assert compare.same_value(*other_nan) and not compare.same_value(5, 6)
+    assert not compare.same_value(f"v128:{5:032x}", f"v128:{6:032x}")
     flipped = {"instantiation": {"ok": True}, "calls": [dict(call, results=["nan", 2])]}
     assert compare.first_difference(ok, flipped)[0] == 0
     table = {"instantiation": {"ok": True}, "calls": [{"trap": engines.OOB_TABLE, "log": [], "globals": []}]}

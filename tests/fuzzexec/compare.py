@@ -39,7 +39,8 @@ def lanes_match(a, b, width, is_nan):
 def same_value(a, b):
     if a == b:
         return True
-    if isinstance(a, int) and isinstance(b, int) and (a >> 64 or b >> 64):  # v128
+    if isinstance(a, str) and isinstance(b, str) and a.startswith("v128:") and b.startswith("v128:"):
+        a, b = int(a[5:], 16), int(b[5:], 16)
         return lanes_match(a, b, 32, is_nan32) or lanes_match(a, b, 64, is_nan64)
     return False
 

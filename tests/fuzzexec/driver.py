@@ -26,6 +26,9 @@ from . import findings
 from .runner import CONFIGS
 
 TESTS = pathlib.Path(__file__).resolve().parent.parent
+# a worker is replaced after this many modules: compiled code and LLVM state accumulate in
+# it (about 0.1 MB per module), which adds up over an overnight run
+RECYCLE_AFTER = 500
 
 
 def configs_for(seed, scheme, full_every):
@@ -45,7 +48,7 @@ class Worker:
         self.process = subprocess.Popen([sys.executable, *command, str(self.state_path)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=self.stderr, text=True, env=env, cwd=str(TESTS))
-        self.job, self.started, self.buffer = None, None, ""
+        self.job, self.started, self.done = None, None, 0
 
     def send(self, job):
         self.job, self.started = job, time.monotonic()
@@ -158,6 +161,13 @@ def run(first_seed, count, jobs=1, findings_dir=None, scheme="all", full_every=0
         workers.remove(worker)
         start_worker()
 
+    def retire(worker):
+        selector.unregister(worker.process.stdout)
+        worker.process.stdin.close()
+        worker.process.wait()
+        worker.stderr.close()
+        workers.remove(worker)
+
     for _ in range(max(1, jobs)):
         start_worker()
     while any(w.job for w in workers):
@@ -168,7 +178,12 @@ def run(first_seed, count, jobs=1, findings_dir=None, scheme="all", full_every=0
                 replace(worker, "crash")
                 continue
             totals.add(json.loads(line))
-            feed(worker)
+            worker.done += 1
+            if worker.done >= RECYCLE_AFTER:
+                retire(worker)
+                start_worker()
+            else:
+                feed(worker)
         now = time.monotonic()
         for worker in list(workers):
             if worker.job and now - worker.started > timeout:

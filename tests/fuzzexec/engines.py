@@ -6,7 +6,8 @@ call a run records the outcome (results or trap code), the log entries the call 
 global (through the __fz_state probe) and a hash of memory 0.
 
 Values are normalised to JSON-able forms by their wasm type: integers as unsigned ints, floats
-as their bits except that any NaN is "nan", v128 as a 128-bit int, references as "null"/"ref".
+as their bits except that any NaN is "nan", v128 as "v128:<32 hex digits>", references as
+"null"/"ref".
 The reference side calls the integer-only probes (wasmtime's Python API cannot pass v128 and
 rounds f32 through doubles); wasabi calls the exports themselves with exact bits (call_bits).
 wasmtime counts fuel, so that a call that does not end is found on the reference side and never
@@ -45,6 +46,8 @@ def norm(valtype, bits):
         return "nan"
     if valtype in REFS:
         return "null" if bits is None else "ref"
+    if valtype == V128:  # tagged: compare.py reads its lanes (a NaN lane may have any bits)
+        return f"v128:{bits:032x}"
     return bits
 
 
@@ -54,7 +57,7 @@ def unflatten(valtypes, ints):
     for valtype in valtypes:
         if valtype == V128:
             low, high = ints.pop(0) & (2**64 - 1), ints.pop(0) & (2**64 - 1)
-            values.append(low | high << 64)
+            values.append(norm(V128, low | high << 64))
         elif valtype in REFS:
             values.append("null" if ints.pop(0) else "ref")
         else:
@@ -174,7 +177,7 @@ def wasmtime_import(wt, store, run, import_name, params, results):
         values, out = list(args), []
         for t in params:
             if t == V128:
-                out.append(python_bits(I64, values.pop(0)) | python_bits(I64, values.pop(0)) << 64)
+                out.append(norm(V128, python_bits(I64, values.pop(0)) | python_bits(I64, values.pop(0)) << 64))
             else:
                 out.append(norm(t, python_bits(t, values.pop(0))))
         run.log.append([import_name] + out)
