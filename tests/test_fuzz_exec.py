@@ -143,3 +143,18 @@ def test_a_crashing_worker_is_a_finding(tmp_path):
     saved = tmp_path / "crash-any-seed3"
     assert (saved / "module.wasm").exists() and json.loads((saved / "finding.json").read_text())["seed"] == 3
     assert summary["modules"] + summary["skipped"] == 5
+
+
+def test_simd_denan_zeroes_nan_lanes_only():
+    """Float SIMD results lose their NaN lanes (nondeterministic bits), other lanes stay."""
+    import wasmtime
+    from fuzzexec import simd_denan
+    data = simd_denan.denan_simd(wasmtime.wat2wasm(
+        '(module (func (export "f") (result i64 i64) (local v128) '
+        '(local.set 0 (f32x4.div (v128.const f32x4 0 1 -0 6) (v128.const f32x4 0 2 0 3))) '
+        '(i64x2.extract_lane 0 (local.get 0)) (i64x2.extract_lane 1 (local.get 0))))'))
+    store = wasmtime.Store(engines.wasmtime_engine())
+    store.set_fuel(10**6)
+    low, high = wasmtime.Instance(store, wasmtime.Module(engines.wasmtime_engine(), data), []).exports(store)["f"](store)
+    lanes = [(low & (2**64 - 1)) & 0xFFFFFFFF, (low & (2**64 - 1)) >> 32, high & 0xFFFFFFFF, (high & (2**64 - 1)) >> 32]
+    assert lanes == [0, 0x3F000000, 0, 0x40000000]   # 0/0 and -0/0 were NaN; 1/2, 6/3 kept
