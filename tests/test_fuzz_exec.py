@@ -38,13 +38,14 @@ def test_fuzz_exec_quick(tmp_path):
 @pytest.mark.slow
 @needs_binaryen
 def test_fuzz_exec_long(tmp_path):
-    # 20,000 modules (seeds disjoint from the quick test's), each in one rotating wasabi config,
-    # every 50th in all six; a few spec and clang modules among them
-    summary = driver.run(1_000_000, 20_000, jobs=2, findings_dir=str(tmp_path), scheme="rotate",
-                         full_every=50, mix={"ttf": 97, "spec": 2, "clang": 1}, timeout=300)
+    # 22,000 seeds (disjoint from the quick test's; about 9% give no usable module, mostly
+    # binaryen's pre-standard reference types): over 20,000 modules executed, each in one
+    # rotating wasabi config, every 100th in all six; a few spec and clang modules among them
+    summary = driver.run(1_000_000, 22_000, jobs=2, findings_dir=str(tmp_path), scheme="rotate",
+                         full_every=100, mix={"ttf": 97, "spec": 2, "clang": 1}, timeout=300)
     print(json.dumps({k: v for k, v in summary.items() if k != "saved"}, indent=1))
     assert_clean(summary)
-    assert summary["modules"] >= 17_000, summary
+    assert summary["modules"] >= 20_000, summary
 
 
 # --- the harness itself

@@ -6,6 +6,7 @@ difference (if any) and timings.
 """
 from __future__ import annotations
 
+import re
 import time
 
 from . import compare, engines, plan as plans, wasmbin
@@ -132,5 +133,14 @@ def explain_memory(entry, probed, module, plan, config):
 
 
 def met_nan(reference, got):
-    """Did any value either run saw (results, log, globals) contain a NaN?"""
-    return "'nan'" in repr(reference) + repr(got)
+    """Did any value either run saw (results, log, globals) contain a NaN, also as a v128 lane?"""
+    text = repr(reference) + repr(got)
+    return "'nan'" in text or any(v128_has_nan(int(bits, 16)) for bits in V128_TEXT.findall(text))
+
+
+V128_TEXT = re.compile(r"v128:([0-9a-f]{32})")
+
+
+def v128_has_nan(bits):
+    return any(compare.is_nan32(bits >> shift & 0xFFFFFFFF) for shift in range(0, 128, 32)) or \
+        any(compare.is_nan64(bits >> shift & (2**64 - 1)) for shift in (0, 64))
