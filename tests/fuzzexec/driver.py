@@ -150,6 +150,8 @@ def run(first_seed, count, jobs=1, findings_dir=None, scheme="all", full_every=0
 
     def replace(worker, kind):
         job, state = worker.job, worker.state()
+        if state and state.get("seed") != job["seed"]:
+            state = None  # the worker died before it began this job (the record is the last one's)
         selector.unregister(worker.process.stdout)
         worker.stop()
         stderr = worker.stderr_path.read_text(errors="replace")[-4000:]

@@ -2,18 +2,20 @@
 
 - ttf: binaryen's `wasm-opt -ttf` (Debian package `binaryen`) turns random bytes into a valid
   module with a hang limit (a global counting loop iterations and calls; see plan.py), logging
-  imports (`fuzzing-support` log-i32/i64/f32/f64/v128), a table and memory 0 exported. Most
-  modules get `--denan` (every float result that is a NaN becomes 0): NaN payloads and signs are
-  nondeterministic in wasm, and without it a NaN's bits flowing into integers (reinterpret,
-  stores) would make most modules differ legitimately. binaryen 108 does not de-NaN SIMD:
-  simd_denan.py does it for f32x4/f64x2 results. The rest run without it: their results
-  still compare (any NaN equals any NaN), but a difference in their state (globals, memory, log)
-  after a run that met a NaN is counted as "nan-state", not as a finding (runner.py). The same
-  holds for the spec and clang modules, which are never de-NaN-ed. binaryen 108's reference
-  types are pre-standard (funcref <: anyref); such modules are used when wasmtime accepts them.
+  imports (`fuzzing-support` log-i32/i64/f32/f64/v128), a table and memory 0 exported.
+  binaryen 108's reference types are pre-standard (funcref <: anyref); such modules are used
+  when wasmtime accepts them.
 - spec: a valid binary of the spec test suite, a function body mutated (tests/fuzz_worker.py's
   mutations) until wasmtime accepts the result.
 - clang: a small C program from bench/gen_c.py, built by clang for wasm32 at -O0..-O2.
+
+Every module goes through `wasm-opt --denan` (a float result that is a NaN becomes 0) and
+simd_denan.py (the same for f32x4/f64x2 lanes, which binaryen 108 leaves alone). The sign and
+payload of an arithmetic NaN are nondeterministic in wasm: once such bits flow into integers (a
+store and a byte load, reinterpret, a lane compare) two correct engines differ anywhere, in
+results, traps and state (a fuzzed module without --denan did: an f32.sub of a NaN stored, a
+byte of it logged). So every difference left is a bug. NaN bit semantics (neg, abs, copysign,
+reinterpret, canonical NaNs) are the spec tests' part.
 """
 from __future__ import annotations
 
@@ -70,9 +72,7 @@ def ttf(seed):
     rng = random.Random(seed)
     size = rng.randint(*TTF_SIZES)
     flags = list(TTF_FEATURES)
-    denan = rng.random() < 0.85
-    if denan:
-        flags.append("--denan")
+    flags.append("--denan")
     if rng.random() < 0.15:
         flags.append("--enable-reference-types")
     source, output = workdir() / "ttf.in", workdir() / "ttf.wasm"
@@ -81,13 +81,25 @@ def ttf(seed):
                           capture_output=True, text=True)
     if done.returncode:
         raise Skip(f"wasm-opt failed: {done.stderr[-300:]}")
-    data = output.read_bytes()
-    if denan:
-        try:
-            data = simd_denan.denan_simd(data)
-        except wasmbin.BadModule as error:  # binaryen's pre-standard reference types
-            raise Skip(f"not a Wasm 2.0 module: {error}") from None
-    return data, {"generator": "ttf", "input_bytes": size, "flags": flags, "denan": denan}
+    return denan_simd(output.read_bytes()), {"generator": "ttf", "input_bytes": size, "flags": flags}
+
+
+def denan_simd(data):
+    try:
+        return simd_denan.denan_simd(data)
+    except wasmbin.BadModule as error:  # binaryen's pre-standard reference types
+        raise Skip(f"not a Wasm 2.0 module: {error}") from None
+
+
+def denan(data):
+    """The module through `wasm-opt --denan` and simd_denan (see the top of this file)."""
+    source, output = workdir() / "denan.in.wasm", workdir() / "denan.wasm"
+    source.write_bytes(data)
+    done = subprocess.run(["wasm-opt", str(source), *TTF_FEATURES, "--enable-reference-types",
+                           "--denan", "-o", str(output)], capture_output=True, text=True)
+    if done.returncode:
+        raise Skip(f"wasm-opt --denan failed: {done.stderr[-300:]}")
+    return denan_simd(output.read_bytes())
 
 
 @functools.lru_cache(maxsize=1)
@@ -162,10 +174,12 @@ def generate(seed, mix=None):
     """(bytes, description) of the module of `seed`; Skip when the seed gives none."""
     mix = mix or DEFAULT_MIX
     name = pick_generator(seed, mix)
-    if name == "ttf" and not have_binaryen():
+    if not have_binaryen():
         raise Skip("wasm-opt (binaryen) not installed")
     if name == "clang" and not have_clang():
         raise Skip("clang/wasm-ld not installed")
     data, description = {"ttf": ttf, "spec": spec, "clang": clang}[name](seed)
+    if name != "ttf":
+        data = denan(data)
     description["seed"] = seed
     return data, description

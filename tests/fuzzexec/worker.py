@@ -41,8 +41,7 @@ def run_job(job, state):
     def progress(config, index):
         state.write({"seed": seed, "config": config, "call": index, "stage": "wasabi"})
     try:
-        result = runner.check_module(data, seed, job["configs"], progress,
-                                     tolerate_nan_state=not description.get("denan", False))
+        result = runner.check_module(data, seed, job["configs"], progress)
     except wasmbin.BadModule as error:
         return {"seed": seed, "status": "skip", "why": f"probe: {error}"}
     summary = {"seed": seed, "status": "ok", "generator": description["generator"],
