@@ -15,7 +15,8 @@ and the `wasmer` 1.1.0 package's, so that `import wasabi as wasmer` works:
 import sys as _sys
 import types as _types
 
-from .errors import CompileError, ValidationError, LinkError, Trap
+from .errors import (CompileError, ValidationError, LinkError, Trap, ResourceLimitError,
+                     OutOfFuel, Interrupted, DeadlineExceeded)
 from .binary.reader import decode_module
 from .validate import validate, validate_module, parse
 from .options import Mode, Options
@@ -31,7 +32,8 @@ from . import wasi  # noqa: E402
 from .wasi import WasiConfig, WasiExit  # noqa: E402
 
 __all__ = [
-    "CompileError", "ValidationError", "LinkError", "Trap",
+    "CompileError", "ValidationError", "LinkError", "Trap", "ResourceLimitError",
+    "OutOfFuel", "Interrupted", "DeadlineExceeded",
     "decode_module", "validate", "validate_module", "parse", "Options", "Mode",
     *_api.__all__,
     "vectorize", "wasi", "WasiConfig", "WasiExit",

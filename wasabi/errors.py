@@ -41,3 +41,27 @@ class Trap(RuntimeError):
         self.code = code
         self.message = message
         super().__init__(message)
+
+
+class ResourceLimitError(LinkError):
+    """Instantiation would pass one of the store's Limits (instances, memories, tables, or a
+    memory's or table's initial size)."""
+
+
+class OutOfFuel(Trap):
+    """Code compiled with Options(fuel=True) used up the store's fuel (store.set_fuel)."""
+
+
+class Interrupted(Trap):
+    """store.interrupt() stopped the running code."""
+
+
+class DeadlineExceeded(Interrupted):
+    """The store's deadline (store.set_deadline) or a call's timeout passed."""
+
+
+def trap_class(code):
+    """The Trap subclass raised for a trap code (wasabi.abi.traps)."""
+    from .abi import traps     # a leaf module: no cycle
+    return {traps.TRAP_OUT_OF_FUEL: OutOfFuel, traps.TRAP_INTERRUPTED: Interrupted,
+            traps.TRAP_DEADLINE: DeadlineExceeded}.get(code, Trap)

@@ -335,12 +335,12 @@ cdef object _trap_error(int code):
     if code == TRAP_WASI_EXIT:          # proc_exit: the program ended on purpose
         from wasabi.wasi.errors import exit_from_trap
         return exit_from_trap(None)
-    from wasabi.errors import Trap
+    from wasabi.errors import Trap, trap_class
     from wasabi.abi.traps import message
     cdef int64_t element = wrt_take_trap_element()    # always taken: never left stale
     if code == TRAP_UNINITIALIZED_ELEMENT and element >= 0:
         return Trap(f"{message(code)} {element}", code)
-    return Trap(message(code), code)
+    return trap_class(code)(message(code), code)
 
 
 cdef class _HeapSlots:

@@ -23,6 +23,10 @@ const wrt_abi_value wrt_abi_layout[] = {
     {"VMCTX_GATE_OWNER", offsetof(VMContext, gate_owner)},
     {"VMCTX_GATE_DEPTH", offsetof(VMContext, gate_depth)},
     {"VMCTX_KIND", offsetof(VMContext, kind)},
+    {"VMCTX_CTL", offsetof(VMContext, ctl)},
+    {"HINT_SIGINT", HINT_SIGINT},
+    {"HINT_INTERRUPT", HINT_INTERRUPT},
+    {"HINT_DEADLINE", HINT_DEADLINE},
     {"WRT_KIND_VMCTX", WRT_KIND_VMCTX},
     {"HOST_KIND", offsetof(wrt_host, kind)},
     {"VMCTX_SIZE", sizeof(VMContext)},
@@ -68,6 +72,8 @@ const wrt_abi_value wrt_abi_traps[] = {
     {"TRAP_INTERRUPTED", TRAP_INTERRUPTED},
     {"TRAP_WASI_EXIT", TRAP_WASI_EXIT},
     {"TRAP_INSTANCE_BUSY", TRAP_INSTANCE_BUSY},
+    {"TRAP_DEADLINE", TRAP_DEADLINE},
+    {"TRAP_KEYBOARD_INTERRUPT", TRAP_KEYBOARD_INTERRUPT},
     {NULL, 0},
 };
 

@@ -28,6 +28,13 @@
 #define TRAP_INTERRUPTED            15
 #define TRAP_WASI_EXIT              16
 #define TRAP_INSTANCE_BUSY          17
+#define TRAP_DEADLINE               18
+#define TRAP_KEYBOARD_INTERRUPT     19
+
+/* VMContext.interrupt: bits asking the code to call wasabi_rt_poll (control.c) */
+#define HINT_SIGINT     1u
+#define HINT_INTERRUPT  2u
+#define HINT_DEADLINE   4u
 
 #define WASM_PAGE_SIZE      65536u
 #define WASM_MAX_PAGES      65536u              /* 4 GiB of 32-bit memory */
@@ -81,12 +88,12 @@ typedef struct VMContext {
     wrt_segment* datas;         /* 56 */
     wrt_segment* elems;         /* 64 */
     void* instance;             /* 72: borrowed PyObject* */
-    int64_t fuel;               /* 80 */
-    uint64_t interrupt;         /* 88 */
+    int64_t* fuel;              /* 80: the store's remaining fuel (Options(fuel=True) code) */
+    uint64_t interrupt;         /* 88: HINT_* bits: nonzero makes the code call wasabi_rt_poll */
     uint64_t gate_owner;        /* 96: token of the thread running this instance, 0 if idle */
     uint64_t gate_depth;        /* 104: nesting of entries by that thread (wasm->host->wasm) */
     uint64_t kind;              /* 112: WRT_KIND_VMCTX */
-    uint64_t reserved;          /* 120 */
+    struct wrt_store_ctl* ctl;  /* 120: the store's control block (control.c) */
 } VMContext;
 
 /* The host record a host function's wrt_func.vmctx points to. `func` is the

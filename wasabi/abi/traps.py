@@ -17,10 +17,12 @@ TRAP_STACK_EXHAUSTED = 10
 TRAP_HOST_EXCEPTION = 11     # a Python exception is pending: re-raise it unchanged
 TRAP_COMPILE_ERROR = 12      # lazy compilation raised: re-raise the original exception
 TRAP_NULL_REFERENCE = 13
-TRAP_OUT_OF_FUEL = 14        # reserved for fuel / deadline limits
-TRAP_INTERRUPTED = 15        # reserved for interruption
+TRAP_OUT_OF_FUEL = 14        # Options(fuel=True) code ran out of the store's fuel
+TRAP_INTERRUPTED = 15        # store.interrupt()
 TRAP_WASI_EXIT = 16          # proc_exit: not a trap for the user; becomes wasabi.WasiExit(status)
 TRAP_INSTANCE_BUSY = 17      # a call through an import or funcref into an instance another thread runs
+TRAP_DEADLINE = 18           # store.set_deadline() or a call's timeout passed
+TRAP_KEYBOARD_INTERRUPT = 19  # SIGINT while wasm ran: becomes KeyboardInterrupt, not a Trap
 
 MESSAGES = {
     TRAP_UNREACHABLE: "unreachable",
@@ -36,10 +38,12 @@ MESSAGES = {
     TRAP_HOST_EXCEPTION: "host function raised an exception",
     TRAP_COMPILE_ERROR: "lazy compilation failed",
     TRAP_NULL_REFERENCE: "null reference",
-    TRAP_OUT_OF_FUEL: "all fuel consumed",
+    TRAP_OUT_OF_FUEL: "all fuel consumed by WebAssembly",
     TRAP_INTERRUPTED: "interrupted",
     TRAP_WASI_EXIT: "WASI proc_exit",
     TRAP_INSTANCE_BUSY: "instance busy: it is running on another thread",
+    TRAP_DEADLINE: "deadline exceeded",
+    TRAP_KEYBOARD_INTERRUPT: "keyboard interrupt",
 }
 
 

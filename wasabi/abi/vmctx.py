@@ -19,14 +19,16 @@ tests/test_abi.py checks that offsets and sizes agree.
     56   datas          wrt_segment*    one per data segment {ptr, len}; len = 0 once dropped
     64   elems          wrt_segment*    one per elem segment {ptr to u64 refs, len}; 0 once dropped
     72   instance       PyObject*       borrowed back pointer to the Python Instance
-    80   fuel           i64             reserved for fuel metering (counts down)
-    88   interrupt      u64             reserved: nonzero asks the code to trap (epoch/deadline)
+    80   fuel           i64*            the store's remaining fuel, read and written by code
+                                        compiled with Options(fuel=True)
+    88   interrupt      u64             HINT_* bits; nonzero makes the code call wasabi_rt_poll at
+                                        the next function entry or loop back-edge (control.c)
     96   gate_owner     u64             token of the thread inside this instance, 0 if idle: a
                                         second thread entering a busy instance gets an error
     104  gate_depth     u64             entries by that thread (wasm -> host -> wasm nests)
     112  kind           u64             WRT_KIND_VMCTX: tells a VMContext from a host function's
                                         record, whose `kind` (same offset) is 0
-    120.. reserved up to VMCTX_SIZE
+    120  ctl            wrt_store_ctl*  the store's control block: interrupt, deadline (control.c)
 
 Records:
     wrt_memory  { u8* base; u64 size /* bytes */; u64 max_pages; u64 reserved /* bytes */;
@@ -61,7 +63,13 @@ VMCTX_INTERRUPT = 88
 VMCTX_GATE_OWNER = 96
 VMCTX_GATE_DEPTH = 104
 VMCTX_KIND = 112
+VMCTX_CTL = 120
 VMCTX_SIZE = 128
+
+# VMContext.interrupt bits
+HINT_SIGINT = 1
+HINT_INTERRUPT = 2
+HINT_DEADLINE = 4
 
 WRT_KIND_VMCTX = 0x58544D435657     # "WVMCTX"
 HOST_KIND = 112                    # wrt_host.kind: 0, never WRT_KIND_VMCTX
