@@ -37,6 +37,7 @@ cdef extern from "vmctx.h":
         void* func
         uint64_t type_id
     int TRAP_HOST_EXCEPTION, TRAP_COMPILE_ERROR, TRAP_WASI_EXIT, TRAP_UNINITIALIZED_ELEMENT
+    int TRAP_KEYBOARD_INTERRUPT
     uint64_t MEMORY_FLAG_GUARDED, WASM_PAGE_SIZE, TABLE_NO_MAX
 
 cdef extern from "runtime.h":
@@ -332,6 +333,8 @@ cdef object _trap_error(int code):
         exc = _take_pending()
         if exc is not None:
             return exc
+    if code == TRAP_KEYBOARD_INTERRUPT:
+        return KeyboardInterrupt()
     if code == TRAP_WASI_EXIT:          # proc_exit: the program ended on purpose
         from wasabi.wasi.errors import exit_from_trap
         return exit_from_trap(None)

@@ -61,4 +61,26 @@ typedef int (*wrt_host_dispatch_fn)(void* hostrec, void* slots);
 void wrt_set_host_dispatch(wrt_host_dispatch_fn fn);
 int64_t wrt_take_trap_element(void);   /* index of this thread's last null-element trap, or -1 */
 
+/* ---- control.c: Ctrl-C, store.interrupt(), deadlines, call timeouts ---- */
+typedef struct wrt_store_ctl wrt_store_ctl;
+/* runs Python's signal handlers (main thread) or raises KeyboardInterrupt; with
+ * the GIL; nonzero when an exception is now stored for this thread */
+typedef int (*wrt_signal_dispatch_fn)(void);
+void wrt_set_signal_dispatch(wrt_signal_dispatch_fn fn);
+uint64_t wrt_monotonic_ns(void);
+int wrt_control_thread_register(uint64_t token);   /* by wrt_thread_prepare */
+wrt_store_ctl* wrt_store_ctl_new(void);            /* NULL: out of memory */
+void wrt_store_ctl_release(wrt_store_ctl* ctl);    /* the store's reference */
+int wrt_store_ctl_join(wrt_store_ctl* ctl, VMContext* ctx);   /* ctx->ctl = ctl */
+void wrt_store_ctl_leave(VMContext* ctx);          /* before ctx is freed */
+void wrt_store_interrupt(wrt_store_ctl* ctl);
+uint64_t wrt_store_interrupts(wrt_store_ctl* ctl);
+void wrt_store_clear_interrupts(wrt_store_ctl* ctl);
+void wrt_store_set_deadline(wrt_store_ctl* ctl, uint64_t deadline_ns);
+uint64_t wrt_store_deadline(wrt_store_ctl* ctl);
+uint64_t wrt_call_deadline_push(uint64_t deadline_ns);   /* returns the outer deadline */
+void wrt_call_deadline_pop(uint64_t outer);
+int wrt_sigint_pending_here(void);
+int wrt_interrupt_due(VMContext* ctx);   /* EINTR in a blocking WASI call: stop? */
+
 #endif

@@ -65,7 +65,7 @@ class Instance:
         self.globals = []
         self._imported_funcs = {}       # func index -> the extern it came from
         self._functions = {}            # func index -> Function (created on demand)
-        self.vmctx = _ext.RawBuffer(V.VMCTX_SIZE)
+        self.vmctx = _ext.VMContextBuffer(V.VMCTX_SIZE)
         n_funcs = len(desc.func_type_indices)
         self.funcs = _array(n_funcs, V.FUNC_RECORD_SIZE)
         self.global_ptrs = _array(len(desc.all_globals), 8)
@@ -75,7 +75,7 @@ class Instance:
         self.elems = _array(len(desc.elems), V.SEGMENT_RECORD_SIZE)
         self._elem_refs = []            # RawBuffer of u64 refs per elem segment
         ctx = self.vmctx
-        _ext.vmctx_init(ctx.address)
+        ctx.join(store.control)      # vmctx_init, and store.interrupt() & co. reach it
         ctx.set_u64(V.VMCTX_FUNCS, self.funcs.address)
         ctx.set_u64(V.VMCTX_GLOBALS, self.global_ptrs.address)
         ctx.set_u64(V.VMCTX_TABLES, self.table_ptrs.address)

@@ -21,10 +21,17 @@ grow without end):
 
 When an object of another store is imported, the two stores keep each other
 alive. Cycles between these are freed by Python's cycle collector.
+
+Control (wasabi/_native/control.c): `interrupt()` and `set_deadline()` stop code
+running in the store's instances, from any thread.
 """
+from .. import _ext
+
+
 class Store:
     def __init__(self, engine=None):
         self.engine = engine
+        self.control = _ext.StoreControl()
         # address -> object, for refs that compiled code may have stored
         self.keep = {}
         self._linked = set()
@@ -34,6 +41,26 @@ class Store:
         if other is not None and other is not self:
             self._linked.add(other)
             other._linked.add(self)
+
+    # ---- control ----
+
+    def interrupt(self):
+        """Stop code running in this store: it traps wasabi.Interrupted at its next
+        function entry or loop header. Callable from any thread and from a signal
+        handler. When nothing runs, the next call into the store traps instead; each
+        interrupt() stops one call."""
+        self.control.interrupt()
+
+    def set_deadline(self, seconds):
+        """Code of this store traps wasabi.DeadlineExceeded once `seconds` (wall clock,
+        from now) have passed, at its next function entry or loop header, and so do
+        later calls until the deadline is changed; None clears it."""
+        self.control.set_deadline(seconds)
+
+    @property
+    def deadline(self):
+        """Seconds left until the deadline (negative once past), or None."""
+        return self.control.deadline_remaining
 
     def __repr__(self):
         return f"<wasabi Store: {len(self.keep)} kept refs>"
