@@ -15,6 +15,7 @@ import time
 TRAP_EXIT_STATUS = 134      # 128 + SIGABRT, as wasmtime's CLI reports a trap
 ERROR_STATUS = 1
 USAGE_STATUS = 2            # as argparse
+INTERRUPTED_STATUS = 130    # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
 # the largest module file read (wasmparser's limit too): a pipe or device such as
 # /dev/zero is read up to this much, then refused
 MAX_MODULE_BYTES = 1 << 30
@@ -109,6 +110,8 @@ def cmd_run(args):
                                 cache=args.cache)
         sys.stdout.flush()
         instance = instantiate_wasi(compiled, Environment(config))
+        if args.timeout is not None:
+            instance.store.set_deadline(args.timeout)
         if args.invoke:
             _invoke(instance, args.invoke, args.args)
         else:
@@ -250,6 +253,8 @@ def build_parser():
     run.add_argument("--tier", choices=["T0", "T1", "O2"], default="T1",
                      help="optimisation tier (default T1)")
     run.add_argument("--invoke", metavar="FUNC", help="call this export instead of _start")
+    run.add_argument("--timeout", metavar="SECONDS", type=_seconds,
+                     help="stop the program (a trap) once it has run this long")
     run.add_argument("--no-cache", dest="cache", action="store_false",
                      help="compile afresh: neither read nor write the code cache "
                           "($WASABI_CACHE_DIR, else ~/.cache/wasabi)")
@@ -278,12 +283,25 @@ def _report(error):
     return ERROR_STATUS
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}")
+    return value
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except _user_errors() as error:
         return _report(error)
+    except KeyboardInterrupt:
+        print("wasabi: interrupted", file=sys.stderr)
+        return INTERRUPTED_STATUS
 
 
 if __name__ == "__main__":

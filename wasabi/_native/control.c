@@ -454,7 +454,7 @@ void wrt_call_deadline_pop(uint64_t outer) {
 
 /* SIGINT on this thread while it ran code: Python decides (with the GIL) what
  * happens, as if the signal had come between two bytecodes. */
-static void deliver_sigint(void) {
+static int run_signal_dispatch(void) {
     int failed;
     void* released = NULL;
     int how = wrt_host_call_enter(&released);
@@ -466,7 +466,11 @@ static void deliver_sigint(void) {
         failed = signal_dispatch();
         wrt_host_call_leave(how);
     }
-    if (failed)
+    return failed;
+}
+
+static void deliver_sigint(void) {
+    if (run_signal_dispatch())
         wasabi_rt_trap(TRAP_HOST_EXCEPTION);
 }
 
@@ -474,12 +478,15 @@ int wrt_sigint_pending_here(void) {
     return tls_rec && __atomic_load_n(&tls_rec->sigint_pending, __ATOMIC_ACQUIRE);
 }
 
-/* Blocking WASI calls interrupted by a signal (EINTR) ask this before they
- * retry: nonzero means stop and call wasabi_rt_poll after releasing locks. */
-int wrt_interrupt_due(VMContext* ctx) {
-    if (wrt_sigint_pending_here())
-        return 1;
-    return ctx && __atomic_load_n(&ctx->interrupt, __ATOMIC_ACQUIRE) != 0;
+/* A blocking WASI call got EINTR: a SIGINT that landed on this thread runs
+ * Python's handlers now (with the GIL, the WASI lock still held); retry unless
+ * one raised. The exception is then stored for this thread and the import's
+ * wrapper traps with it once it has unlocked. */
+int wrt_eintr_retry(void) {
+    if (!wrt_sigint_pending_here() || !wrt_host_stack_ok())
+        return 1;   /* (too deep for Python: the next poll delivers it, lock-free) */
+    __atomic_store_n(&tls_rec->sigint_pending, 0, __ATOMIC_RELEASE);
+    return !run_signal_dispatch();
 }
 
 static int deadline_past(VMContext* ctx, uint64_t* now) {

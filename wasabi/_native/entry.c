@@ -327,6 +327,10 @@ int wrt_call_body(VMContext* ctx, wrt_body_fn body, void* arg) {
     return code;
 }
 
+int wrt_host_stack_ok(void) {
+    return (uintptr_t)__builtin_frame_address(0) >= tls_host_floor;
+}
+
 int wrt_host_call_enter(void** released) {
     if ((uintptr_t)__builtin_frame_address(0) < tls_host_floor)
         wasabi_rt_trap(TRAP_STACK_EXHAUSTED);     /* nothing taken yet: safe to leave */

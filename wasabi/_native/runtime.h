@@ -15,6 +15,7 @@ typedef void (*wrt_thunk_fn)(void* fn, void* vmctx, void* slots);
 int wasabi_entry(void* thunk, void* fn, void* vmctx, void* slots);
 int wrt_in_entry(void);                      /* nonzero inside an entry on this thread */
 __attribute__((noreturn)) void wrt_trap_from_signal(int code);
+int wrt_host_stack_ok(void);                 /* room for Python code (wrt_host_call_enter) */
 int wrt_thread_prepare(void);                /* altstack + stack bounds; 0 on success */
 uintptr_t wrt_thread_stack_low(void);        /* lowest usable address of this thread's stack */
 void wrt_set_max_wasm_stack(uint64_t bytes); /* 0 = only the thread's real stack bound */
@@ -81,6 +82,5 @@ uint64_t wrt_store_deadline(wrt_store_ctl* ctl);
 uint64_t wrt_call_deadline_push(uint64_t deadline_ns);   /* returns the outer deadline */
 void wrt_call_deadline_pop(uint64_t outer);
 int wrt_sigint_pending_here(void);
-int wrt_interrupt_due(VMContext* ctx);   /* EINTR in a blocking WASI call: stop? */
 
 #endif
