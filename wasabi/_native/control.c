@@ -20,8 +20,10 @@
  *   KeyboardInterrupt (other threads, unless a user handler is installed).
  *
  * Python may replace our SIGINT handler (signal.signal installs its own C
- * handler): the watchdog puts ours back on top whenever it sees code running,
- * every WATCH_RUNNING_NS while it does.
+ * handler): the watchdog puts ours back on top whenever it sees code running
+ * (it looks every WATCH_IDLE_NS while instances exist). A Ctrl-C in the window
+ * between a replacement and that goes to Python's handler alone: the code runs
+ * on until the next one.
  *
  * Instances are found through their store's control block (wrt_store_ctl),
  * which lists their VMContexts; all lists are under one lock (ctl_lock),
@@ -44,7 +46,9 @@
 #include "runtime.h"
 
 #define WATCH_RUNNING_NS (20ull * 1000000)    /* while code runs: check our SIGINT handler */
-#define WATCH_IDLE_NS (250ull * 1000000)      /* while instances exist but none runs */
+/* while instances exist but none runs: how soon a call that starts is seen (and
+ * our handler put back if Python replaced it) */
+#define WATCH_IDLE_NS (50ull * 1000000)
 
 typedef struct wrt_store_ctl {
     uint64_t refs;                  /* the store + each member; under ctl_lock */
@@ -383,6 +387,7 @@ int wrt_store_ctl_join(wrt_store_ctl* ctl, VMContext* ctx) {
     if (ctl->deadline_hinted && ctl->deadline_hinted == ctl->deadline_ns)
         hint(ctx, HINT_DEADLINE);
     pthread_mutex_unlock(&ctl_lock);
+    wake_watchdog();    /* asleep for good while there were no instances */
     return 0;
 }
 
