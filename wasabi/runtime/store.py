@@ -21,10 +21,17 @@ grow without end):
 
 When an object of another store is imported, the two stores keep each other
 alive. Cycles between these are freed by Python's cycle collector.
+
+Limits and a limiter (runtime/limits.py) bound what the store may hold and how
+far its memories and tables may grow; a Store made without them has none.
 """
+from .limits import StoreLimits
+
+
 class Store:
-    def __init__(self, engine=None):
+    def __init__(self, engine=None, *, limits=None, limiter=None):
         self.engine = engine
+        self.resource_limits = StoreLimits(limits, limiter)
         # address -> object, for refs that compiled code may have stored
         self.keep = {}
         self._linked = set()
@@ -34,6 +41,15 @@ class Store:
         if other is not None and other is not self:
             self._linked.add(other)
             other._linked.add(self)
+
+    @property
+    def limits(self):
+        """The store's wasabi.Limits (every field None: no limit)."""
+        return self.resource_limits.limits
+
+    @property
+    def limiter(self):
+        return self.resource_limits.limiter
 
     def __repr__(self):
         return f"<wasabi Store: {len(self.keep)} kept refs>"
