@@ -11,6 +11,13 @@ space and mappings they took:
   declared: each reserves 4 GiB, what it may grow to
 - explicit+limit: the same in a Store(limits=Limits(memory_pages=P)): each reserves
   only P pages
+
+Measured (this machine: 47-bit address space, vm.max_map_count 65530, 2 cores):
+  guard            16,381 memories in 0.34 s, 128 TiB reserved: the address space ends
+  explicit         32,685 in 0.40 s, 128 TiB: address space and mappings end together
+  explicit+limit   32,682 in 0.50 s, 0.03 TiB (P=16): vm.max_map_count ends it (two
+                   mappings per memory: its pages and the reserved rest); the address
+                   space would hold millions, so raising that sysctl raises the count
 """
 import argparse
 import json
