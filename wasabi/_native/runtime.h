@@ -48,12 +48,33 @@ const char* wrt_memory_backing(wrt_memory* mem);   /* "anon", "shared" or "priva
 
 /* ---- tables.c ---- */
 wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init);
+/* the same, growing to at most `limit` elements (its store's table_elements) while
+ * its type keeps `max`; NULL when size > limit */
+wrt_table* wrt_table_new_limited(uint64_t size, uint64_t max, uint64_t limit, uint64_t elem_type,
+                                 uint64_t init);
 void wrt_table_free(wrt_table* t);
 int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init);  /* old size or -1 */
 uint64_t wrt_table_capacity(wrt_table* t);  /* elements it can hold: its array never moves */
 int wrt_table_fill(wrt_table* t, uint64_t dst, uint64_t ref, uint64_t n);
 int wrt_table_copy(wrt_table* dt, wrt_table* st, uint64_t dst, uint64_t src, uint64_t n);
 int wrt_table_init(wrt_table* t, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n);
+
+/* ---- limits.c: a store's limiter, a Python object asked before every grow ----
+ * Memories and tables without one never get here: the grow builtins test a
+ * flag (memories) or a NULL pointer (tables) first. Units: bytes for memories,
+ * elements for tables; maximum UINT64_MAX means none. */
+#define WRT_LIMIT_MEMORY 0
+#define WRT_LIMIT_TABLE 1
+/* 1: allowed, 0: refused, -1: the limiter raised (the exception is kept for this thread) */
+typedef int (*wrt_limiter_dispatch_fn)(void* limiter, int kind, uint64_t current,
+                                       uint64_t desired, uint64_t maximum);
+void wrt_set_limiter_dispatch(wrt_limiter_dispatch_fn fn);
+/* from compiled code (no GIL): takes the GIL as a host call does; 1 or 0, and
+ * traps TRAP_HOST_EXCEPTION when the limiter raised */
+int wrt_limiter_allows(void* limiter, int kind, uint64_t current, uint64_t desired,
+                       uint64_t maximum);
+void wrt_memory_set_limiter(wrt_memory* mem, void* limiter, uint64_t declared_max_bytes);
+void wrt_table_set_limiter(wrt_table* t, void* limiter);
 
 /* ---- hostcall.c ---- */
 /* converts the slots, calls Python, converts back; returns 0, or nonzero when

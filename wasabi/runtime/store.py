@@ -24,14 +24,19 @@ alive. Cycles between these are freed by Python's cycle collector.
 
 Control (wasabi/_native/control.c): `interrupt()` and `set_deadline()` stop code
 running in the store's instances, from any thread.
+
+Limits and a limiter (runtime/limits.py) bound what the store may hold and how
+far its memories and tables may grow; a Store made without them has none.
 """
 from .. import _ext
+from .limits import StoreLimits
 
 
 class Store:
-    def __init__(self, engine=None):
+    def __init__(self, engine=None, *, limits=None, limiter=None):
         self.engine = engine
         self.control = _ext.StoreControl()
+        self.resource_limits = StoreLimits(limits, limiter)
         # address -> object, for refs that compiled code may have stored
         self.keep = {}
         self._linked = set()
@@ -61,6 +66,15 @@ class Store:
     def deadline(self):
         """Seconds left until the deadline (negative once past), or None."""
         return self.control.deadline_remaining
+
+    @property
+    def limits(self):
+        """The store's wasabi.Limits (every field None: no limit)."""
+        return self.resource_limits.limits
+
+    @property
+    def limiter(self):
+        return self.resource_limits.limiter
 
     def __repr__(self):
         return f"<wasabi Store: {len(self.keep)} kept refs>"
