@@ -76,6 +76,7 @@ class Instance:
         self._elem_refs = []            # RawBuffer of u64 refs per elem segment
         ctx = self.vmctx
         _ext.vmctx_init(ctx.address)
+        ctx.set_u64(V.VMCTX_FUEL, store.fuel_cell_address)     # shared by the store's instances
         ctx.set_u64(V.VMCTX_FUNCS, self.funcs.address)
         ctx.set_u64(V.VMCTX_GLOBALS, self.global_ptrs.address)
         ctx.set_u64(V.VMCTX_TABLES, self.table_ptrs.address)
