@@ -10,7 +10,7 @@ import struct
 import wasmtime
 
 import wasabi
-from wasabi.binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64
+from wasabi.binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128
 
 BIG = 10**12                     # fuel given to instantiation and to a call whose cost we want
 
@@ -56,19 +56,50 @@ class Outcome:
         return f"Outcome(consumed={self.consumed}, trap={self.trap!r}, results={self.results!r})"
 
 
+def v128_shim(params):
+    """WAT of a module exporting `f` of these params that calls its import fz.h with each
+    v128 split into two i64 lanes (wasmtime's Python host functions take no v128). Both
+    engines import this shim, compiled with fuel, for a v128-taking import: they pay the
+    same for it."""
+    names = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
+             FUNCREF: "funcref", EXTERNREF: "externref"}
+    flat = " ".join(names[p] if p != V128 else "i64 i64" for p in params)
+    body = "".join(f"(local.get {i})" if p != V128 else
+                   f"(i64x2.extract_lane 0 (local.get {i}))(i64x2.extract_lane 1 (local.get {i}))"
+                   for i, p in enumerate(params))
+    return (f'(module (import "fz" "h" (func $h (param {flat})))'
+            f'(func (export "f") (param {" ".join(names[p] for p in params)}) (call $h {body})))')
+
+
+def _flat_valtypes(params):
+    return [t2 for t in params for t2 in ((I64, I64) if t == V128 else (t,))]
+
+
+def _needs_shim(ftype):
+    if V128 in ftype.results:
+        raise ValueError("an imported function with a v128 result")
+    return V128 in ftype.params
+
+
 class WasmtimeSide:
     def __init__(self, data, hosts=None):
         """`hosts`: {(module, name): callable} for imports; the rest return zeros."""
         desc = wasabi.parse(_binary(data))
         self.store = wasmtime.Store(wasmtime_engine())
+        self.store.set_fuel(BIG)
         imports = []
         for imp in desc.imports:
             ftype = _functype(desc, imp)
             call = (hosts or {}).get((imp.module, imp.name), lambda *a, r=ftype.results: _zeros(r))
-            functype = wasmtime.FuncType([_wt_valtype(t) for t in ftype.params],
+            shim = _needs_shim(ftype)
+            params = _flat_valtypes(ftype.params) if shim else ftype.params
+            functype = wasmtime.FuncType([_wt_valtype(t) for t in params],
                                          [_wt_valtype(t) for t in ftype.results])
-            imports.append(wasmtime.Func(self.store, functype, call))
-        self.store.set_fuel(BIG)
+            func = wasmtime.Func(self.store, functype, call)
+            if shim:
+                module = wasmtime.Module(wasmtime_engine(), v128_shim(ftype.params))
+                func = wasmtime.Instance(self.store, module, [func]).exports(self.store)["f"]
+            imports.append(func)
         self.instance = wasmtime.Instance(self.store, wasmtime.Module(wasmtime_engine(), data),
                                           imports)
 
@@ -86,13 +117,17 @@ class WasabiSide:
     def __init__(self, data, options=None, hosts=None):
         options = options or wasabi.Options(fuel=True)
         desc = wasabi.parse(_binary(data))
+        self.store = wasabi.Store(options=options)
+        self.store.set_fuel(BIG)
         imports = {}
         for imp in desc.imports:
             ftype = _functype(desc, imp)
             call = (hosts or {}).get((imp.module, imp.name), lambda *a, r=ftype.results: _zeros(r))
+            if _needs_shim(ftype):
+                shim = wasabi.instantiate(wasabi.Module(self.store, v128_shim(ftype.params)),
+                                          {"fz": {"h": call}}, store=self.store)
+                call = shim.exports.f
             imports.setdefault(imp.module, {})[imp.name] = call
-        self.store = wasabi.Store(options=options)
-        self.store.set_fuel(BIG)
         self.instance = wasabi.instantiate(wasabi.Module(self.store, data), imports,
                                            store=self.store)
 
