@@ -415,3 +415,61 @@ def test_many_generated_modules_consume_as_wasmtime(mode, tier):
     compared = sum(generated_comparison(seed, tier, calls=30, mode=mode)
                    for seed in range(1000, 1200))
     assert compared > 1000
+
+
+# -- the cache and serialized modules keep fuel code apart ---------------------------------
+
+def _runs_on_fuel(compiled):
+    """True when the module's code counts fuel (it traps in a store without any)."""
+    store = wasabi.Store()
+    instance = compiled.instantiate(store=store)
+    try:
+        instance.exports["add"](1, 2)
+    except wasabi.OutOfFuel:
+        return True
+    return False
+
+
+def test_cache_never_mixes_fuel_and_plain_code(tmp_path):
+    from wasabi.compile.cache import compile_bytes, entry_path
+    wasm = wasabi.wat2wasm(ENDLESS)
+    plain, counted = Options(tier="T0", cache=True), Options(tier="T0", cache=True, fuel=True)
+    assert entry_path(wasm, plain, tmp_path) != entry_path(wasm, counted, tmp_path)
+    assert not _runs_on_fuel(compile_bytes(wasm, plain, tmp_path))
+    fresh = compile_bytes(wasm, counted, tmp_path)               # not the plain entry
+    assert "codegen_seconds" in fresh.code.stats and _runs_on_fuel(fresh)
+    again = compile_bytes(wasm, counted, tmp_path)               # its own entry, linked
+    assert "codegen_seconds" not in again.code.stats and _runs_on_fuel(again)
+    assert not _runs_on_fuel(compile_bytes(wasm, plain, tmp_path))
+    # an entry whose header says otherwise is not taken (a plain entry under the fuel name)
+    entry_path(wasm, plain, tmp_path).replace(entry_path(wasm, counted, tmp_path))
+    assert _runs_on_fuel(compile_bytes(wasm, counted, tmp_path))
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
+@pytest.mark.parametrize("fuel", [False, True])
+def test_serialized_modules_keep_their_fuel_option(mode, fuel):
+    store = wasabi.Store(options=Options(fuel=fuel, mode=mode, tier="T0"))
+    data = wasabi.Module(store, ENDLESS).serialize()
+    again = wasabi.Module.deserialize(wasabi.Store(), data)
+    assert again.options.fuel is fuel
+    instance = wasabi.Instance(again)
+    if fuel:
+        with pytest.raises(wasabi.OutOfFuel):
+            instance.exports.add(1, 2)
+        again.store.set_fuel(10)
+        assert instance.exports.add(1, 2) == 3 and again.store.get_fuel() == 6
+    else:
+        assert instance.exports.add(1, 2) == 3
+
+
+def test_vectorized_calls_count_fuel():
+    np = pytest.importorskip("numpy")
+    store, instance = make(ENDLESS)
+    add = wasabi.vectorize(instance.exports.add)
+    store.set_fuel(1000)
+    assert list(add(np.arange(10, dtype=np.int32), 1)) == list(range(1, 11))
+    assert store.get_fuel() == 1000 - 10 * 4
+    store.set_fuel(4 * 5)            # runs out in the 5th element's call
+    with pytest.raises(wasabi.OutOfFuel):
+        add(np.arange(10, dtype=np.int32), 1)
