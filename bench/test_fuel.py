@@ -16,7 +16,7 @@ from kernels.build import KERNELS, build_native, build_wasm
 
 ENGINES = ("wasabi", "wasabi+fuel", "wasmtime", "wasmtime+fuel")
 FUEL = 1 << 62
-ROUNDS = 5
+ROUNDS = 11
 TIMES = {}          # (kernel, engine) -> best seconds
 CONSUMED = {}       # (kernel, engine) -> fuel consumed by one run
 

@@ -18,7 +18,10 @@ the fuel a call consumes, and the point where it runs out, are the same:
   whose size is not a constant of at most 128.
 
 The running count lives in an alloca (%fuel) that SROA keeps in a register, so a
-loop iteration costs a subtract and a branch. The cell is the store's
+loop iteration costs a subtract, a compare and a branch. It is kept one below the
+remaining fuel, so that "no fuel left" is a negative count: a sign test, which LLVM
+folds into the subtract's flags better than a test for <= 0 (one add when the count is
+stored to the cell, one subtract when it is read back). The cell is the store's
 (vmctx->fuel, a pointer): instances of one store draw from one supply. Running out
 stores 0 to the cell (what wasmtime's get_fuel reports then) and traps with
 TRAP_OUT_OF_FUEL (wasabi.OutOfFuel).
@@ -33,7 +36,7 @@ from ...abi.traps import TRAP_OUT_OF_FUEL
 from ...abi.vmctx import VMCTX_FUEL
 from ..translator import MD_COLD_BRANCH
 
-SLOT = "%fuel"                 # the running count (remaining fuel), an alloca
+SLOT = "%fuel"                 # the running count (remaining fuel - 1), an alloca
 OUT_LABEL = "fuel.out"         # the out-of-fuel block, made at function entry
 
 FREE = frozenset({"nop", "drop", "block", "loop", "unreachable", "return", "else", "end"})
@@ -62,7 +65,7 @@ class Fuel:
         The out-of-fuel block is placed here, so every later check can reach it."""
         t._invariant(("fuel", "slot"), SLOT, [f"  {SLOT} = alloca i64"])
         cell = t.vmctx_ptr(VMCTX_FUEL)
-        t.emit(f"store i64 {t.inst(f'load i64, ptr {cell}')}, ptr {SLOT}")
+        self.reload(t)
         self.flush(t)
         cont = t.new_label()
         t.emit(f"br i1 {self._exhausted(t)}, label %{OUT_LABEL}, label %{cont}, "
@@ -75,7 +78,7 @@ class Fuel:
 
     def _exhausted(self, t):
         count = t.inst(f"load i64, ptr {SLOT}")
-        return t.inst(f"icmp sle i64 {count}, 0")
+        return t.inst(f"icmp slt i64 {count}, 0")
 
     def subtract(self, t, amount):
         count = t.inst(f"load i64, ptr {SLOT}")
@@ -96,14 +99,15 @@ class Fuel:
         t.start_block(cont)
 
     def save(self, t):
-        """Store the running count to the store's cell (before leaving the function)."""
+        """Store the fuel left to the store's cell (before leaving the function)."""
         count = t.inst(f"load i64, ptr {SLOT}")
-        t.emit(f"store i64 {count}, ptr {t.vmctx_ptr(VMCTX_FUEL)}")
+        remaining = t.inst(f"add i64 {count}, 1")
+        t.emit(f"store i64 {remaining}, ptr {t.vmctx_ptr(VMCTX_FUEL)}")
 
     def reload(self, t):
         """Read the cell back (after a call, which consumed some of it)."""
-        count = t.inst(f"load i64, ptr {t.vmctx_ptr(VMCTX_FUEL)}")
-        t.emit(f"store i64 {count}, ptr {SLOT}")
+        remaining = t.inst(f"load i64, ptr {t.vmctx_ptr(VMCTX_FUEL)}")
+        t.emit(f"store i64 {t.inst(f'sub i64 {remaining}, 1')}, ptr {SLOT}")
 
     # -- variable costs ---------------------------------------------------------------
     def bulk(self, t):
