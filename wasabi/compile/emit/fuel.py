@@ -12,7 +12,8 @@ the fuel a call consumes, and the point where it runs out, are the same:
   subtracted from the function's running count where control may leave the straight
   line: before loop, if, else, end, br, br_if, br_table; before call, call_indirect,
   return and unreachable the count is also stored to the store's cell, which the
-  callee (or the host, or Store.get_fuel) reads; after a call it is read back;
+  callee (or the host, or Store.get_fuel) reads; after a call it is read back (the
+  same around memory.grow and table.grow, whose limiter may run wasm);
 - the count is checked (remaining <= 0 traps, as wasmtime's `consumed >= 0`) at
   function entry, at every loop header, and at a bulk operation or successful grow
   whose size is not a constant of at most 128.
@@ -188,11 +189,17 @@ def _wrap(name, handler):
             t.fuel.bulk(t)
             handler(t, imm, op)
     elif name in GROW:
+        # (the count goes through the cell around the builtin: a resource limiter
+        # it asks, Python, may run wasm of this store)
         def wrapped(t, imm, op):
-            t.fuel.pending += 1
+            fuel = t.fuel
+            fuel.pending += 1
+            fuel.flush(t)
+            fuel.save(t)
             delta = t.stack[-1]
             handler(t, imm, op)
-            t.fuel.grow(t, delta)
+            fuel.reload(t)
+            fuel.grow(t, delta)
     elif cost:
         def wrapped(t, imm, op):
             t.fuel.pending += 1
