@@ -1,7 +1,7 @@
 """The wasabi command line: run, compile, inspect.
 
     wasabi run [--dir HOST[::GUEST]] [--env K=V] [--mode eager|lazy] [--invoke FUNC] [--no-cache]
-               prog.wasm [args...]
+               [--max-memory SIZE] prog.wasm [args...]
     wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2]
     wasabi inspect prog.wasm
 
@@ -15,6 +15,7 @@ import time
 TRAP_EXIT_STATUS = 134      # 128 + SIGABRT, as wasmtime's CLI reports a trap
 ERROR_STATUS = 1
 USAGE_STATUS = 2            # as argparse
+INTERRUPTED_STATUS = 130    # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
 # the largest module file read (wasmparser's limit too): a pipe or device such as
 # /dev/zero is read up to this much, then refused
 MAX_MODULE_BYTES = 1 << 30
@@ -58,6 +59,32 @@ def _env_spec(text):
         raise argparse.ArgumentTypeError(f"expected K=V, got {text!r}")
     # K alone passes the host's value through (as wasmtime's --env K)
     return key, value if sep else os.environ.get(key, "")
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "bytes": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1000, "m": 1 << 20,
+               "mib": 1 << 20, "mb": 1000 ** 2, "g": 1 << 30, "gib": 1 << 30, "gb": 1000 ** 3}
+
+
+def _size_spec(text):
+    """'64MiB', '1GiB', '65536' or '65536 bytes', '2GB' (decimal) -> bytes."""
+    import re
+    match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", text)
+    number, unit = match.groups() if match else ("", "?")
+    if unit.lower() not in _SIZE_UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 64MiB, 1GiB or 65536 "
+                                         f"(bytes), got {text!r}")
+    return int(number) * _SIZE_UNITS[unit.lower()]
+
+
+def _run_store(args):
+    """The store the program runs in, with the options' limits and deadline."""
+    from .runtime.limits import Limits
+    from .runtime.store import Store
+    limits = Limits.from_bytes(args.max_memory) if args.max_memory is not None else None
+    store = Store(limits=limits)
+    if args.timeout is not None:
+        store.set_deadline(args.timeout)    # from before the start function runs
+    return store
 
 
 def _parse_value(valtype, text):
@@ -108,7 +135,7 @@ def cmd_run(args):
         compiled = compile_wasm(_read_module(args.module), mode=args.mode, tier=args.tier,
                                 cache=args.cache)
         sys.stdout.flush()
-        instance = instantiate_wasi(compiled, Environment(config))
+        instance = instantiate_wasi(compiled, Environment(config), store=_run_store(args))
         if args.invoke:
             _invoke(instance, args.invoke, args.args)
         else:
@@ -250,9 +277,14 @@ def build_parser():
     run.add_argument("--tier", choices=["T0", "T1", "O2"], default="T1",
                      help="optimisation tier (default T1)")
     run.add_argument("--invoke", metavar="FUNC", help="call this export instead of _start")
+    run.add_argument("--timeout", metavar="SECONDS", type=_seconds,
+                     help="stop the program (a trap) once it has run this long")
     run.add_argument("--no-cache", dest="cache", action="store_false",
                      help="compile afresh: neither read nor write the code cache "
                           "($WASABI_CACHE_DIR, else ~/.cache/wasabi)")
+    run.add_argument("--max-memory", metavar="SIZE", type=_size_spec,
+                     help="the most each memory of the program may grow to, e.g. 64MiB, 1GiB "
+                          "or 65536 (bytes; whole 64 KiB pages): memory.grow fails past it")
     run.add_argument("module", help="a .wasm (or .wat) file")
     run.add_argument("args", nargs=argparse.REMAINDER, help="the program's arguments")
     run.set_defaults(handler=cmd_run)
@@ -278,12 +310,25 @@ def _report(error):
     return ERROR_STATUS
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}")
+    return value
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except _user_errors() as error:
         return _report(error)
+    except KeyboardInterrupt:
+        print("wasabi: interrupted", file=sys.stderr)
+        return INTERRUPTED_STATUS
 
 
 if __name__ == "__main__":

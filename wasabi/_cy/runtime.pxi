@@ -37,6 +37,7 @@ cdef extern from "vmctx.h":
         void* func
         uint64_t type_id
     int TRAP_HOST_EXCEPTION, TRAP_COMPILE_ERROR, TRAP_WASI_EXIT, TRAP_UNINITIALIZED_ELEMENT
+    int TRAP_KEYBOARD_INTERRUPT
     uint64_t MEMORY_FLAG_GUARDED, WASM_PAGE_SIZE, TABLE_NO_MAX
 
 cdef extern from "runtime.h":
@@ -53,6 +54,14 @@ cdef extern from "runtime.h":
     int64_t wrt_memory_grow(wrt_memory* mem, uint64_t delta_pages)
     int wrt_memory_init(wrt_memory* mem, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n)
     wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init)
+    wrt_table* wrt_table_new_limited(uint64_t size, uint64_t max, uint64_t limit,
+                                     uint64_t elem_type, uint64_t init)
+    ctypedef int (*wrt_limiter_dispatch_fn)(void* limiter, int kind, uint64_t current,
+                                            uint64_t desired, uint64_t maximum)
+    int WRT_LIMIT_MEMORY
+    void wrt_set_limiter_dispatch(wrt_limiter_dispatch_fn fn)
+    void wrt_memory_set_limiter(wrt_memory* mem, void* limiter, uint64_t declared_max_bytes)
+    void wrt_table_set_limiter(wrt_table* t, void* limiter)
     void wrt_table_free(wrt_table* t)
     int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init)
     uint64_t wrt_table_capacity(wrt_table* t)
@@ -332,6 +341,8 @@ cdef object _trap_error(int code):
         exc = _take_pending()
         if exc is not None:
             return exc
+    if code == TRAP_KEYBOARD_INTERRUPT:
+        return KeyboardInterrupt()
     if code == TRAP_WASI_EXIT:          # proc_exit: the program ended on purpose
         from wasabi.wasi.errors import exit_from_trap
         return exit_from_trap(None)
@@ -528,6 +539,25 @@ cdef int _host_dispatch(void* hostrec, void* slots) noexcept:
 wrt_set_host_dispatch(_host_dispatch)
 
 
+cdef int _limiter_dispatch(void* limiter, int kind, uint64_t current, uint64_t desired,
+                           uint64_t maximum) noexcept:
+    # called by wrt_limiter_allows (limits.c) with the GIL held, from memory.grow
+    # or table.grow in compiled code
+    cdef object mx = None if maximum == 0xFFFFFFFFFFFFFFFF else maximum
+    try:
+        if kind == WRT_LIMIT_MEMORY:
+            allowed = (<object>limiter).memory_growing(current, desired, mx)
+        else:
+            allowed = (<object>limiter).table_growing(current, desired, mx)
+        return 1 if allowed else 0
+    except BaseException as exc:
+        set_pending_exception(exc)
+        return -1
+
+
+wrt_set_limiter_dispatch(_limiter_dispatch)
+
+
 # ---- native records ----
 
 cdef class RawBuffer:
@@ -595,6 +625,7 @@ cdef class RawBuffer:
 cdef class NativeMemory:
     """A wrt_memory: a reservation whose base never moves."""
     cdef wrt_memory* mem
+    cdef object limiter     # the C record points at it: kept alive here
 
     def __cinit__(self, uint64_t min_pages, uint64_t max_pages, bint guarded, bint cow=True):
         # faulthandler.enable() may have put its handler above ours since the
@@ -637,6 +668,12 @@ cdef class NativeMemory:
     def guarded(self):
         return bool(self.mem.flags & MEMORY_FLAG_GUARDED)
 
+    def set_limiter(self, limiter, declared_max_bytes):
+        """memory.grow in compiled code asks `limiter` first (limits.c); None: nobody."""
+        cdef uint64_t mx = 0xFFFFFFFFFFFFFFFF if declared_max_bytes is None else declared_max_bytes
+        self.limiter = limiter
+        wrt_memory_set_limiter(self.mem, NULL if limiter is None else <void*>limiter, mx)
+
     def grow(self, uint64_t delta_pages):
         """Old size in pages, or -1 when the memory cannot grow that much."""
         return wrt_memory_grow(self.mem, delta_pages)
@@ -667,10 +704,14 @@ cdef class NativeMemory:
 cdef class NativeTable:
     """A wrt_table of raw u64 references."""
     cdef wrt_table* table
+    cdef object limiter     # the C record points at it: kept alive here
 
-    def __cinit__(self, uint64_t size, object maximum, uint64_t elem_type, uint64_t init):
+    def __cinit__(self, uint64_t size, object maximum, uint64_t elem_type, uint64_t init,
+                  object limit=None):
+        # limit: the most elements it may grow to (a store's table_elements), below maximum
         cdef uint64_t mx = TABLE_NO_MAX if maximum is None else maximum
-        self.table = wrt_table_new(size, mx, elem_type, init)
+        cdef uint64_t lim = mx if limit is None else limit
+        self.table = wrt_table_new_limited(size, mx, lim, elem_type, init)
         if self.table == NULL:
             raise MemoryError(f"cannot allocate a table of {size} elements")
 
@@ -710,6 +751,11 @@ cdef class NativeTable:
 
     def grow(self, uint64_t delta, uint64_t init):
         return wrt_table_grow(self.table, delta, init)
+
+    def set_limiter(self, limiter):
+        """table.grow in compiled code asks `limiter` first (limits.c); None: nobody."""
+        self.limiter = limiter
+        wrt_table_set_limiter(self.table, NULL if limiter is None else <void*>limiter)
 
     def init_segment(self, uint64_t dst, RawBuffer refs, uint64_t count, uint64_t src, uint64_t n):
         """table.init from Python (instantiation): a trap code, 0 on success."""

@@ -97,5 +97,6 @@ const wrt_builtin_entry wrt_builtin_table[] = {
     BUILTIN(wasabi_rt_host_call),
     BUILTIN(wasabi_rt_gate_enter),
     BUILTIN(wasabi_rt_gate_leave),
+    BUILTIN(wasabi_rt_poll),
     {NULL, NULL},
 };

@@ -131,6 +131,8 @@ int wrt_thread_prepare(void) {
     uintptr_t low = query_stack_low(&size);
     if (!low)
         return -1;
+    if (wrt_control_thread_register((uint64_t)(uintptr_t)&tls_top) != 0)
+        return -1;
     tls_stack_low = low;
     tls_host_floor = low + STACK_MARGIN + (size / 4 < HOST_STACK_RESERVE ? size / 4 : HOST_STACK_RESERVE);
     compute_stack_limit();
@@ -190,7 +192,7 @@ int wasabi_entry(void* thunk, void* fn, void* vmctx, void* slots) {
  * is taken by compare-and-swap: calls through imports and funcrefs enter
  * gates without the GIL (wasabi_rt_gate_enter). */
 static inline uint64_t gate_token(void) {
-    return (uint64_t)(uintptr_t)&tls_top;   /* unique per live thread */
+    return (uint64_t)(uintptr_t)&tls_top;   /* unique per live thread (control.c knows it) */
 }
 
 static inline int gate_enter(VMContext* ctx) {
@@ -323,6 +325,10 @@ int wrt_call_body(VMContext* ctx, wrt_body_fn body, void* arg) {
     int code;
     RUN_RELEASED(ctx, code, body(arg));
     return code;
+}
+
+int wrt_host_stack_ok(void) {
+    return (uintptr_t)__builtin_frame_address(0) >= tls_host_floor;
 }
 
 int wrt_host_call_enter(void** released) {

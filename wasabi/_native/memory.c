@@ -97,6 +97,16 @@ int64_t wrt_memory_grow(wrt_memory* mem, uint64_t delta_pages) {
     return old_pages;
 }
 
+void wrt_memory_set_limiter(wrt_memory* mem, void* limiter, uint64_t declared_max_bytes) {
+    memory_impl* m = MEMORY_IMPL(mem);
+    m->limiter = limiter;
+    m->declared_max = declared_max_bytes;
+    if (limiter)
+        mem->flags |= MEMORY_FLAG_LIMITER;
+    else
+        mem->flags &= ~(uint64_t)MEMORY_FLAG_LIMITER;
+}
+
 /* [start, start+n) inside [0, limit): written so that nothing can overflow */
 static int in_bounds(uint64_t start, uint64_t n, uint64_t limit) {
     return start <= limit && n <= limit - start;
@@ -136,8 +146,24 @@ static void trap_if(int code) {
         wasabi_rt_trap(code);
 }
 
+/* The store's limiter on a grow by delta pages. A grow the maximum refuses
+ * anyway (or of 0 pages) is not put to it, as in wasmtime. Out of line: only
+ * memories with a limiter come here. */
+static __attribute__((noinline, cold)) int limiter_allows(wrt_memory* mem, uint64_t delta) {
+    uint64_t old = __atomic_load_n(&mem->size, __ATOMIC_ACQUIRE) / WASM_PAGE_SIZE;
+    if (delta == 0 || delta > mem->max_pages - old)
+        return 1;
+    memory_impl* m = MEMORY_IMPL(mem);
+    return wrt_limiter_allows(m->limiter, WRT_LIMIT_MEMORY, old * WASM_PAGE_SIZE,
+                              (old + delta) * WASM_PAGE_SIZE, m->declared_max);
+}
+
 int32_t wasabi_rt_memory_grow(void* vmctx, int32_t mem, int32_t delta_pages) {
-    return (int32_t)wrt_memory_grow(memory_of(vmctx, mem), (uint32_t)delta_pages);
+    wrt_memory* m = memory_of(vmctx, mem);
+    if (__builtin_expect((m->flags & MEMORY_FLAG_LIMITER) != 0, 0) &&
+        !limiter_allows(m, (uint32_t)delta_pages))
+        return -1;
+    return (int32_t)wrt_memory_grow(m, (uint32_t)delta_pages);
 }
 
 void wasabi_rt_memory_fill(void* vmctx, int32_t mem, int32_t dst, int32_t value, int32_t n) {

@@ -28,6 +28,9 @@ typedef struct memory_impl {
     uint64_t image_bytes;       /* [0, image_bytes) maps the image */
     struct memory_impl* prev;   /* the list of SHARED memories (for fork) */
     struct memory_impl* next;
+    void* limiter;              /* its store's limiter (a PyObject* its NativeMemory keeps),
+                                 * asked by memory.grow when MEMORY_FLAG_LIMITER is set */
+    uint64_t declared_max;      /* bytes, what the limiter is told; UINT64_MAX: none */
 } memory_impl;
 
 #define MEMORY_IMPL(mem) ((memory_impl*)(mem))

@@ -15,6 +15,7 @@ typedef void (*wrt_thunk_fn)(void* fn, void* vmctx, void* slots);
 int wasabi_entry(void* thunk, void* fn, void* vmctx, void* slots);
 int wrt_in_entry(void);                      /* nonzero inside an entry on this thread */
 __attribute__((noreturn)) void wrt_trap_from_signal(int code);
+int wrt_host_stack_ok(void);                 /* room for Python code (wrt_host_call_enter) */
 int wrt_thread_prepare(void);                /* altstack + stack bounds; 0 on success */
 uintptr_t wrt_thread_stack_low(void);        /* lowest usable address of this thread's stack */
 void wrt_set_max_wasm_stack(uint64_t bytes); /* 0 = only the thread's real stack bound */
@@ -47,6 +48,10 @@ const char* wrt_memory_backing(wrt_memory* mem);   /* "anon", "shared" or "priva
 
 /* ---- tables.c ---- */
 wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init);
+/* the same, growing to at most `limit` elements (its store's table_elements) while
+ * its type keeps `max`; NULL when size > limit */
+wrt_table* wrt_table_new_limited(uint64_t size, uint64_t max, uint64_t limit, uint64_t elem_type,
+                                 uint64_t init);
 void wrt_table_free(wrt_table* t);
 int64_t wrt_table_grow(wrt_table* t, uint64_t delta, uint64_t init);  /* old size or -1 */
 uint64_t wrt_table_capacity(wrt_table* t);  /* elements it can hold: its array never moves */
@@ -54,11 +59,49 @@ int wrt_table_fill(wrt_table* t, uint64_t dst, uint64_t ref, uint64_t n);
 int wrt_table_copy(wrt_table* dt, wrt_table* st, uint64_t dst, uint64_t src, uint64_t n);
 int wrt_table_init(wrt_table* t, wrt_segment* seg, uint64_t dst, uint64_t src, uint64_t n);
 
+/* ---- limits.c: a store's limiter, a Python object asked before every grow ----
+ * Memories and tables without one never get here: the grow builtins test a
+ * flag (memories) or a NULL pointer (tables) first. Units: bytes for memories,
+ * elements for tables; maximum UINT64_MAX means none. */
+#define WRT_LIMIT_MEMORY 0
+#define WRT_LIMIT_TABLE 1
+/* 1: allowed, 0: refused, -1: the limiter raised (the exception is kept for this thread) */
+typedef int (*wrt_limiter_dispatch_fn)(void* limiter, int kind, uint64_t current,
+                                       uint64_t desired, uint64_t maximum);
+void wrt_set_limiter_dispatch(wrt_limiter_dispatch_fn fn);
+/* from compiled code (no GIL): takes the GIL as a host call does; 1 or 0, and
+ * traps TRAP_HOST_EXCEPTION when the limiter raised */
+int wrt_limiter_allows(void* limiter, int kind, uint64_t current, uint64_t desired,
+                       uint64_t maximum);
+void wrt_memory_set_limiter(wrt_memory* mem, void* limiter, uint64_t declared_max_bytes);
+void wrt_table_set_limiter(wrt_table* t, void* limiter);
+
 /* ---- hostcall.c ---- */
 /* converts the slots, calls Python, converts back; returns 0, or nonzero when
  * the Python call raised (the exception is then stored for this thread) */
 typedef int (*wrt_host_dispatch_fn)(void* hostrec, void* slots);
 void wrt_set_host_dispatch(wrt_host_dispatch_fn fn);
 int64_t wrt_take_trap_element(void);   /* index of this thread's last null-element trap, or -1 */
+
+/* ---- control.c: Ctrl-C, store.interrupt(), deadlines, call timeouts ---- */
+typedef struct wrt_store_ctl wrt_store_ctl;
+/* runs Python's signal handlers (main thread) or raises KeyboardInterrupt; with
+ * the GIL; nonzero when an exception is now stored for this thread */
+typedef int (*wrt_signal_dispatch_fn)(void);
+void wrt_set_signal_dispatch(wrt_signal_dispatch_fn fn);
+uint64_t wrt_monotonic_ns(void);
+int wrt_control_thread_register(uint64_t token);   /* by wrt_thread_prepare */
+wrt_store_ctl* wrt_store_ctl_new(void);            /* NULL: out of memory */
+void wrt_store_ctl_release(wrt_store_ctl* ctl);    /* the store's reference */
+int wrt_store_ctl_join(wrt_store_ctl* ctl, VMContext* ctx);   /* ctx->ctl = ctl */
+void wrt_store_ctl_leave(VMContext* ctx);          /* before ctx is freed */
+void wrt_store_interrupt(wrt_store_ctl* ctl);
+uint64_t wrt_store_interrupts(wrt_store_ctl* ctl);
+void wrt_store_clear_interrupts(wrt_store_ctl* ctl);
+void wrt_store_set_deadline(wrt_store_ctl* ctl, uint64_t deadline_ns);
+uint64_t wrt_store_deadline(wrt_store_ctl* ctl);
+uint64_t wrt_call_deadline_push(uint64_t deadline_ns);   /* returns the outer deadline */
+void wrt_call_deadline_pop(uint64_t outer);
+int wrt_sigint_pending_here(void);
 
 #endif

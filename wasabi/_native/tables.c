@@ -37,6 +37,7 @@ typedef struct table_impl {
     uint64_t committed;         /* bytes of the array that are accessible */
     uint64_t reserved;          /* bytes mmap'd (0: the array is a calloc) */
     pthread_mutex_t grow_lock;
+    void* limiter;              /* its store's limiter (limits.c), or NULL */
 } table_impl;
 
 #define TABLE_IMPL(t) ((table_impl*)(t))
@@ -109,6 +110,7 @@ static uint64_t round_up(uint64_t n, uint64_t to) {
     return (n + to - 1) / to * to;
 }
 
+/* max: the declared maximum, or lower, the store's table_elements limit */
 static uint64_t capacity_for(uint64_t size, uint64_t max) {
     uint64_t limit = max < MAX_TABLE_ELEMS ? max : MAX_TABLE_ELEMS;
     uint64_t cap = limit < TABLE_RESERVE_CAP ? limit : TABLE_RESERVE_CAP;
@@ -156,13 +158,18 @@ static void release(table_impl* ti) {
         munmap(ti->rec.elems, ti->reserved);
 }
 
-wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init) {
-    if (size > MAX_TABLE_ELEMS || size > max)
+/* The capacity is the limit: table.grow past it fails. A store's
+ * table_elements limit lowers it (and the reservation) without changing the
+ * type's maximum. */
+wrt_table* wrt_table_new_limited(uint64_t size, uint64_t max, uint64_t limit, uint64_t elem_type,
+                                 uint64_t init) {
+    uint64_t grow_to = limit < max ? limit : max;
+    if (size > MAX_TABLE_ELEMS || size > grow_to)
         return NULL;
     table_impl* ti = calloc(1, sizeof *ti);
     if (!ti)
         return NULL;
-    ti->capacity = capacity_for(size, max);
+    ti->capacity = capacity_for(size, grow_to);
     if (reserve(ti, size) != 0) {
         release(ti);
         free(ti);
@@ -176,6 +183,14 @@ wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64
     t->max = max;
     t->elem_type = elem_type;
     return t;
+}
+
+wrt_table* wrt_table_new(uint64_t size, uint64_t max, uint64_t elem_type, uint64_t init) {
+    return wrt_table_new_limited(size, max, max, elem_type, init);
+}
+
+void wrt_table_set_limiter(wrt_table* t, void* limiter) {
+    TABLE_IMPL(t)->limiter = limiter;
 }
 
 void wrt_table_free(wrt_table* t) {
@@ -263,8 +278,21 @@ int32_t wasabi_rt_table_size(void* vmctx, int32_t table) {
     return (int32_t)table_of(vmctx, table)->size;
 }
 
+/* The store's limiter on a grow by delta elements; not asked about a grow the
+ * capacity refuses anyway, or of 0 elements (as memory.c) */
+static __attribute__((noinline, cold)) int limiter_allows(wrt_table* t, uint64_t delta) {
+    table_impl* ti = TABLE_IMPL(t);
+    uint64_t old = __atomic_load_n(&t->size, __ATOMIC_ACQUIRE);
+    if (delta == 0 || delta > ti->capacity - old)
+        return 1;
+    return wrt_limiter_allows(ti->limiter, WRT_LIMIT_TABLE, old, old + delta, t->max);
+}
+
 int32_t wasabi_rt_table_grow(void* vmctx, int32_t table, void* init, int32_t delta) {
-    return (int32_t)wrt_table_grow(table_of(vmctx, table), (uint32_t)delta, (uint64_t)(uintptr_t)init);
+    wrt_table* t = table_of(vmctx, table);
+    if (__builtin_expect(TABLE_IMPL(t)->limiter != NULL, 0) && !limiter_allows(t, (uint32_t)delta))
+        return -1;
+    return (int32_t)wrt_table_grow(t, (uint32_t)delta, (uint64_t)(uintptr_t)init);
 }
 
 void wasabi_rt_table_fill(void* vmctx, int32_t table, int32_t dst, void* ref, int32_t n) {

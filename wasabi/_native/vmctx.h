@@ -45,11 +45,14 @@
 /* wrt_memory.flags: the reservation covers MEMORY_RESERVATION bytes, so compiled
  * code may rely on guard pages instead of explicit bounds checks */
 #define MEMORY_FLAG_GUARDED 1u
+/* its store has a limiter that memory.grow must ask first (limits.c) */
+#define MEMORY_FLAG_LIMITER 2u
 
 typedef struct wrt_memory {
     uint8_t* base;          /* never moves */
     uint64_t size;          /* accessible bytes */
-    uint64_t max_pages;     /* declared maximum, or WASM_MAX_PAGES */
+    uint64_t max_pages;     /* the most it may grow to: the declared maximum (or
+                             * WASM_MAX_PAGES), lowered to its store's memory_pages limit */
     uint64_t reserved;      /* bytes of address space reserved at base */
     uint64_t flags;
 } wrt_memory;
@@ -64,7 +67,8 @@ typedef struct wrt_func {
 typedef struct wrt_table {
     uint64_t* elems;        /* never moves: reserved for the capacity (tables.c) */
     uint64_t size;
-    uint64_t max;           /* TABLE_NO_MAX: none */
+    uint64_t max;           /* declared maximum, TABLE_NO_MAX: none (the store's
+                             * table_elements limit lowers the capacity instead, tables.c) */
     uint64_t elem_type;     /* 0x70 funcref, 0x6F externref */
 } wrt_table;
 

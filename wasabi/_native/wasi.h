@@ -29,6 +29,15 @@
 
 #include "vmctx.h"
 
+/* Not a WASI errno (those are u16): a blocking call was interrupted by SIGINT and
+ * Python's handler raised; the import's wrapper unlocks and traps with that
+ * exception (wasi_misc.c LOCKED). */
+#define WASI_STOPPED_BY_SIGNAL 0x10000
+
+/* A blocking host call failed with EINTR: retry it (nonzero) or stop with the
+ * exception Python's SIGINT handler raised (0); control.c */
+int wrt_eintr_retry(void);
+
 /* ---- errno (witx `errno`, u16) ---- */
 enum {
     WASI_ESUCCESS = 0, WASI_E2BIG = 1, WASI_EACCES = 2, WASI_EADDRINUSE = 3,

@@ -93,7 +93,9 @@ static int host_vector_io(wasi_ctx* c, int host, vector_io io, uint32_t iovs, ui
         ssize_t done;
         do {
             done = io(host, batch, (int)n, (off_t)(offset + (int64_t)*total));
-        } while (done < 0 && errno == EINTR);
+        } while (done < 0 && errno == EINTR && wrt_eintr_retry());
+        if (done < 0 && errno == EINTR)
+            return WASI_STOPPED_BY_SIGNAL;   /* even after a partial transfer: it raised */
         if (done < 0)
             return *total ? 0 : wasi_errno_from_host(errno);
         *total += (uint64_t)done;

@@ -133,13 +133,16 @@ int32_t wasi_sched_yield(wasi_ctx* c) {
  * instance's code, Python, another instance it was re-exported to, on any
  * thread), calls on one ctx run one at a time, so the fd table and the memory
  * binding never change under a running import. Uncontended, the lock costs
- * two atomic operations per call. proc_exit unlocks before it traps. */
+ * two atomic operations per call. proc_exit unlocks before it traps, and so
+ * does a blocking call stopped by Ctrl-C (WASI_STOPPED_BY_SIGNAL). */
 
 #define LOCKED(fn, DECL, ARGS)                          \
     static int32_t locked_##fn DECL {                   \
         wasi_ctx_lock(c);                               \
         int32_t result_ = fn ARGS;                      \
         wasi_ctx_unlock(c);                             \
+        if (result_ == WASI_STOPPED_BY_SIGNAL)          \
+            wasabi_rt_trap(TRAP_HOST_EXCEPTION);        \
         return result_;                                 \
     }
 

@@ -117,6 +117,8 @@ static int wait_ready(struct pollfd* pfds, int npoll, uint64_t deadline, int imm
             timeout = &ts;
         }
         int n = ppoll(pfds, (nfds_t)npoll, timeout, NULL);
+        if (n < 0 && errno == EINTR && !wrt_eintr_retry())
+            return WASI_STOPPED_BY_SIGNAL;
         if (n >= 0 || errno != EINTR)
             return n < 0 ? wasi_errno_from_host(errno) : 0;
     }

@@ -30,6 +30,9 @@ BUILTINS = (
     # (one thread at a time); traps "instance busy" when another thread runs it
     ("wasabi_rt_gate_enter",        "void", ("ptr",),                                       "nounwind"),
     ("wasabi_rt_gate_leave",        "void", ("ptr",),                                       "nounwind"),
+    # vmctx->interrupt was nonzero at a function entry or loop header: traps when an
+    # interrupt, a deadline or Ctrl-C is due, else returns (control.c)
+    ("wasabi_rt_poll",              "void", ("ptr",),                                       "nounwind cold"),
 )
 
 BY_NAME = {b[0]: b for b in BUILTINS}

@@ -7,6 +7,7 @@ wasmer 1.1.0: Store, Module, Instance, Function, Global, Memory, Table, the type
               `import wasabi as wasmer` runs code written for the `wasmer` package.
 """
 from ..runtime.instance import Exports
+from ..runtime.limits import Limits
 from ..runtime.views import (Float32Array, Float64Array, Int8Array, Int16Array, Int32Array,
                              Int64Array, MemoryBuffer as Buffer, Uint8Array, Uint16Array,
                              Uint32Array, Uint64Array)
@@ -24,7 +25,7 @@ ExportsIterator = type(iter({}.items()))
 
 __all__ = [
     "compile", "instantiate",
-    "Store", "Module", "Instance", "Exports", "ExportsIterator", "ImportObject",
+    "Store", "Limits", "Module", "Instance", "Exports", "ExportsIterator", "ImportObject",
     "Function", "WasmFunction", "Global", "Memory", "Table",
     "Type", "Value", "FunctionType", "GlobalType", "MemoryType", "TableType",
     "ExportType", "ImportType",

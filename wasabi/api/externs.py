@@ -120,8 +120,11 @@ class Memory(_RuntimeMemory, MemoryViewsMixin):
             memory_type = memory_type._binary()
         elif not isinstance(memory_type, bt.MemoryType):
             raise TypeError(f"expected a MemoryType, got {type(memory_type).__name__}")
+        # in a store whose modules compile with explicit bounds checks, the memory
+        # needs no 8 GiB guard reservation: it reserves only what it may grow to
+        guarded = getattr(getattr(store, "options", None), "bounds", "guard") == "guard"
         try:
-            self._setup(store, memory_type, True)
+            self._setup(store, memory_type, guarded)
         except (ValueError, MemoryError) as exc:
             raise RuntimeError(str(exc)) from None
 
@@ -138,8 +141,11 @@ class Memory(_RuntimeMemory, MemoryViewsMixin):
                             f"not {number_of_pages!r}")
         old = super().grow(number_of_pages)
         if old < 0:
+            limit = self.store.limits.memory_pages
+            why = (f" (past its store's limit memory_pages={limit})" if limit is not None
+                   and self.pages + number_of_pages > limit else "")
             raise RuntimeError(f"The memory could not grow: current size {self.pages} pages, "
-                               f"requested increase: {number_of_pages} pages")
+                               f"requested increase: {number_of_pages} pages{why}")
         return old
 
 

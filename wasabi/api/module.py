@@ -8,6 +8,7 @@ An Instance holds the module and one runtime instance (its own VMContext,
 memories, tables and globals); its `exports` is the runtime's Exports, whose
 functions are called straight through the runtime's fast path.
 """
+from .. import _ext
 from ..errors import CompileError
 from ..options import Options
 from ..runtime.instance import Instance as _RuntimeInstance
@@ -215,13 +216,16 @@ class Instance:
     def store(self):
         return self._instance.store
 
-    def call(self, name, *args):
+    def call(self, name, *args, timeout=None):
         """Call exported function `name` (LookupError if there is none, TypeError if
-        that export is not a function)."""
+        that export is not a function). With `timeout` (seconds, wall clock) the call
+        traps wasabi.DeadlineExceeded when it runs longer."""
         export = self.exports[name]
         if not callable(export):
             raise TypeError(f"export {name!r} is a {type(export).__name__}, not a function")
-        return export(*args)
+        if timeout is None:
+            return export(*args)
+        return _ext.call_with_timeout(timeout, export, *args)
 
     def __repr__(self):
         return f"<wasabi Instance of {self.module!r}>"

@@ -1,8 +1,10 @@
 """Store: owns instances and externs, and says how modules compile in it.
 
-Store(engine=None, *, options=None): wasmer's engines (wasabi.engine.Universal,
-Dylib, JIT, Native, each with an optional compiler) choose a tier; `options`
-(a wasabi.Options) says it directly and wins over the engine.
+Store(engine=None, *, options=None, limits=None, limiter=None): wasmer's engines
+(wasabi.engine.Universal, Dylib, JIT, Native, each with an optional compiler)
+choose a tier; `options` (a wasabi.Options) says it directly and wins over the
+engine. `limits` (a wasabi.Limits) and `limiter` bound the memories, tables and
+instances made in the store (wasabi/runtime/limits.py).
 """
 from ..options import Mode, Options
 from ..runtime.store import Store as _RuntimeStore
@@ -24,10 +26,10 @@ def check_options(options):
 class Store(_RuntimeStore):
     """All global state of a group of instances, and the engine that compiles their modules."""
 
-    def __init__(self, engine=None, *, options=None):
+    def __init__(self, engine=None, *, options=None, limits=None, limiter=None):
         if engine is not None and not isinstance(engine, _Engine):
             raise TypeError("Unknown engine")
-        super().__init__(engine)
+        super().__init__(engine, limits=limits, limiter=limiter)
         if options is None:
             options = engine.options() if engine is not None else Options()
         self.options = check_options(options)

@@ -22,7 +22,7 @@ small helper methods below. The class is shaped for a later move to Cython.
 """
 from ..abi import traps
 from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL
-from ..abi.vmctx import VMCTX_STACK_LIMIT_TPOFF
+from ..abi.vmctx import VMCTX_INTERRUPT, VMCTX_STACK_LIMIT_TPOFF
 from ..errors import CompileError
 from .bytecode import BodyReader, IMMEDIATE_READERS, skip_to_block_end
 from .irtypes import ZERO, function_signature, llvm_type, return_type
@@ -331,8 +331,26 @@ class FunctionTranslator:
             ]
         return lines + [
             "  %sov = icmp ult i64 %sp, %sl",
-            f"  br i1 %sov, label %trap{traps.TRAP_STACK_EXHAUSTED}, label %body, "
-            f"!prof {MD_COLD_BRANCH}"]
+            f"  br i1 %sov, label %trap{traps.TRAP_STACK_EXHAUSTED}, label %entry.poll, "
+            f"!prof {MD_COLD_BRANCH}",
+            "entry.poll:"] + self.poll_lines("body")
+
+    def poll_lines(self, then):
+        """Call wasabi_rt_poll when vmctx->interrupt is nonzero, then go to label `then`.
+
+        At every function entry and loop header: Ctrl-C, store.interrupt() and
+        deadlines set that word (control.c). A volatile load, so that LLVM neither
+        hoists it out of a loop nor merges two of them."""
+        self.n += 1
+        k = self.n
+        return [
+            f"  %hint.p{k} = getelementptr inbounds i8, ptr %vmctx, i64 {VMCTX_INTERRUPT}",
+            f"  %hint{k} = load volatile i64, ptr %hint.p{k}, align 8",
+            f"  %hint.set{k} = icmp ne i64 %hint{k}, 0",
+            f"  br i1 %hint.set{k}, label %poll{k}, label %{then}, !prof {MD_COLD_BRANCH}",
+            f"poll{k}:",
+            "  call void @wasabi_rt_poll(ptr %vmctx)",
+            f"  br label %{then}"]
 
     def _trap_blocks(self):
         out = []

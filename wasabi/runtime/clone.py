@@ -34,6 +34,7 @@ from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TAB
 from ..binary.types import FUNCREF, Limits, MemoryType, TableType
 from .func import funcref_owner
 from .lifetimes import join
+from .limits import store_limits
 
 
 def clone_instance(instance):
@@ -50,9 +51,22 @@ def clone_instance(instance):
         _ext.gate_release(instance.vmctx_address)
 
 
+def _admit(instance):
+    """The store's limits on the clone: counts, and the limiter on its sizes."""
+    limits = store_limits(instance.store)
+    if limits.active:
+        first_memory = instance.desc.num_imported_memories
+        first_table = instance.desc.num_imported_tables
+        limits.admit(1, [(m.pages, m.declared_max) for m in instance.memories[first_memory:]],
+                     [(t.size, t.maximum) for t in instance.tables[first_table:]])
+    return limits
+
+
 def _clone(instance):
     desc, store = instance.desc, instance.store
+    limits = _admit(instance)
     clone = type(instance)(desc, instance.code, store)
+    limits.track("instances", clone)
     clone.link_imports(_imported_externs(instance))
     clone.define_functions()
     rebase = _Rebase(instance, clone)

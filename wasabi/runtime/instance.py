@@ -19,6 +19,7 @@ from .constexpr import evaluate
 from .func import Function, register_func_records, thunk_provider
 from .globalvar import Global
 from .lifetimes import carries_funcrefs, join, passes_funcrefs
+from .limits import store_limits
 from .linking import resolve_imports
 from .memory import Memory
 from .signatures import type_id
@@ -65,7 +66,7 @@ class Instance:
         self.globals = []
         self._imported_funcs = {}       # func index -> the extern it came from
         self._functions = {}            # func index -> Function (created on demand)
-        self.vmctx = _ext.RawBuffer(V.VMCTX_SIZE)
+        self.vmctx = _ext.VMContextBuffer(V.VMCTX_SIZE)
         n_funcs = len(desc.func_type_indices)
         self.funcs = _array(n_funcs, V.FUNC_RECORD_SIZE)
         self.global_ptrs = _array(len(desc.all_globals), 8)
@@ -75,7 +76,7 @@ class Instance:
         self.elems = _array(len(desc.elems), V.SEGMENT_RECORD_SIZE)
         self._elem_refs = []            # RawBuffer of u64 refs per elem segment
         ctx = self.vmctx
-        _ext.vmctx_init(ctx.address)
+        ctx.join(store.control)      # vmctx_init, and store.interrupt() & co. reach it
         ctx.set_u64(V.VMCTX_FUEL, store.fuel_cell_address)     # shared by the store's instances
         ctx.set_u64(V.VMCTX_FUNCS, self.funcs.address)
         ctx.set_u64(V.VMCTX_GLOBALS, self.global_ptrs.address)
@@ -273,16 +274,29 @@ def _tell_imports(externs, inst):
             hook(inst)
 
 
+def admit_instance(store, desc):
+    """Refuse (ResourceLimitError) an instance of `desc` that would pass the
+    store's limits, before anything of it is made (runtime/limits.py)."""
+    limits = store_limits(store)
+    if limits.active:
+        limits.admit(1, [(m.limits.min, m.limits.max) for m in desc.memories],
+                     [(t.limits.min, t.limits.max) for t in desc.tables])
+    return limits
+
+
 def instantiate(desc, code, imports=None, *, store=None, instance_class=Instance, memory="cow"):
-    """Instantiate a compiled module: LinkError for bad imports, Trap when a
-    segment or the start function traps (a host exception passes unchanged).
+    """Instantiate a compiled module: LinkError for bad imports (ResourceLimitError
+    for one the store's limits refuse), Trap when a segment or the start function
+    traps (a host exception passes unchanged).
     `instance_class` (an Instance subclass) chooses the classes of the externs;
     `memory` what its memories are (Options.memory: "cow" or "anonymous")."""
     _ext.signals_ensure()
     store = store if store is not None else Store()
     bounds = bounds_mode(code)
     externs = resolve_imports(desc, imports, bounds)
+    limits = admit_instance(store, desc)
     inst = instance_class(desc, code, store)
+    limits.track("instances", inst)
     inst.link_imports(externs)
     inst.define_functions()
     inst.define_globals()

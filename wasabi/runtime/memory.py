@@ -1,6 +1,7 @@
 """Linear memory: a native reservation (wasabi/_native/memory.c) owned by a Store."""
 from .. import _ext
 from ..binary.types import MAX_PAGES, Limits, MemoryType
+from .limits import PAGE, store_limits
 from .store import Store
 
 
@@ -12,6 +13,10 @@ class Memory:
     for code compiled with explicit bounds checks (which also runs on guarded
     memories). cow=True keeps the bytes in a memfd so that clones are
     copy-on-write; cow=False uses plain anonymous pages (Options.memory).
+
+    Its store's Limits cap how far it may grow (an unguarded memory reserves
+    only that much) and its store's limiter is asked before it grows
+    (runtime/limits.py).
     """
 
     def __init__(self, store, type, guarded=True, cow=True):
@@ -19,12 +24,13 @@ class Memory:
 
     @classmethod
     def _create(cls, store, type, guarded, cow=True):
-        """A memory of `cls` from its MemoryType (instantiation)."""
+        """A memory of `cls` from its MemoryType (instantiation and clones: the
+        caller has had it admitted by the store's limits)."""
         memory = cls.__new__(cls)
-        Memory._setup(memory, store, type, guarded, cow)
+        Memory._setup(memory, store, type, guarded, cow, admitted=True)
         return memory
 
-    def _setup(self, store, type, guarded, cow=True):
+    def _setup(self, store, type, guarded, cow=True, admitted=False):
         if not isinstance(type, MemoryType):
             raise TypeError(f"expected a MemoryType, got {type!r}")
         limits = type.limits
@@ -34,7 +40,17 @@ class Memory:
         self.store = store if store is not None else Store()
         self.declared_max = limits.max
         self.shared = type.shared
-        self._native = _ext.NativeMemory(limits.min, maximum, guarded, cow)
+        rl = self._store_limits = store_limits(self.store)
+        if not rl.active:
+            self._native = _ext.NativeMemory(limits.min, maximum, guarded, cow)
+            return
+        if not admitted:
+            rl.admit(memories=[(limits.min, limits.max)])
+        self._native = _ext.NativeMemory(limits.min, rl.memory_pages(maximum), guarded, cow)
+        if rl.memory_limiter is not None:
+            self._native.set_limiter(rl.memory_limiter,
+                                     None if limits.max is None else limits.max * PAGE)
+        rl.track("memories", self)
 
     # -- the record compiled code sees --
     @property
@@ -75,7 +91,18 @@ class Memory:
             raise ValueError("cannot shrink a memory")
         if delta_pages > MAX_PAGES:
             return -1
-        return self._native.grow(delta_pages)
+        native = self._native
+        if self._store_limits.memory_limiter is not None and \
+                0 < delta_pages <= native.max_pages - native.pages and \
+                not self._store_limits.memory_allows(native.pages, native.pages + delta_pages,
+                                               self.declared_max):
+            return -1
+        return native.grow(delta_pages)
+
+    @property
+    def limit_pages(self):
+        """The most pages it may grow to: its maximum, lowered by its store's Limits."""
+        return self._native.max_pages
 
     def read(self, offset, length):
         return self._native.read(offset, length)

@@ -22,6 +22,12 @@ grow without end):
 When an object of another store is imported, the two stores keep each other
 alive. Cycles between these are freed by Python's cycle collector.
 
+Control (wasabi/_native/control.c): `interrupt()` and `set_deadline()` stop code
+running in the store's instances, from any thread.
+
+Limits and a limiter (runtime/limits.py) bound what the store may hold and how
+far its memories and tables may grow; a Store made without them has none.
+
 The Store also holds the fuel of code compiled with Options(fuel=True): one
 signed 64-bit cell, the remaining fuel, that every instance's vmctx->fuel points
 to (so instances of one store draw from one supply; compile/emit/fuel.py).
@@ -29,14 +35,17 @@ to (so instances of one store draw from one supply; compile/emit/fuel.py).
 import operator
 
 from .. import _ext
+from .limits import StoreLimits
 
 I64_MAX = (1 << 63) - 1
 U64_MAX = (1 << 64) - 1
 
 
 class Store:
-    def __init__(self, engine=None):
+    def __init__(self, engine=None, *, limits=None, limiter=None):
         self.engine = engine
+        self.control = _ext.StoreControl()
+        self.resource_limits = StoreLimits(limits, limiter)
         # address -> object, for refs that compiled code may have stored
         self.keep = {}
         self._linked = set()
@@ -75,6 +84,35 @@ class Store:
         if other is not None and other is not self:
             self._linked.add(other)
             other._linked.add(self)
+
+    # ---- control ----
+
+    def interrupt(self):
+        """Stop code running in this store: it traps wasabi.Interrupted at its next
+        function entry or loop header. Callable from any thread and from a signal
+        handler. When nothing runs, the next call into the store traps instead; each
+        interrupt() stops one call."""
+        self.control.interrupt()
+
+    def set_deadline(self, seconds):
+        """Code of this store traps wasabi.DeadlineExceeded once `seconds` (wall clock,
+        from now) have passed, at its next function entry or loop header, and so do
+        later calls until the deadline is changed; None clears it."""
+        self.control.set_deadline(seconds)
+
+    @property
+    def deadline(self):
+        """Seconds left until the deadline (negative once past), or None."""
+        return self.control.deadline_remaining
+
+    @property
+    def limits(self):
+        """The store's wasabi.Limits (every field None: no limit)."""
+        return self.resource_limits.limits
+
+    @property
+    def limiter(self):
+        return self.resource_limits.limiter
 
     def __repr__(self):
         return f"<wasabi Store: {len(self.keep)} kept refs>"

@@ -1,6 +1,11 @@
-"""Tables: native arrays of references (wasabi/_native/tables.c)."""
+"""Tables: native arrays of references (wasabi/_native/tables.c).
+
+A table's store's Limits cap how far it may grow (its capacity; the type keeps
+the declared maximum) and its store's limiter is asked before it grows
+(runtime/limits.py)."""
 from .. import _ext
 from ..binary.types import EXTERNREF, FUNCREF, Limits, TableType
+from .limits import store_limits
 from .store import Store
 
 
@@ -10,12 +15,13 @@ class Table:
 
     @classmethod
     def _create(cls, store, type):
-        """A table of `cls` from its TableType, null-filled (instantiation)."""
+        """A table of `cls` from its TableType, null-filled (instantiation and
+        clones: the caller has had it admitted by the store's limits)."""
         table = cls.__new__(cls)
-        Table._setup(table, store, type, None)
+        Table._setup(table, store, type, None, admitted=True)
         return table
 
-    def _setup(self, store, type, init):
+    def _setup(self, store, type, init, admitted=False):
         if not isinstance(type, TableType):
             raise TypeError(f"expected a TableType, got {type!r}")
         if type.elem_type not in (FUNCREF, EXTERNREF):
@@ -23,7 +29,18 @@ class Table:
         self.store = store if store is not None else Store()
         self.elem_type = type.elem_type
         raw = self._raw(init)
-        self._native = _ext.NativeTable(type.limits.min, type.limits.max, type.elem_type, raw)
+        limits = type.limits
+        rl = self._store_limits = store_limits(self.store)
+        if not rl.active:
+            self._native = _ext.NativeTable(limits.min, limits.max, type.elem_type, raw)
+            return
+        if not admitted:
+            rl.admit(tables=[(limits.min, limits.max)])
+        self._native = _ext.NativeTable(limits.min, limits.max, type.elem_type, raw,
+                                        rl.table_elements(limits.max))
+        if rl.table_limiter is not None:
+            self._native.set_limiter(rl.table_limiter)
+        rl.track("tables", self)
 
     def _raw(self, value):
         return _ext.raw_from_value(self.elem_type, value, self.store.keep)
@@ -56,7 +73,13 @@ class Table:
             raise ValueError("cannot shrink a table")
         if delta > 0xFFFFFFFF:
             return -1
-        return self._native.grow(delta, self._raw(init))
+        native = self._native
+        if self._store_limits.table_limiter is not None and \
+                0 < delta <= native.capacity - native.size and \
+                not self._store_limits.table_allows(native.size, native.size + delta,
+                                                    native.maximum):
+            return -1
+        return native.grow(delta, self._raw(init))
 
     def __len__(self):
         return self.size

@@ -30,20 +30,22 @@ def compile_wasm(wasm, mode="eager", tier="T1", cache=False):
     return compile_bytes(wasm, Options(mode=mode, tier=tier, cache=cache))
 
 
-def load(wasm, imports, mode="eager", tier="T1"):
-    """An instance of `wasm` (bytes or a CompiledModule) with `imports`."""
+def load(wasm, imports, mode="eager", tier="T1", store=None):
+    """An instance of `wasm` (bytes or a CompiledModule) with `imports`, in `store`
+    (a wasabi Store, e.g. with Limits; None: a store of its own)."""
     compiled = wasm if hasattr(wasm, "instantiate") else compile_wasm(wasm, mode, tier)
-    return compiled.instantiate(imports)
+    return compiled.instantiate(imports, store=store)
 
 
-def instantiate_wasi(wasm, environment, extra_imports=None, mode="eager", tier="T1"):
-    """An instance of `wasm` linked to `environment` and bound to its memory."""
+def instantiate_wasi(wasm, environment, extra_imports=None, mode="eager", tier="T1", store=None):
+    """An instance of `wasm` linked to `environment` and bound to its memory (in
+    `store`, if given)."""
     compiled = wasm if hasattr(wasm, "instantiate") else compile_wasm(wasm, mode, tier)
     version = get_version(compiled.desc) or Version.LATEST
     imports = environment.generate_imports(None, version)
     for namespace, items in (extra_imports or {}).items():
         imports.setdefault(namespace, {}).update(items)
-    instance = load(compiled, imports)
+    instance = load(compiled, imports, store=store)
     bind_instance(instance)
     return instance
 

@@ -23,6 +23,10 @@ def loop(t, blocktype, op):
     t.start_block(frame.label)
     frame.phi_slot = len(t.lines)
     t.lines.append("")                              # the header phis, filled at `end`
+    # every iteration passes the header: Ctrl-C, interrupts and deadlines stop loops here
+    after_poll = t.new_label()
+    t.lines.extend(t.poll_lines(after_poll))
+    t.start_block(after_poll)
     frame.phi_names = [t.new() for _ in frame.params]
     del t.stack[frame.height:]
     for name, ty in zip(frame.phi_names, frame.params):
