@@ -28,6 +28,10 @@ class Options:
     # EAGER: machine code from and to the on-disk cache (compile/cache.py), so that
     # compiling the same bytes again links the stored code instead
     cache: bool = False
+    # fuel accounting compiled into the code (emit/fuel.py): wasm consumes the store's
+    # fuel (Store.set_fuel) and traps with OutOfFuel when it runs out, as wasmtime's
+    # consume_fuel; off, the code is exactly what it is without it
+    fuel: bool = False
 
     def __post_init__(self):
         if not isinstance(self.mode, Mode):
@@ -36,5 +40,7 @@ class Options:
             raise ValueError(f"tier must be one of {TIERS}, not {self.tier!r}")
         if self.bounds not in BOUNDS:
             raise ValueError(f"bounds must be one of {BOUNDS}, not {self.bounds!r}")
+        if not isinstance(self.fuel, bool):
+            raise TypeError(f"fuel must be True or False, not {self.fuel!r}")
         if self.memory not in MEMORIES:
             raise ValueError(f"memory must be one of {MEMORIES}, not {self.memory!r}")

@@ -10,7 +10,7 @@ The digest is checked before anything else is read, so bytes damaged in any way
 and never linked: linking a damaged object can crash the process. It guards
 against accidents, not attackers (anyone can compute a digest).
 
-The header names the options the code was compiled with, the module's name,
+The header names the options the code was compiled with (tier, bounds, fuel), the module's name,
 the symbol of each function and a key of everything the machine code depends
 on (wasabi and LLVM versions, target triple, CPU and its features, the ABI).
 When the key matches this process, deserialize links the stored object again
@@ -57,6 +57,7 @@ def dump(wasm, code, name, mode):
         "key": machine_key() if objects else None,
         "tier": code.tier,
         "bounds": code.bounds,
+        "fuel": bool(getattr(code, "fuel", False)),
         "name": name,
         "mode": mode.value,
         "wasm": len(wasm),
@@ -90,14 +91,17 @@ def load(data):
         sizes = [int(size) for size in header["objects"]]
         object_end = wasm_end + sum(sizes)
         tier, bounds, mode = header["tier"], header["bounds"], header.get("mode", "eager")
+        fuel = header.setdefault("fuel", False)
         header["symbols"] = {int(k): str(v) for k, v in header["symbols"].items()}
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise _bad(f"unreadable header ({exc})") from None
     if header.get("format") != FORMAT or object_end != len(data) or wasm_end > len(data) \
             or wasm_end < start + length or any(size <= 0 for size in sizes):
         raise _bad("unknown format or wrong length")
-    if tier not in TIERS or bounds not in BOUNDS or mode not in MODES:
-        raise _bad(f"unknown options (tier {tier!r}, bounds {bounds!r}, mode {mode!r})")
+    if tier not in TIERS or bounds not in BOUNDS or mode not in MODES \
+            or not isinstance(fuel, bool):
+        raise _bad(f"unknown options (tier {tier!r}, bounds {bounds!r}, mode {mode!r}, "
+                   f"fuel {fuel!r})")
     wasm = data[start + length:wasm_end]
     objects, at = [], wasm_end
     for size in sizes:
@@ -112,6 +116,7 @@ def link(objects, header):
     """A CodeLibrary from stored objects (registered with the fault handler)."""
     from ..compile.codegen import link_object
     library = link_object(objects, header["symbols"],
-                          stats={"tier": header["tier"], "bounds": header["bounds"]})
+                          stats={"tier": header["tier"], "bounds": header["bounds"],
+                                 "fuel": header["fuel"]})
     library.register_code_range()
     return library

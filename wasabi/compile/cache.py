@@ -3,8 +3,8 @@
     compiled = compile_bytes(wasm, Options(cache=True))    # a CompiledModule
 
 An entry is the bytes of api/serialize.py (wasm, objects, and the key of the
-machine the code was made for), named by a hash of the wasm bytes, the tier and
-bounds mode, and that machine key, so that another wasabi, LLVM or CPU never
+machine the code was made for), named by a hash of the wasm bytes, the tier,
+bounds mode and fuel option, and that machine key, so that another wasabi, LLVM or CPU never
 finds it. A hit parses and validates the wasm again (fast) and links the
 stored objects: no LLVM code generation. A missing, unreadable, corrupt or
 stale entry is compiled afresh and written again, atomically (a temporary file
@@ -37,7 +37,10 @@ def cache_dir():
 def entry_path(wasm, options, directory=None):
     from ..api.serialize import machine_key
     digest = hashlib.sha256()
-    for part in (machine_key(), options.tier, options.bounds):
+    parts = [machine_key(), options.tier, options.bounds]
+    if options.fuel:
+        parts.append("fuel")        # (without fuel the key is what it always was)
+    for part in parts:
         digest.update(part.encode() + b"\0")
     digest.update(wasm)
     return pathlib.Path(directory or cache_dir()) / f"{digest.hexdigest()}.wasabi"
@@ -55,7 +58,7 @@ def _load(path, wasm, options):
     except (OSError, CompileError):
         return None
     if objects is None or stored_wasm != wasm or header["tier"] != options.tier \
-            or header["bounds"] != options.bounds:
+            or header["bounds"] != options.bounds or header["fuel"] != options.fuel:
         return None
     try:
         code = serialize.link(objects, header)

@@ -82,6 +82,7 @@ class FunctionTranslator:
         self.vector_views = {}         # v128 value -> {vector type: same bits} (emit/simd.py)
         self.instructions = 0
         self.callees = set()           # defined functions called (lazy compile batches)
+        self.fuel = None               # Options(fuel=True): emit/fuel.py's counting state
 
     @staticmethod
     def _declared_locals(func):
@@ -230,6 +231,8 @@ class FunctionTranslator:
             self.emit(f"br label %{self.branch_edge(frame)}")
 
     def emit_return(self):
+        if self.fuel is not None:
+            self.fuel.save(self)       # the caller reads the fuel left from the store
         results = self.result_types
         if not results:
             self.emit("ret void")
@@ -266,8 +269,11 @@ class FunctionTranslator:
     # -- the walk ------------------------------------------------------------------------
     def translate(self):
         """The complete `define` text of the function."""
-        from .emit import DISPATCH, DISPATCH_PREFIXED
+        from .emit import DISPATCH, DISPATCH_PREFIXED, fuel
         self.frames.append(Frame(FUNC, (), self.result_types, 0, None))
+        dispatch, prefixed = DISPATCH, DISPATCH_PREFIXED
+        if getattr(self.m, "fuel", False):
+            dispatch, prefixed = fuel.start(self)      # handlers that count fuel
         r = self.r
         data = r.data
         readers = IMMEDIATE_READERS
@@ -277,9 +283,9 @@ class FunctionTranslator:
                 skip_to_block_end(r)
             b = data[r.pos]
             r.pos += 1
-            entry = DISPATCH[b]
+            entry = dispatch[b]
             if entry is None:
-                entry = DISPATCH_PREFIXED.get((b, r.u32()))
+                entry = prefixed.get((b, r.u32()))
                 if entry is None:
                     raise CompileError(f"instruction not supported by the compiler: "
                                        f"{b:#x} prefix", r.pos)

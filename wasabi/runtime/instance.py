@@ -77,6 +77,7 @@ class Instance:
         self._elem_refs = []            # RawBuffer of u64 refs per elem segment
         ctx = self.vmctx
         ctx.join(store.control)      # vmctx_init, and store.interrupt() & co. reach it
+        ctx.set_u64(V.VMCTX_FUEL, store.fuel_cell_address)     # shared by the store's instances
         ctx.set_u64(V.VMCTX_FUNCS, self.funcs.address)
         ctx.set_u64(V.VMCTX_GLOBALS, self.global_ptrs.address)
         ctx.set_u64(V.VMCTX_TABLES, self.table_ptrs.address)

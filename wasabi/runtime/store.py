@@ -27,9 +27,18 @@ running in the store's instances, from any thread.
 
 Limits and a limiter (runtime/limits.py) bound what the store may hold and how
 far its memories and tables may grow; a Store made without them has none.
+
+The Store also holds the fuel of code compiled with Options(fuel=True): one
+signed 64-bit cell, the remaining fuel, that every instance's vmctx->fuel points
+to (so instances of one store draw from one supply; compile/emit/fuel.py).
 """
+import operator
+
 from .. import _ext
 from .limits import StoreLimits
+
+I64_MAX = (1 << 63) - 1
+U64_MAX = (1 << 64) - 1
 
 
 class Store:
@@ -40,6 +49,35 @@ class Store:
         # address -> object, for refs that compiled code may have stored
         self.keep = {}
         self._linked = set()
+        # the remaining fuel, read and written by compiled code; a store starts with
+        # none (as wasmtime's), so fuel code traps until set_fuel
+        self._fuel = _ext.RawBuffer(8)
+        # fuel set above what the cell holds (wasmtime's "reserve"): only reported
+        self._fuel_reserve = 0
+
+    @property
+    def fuel_cell_address(self):
+        """Address of the remaining-fuel cell (an int64) that vmctx->fuel points to."""
+        return self._fuel.address
+
+    def set_fuel(self, fuel):
+        """Set the fuel that code compiled with Options(fuel=True) may consume in this
+        store (wasmtime's Store.set_fuel): most operators cost 1, see compile/emit/fuel.py.
+        Running out traps with wasabi.OutOfFuel. 0 <= fuel < 2**64; what exceeds
+        2**63 - 1 is reported by get_fuel but never consumed."""
+        fuel = operator.index(fuel)
+        if not 0 <= fuel <= U64_MAX:
+            raise ValueError(f"fuel must be an int in [0, 2**64), not {fuel!r}")
+        injected = min(fuel, I64_MAX)
+        self._fuel_reserve = fuel - injected
+        self._fuel.set_u64(0, injected)
+
+    def get_fuel(self):
+        """The fuel left (wasmtime's Store.get_fuel); 0 once it ran out."""
+        remaining = self._fuel.get_u64(0)
+        if remaining > I64_MAX:          # negative: the last operators overdrew it
+            remaining = 0
+        return self._fuel_reserve + remaining
 
     def link(self, other):
         """Keep `other` (a Store) alive as long as this one, and vice versa."""

@@ -105,6 +105,7 @@ class LazyCode:
         self.options = options
         self.tier = getattr(options, "tier", "T1")
         self.bounds = getattr(options, "bounds", "guard")
+        self.fuel = getattr(options, "fuel", False)
         self.mode = mode
         self.batch_limit = max(1, int(batch_limit))
         self._first = desc.num_imported_funcs
@@ -148,7 +149,7 @@ class LazyCode:
     def stats(self):
         """Counters: functions (defined), functions_compiled, batches, seconds..."""
         out = dict(self._counters)
-        out.update(mode=self.mode, tier=self.tier, bounds=self.bounds,
+        out.update(mode=self.mode, tier=self.tier, bounds=self.bounds, fuel=self.fuel,
                    functions=self._count - self._first, libraries=self._jit.libraries,
                    batch_limit=self.batch_limit, native_stubs=self._stubs is not None)
         return out
@@ -209,7 +210,7 @@ class LazyCode:
     def _translate(self, indices):
         """(context, funcs, IR bodies) of the functions `indices`."""
         t0 = time.perf_counter()
-        ctx = ModuleContext(self.desc, self.bounds, table_calls=True)
+        ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel)
         funcs = [self.desc.funcs[i - self._first] for i in indices]
         bodies = [FunctionTranslator(ctx, func).translate() for func in funcs]
         self._counters["translate_seconds"] += time.perf_counter() - t0
@@ -223,7 +224,7 @@ class LazyCode:
         callees). A callee whose translation fails is left out (it fails on its
         own first call, if that ever comes); a failure of `index` itself raises."""
         t0 = time.perf_counter()
-        ctx = ModuleContext(self.desc, self.bounds, table_calls=True)
+        ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel)
         funcs, bodies = [], []
         queue, seen = deque([index]), {index}
         budget = BATCH_BODY_BYTES
