@@ -231,6 +231,30 @@ def test_interrupts_from_many_threads_while_calls_run_leave_every_instance_sane(
     assert inst.exports.down(10) == 0
 
 
+@pytest.mark.parametrize("mode", ["eager", "lazy"])
+def test_code_compiled_without_polls_runs_on_and_says_so(mode):
+    store = wasabi.Store()
+    options = wasabi.Options(mode=mode, interruptible=False)
+    module = wasabi.compile(WAT, options)
+    inst = wasabi.instantiate(module, {"host": {"note": lambda: None}}, store=store)
+    store.interrupt()
+    assert inst.exports.down(100) == 0        # no poll: the request stays pending
+    assert store.control.pending_interrupts == 1
+    if mode == "eager":
+        again = wasabi.Module.deserialize(store, module.serialize())
+        assert again.options.interruptible is False
+
+
+def test_the_cache_keeps_polled_and_unpolled_code_apart(tmp_path, monkeypatch):
+    from wasabi.compile.cache import entry_path
+    data = wasabi.wat2wasm(WAT) if hasattr(wasabi, "wat2wasm") else None
+    if data is None:
+        pytest.skip("no wat2wasm")
+    plain = entry_path(data, wasabi.Options(cache=True), tmp_path)
+    unpolled = entry_path(data, wasabi.Options(cache=True, interruptible=False), tmp_path)
+    assert plain != unpolled
+
+
 # ---- Ctrl-C (in child processes) ----
 
 def run_child(script, timeout=30):

@@ -32,6 +32,10 @@ class Options:
     # fuel (Store.set_fuel) and traps with OutOfFuel when it runs out, as wasmtime's
     # consume_fuel; off, the code is exactly what it is without it
     fuel: bool = False
+    # polls of the interrupt word at function entries and loop headers, so that
+    # Ctrl-C, store.interrupt() and deadlines can stop the code (control.c); off, the
+    # code cannot be stopped that way and runs a little faster
+    interruptible: bool = True
 
     def __post_init__(self):
         if not isinstance(self.mode, Mode):
@@ -42,5 +46,7 @@ class Options:
             raise ValueError(f"bounds must be one of {BOUNDS}, not {self.bounds!r}")
         if not isinstance(self.fuel, bool):
             raise TypeError(f"fuel must be True or False, not {self.fuel!r}")
+        if not isinstance(self.interruptible, bool):
+            raise TypeError(f"interruptible must be True or False, not {self.interruptible!r}")
         if self.memory not in MEMORIES:
             raise ValueError(f"memory must be one of {MEMORIES}, not {self.memory!r}")

@@ -145,7 +145,8 @@ class Module:
         header, wasm, objects = _serialize.load(data)
         desc = parse(wasm)
         options = Options(mode=header.get("mode", "eager"), tier=header["tier"],
-                          bounds=header["bounds"], fuel=header["fuel"])
+                          bounds=header["bounds"], fuel=header["fuel"],
+                          interruptible=header["interruptible"])
         if objects is not None:
             from ..compile.modes import CompiledModule
             compiled = CompiledModule(desc, _serialize.link(objects, header), options)

@@ -58,6 +58,7 @@ def dump(wasm, code, name, mode):
         "tier": code.tier,
         "bounds": code.bounds,
         "fuel": bool(getattr(code, "fuel", False)),
+        "interruptible": bool(getattr(code, "interruptible", True)),
         "name": name,
         "mode": mode.value,
         "wasm": len(wasm),
@@ -92,6 +93,7 @@ def load(data):
         object_end = wasm_end + sum(sizes)
         tier, bounds, mode = header["tier"], header["bounds"], header.get("mode", "eager")
         fuel = header.setdefault("fuel", False)
+        interruptible = header.setdefault("interruptible", True)
         header["symbols"] = {int(k): str(v) for k, v in header["symbols"].items()}
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise _bad(f"unreadable header ({exc})") from None
@@ -99,7 +101,7 @@ def load(data):
             or wasm_end < start + length or any(size <= 0 for size in sizes):
         raise _bad("unknown format or wrong length")
     if tier not in TIERS or bounds not in BOUNDS or mode not in MODES \
-            or not isinstance(fuel, bool):
+            or not isinstance(fuel, bool) or not isinstance(interruptible, bool):
         raise _bad(f"unknown options (tier {tier!r}, bounds {bounds!r}, mode {mode!r}, "
                    f"fuel {fuel!r})")
     wasm = data[start + length:wasm_end]
@@ -117,6 +119,7 @@ def link(objects, header):
     from ..compile.codegen import link_object
     library = link_object(objects, header["symbols"],
                           stats={"tier": header["tier"], "bounds": header["bounds"],
-                                 "fuel": header["fuel"]})
+                                 "fuel": header["fuel"],
+                                 "interruptible": header["interruptible"]})
     library.register_code_range()
     return library

@@ -40,6 +40,8 @@ def entry_path(wasm, options, directory=None):
     parts = [machine_key(), options.tier, options.bounds]
     if options.fuel:
         parts.append("fuel")        # (without fuel the key is what it always was)
+    if not options.interruptible:
+        parts.append("no-polls")
     for part in parts:
         digest.update(part.encode() + b"\0")
     digest.update(wasm)
@@ -58,7 +60,8 @@ def _load(path, wasm, options):
     except (OSError, CompileError):
         return None
     if objects is None or stored_wasm != wasm or header["tier"] != options.tier \
-            or header["bounds"] != options.bounds or header["fuel"] != options.fuel:
+            or header["bounds"] != options.bounds or header["fuel"] != options.fuel \
+            or header["interruptible"] != options.interruptible:
         return None
     try:
         code = serialize.link(objects, header)

@@ -54,6 +54,7 @@ class CodeLibrary:
         self.tier = stats.get("tier")
         self.bounds = stats.get("bounds")    # the runtime builds memories to match
         self.fuel = bool(stats.get("fuel"))  # compiled with fuel accounting
+        self.interruptible = bool(stats.get("interruptible", True))   # with interrupt polls
         self._registered = False
 
     @property
@@ -177,6 +178,7 @@ def compile_module(desc, options=None, builtin_addresses=None, register=True, jo
     tier = getattr(options, "tier", "T1")
     bounds = getattr(options, "bounds", "guard")
     fuel = getattr(options, "fuel", False)
+    interruptible = getattr(options, "interruptible", True)
     tm = target_machine(tier)
     jobs = parallel.default_jobs() if jobs is None else jobs
     parts = parallel.partition(desc, tier, jobs)
@@ -185,7 +187,7 @@ def compile_module(desc, options=None, builtin_addresses=None, register=True, jo
     def translate_part(k):
         module_ir = translate_module(desc, bounds, None if len(parts) == 1 else parts[k],
                                      triple=tm.triple, datalayout=str(tm.target_data), part=k,
-                                     fuel=fuel)
+                                     fuel=fuel, interruptible=interruptible)
         translated.append(module_ir)
         return module_ir.text
 
@@ -195,7 +197,8 @@ def compile_module(desc, options=None, builtin_addresses=None, register=True, jo
         emitted = parallel.emit_parts(translate_part, len(parts), tier, jobs)
     objects = [obj for obj, _ in emitted]
     stats = {key: sum(timings[key] for _, timings in emitted) for key in emitted[0][1]}
-    stats.update(tier=tier, bounds=bounds, fuel=fuel, parts=len(parts),
+    stats.update(tier=tier, bounds=bounds, fuel=fuel, interruptible=interruptible,
+                 parts=len(parts),
                  functions=sum(len(m.symbols) for m in translated),
                  instructions=sum(m.instructions for m in translated),
                  body_bytes=sum(m.body_bytes for m in translated),

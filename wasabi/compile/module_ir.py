@@ -39,7 +39,7 @@ def code_markers(part=0):
 class ModuleContext:
     """What every function translator needs to know about its module."""
 
-    def __init__(self, desc, bounds="guard", table_calls=False, fuel=False):
+    def __init__(self, desc, bounds="guard", table_calls=False, fuel=False, interruptible=True):
         if bounds not in ("guard", "explicit"):
             raise ValueError(f"bounds must be 'guard' or 'explicit', not {bounds!r}")
         self.desc = desc
@@ -48,6 +48,7 @@ class ModuleContext:
         # so code compiled later, or swapped in, is reached; no direct calls
         self.table_calls = table_calls
         self.fuel = fuel                  # Options.fuel: fuel accounting (emit/fuel.py)
+        self.interruptible = interruptible  # Options.interruptible: interrupt polls
         self.num_imported_funcs = desc.num_imported_funcs
         self._type_sigs = {}
         self.intrinsics = {}              # declaration text -> None (ordered set)
@@ -106,11 +107,11 @@ class ModuleIR:
 
 
 def translate_module(desc, bounds="guard", func_indices=None, triple="", datalayout="",
-                     table_calls=False, part=0, fuel=False):
+                     table_calls=False, part=0, fuel=False, interruptible=True):
     """Translate the defined functions (all, or `func_indices`) into one IR module
     (`part`: which code markers it gets, see code_markers)."""
     start = time.perf_counter()
-    ctx = ModuleContext(desc, bounds, table_calls, fuel)
+    ctx = ModuleContext(desc, bounds, table_calls, fuel, interruptible)
     first = desc.num_imported_funcs
     funcs = desc.funcs if func_indices is None else [desc.funcs[i - first] for i in func_indices]
     bodies = []

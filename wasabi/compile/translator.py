@@ -341,6 +341,8 @@ class FunctionTranslator:
         At every function entry and loop header: Ctrl-C, store.interrupt() and
         deadlines set that word (control.c). A volatile load, so that LLVM neither
         hoists it out of a loop nor merges two of them."""
+        if not self.m.interruptible:
+            return [f"  br label %{then}"]
         self.n += 1
         k = self.n
         return [

@@ -106,6 +106,7 @@ class LazyCode:
         self.tier = getattr(options, "tier", "T1")
         self.bounds = getattr(options, "bounds", "guard")
         self.fuel = getattr(options, "fuel", False)
+        self.interruptible = getattr(options, "interruptible", True)
         self.mode = mode
         self.batch_limit = max(1, int(batch_limit))
         self._first = desc.num_imported_funcs
@@ -150,6 +151,7 @@ class LazyCode:
         """Counters: functions (defined), functions_compiled, batches, seconds..."""
         out = dict(self._counters)
         out.update(mode=self.mode, tier=self.tier, bounds=self.bounds, fuel=self.fuel,
+                   interruptible=self.interruptible,
                    functions=self._count - self._first, libraries=self._jit.libraries,
                    batch_limit=self.batch_limit, native_stubs=self._stubs is not None)
         return out
@@ -210,7 +212,8 @@ class LazyCode:
     def _translate(self, indices):
         """(context, funcs, IR bodies) of the functions `indices`."""
         t0 = time.perf_counter()
-        ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel)
+        ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel,
+                            interruptible=self.interruptible)
         funcs = [self.desc.funcs[i - self._first] for i in indices]
         bodies = [FunctionTranslator(ctx, func).translate() for func in funcs]
         self._counters["translate_seconds"] += time.perf_counter() - t0
@@ -224,7 +227,8 @@ class LazyCode:
         callees). A callee whose translation fails is left out (it fails on its
         own first call, if that ever comes); a failure of `index` itself raises."""
         t0 = time.perf_counter()
-        ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel)
+        ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel,
+                            interruptible=self.interruptible)
         funcs, bodies = [], []
         queue, seen = deque([index]), {index}
         budget = BATCH_BODY_BYTES
