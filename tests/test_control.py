@@ -386,3 +386,20 @@ def test_wasabi_run_timeout_traps(tmp_path):
                           capture_output=True, text=True, timeout=60, cwd=ROOT,
                           env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode == 134 and "deadline exceeded" in proc.stderr
+
+
+COUNT_WAT = """(module (memory (export "memory") 1) (func (export "_start") (local i32)
+  (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+           (br_if $l (i32.lt_u (local.get 0) (i32.const 100))))))"""
+
+
+@pytest.mark.parametrize("wat,fuel,status", [(SPIN_WAT, 1000, 134), (COUNT_WAT, 100_000, 0),
+                                             (COUNT_WAT, 100, 134)])
+def test_wasabi_run_fuel(tmp_path, wat, fuel, status):
+    path = tmp_path / "prog.wat"
+    path.write_text(wat)
+    proc = subprocess.run([sys.executable, "-m", "wasabi", "run", "--no-cache", "--fuel", str(fuel),
+                           str(path)], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode == status, proc.stderr
+    assert ("all fuel consumed" in proc.stderr) == (status == 134)

@@ -84,6 +84,8 @@ def _run_store(args):
     store = Store(limits=limits)
     if args.timeout is not None:
         store.set_deadline(args.timeout)    # from before the start function runs
+    if args.fuel is not None:
+        store.set_fuel(args.fuel)
     return store
 
 
@@ -133,6 +135,7 @@ def cmd_run(args):
                         env=dict(args.env), preopens=args.dir + args.dir_ro)
     try:
         compiled = compile_wasm(_read_module(args.module), mode=args.mode, tier=args.tier,
+                                fuel=args.fuel is not None,
                                 cache=args.cache)
         sys.stdout.flush()
         instance = instantiate_wasi(compiled, Environment(config), store=_run_store(args))
@@ -279,6 +282,9 @@ def build_parser():
     run.add_argument("--invoke", metavar="FUNC", help="call this export instead of _start")
     run.add_argument("--timeout", metavar="SECONDS", type=_seconds,
                      help="stop the program (a trap) once it has run this long")
+    run.add_argument("--fuel", metavar="N", type=_fuel_amount,
+                     help="compile with fuel accounting and stop the program (a trap) once it "
+                          "has used N units (wasmtime's costs: about one per instruction)")
     run.add_argument("--no-cache", dest="cache", action="store_false",
                      help="compile afresh: neither read nor write the code cache "
                           "($WASABI_CACHE_DIR, else ~/.cache/wasabi)")
@@ -308,6 +314,16 @@ def _report(error):
     text = " ".join(str(error).split()) or type(error).__name__
     print(f"wasabi: error: {text}", file=sys.stderr)
     return ERROR_STATUS
+
+
+def _fuel_amount(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of fuel units, got {text!r}")
+    return value
 
 
 def _seconds(text):

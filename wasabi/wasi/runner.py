@@ -22,12 +22,12 @@ class RunResult:
     stderr: bytes = b""
 
 
-def compile_wasm(wasm, mode="eager", tier="T1", cache=False):
+def compile_wasm(wasm, mode="eager", tier="T1", cache=False, fuel=False):
     """Validate and compile `wasm`; returns the pipeline's CompiledModule (with
     `cache`, EAGER code comes from and goes to the on-disk cache, compile/cache.py)."""
     from ..compile.cache import compile_bytes
     from ..options import Options
-    return compile_bytes(wasm, Options(mode=mode, tier=tier, cache=cache))
+    return compile_bytes(wasm, Options(mode=mode, tier=tier, cache=cache, fuel=fuel))
 
 
 def load(wasm, imports, mode="eager", tier="T1", store=None):
