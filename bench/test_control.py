@@ -122,13 +122,16 @@ def fire(delay, action):
 
 def measure(action, exception):
     out = []
-    for _ in range(TRIES):
+    while len(out) < TRIES:
         sent.clear()
-        threading.Thread(target=fire, args=(0.005, action)).start()
+        inside = False
         try:
+            threading.Thread(target=fire, args=(0.005, action)).start()
+            inside = True
             inst.exports.spin()
         except exception:
-            out.append(time.perf_counter() - sent[0])
+            if inside:            # (a signal that came before the call does not count)
+                out.append(time.perf_counter() - sent[0])
     return statistics.median(out), max(out)
 
 print(json.dumps({
