@@ -21,7 +21,7 @@ from .binary.reader import decode_module
 from .validate import validate, validate_module, parse
 from .options import Mode, Options
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # importing the runtime installs wasabi's fault handler (guard-page traps)
 from . import runtime  # noqa: E402

@@ -7,6 +7,7 @@ includes them, so that they share C types and helpers without cross-module cimpo
 
 include "_cy/leb.pxi"
 include "_cy/decoder.pxi"
+include "_cy/decoder_nonconst.pxi"
 include "_cy/decoder_names.pxi"
 include "_cy/codevalidator_defs.pxi"
 include "_cy/codevalidator_instrs.pxi"

@@ -333,8 +333,7 @@ cdef object _trap_error(int code):
         if exc is not None:
             return exc
     if code == TRAP_WASI_EXIT:          # proc_exit: the program ended on purpose
-        from wasabi.wasi.errors import exit_from_trap
-        return exit_from_trap(None)
+        return wasi_exit()
     from wasabi.errors import Trap, trap_class
     from wasabi.abi.traps import message
     cdef int64_t element = wrt_take_trap_element()    # always taken: never left stale

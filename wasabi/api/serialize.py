@@ -38,7 +38,8 @@ def machine_key():
     """What compiled code depends on, as one string."""
     import llvmlite.binding as llvm
 
-    from .. import __version__, _ext
+    from .. import _ext
+    from .._version import __version__
     from ..compile.pipelines import target_features
     abi = repr(sorted(_ext.abi_layout().items())) + repr(sorted(_ext.builtin_addresses()))
     parts = [__version__, ".".join(map(str, llvm.llvm_version_info)), llvm.get_process_triple(),

@@ -13,10 +13,10 @@ import time
 import llvmlite.binding as llvm
 
 from ..abi.builtins import BUILTINS
-from ..errors import CompileError
 from . import parallel
+from .jit import emit_object
 from .module_ir import code_markers, translate_module
-from .pipelines import optimize, target_machine
+from .pipelines import target_machine
 
 _library_names = itertools.count()
 _names_lock = threading.Lock()
@@ -144,24 +144,6 @@ def _check_code_range(library):
         address = library.func_address(index)
         if not any(begin < address < end for begin, end in library.code_ranges):
             raise RuntimeError(f"function {index} lies outside the code range markers")
-
-
-def emit_object(ir_text, tier):
-    """Parse, verify, optimize and emit; returns (object bytes, timings)."""
-    tm = target_machine(tier)
-    t0 = time.perf_counter()
-    try:
-        module = llvm.parse_assembly(ir_text)
-        module.verify()
-    except RuntimeError as exc:
-        raise CompileError(f"internal compiler error: invalid LLVM IR: {exc}") from exc
-    t1 = time.perf_counter()
-    optimize(module, tm, tier)
-    t2 = time.perf_counter()
-    obj = tm.emit_object(module)
-    t3 = time.perf_counter()
-    return obj, {"parse_seconds": t1 - t0, "optimize_seconds": t2 - t1,
-                 "codegen_seconds": t3 - t2}
 
 
 def compile_module(desc, options=None, builtin_addresses=None, register=True, jobs=None):
