@@ -160,3 +160,30 @@ def test_no_import_cycles():
     cycles = [" -> ".join(a_cycle(graph, component)) for component in strongly_connected(graph)]
     if cycles:
         pytest.fail("import cycles (one path shown per strongly connected set):\n" + "\n".join(cycles))
+
+
+# the compiler's door to LLVM: target machines and passes, and IR text -> object -> address
+LLVM_FACADE = {"wasabi/compile/pipelines.py", "wasabi/compile/jit.py"}
+
+
+def llvmlite_binding_importers():
+    """Files of the package that import llvmlite.binding (in any form, anywhere in the file)."""
+    found = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            if any(n == "llvmlite.binding" or n.startswith("llvmlite.binding.") for n in names):
+                found.add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_llvmlite_binding_only_behind_the_facade():
+    importers = llvmlite_binding_importers()
+    assert "wasabi/compile/jit.py" in importers          # the check sees an import
+    outside = sorted(importers - LLVM_FACADE)
+    assert not outside, f"llvmlite.binding imported outside the facade: {outside}"

@@ -62,8 +62,8 @@ class _Package(_types.ModuleType):
     @property
     def __core_version__(self):
         """The version of the core wasabi compiles with: LLVM's (through llvmlite)."""
-        import llvmlite.binding as llvm
-        return ".".join(map(str, llvm.llvm_version_info))
+        from .compile.pipelines import llvm_version
+        return llvm_version()
 
 
 _compile_function = compile

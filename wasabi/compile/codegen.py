@@ -6,27 +6,13 @@ links them into an LLJIT of its own (dropping the CodeLibrary frees the code).
 The object bytes are kept for a disk cache or AOT; link_object() loads such
 bytes again without running LLVM's optimizer.
 """
-import itertools
-import threading
 import time
-
-import llvmlite.binding as llvm
 
 from ..abi.builtins import BUILTINS
 from . import parallel
-from .jit import emit_object
+from .jit import emit_object, link_objects, new_jit
 from .module_ir import code_markers, translate_module
 from .pipelines import target_machine
-
-_library_names = itertools.count()
-_names_lock = threading.Lock()
-
-
-def _next_library_name():
-    # LLJIT library names can never be reused, even after dispose
-    with _names_lock:
-        return f"wasabi_lib{next(_library_names)}"
-
 
 def runtime_builtin_addresses():
     """The C runtime's builtin addresses (wasabi._ext), as import symbols for the JIT."""
@@ -106,21 +92,11 @@ class CodeLibrary:
 
 def link_library(jit, objects, exported, builtin_addresses=None):
     """Link emitted objects (bytes, or a list of them that call each other) as a new
-    library of `jit` (lazy modes add one per compile batch); returns
-    (tracker, {exported symbol: address})."""
+    library of `jit` (lazy modes add one per compile batch), importing the runtime's
+    builtins; returns (tracker, {exported symbol: address})."""
     if builtin_addresses is None:
         builtin_addresses = runtime_builtin_addresses()
-    builder = llvm.JITLibraryBuilder()
-    for object_bytes in [objects] if isinstance(objects, bytes) else objects:
-        builder.add_object_img(object_bytes)
-    # libm / memcpy / memset that LLVM may call (e.g. loop idioms at O2)
-    builder.add_current_process()
-    for name, address in builtin_addresses.items():
-        builder.import_symbol(name, address)
-    for name in exported:
-        builder.export_symbol(name)
-    tracker = builder.link(jit, _next_library_name())
-    return tracker, {name: tracker[name] for name in exported}
+    return link_objects(jit, objects, exported, builtin_addresses)
 
 
 def link_object(objects, symbols, builtin_addresses=None, stats=None):
@@ -128,7 +104,7 @@ def link_object(objects, symbols, builtin_addresses=None, stats=None):
     LLJIT; `symbols` maps func index -> symbol."""
     start = time.perf_counter()
     objects = [objects] if isinstance(objects, bytes) else list(objects)
-    jit = llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
+    jit = new_jit()
     markers = [name for part in range(len(objects)) for name in code_markers(part)]
     tracker, addresses = link_library(jit, objects, [*markers, *symbols.values()],
                                       builtin_addresses)

@@ -25,13 +25,9 @@ MARKERS_LAST = f"define void @{CODE_END}() noinline {{\n  ret void\n}}\n"
 def _jit():
     with _lock:
         if not _jit_state:
-            import llvmlite.binding as llvm
-            llvm.initialize_native_target()
-            llvm.initialize_native_asmprinter()
-            target = llvm.Target.from_default_triple()
-            tm = target.create_target_machine(opt=1, reloc="pic", codemodel="default")
-            _jit_state.update(llvm=llvm, tm=tm, jit=llvm.create_lljit_compiler(tm, use_jit_link=True))
-        return _jit_state
+            from ..compile.jit import new_jit
+            _jit_state["jit"] = new_jit()
+        return _jit_state["jit"]
 
 
 class HandLibrary:
@@ -55,18 +51,11 @@ class HandLibrary:
 def link_ir(body, exports):
     """Compile `body` (IR text without the builtin declarations) and return a
     HandLibrary whose [name] is the address of each exported symbol."""
-    state = _jit()
-    llvm, tm, jit = state["llvm"], state["tm"], state["jit"]
+    from ..compile.jit import link_ir as compile_ir
     text = llvm_declarations() + MARKERS_FIRST + body + MARKERS_LAST
-    mod = llvm.parse_assembly(text)
-    mod.verify()
-    obj = tm.emit_object(mod)
-    builder = llvm.JITLibraryBuilder().add_object_img(obj)
-    for name, address in _ext.builtin_addresses().items():
-        builder.import_symbol(name, address)
-    for name in (CODE_BEGIN, CODE_END, *exports):
-        builder.export_symbol(name)
-    tracker = builder.link(jit, f"wasabi_hand_{next(_names)}")
+    tracker, _ = compile_ir(_jit(), text, "T1", [CODE_BEGIN, CODE_END, *exports],
+                            _ext.builtin_addresses(), name=f"wasabi_hand_{next(_names)}",
+                            passes=False, current_process=False)
     begin, end = tracker[CODE_BEGIN], tracker[CODE_END]
     if not all(begin <= tracker[n] < end for n in exports):
         raise RuntimeError("code markers do not bracket the exports")
