@@ -7,7 +7,7 @@ from wasabi.abi import traps
 from wasabi.abi import vmctx as V
 from wasabi.binary.types import I32, I64, FUNCREF, FuncType
 from wasabi.errors import Trap
-from wasabi.runtime.handjit import array_thunk_ir, link_ir
+from handir import array_thunk_ir, link_ir
 
 # wrapper name -> (builtin call with memory/table 0 and segment 0, wasm params, result)
 WRAPPERS = {

@@ -1,5 +1,5 @@
 """Entering compiled code and leaving it by trap: hand-written IR that follows
-the ABI, linked against the C runtime (no dependency on wasabi.compile)."""
+the ABI, linked against the C runtime by tests/handir.py (no translator involved)."""
 import faulthandler
 import gc
 import os
@@ -15,7 +15,7 @@ from wasabi.abi import traps
 from wasabi.abi.vmctx import FUNC_RECORD_SIZE, VMCTX_FUNCS, VMCTX_MEM_BASE, VMCTX_MEMORY, VMCTX_SIZE
 from wasabi.binary.types import I32, FuncType
 from wasabi.errors import Trap
-from wasabi.runtime.handjit import array_thunk_ir, host_thunk_ir, link_ir
+from handir import array_thunk_ir, host_thunk_ir, link_ir
 
 I_I = FuncType((I32,), (I32,))
 
