@@ -94,7 +94,7 @@ class Env:
         results = () if result is None else (result,)
         thunk = self.thunks[signature(params, result)]
         code = self.lib[f"w_{name}"]
-        return lambda *args: _ext.call_array(thunk, code, self.vm.address, params, results, args, {})
+        return _ext.FuncHandle(thunk, code, self.vm.address, params, results, {}, 0)
 
 
 @pytest.fixture

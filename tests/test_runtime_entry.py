@@ -135,8 +135,8 @@ class Harness:
         self.funcs.set_u64(8, self.host.host_address)
 
     def call(self, name, arg):
-        return _ext.call_array(self.lib["thunk_i_i"], self.lib[name], self.vm.address,
-                               (I32,), (I32,), (arg,), self.keep)
+        return _ext.FuncHandle(self.lib["thunk_i_i"], self.lib[name], self.vm.address,
+                               (I32,), (I32,), self.keep, 0)(arg)
 
 
 @pytest.fixture(scope="module")

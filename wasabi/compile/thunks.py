@@ -2,7 +2,7 @@
 
 - array_thunk(functype) -> address of `void thunk(ptr fn, ptr vmctx, ptr slots)`:
   loads the parameters from slots 0..n-1, calls fn(vmctx, params...), stores the
-  results to slots 0..m-1. The runtime's entry trampoline calls it (call_array).
+  results to slots 0..m-1. The runtime's entry trampoline calls it (_cy/entry.pxi).
 - host_thunk(functype) -> address of a function with the wasm calling convention
   `(ptr hostrec, params...) -> results`: it stores the parameters to slots, calls
   @wasabi_rt_host_call(hostrec, slots) and returns the results read from the
