@@ -23,8 +23,8 @@ small helper methods below. The class is shaped for a later move to Cython.
 from ..abi import traps
 from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL
 from ..abi.vmctx import VMCTX_STACK_LIMIT_TPOFF
+from ..binary.body import BodyReader, IMMEDIATE_READERS, skip_to_block_end
 from ..errors import CompileError
-from .bytecode import BodyReader, IMMEDIATE_READERS, skip_to_block_end
 from .emit import DISPATCH, DISPATCH_PREFIXED
 from .frames import FUNC, Frame
 from .irnames import CODE_SECTION, MD_COLD_BRANCH, MD_INVARIANT, MD_SP_REGISTER
