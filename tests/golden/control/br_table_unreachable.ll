@@ -1,0 +1,22 @@
+define dso_local i32 @wasm_f0(ptr %vmctx, i32 %p0) #0 section ".text.wasabi" {
+entry:
+  %l0 = alloca i32
+  store i32 %p0, ptr %l0
+  %sp = call i64 @llvm.read_register.i64(metadata !0)
+  %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
+  %sov = icmp ult i64 %sp, %sl
+  br i1 %sov, label %trap10, label %body, !prof !2
+body:
+  %v3 = load i32, ptr %l0
+  switch i32 %v3, label %L2 [i32 0, label %L2 i32 1, label %L1]
+L2:
+  ret i32 1
+L1:
+  br label %trap1
+trap1:
+  call void @wasabi_rt_trap(i32 1)
+  unreachable
+trap10:
+  call void @wasabi_rt_trap(i32 10)
+  unreachable
+}
