@@ -150,8 +150,8 @@ def test_object_bytes_reload_into_a_new_jit(control):
     again = link_object(lib.object_bytes, lib.symbols, _ext.builtin_addresses())
     fib = next(e.index for e in control.desc.exports if e.name == "fib")
     thunk = thunks.array_thunk(control.desc.func_type(fib))
-    assert _ext.call_array(thunk, again.func_address(fib), control.address,
-                           (I32,), (I32,), (15,), {}) == 610
+    assert _ext.FuncHandle(thunk, again.func_address(fib), control.address,
+                           (I32,), (I32,), {}, 0)(15) == 610
     again.close()
 
 

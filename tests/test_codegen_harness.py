@@ -132,8 +132,8 @@ class FakeInstance:
         thunk = thunks.array_thunk(ftype)
         code = self.lib.func_address(export.index)
         if len(ftype.results) <= 1:
-            return _ext.call_array(thunk, code, self.address, ftype.params, ftype.results,
-                                   tuple(args), {})
+            return _ext.FuncHandle(thunk, code, self.address, ftype.params, ftype.results,
+                                   {}, 0)(*args)
         raw_args = [_ext.raw_from_value(t, a, {}) for t, a in zip(ftype.params, args)]
         raws = _ext.call_array_raw(thunk, code, self.address, raw_args, len(ftype.results))
         return tuple(_ext.value_from_raw(t, r) for t, r in zip(ftype.results, raws))

@@ -7,7 +7,7 @@ from wasabi.abi import traps
 from wasabi.abi import vmctx as V
 from wasabi.binary.types import I32, I64, FUNCREF, FuncType
 from wasabi.errors import Trap
-from wasabi.runtime.handjit import array_thunk_ir, link_ir
+from handir import array_thunk_ir, link_ir
 
 # wrapper name -> (builtin call with memory/table 0 and segment 0, wasm params, result)
 WRAPPERS = {
@@ -94,7 +94,7 @@ class Env:
         results = () if result is None else (result,)
         thunk = self.thunks[signature(params, result)]
         code = self.lib[f"w_{name}"]
-        return lambda *args: _ext.call_array(thunk, code, self.vm.address, params, results, args, {})
+        return _ext.FuncHandle(thunk, code, self.vm.address, params, results, {}, 0)
 
 
 @pytest.fixture

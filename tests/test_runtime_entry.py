@@ -1,5 +1,5 @@
 """Entering compiled code and leaving it by trap: hand-written IR that follows
-the ABI, linked against the C runtime (no dependency on wasabi.compile)."""
+the ABI, linked against the C runtime by tests/handir.py (no translator involved)."""
 import faulthandler
 import gc
 import os
@@ -15,7 +15,7 @@ from wasabi.abi import traps
 from wasabi.abi.vmctx import FUNC_RECORD_SIZE, VMCTX_FUNCS, VMCTX_MEM_BASE, VMCTX_MEMORY, VMCTX_SIZE
 from wasabi.binary.types import I32, FuncType
 from wasabi.errors import Trap
-from wasabi.runtime.handjit import array_thunk_ir, host_thunk_ir, link_ir
+from handir import array_thunk_ir, host_thunk_ir, link_ir
 
 I_I = FuncType((I32,), (I32,))
 
@@ -135,8 +135,8 @@ class Harness:
         self.funcs.set_u64(8, self.host.host_address)
 
     def call(self, name, arg):
-        return _ext.call_array(self.lib["thunk_i_i"], self.lib[name], self.vm.address,
-                               (I32,), (I32,), (arg,), self.keep)
+        return _ext.FuncHandle(self.lib["thunk_i_i"], self.lib[name], self.vm.address,
+                               (I32,), (I32,), self.keep, 0)(arg)
 
 
 @pytest.fixture(scope="module")

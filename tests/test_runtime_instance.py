@@ -12,9 +12,9 @@ from wasabi.binary.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTE
 from wasabi.errors import LinkError, Trap
 from wasabi.module.desc import (ConstExpr, DataDesc, ElemDesc, ExportDesc, FuncDesc, GlobalDesc,
                                 ImportDesc, ModuleDesc)
-from wasabi.runtime import (Function, Global, HostFunction, Memory, Store, Table, instantiate,
-                            set_thunk_provider)
-from wasabi.runtime.handjit import HandThunks, link_ir
+from wasabi.runtime import Function, Global, HostFunction, Memory, Store, Table, instantiate
+
+from handir import link_ir
 
 I_I = FuncType((I32,), (I32,))
 V_I = FuncType((), (I32,))
@@ -56,13 +56,6 @@ define void @trap_start(ptr %vmctx) {
 }
 """
 SYMBOLS = ["call_import0", "load32", "get_global0", "start", "trap_start"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def hand_thunks():
-    old = set_thunk_provider(HandThunks())
-    yield
-    set_thunk_provider(old)
 
 
 @pytest.fixture(scope="module")

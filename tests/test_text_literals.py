@@ -16,7 +16,7 @@ import wasmtime
 import wasabi
 from wasabi.binary.types import F32, F64
 from wasabi.text import WatSyntaxError, wat2wasm
-from wasabi.text.code import read_instructions
+from wasabi.binary.instructions import read_instructions
 from wasabi.text.literals import LiteralError, float_bits, int_bits, string_bytes
 
 

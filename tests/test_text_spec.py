@@ -16,7 +16,7 @@ import wasabi
 from wasabi.binary.types import FuncType
 from wasabi.errors import CompileError, ValidationError
 from wasabi.text import WatSyntaxError, wasm2wat, wat2wasm
-from wasabi.text.code import read_instructions
+from wasabi.binary.instructions import read_instructions
 from wasabi.text.script import script_modules
 
 from conftest import SPEC_DIR

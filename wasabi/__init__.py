@@ -21,7 +21,7 @@ from .binary.reader import decode_module
 from .validate import validate, validate_module, parse
 from .options import Mode, Options
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # importing the runtime installs wasabi's fault handler (guard-page traps)
 from . import runtime  # noqa: E402
@@ -62,8 +62,8 @@ class _Package(_types.ModuleType):
     @property
     def __core_version__(self):
         """The version of the core wasabi compiles with: LLVM's (through llvmlite)."""
-        import llvmlite.binding as llvm
-        return ".".join(map(str, llvm.llvm_version_info))
+        from .compile.pipelines import llvm_version
+        return llvm_version()
 
 
 _compile_function = compile

@@ -60,6 +60,16 @@ class DeadlineExceeded(Interrupted):
     """The store's deadline (store.set_deadline) or a call's timeout passed."""
 
 
+class WasiExit(Exception):
+    """A WASI program called proc_exit(code) (wasi-libc: exit() or main's nonzero return).
+
+    Not a Trap: the program ended on purpose and the host carries on (wasabi.wasi)."""
+
+    def __init__(self, code):
+        self.code = code
+        super().__init__(f"WASI program exited with code {code}")
+
+
 def trap_class(code):
     """The Trap subclass raised for a trap code (wasabi.abi.traps)."""
     from .abi import traps     # a leaf module: no cycle

@@ -46,7 +46,6 @@ cdef object _CompileError = None
 cdef object _ModuleDesc, _FuncDesc, _ImportDesc, _ExportDesc, _GlobalDesc, _ElemDesc
 cdef object _DataDesc, _ConstExpr, _CustomSection, _NameMap
 cdef object _FuncType, _Limits, _TableType, _MemoryType, _GlobalType
-cdef object _nonconst_skipper = None
 cdef _FrozenFactory _new_func_desc, _new_const_expr
 
 
@@ -296,12 +295,8 @@ cdef class _Cursor:
         """Decode the immediates of a non-constant instruction in a constant expression.
 
         This is the rare path of invalid modules: it asks the opcode table
-        (wasabi.binary.opcodes) through _skip_nonconst_immediates."""
-        global _nonconst_skipper
-        if _nonconst_skipper is None:
-            from wasabi.binary.reader import skip_nonconst_immediates
-            _nonconst_skipper = skip_nonconst_immediates
-        self.pos = _nonconst_skipper(self.data, self.pos, self.end, op, sub, at)
+        (wasabi.binary.opcodes) through _skip_nonconst_immediates (decoder_nonconst.pxi)."""
+        self.pos = _skip_nonconst_immediates(self.data, self.pos, self.end, op, sub, at)
         return None
 
 

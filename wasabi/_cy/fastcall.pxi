@@ -232,12 +232,6 @@ cdef class FuncHandle:
     def call_raw(self, raw_args):
         return call_array_raw(self.thunk, self.code, self.vmctx, raw_args, len(self.results))
 
-    def map(self, *arrays, out=None):
-        """Apply this function elementwise over numpy arrays (broadcasting like a
-        ufunc) in one C loop with the GIL released; see wasabi.runtime.vectorize."""
-        from wasabi.runtime.vectorize import vectorize
-        return vectorize(self)(*arrays, out=out)
-
 
 cdef object _call_unready(FuncHandle self, PyObject** args, Py_ssize_t nargs):
     raise TypeError("FuncHandle.__init__ was not called")

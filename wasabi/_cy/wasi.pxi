@@ -151,9 +151,10 @@ cdef class WasiContext:
         return self.ctx.exit_code if self.ctx.exited else None
 
 
-def wasi_take_exit_status():
-    """The status of the last proc_exit on this thread (then reset to 0)."""
-    return wasi_take_exit_code()
+def wasi_exit():
+    """The WasiExit of the last proc_exit on this thread (its status is then reset)."""
+    from wasabi.errors import WasiExit
+    return WasiExit(wasi_take_exit_code() & 0xFFFFFFFF)
 
 
 def wasi_export_table(bint snapshot0):

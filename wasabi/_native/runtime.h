@@ -1,4 +1,4 @@
-/* The C runtime's interface to the Cython glue (wasabi/_cy/runtime.pxi).
+/* The C runtime's interface to the Cython glue (wasabi/_cy/native.pxi and the files after it).
  * Compiled code never calls these; it uses builtins.h. */
 #ifndef WASABI_RUNTIME_H
 #define WASABI_RUNTIME_H

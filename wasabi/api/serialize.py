@@ -36,14 +36,11 @@ MODES = ("eager", "lazy", "repl")
 @functools.lru_cache(maxsize=1)
 def machine_key():
     """What compiled code depends on, as one string."""
-    import llvmlite.binding as llvm
-
-    from .. import __version__, _ext
-    from ..compile.pipelines import target_features
+    from .. import _ext
+    from .._version import __version__
+    from ..compile.pipelines import host_identity
     abi = repr(sorted(_ext.abi_layout().items())) + repr(sorted(_ext.builtin_addresses()))
-    parts = [__version__, ".".join(map(str, llvm.llvm_version_info)), llvm.get_process_triple(),
-             llvm.get_host_cpu_name(), target_features(),
-             hashlib.sha256(abi.encode()).hexdigest()[:16]]
+    parts = [__version__, *host_identity(), hashlib.sha256(abi.encode()).hexdigest()[:16]]
     return "|".join(parts)
 
 

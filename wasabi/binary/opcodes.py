@@ -2,7 +2,7 @@
 
 Each `Opcode` says how an instruction is encoded (prefix byte, code, immediate
 kind) and, for the "simple" instructions, its fixed stack signature. The code
-validator (wasabi/_cy/codevalidator.pxi) builds its C tables from this module at
+validator (wasabi/_cy/codevalidator_table.pxi) builds its C tables from this module at
 import time, the LLVM translator and the text format read the same entries, so an
 instruction is added or renumbered here and nowhere else.
 

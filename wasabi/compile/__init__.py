@@ -5,7 +5,8 @@
 - codegen: compile_module(desc, options) -> CodeLibrary (one LLJIT per module), link_object
 - thunks: per-signature array-call and host-call thunks (process-wide)
 """
-from .codegen import CodeLibrary, compile_module, emit_object, link_object
+from .codegen import CodeLibrary, compile_module, link_object
+from .jit import emit_object
 from .module_ir import translate_module
 
 __all__ = ["CodeLibrary", "compile_module", "emit_object", "link_object", "translate_module"]

@@ -6,27 +6,13 @@ links them into an LLJIT of its own (dropping the CodeLibrary frees the code).
 The object bytes are kept for a disk cache or AOT; link_object() loads such
 bytes again without running LLVM's optimizer.
 """
-import itertools
-import threading
 import time
 
-import llvmlite.binding as llvm
-
 from ..abi.builtins import BUILTINS
-from ..errors import CompileError
 from . import parallel
+from .jit import emit_object, link_objects, new_jit
 from .module_ir import code_markers, translate_module
-from .pipelines import optimize, target_machine
-
-_library_names = itertools.count()
-_names_lock = threading.Lock()
-
-
-def _next_library_name():
-    # LLJIT library names can never be reused, even after dispose
-    with _names_lock:
-        return f"wasabi_lib{next(_library_names)}"
-
+from .pipelines import target_machine
 
 def runtime_builtin_addresses():
     """The C runtime's builtin addresses (wasabi._ext), as import symbols for the JIT."""
@@ -108,21 +94,11 @@ class CodeLibrary:
 
 def link_library(jit, objects, exported, builtin_addresses=None):
     """Link emitted objects (bytes, or a list of them that call each other) as a new
-    library of `jit` (lazy modes add one per compile batch); returns
-    (tracker, {exported symbol: address})."""
+    library of `jit` (lazy modes add one per compile batch), importing the runtime's
+    builtins; returns (tracker, {exported symbol: address})."""
     if builtin_addresses is None:
         builtin_addresses = runtime_builtin_addresses()
-    builder = llvm.JITLibraryBuilder()
-    for object_bytes in [objects] if isinstance(objects, bytes) else objects:
-        builder.add_object_img(object_bytes)
-    # libm / memcpy / memset that LLVM may call (e.g. loop idioms at O2)
-    builder.add_current_process()
-    for name, address in builtin_addresses.items():
-        builder.import_symbol(name, address)
-    for name in exported:
-        builder.export_symbol(name)
-    tracker = builder.link(jit, _next_library_name())
-    return tracker, {name: tracker[name] for name in exported}
+    return link_objects(jit, objects, exported, builtin_addresses)
 
 
 def link_object(objects, symbols, builtin_addresses=None, stats=None):
@@ -130,7 +106,7 @@ def link_object(objects, symbols, builtin_addresses=None, stats=None):
     LLJIT; `symbols` maps func index -> symbol."""
     start = time.perf_counter()
     objects = [objects] if isinstance(objects, bytes) else list(objects)
-    jit = llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
+    jit = new_jit()
     markers = [name for part in range(len(objects)) for name in code_markers(part)]
     tracker, addresses = link_library(jit, objects, [*markers, *symbols.values()],
                                       builtin_addresses)
@@ -146,24 +122,6 @@ def _check_code_range(library):
         address = library.func_address(index)
         if not any(begin < address < end for begin, end in library.code_ranges):
             raise RuntimeError(f"function {index} lies outside the code range markers")
-
-
-def emit_object(ir_text, tier):
-    """Parse, verify, optimize and emit; returns (object bytes, timings)."""
-    tm = target_machine(tier)
-    t0 = time.perf_counter()
-    try:
-        module = llvm.parse_assembly(ir_text)
-        module.verify()
-    except RuntimeError as exc:
-        raise CompileError(f"internal compiler error: invalid LLVM IR: {exc}") from exc
-    t1 = time.perf_counter()
-    optimize(module, tm, tier)
-    t2 = time.perf_counter()
-    obj = tm.emit_object(module)
-    t3 = time.perf_counter()
-    return obj, {"parse_seconds": t1 - t0, "optimize_seconds": t2 - t1,
-                 "codegen_seconds": t3 - t2}
 
 
 def compile_module(desc, options=None, builtin_addresses=None, register=True, jobs=None):

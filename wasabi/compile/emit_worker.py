@@ -10,7 +10,7 @@ new one when it needs one).
 import select
 import sys
 
-from .codegen import emit_object
+from .jit import emit_object
 from .parallel import read_message, write_message
 
 IDLE_SECONDS = 120

@@ -11,7 +11,8 @@ import time
 
 from ..abi.builtins import llvm_declarations
 from .irtypes import llvm_types, return_type
-from .translator import CODE_SECTION, FunctionTranslator
+from .irnames import CODE_SECTION
+from .translator import FunctionTranslator
 
 CODE_BEGIN = "__wasabi_code_begin"
 CODE_END = "__wasabi_code_end"

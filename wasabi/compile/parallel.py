@@ -26,6 +26,8 @@ import subprocess
 import sys
 import threading
 
+from .jit import emit_object
+
 # below this much function-body code a module compiles in one piece: a part must
 # be worth the IPC and the declarations every part repeats
 MIN_PART_BYTES = 24 * 1024
@@ -144,7 +146,6 @@ _workers = _Workers()
 def emit_parts(translate_part, count, tier, jobs):
     """[(object bytes, timings)] of parts 0..count-1; translate_part(k) gives part
     k's IR text (called here, in order, while workers emit earlier parts)."""
-    from .codegen import emit_object
     texts, futures = [], []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as threads:
         for k in range(count):

@@ -1,4 +1,5 @@
-"""LLVM setup, target machines and the optimization tiers.
+"""LLVM setup, target machines and the optimization tiers (with jit.py, the only
+modules that use llvmlite.binding).
 
 Tiers (measured in notes/llvmlite-findings.md §2):
 - T0: no IR passes, codegen O0 (FastISel): cheapest code, slowest to run.
@@ -50,6 +51,18 @@ def target_features():
         if name.startswith(("avx512", "avx10", "evex512")):
             features[name] = False
     return features.flatten()
+
+
+def llvm_version():
+    """The version of LLVM in llvmlite, as "major.minor.patch"."""
+    return ".".join(map(str, llvm.llvm_version_info))
+
+
+def host_identity():
+    """[LLVM version, process triple, CPU name, features]: what the machine code depends
+    on besides wasabi itself (the code cache keys compiled code with it)."""
+    return [llvm_version(), llvm.get_process_triple(), llvm.get_host_cpu_name(),
+            target_features()]
 
 
 def target_machine(tier):

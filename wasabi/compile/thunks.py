@@ -2,7 +2,7 @@
 
 - array_thunk(functype) -> address of `void thunk(ptr fn, ptr vmctx, ptr slots)`:
   loads the parameters from slots 0..n-1, calls fn(vmctx, params...), stores the
-  results to slots 0..m-1. The runtime's entry trampoline calls it (call_array).
+  results to slots 0..m-1. The runtime's entry trampoline calls it (_cy/entry.pxi).
 - host_thunk(functype) -> address of a function with the wasm calling convention
   `(ptr hostrec, params...) -> results`: it stores the parameters to slots, calls
   @wasabi_rt_host_call(hostrec, slots) and returns the results read from the
@@ -16,11 +16,9 @@ signature; they are never freed (there are few distinct signatures).
 import itertools
 import threading
 
-import llvmlite.binding as llvm
-
 from ..binary.types import V128
 from .irtypes import LLVM_TYPE, return_type
-from .pipelines import target_machine
+from .jit import link_ir, new_jit
 
 SLOT_SIZE = 16
 HOST_CALL = "wasabi_rt_host_call"
@@ -101,7 +99,7 @@ def host_thunk_ir(name, params, results):
 def _thunk_jit():
     global _jit
     if _jit is None:
-        _jit = llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
+        _jit = new_jit()
     return _jit
 
 
@@ -113,15 +111,10 @@ def _compile(kind, functype, make_ir, imports):
             return address
         name = f"wasabi_{kind}_thunk{next(_counter)}"
         text = make_ir(name, _types(functype.params), _types(functype.results))
-        tm = target_machine("T1")
-        module = llvm.parse_assembly(text)
-        module.verify()
-        builder = llvm.JITLibraryBuilder().add_object_img(tm.emit_object(module))
-        for symbol, addr in imports.items():
-            builder.import_symbol(symbol, addr)
-        builder.export_symbol(name)
-        tracker = builder.link(_thunk_jit(), name)
-        address = tracker[name]
+        # T1's code generator without IR passes: a thunk is already what it should be
+        tracker, addresses = link_ir(_thunk_jit(), text, "T1", [name], imports, name=name,
+                                     passes=False, current_process=False)
+        address = addresses[name]
         _cache[key] = address
         _trackers.append(tracker)          # keep the library alive for the process
         return address

@@ -23,39 +23,12 @@ small helper methods below. The class is shaped for a later move to Cython.
 from ..abi import traps
 from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL
 from ..abi.vmctx import VMCTX_INTERRUPT, VMCTX_STACK_LIMIT_TPOFF
+from ..binary.body import BodyReader, IMMEDIATE_READERS, skip_to_block_end
 from ..errors import CompileError
-from .bytecode import BodyReader, IMMEDIATE_READERS, skip_to_block_end
+from .emit import DISPATCH, DISPATCH_PREFIXED, fuel
+from .frames import FUNC, Frame
+from .irnames import CODE_SECTION, MD_COLD_BRANCH, MD_INVARIANT, MD_SP_REGISTER
 from .irtypes import ZERO, function_signature, llvm_type, return_type
-
-BLOCK, LOOP, IF, FUNC = range(4)
-
-# every function and both code-range markers go into this one section, in module order:
-# otherwise LLVM moves functions it infers cold (e.g. always trapping) to .text.unlikely,
-# outside the markers
-CODE_SECTION = ".text.wasabi"
-
-# module-level metadata numbers (see module_ir.METADATA)
-MD_SP_REGISTER = "!0"
-MD_INVARIANT = "!1"
-MD_COLD_BRANCH = "!2"
-
-
-class Frame:
-    """One entry of the control stack."""
-    __slots__ = ("kind", "params", "results", "height", "label", "incoming",
-                 "else_label", "entry_values", "has_else", "phi_slot", "phi_names")
-
-    def __init__(self, kind, params, results, height, label):
-        self.kind = kind
-        self.params = params           # LLVM types
-        self.results = results
-        self.height = height           # operand stack height below the params
-        self.label = label             # branch target: loop header or end label
-        self.incoming = []             # [(predecessor label, [values])] per edge
-        self.has_else = False
-
-    def branch_types(self):
-        return self.params if self.kind == LOOP else self.results
 
 
 class FunctionTranslator:
@@ -269,7 +242,6 @@ class FunctionTranslator:
     # -- the walk ------------------------------------------------------------------------
     def translate(self):
         """The complete `define` text of the function."""
-        from .emit import DISPATCH, DISPATCH_PREFIXED, fuel
         self.frames.append(Frame(FUNC, (), self.result_types, 0, None))
         dispatch, prefixed = DISPATCH, DISPATCH_PREFIXED
         if getattr(self.m, "fuel", False):

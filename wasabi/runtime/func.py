@@ -16,6 +16,7 @@ from ..abi.vmctx import FUNC_RECORD_SIZE
 from ..binary.types import F32, F64, I32, I64, V128, FuncType, type_name
 from .signatures import type_id
 from .store import Store
+from .vectorize import vectorize
 
 
 class Function(_ext.FuncHandle):
@@ -39,6 +40,11 @@ class Function(_ext.FuncHandle):
     def record_fields(self):
         """(code, vmctx, type_id) to copy into an importer's funcs array."""
         return self.code, self.vmctx, type_id(self.functype)
+
+    def map(self, *arrays, out=None):
+        """Apply this function elementwise over numpy arrays (broadcasting like a
+        ufunc) in one C loop with the GIL released; see wasabi.runtime.vectorize."""
+        return vectorize(self)(*arrays, out=out)
 
     def call_bits(self, *bits):
         """Call with exact bit patterns; returns a tuple of result bits (see bits_to_raw)."""

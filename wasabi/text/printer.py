@@ -13,10 +13,10 @@ Custom sections other than `name` are listed in comments.
 import struct
 
 from ..binary import types as T
+from ..binary.instructions import read_expression, read_instructions
 from ..errors import CompileError, ValidationError
 from ..module.desc import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
 from . import literals
-from .code import read_expression, read_instructions
 from .lexer import IDCHARS_RE
 
 _INDENT = "  "

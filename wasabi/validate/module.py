@@ -2,7 +2,7 @@
 
 Everything here reads the ModuleDesc only: index ranges, limits, at most one memory,
 constant expressions, element and data segments, the start function and the exports.
-The function bodies are checked by the Cython type checker (wasabi/_cy/codevalidator.pxi)
+The function bodies are checked by the Cython type checker (wasabi/_cy/codevalidator*.pxi)
 with C.refs, the set of functions that `ref.func` may name inside a body.
 """
 from .. import _ext

@@ -11,8 +11,8 @@ configures it:
 
 proc_exit ends the run with WasiExit(code), not a Trap.
 """
-from .config import CAPTURE, INHERIT, NULL, Preopen, WasiConfig
-from .environment import (NAMESPACE_PREVIEW1, NAMESPACE_SNAPSHOT0, Environment, Version,
+from .config import CAPTURE, INHERIT, NULL, Preopen
+from .environment import (NAMESPACE_PREVIEW1, NAMESPACE_SNAPSHOT0, Environment, Version, WasiConfig,
                           WasiFunction, bind_instance, get_version)
 from .errors import TRAP_WASI_EXIT, WasiExit, exit_from_trap, is_exit_trap
 from .runner import RunResult, call_export, compile_wasm, instantiate_wasi, run

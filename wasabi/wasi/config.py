@@ -1,4 +1,6 @@
-"""WasiConfig: what a WASI program sees (argv, environment, directories, stdio).
+"""What a WASI program sees (argv, environment, directories, stdio), and how a
+configuration is applied to a native context. The configuration object, WasiConfig,
+is in environment.py, next to the Environment its finalize() makes:
 
     config = wasabi.WasiConfig(argv=["prog", "-v"], env={"HOME": "/"})
     config.preopen("data", "/data", readonly=True)
@@ -30,44 +32,12 @@ class Preopen:
     readonly: bool = False
 
 
-def _as_preopen(item):
+def as_preopen(item):
     if isinstance(item, Preopen):
         return item
     if isinstance(item, (str, os.PathLike)):
         return Preopen(os.fspath(item), os.fspath(item))
     return Preopen(*item)
-
-
-class WasiConfig:
-    def __init__(self, argv=None, env=None, preopens=(), stdin=INHERIT, stdout=INHERIT,
-                 stderr=INHERIT):
-        self.argv = list(argv) if argv is not None else []
-        self.env = dict(env) if env is not None else {}
-        self.preopens = [_as_preopen(p) for p in preopens]
-        self.stdin = stdin
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def preopen(self, host, guest=None, readonly=False):
-        """Give the guest `host` (a directory) under the name `guest` (default: `host`)."""
-        host = os.fspath(host)
-        self.preopens.append(Preopen(host, host if guest is None else os.fspath(guest),
-                                     readonly))
-        return self
-
-    def inherit_env(self):
-        """Pass the host process's environment (added under the variables already set)."""
-        self.env = {**os.environ, **self.env}
-        return self
-
-    def finalize(self):
-        """A new Environment (native context) with this configuration."""
-        from .environment import Environment
-        return Environment(self)
-
-    def __repr__(self):
-        return (f"WasiConfig(argv={self.argv!r}, env={self.env!r}, preopens={self.preopens!r}, "
-                f"stdin={self.stdin!r}, stdout={self.stdout!r}, stderr={self.stderr!r})")
 
 
 # ---- applying a configuration to a native context ----

@@ -1,4 +1,4 @@
-"""The Environment: one native WASI context and the imports that use it.
+"""WasiConfig and the Environment it makes: one native WASI context and the imports that use it.
 
 Each import is a WasiFunction: a HostFunction whose wrt_func record points
 straight at the C implementation with the context as its vmctx, so compiled
@@ -13,6 +13,7 @@ side), whoever makes it -- the instance's code, Python calling an import or a
 re-exported import, a clone being copied.
 """
 import enum
+import os
 import weakref
 
 from .. import _ext
@@ -21,7 +22,7 @@ from ..errors import Trap
 from ..runtime.func import HostFunction, register_func_records, thunk_provider
 from ..runtime.signatures import type_id
 from ..runtime.store import Store
-from .config import WasiConfig, apply
+from .config import INHERIT, Preopen, apply, as_preopen
 from .errors import exit_from_trap, is_exit_trap
 from .instances import ContextOutputs, attach, imports_from, runtime_instance, state_of
 
@@ -138,6 +139,40 @@ class WasiFunction(HostFunction):
 
     def __repr__(self):
         return f"<wasabi WasiFunction {self.name} {self.functype}>"
+
+
+class WasiConfig:
+    """What a WASI program sees (see wasabi.wasi.config for the settings); finalize()
+    makes the Environment, which is why the two classes share this module."""
+
+    def __init__(self, argv=None, env=None, preopens=(), stdin=INHERIT, stdout=INHERIT,
+                 stderr=INHERIT):
+        self.argv = list(argv) if argv is not None else []
+        self.env = dict(env) if env is not None else {}
+        self.preopens = [as_preopen(p) for p in preopens]
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def preopen(self, host, guest=None, readonly=False):
+        """Give the guest `host` (a directory) under the name `guest` (default: `host`)."""
+        host = os.fspath(host)
+        self.preopens.append(Preopen(host, host if guest is None else os.fspath(guest),
+                                     readonly))
+        return self
+
+    def inherit_env(self):
+        """Pass the host process's environment (added under the variables already set)."""
+        self.env = {**os.environ, **self.env}
+        return self
+
+    def finalize(self):
+        """A new Environment (native context) with this configuration."""
+        return Environment(self)
+
+    def __repr__(self):
+        return (f"WasiConfig(argv={self.argv!r}, env={self.env!r}, preopens={self.preopens!r}, "
+                f"stdin={self.stdin!r}, stdout={self.stdout!r}, stderr={self.stderr!r})")
 
 
 class Environment(ContextOutputs):

@@ -6,17 +6,9 @@ wasabi.Trap into WasiExit, which is not a Trap: the program ended on purpose
 and the host carries on.
 """
 from .. import _ext
-from ..errors import Trap
+from ..errors import Trap, WasiExit  # noqa: F401  (WasiExit: with wasabi's other exceptions)
 
 from ..abi.traps import TRAP_WASI_EXIT  # noqa: E402  (the one trap table)
-
-
-class WasiExit(Exception):
-    """A WASI program called proc_exit(code) (wasi-libc: exit() or main's nonzero return)."""
-
-    def __init__(self, code):
-        self.code = code
-        super().__init__(f"WASI program exited with code {code}")
 
 
 def is_exit_trap(exc):
@@ -25,4 +17,4 @@ def is_exit_trap(exc):
 
 def exit_from_trap(trap):
     """The WasiExit for a Trap with code TRAP_WASI_EXIT (reads this thread's status)."""
-    return WasiExit(_ext.wasi_take_exit_status() & 0xFFFFFFFF)
+    return _ext.wasi_exit()

@@ -9,8 +9,7 @@ mode, instantiate); everything else goes through the Environment.
 from dataclasses import dataclass
 
 from ..errors import Trap
-from .config import WasiConfig
-from .environment import Environment, Version, bind_instance, get_version
+from .environment import Environment, Version, WasiConfig, bind_instance, get_version
 from .errors import WasiExit, exit_from_trap, is_exit_trap
 
 

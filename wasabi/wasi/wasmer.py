@@ -11,7 +11,8 @@ every builder method returns the builder.
 """
 import os
 
-from .config import Preopen, WasiConfig
+from .config import Preopen
+from .environment import WasiConfig
 
 
 class StateBuilder:

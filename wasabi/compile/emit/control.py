@@ -1,7 +1,7 @@
 """Structured control flow: block, loop, if/else, end, br, br_if, br_table, return,
 unreachable, nop. See translator.py for how frames map to basic blocks."""
 from ...abi.traps import TRAP_UNREACHABLE
-from ..translator import BLOCK, FUNC, IF, LOOP, Frame
+from ..frames import BLOCK, FUNC, IF, LOOP, Frame
 
 
 def _open(t, kind, blocktype):

@@ -35,7 +35,7 @@ import functools
 
 from ...abi.traps import TRAP_OUT_OF_FUEL
 from ...abi.vmctx import VMCTX_FUEL
-from ..translator import MD_COLD_BRANCH
+from ..irnames import MD_COLD_BRANCH
 
 SLOT = "%fuel"                 # the running count (remaining fuel - 1), an alloca
 OUT_LABEL = "fuel.out"         # the out-of-fuel block, made at function entry

@@ -2,7 +2,7 @@
 drop and select."""
 from ...abi.vmctx import VMCTX_GLOBALS
 from ..irtypes import llvm_type
-from ..translator import MD_INVARIANT
+from ..irnames import MD_INVARIANT
 
 
 def local_get(t, index, op):

@@ -38,10 +38,9 @@ import time
 import weakref
 from collections import deque
 
-import llvmlite.binding as llvm
-
 from ... import _ext
-from ..codegen import emit_object, link_library
+from ..codegen import link_library
+from ..jit import emit_object, new_jit
 from ..module_ir import CODE_BEGIN, CODE_END, ModuleContext, assemble_module, func_symbol
 from ..pipelines import target_machine
 from ..translator import FunctionTranslator
@@ -63,7 +62,7 @@ class BatchJit:
     def link(self, object_bytes, symbols):
         """Link a batch; returns {symbol: address} and registers its code range."""
         if self._jit is None:
-            self._jit = llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
+            self._jit = new_jit()
         tracker, addresses = link_library(self._jit, object_bytes,
                                           [CODE_BEGIN, CODE_END, *symbols])
         begin, end = addresses[CODE_BEGIN], addresses[CODE_END]

@@ -1,17 +1,31 @@
-# The code-body validator, part 1 of 3 (definitions; then codevalidator_instrs.pxi and
-# codevalidator.pxi): decodes and type-checks every function body of a ModuleDesc
+# The code-body validator: decodes and type-checks every function body of a ModuleDesc
 # with the algorithm of the spec's validation appendix (an operand stack of value types
 # and a stack of control frames; the bottom type `unknown` makes code after
 # unreachable/br/return stack-polymorphic).
 #
-# Speed is the point: one C loop per body (cv_check_body in codevalidator.pxi), the operand stack a uint8 array
-# of value type codes, control frames C structs, no Python object per instruction. The
+# Speed is the point: one C loop per body (cv_check_body in codevalidator_body.pxi), the
+# operand stack a uint8 array of value type codes, control frames C structs, no Python object per instruction. The
 # instruction set comes from wasabi/binary/opcodes.py: at import time its entries are
 # copied into cv_ops[], a C table of immediate kind, handler and stack signature, so the
 # loop only hand-codes the instructions whose typing is not a fixed signature.
 #
 # Errors are recorded in a CvErr (code, offset, instruction, types, index) by the nogil
 # loop and turned into CompileError / ValidationError messages by Python code at the end.
+#
+# The files, in include order:
+#   codevalidator_table.pxi       this design note; type codes, error codes, C structs, and
+#                                 cv_ops[] built from wasabi/binary/opcodes.py
+#   codevalidator_stack.pxi       the operand stack, control frames, labels, locals, errors
+#   codevalidator_immediates.pxi  decoding immediates and checking the indices they name
+#                                 (functions, globals, locals, tables, memories, lanes, ...)
+#   codevalidator_control.pxi     blocks, branches, br_table, return, calls
+#   codevalidator_operands.pxi    drop, select, variables, tables, references
+#   codevalidator_body.pxi        the loop over one body; the decode-only pass
+#   codevalidator_messages.pxi    the spec's error texts for a CvErr
+#   codevalidator.pxi             the Python side: module tables, workers, validate_functions
+#
+# Numeric, memory and SIMD instructions have fixed signatures: cv_ops[] types them all, and
+# their immediates (memarg, lane, shuffle) are checked in codevalidator_immediates.pxi.
 
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memset
@@ -318,175 +332,3 @@ cdef void cv_build_tables() except *:
 
 
 cv_build_tables()
-
-
-# --- the operand stack ---------------------------------------------------------------
-
-cdef uint8_t* cv_grow_vals(CvState* st, Py_ssize_t need) noexcept nogil:
-    """Make room for `need` values; returns the (possibly moved) buffer, NULL if out of memory."""
-    cdef Py_ssize_t cap = st.vcap * 2
-    cdef uint8_t* v
-    if need > CV_MAX_STACK:
-        return NULL
-    if cap < need:
-        cap = need + 64
-    v = <uint8_t*>realloc(st.vals, cap)
-    if v == NULL:
-        return NULL
-    st.vals = v
-    st.vcap = cap
-    return v
-
-
-cdef CvFrame* cv_grow_ctrls(CvState* st) noexcept nogil:
-    cdef Py_ssize_t cap = st.ccap * 2
-    cdef CvFrame* c = <CvFrame*>realloc(st.ctrls, cap * sizeof(CvFrame))
-    if c == NULL:
-        return NULL
-    st.ctrls = c
-    st.ccap = cap
-    return c
-
-
-cdef inline int cv_type_error(CvErr* err, int expected, int found) noexcept nogil:
-    err.code = CV_E_TYPE
-    err.expected = expected
-    err.found = found
-    return -1
-
-
-cdef inline int cv_pop_expect(const uint8_t* vals, Py_ssize_t* sp, Py_ssize_t height,
-                              bint unreach, uint8_t expect, CvErr* err) noexcept nogil:
-    """Pop a value of type `expect` (the unknown type matches anything)."""
-    cdef uint8_t t
-    if sp[0] > height:
-        sp[0] -= 1
-        t = vals[sp[0]]
-        if t == expect or t == CV_UNKNOWN:
-            return 0
-        return cv_type_error(err, expect, t)
-    if unreach:
-        return 0
-    return cv_type_error(err, expect, CV_NOTHING)
-
-
-cdef inline int cv_pop_any(const uint8_t* vals, Py_ssize_t* sp, Py_ssize_t height,
-                           bint unreach, CvErr* err) noexcept nogil:
-    """Pop any value; returns its type (CV_UNKNOWN in dead code) or -1."""
-    if sp[0] > height:
-        sp[0] -= 1
-        return vals[sp[0]]
-    if unreach:
-        return CV_UNKNOWN
-    return cv_type_error(err, CV_ANY, CV_NOTHING)
-
-
-cdef inline int cv_pop_list(const uint8_t* vals, Py_ssize_t* sp, Py_ssize_t height, bint unreach,
-                            const uint8_t* types, uint32_t n, CvErr* err) noexcept nogil:
-    """Pop values of types[0..n) (the last one is on top)."""
-    while n > 0:
-        n -= 1
-        if cv_pop_expect(vals, sp, height, unreach, types[n], err) < 0:
-            return -1
-    return 0
-
-
-cdef inline int cv_peek_list(const uint8_t* vals, Py_ssize_t sp, Py_ssize_t height, bint unreach,
-                             const uint8_t* types, uint32_t n, CvErr* err) noexcept nogil:
-    """Check the top n values against types[0..n) without popping them (br_table targets)."""
-    cdef Py_ssize_t q
-    cdef uint8_t t
-    cdef uint32_t i = n
-    while i > 0:
-        i -= 1
-        q = sp - (n - i)
-        if q >= height:
-            t = vals[q]
-            if t != types[i] and t != CV_UNKNOWN:
-                return cv_type_error(err, types[i], t)
-        elif not unreach:
-            return cv_type_error(err, types[i], CV_NOTHING)
-    return 0
-
-
-# --- locals --------------------------------------------------------------------------
-
-cdef int cv_set_locals(CvState* st, const CvModule* m, uint32_t type_index,
-                       const uint64_t* counts, const uint8_t* types, Py_ssize_t ndecl) noexcept nogil:
-    """Locals of a function: the parameters of its type, then the `ndecl` declared
-    (count, type) runs. Returns 0, or -1 if out of memory."""
-    cdef uint32_t np = m.type_nparams[type_index]
-    cdef const uint8_t* params = m.type_vals + m.type_off[type_index]
-    cdef Py_ssize_t nruns = np + ndecl, r = 0, k
-    cdef uint64_t total = np, fill = 0
-    cdef uint64_t* ends
-    cdef uint8_t* rtypes
-    if nruns > st.rcap:
-        ends = <uint64_t*>realloc(st.run_end, nruns * sizeof(uint64_t))
-        if ends == NULL:
-            return -1
-        st.run_end = ends
-        rtypes = <uint8_t*>realloc(st.run_type, nruns)
-        if rtypes == NULL:
-            return -1
-        st.run_type = rtypes
-        st.rcap = nruns
-    for k in range(np):
-        st.run_end[r] = k + 1
-        st.run_type[r] = params[k]
-        r += 1
-    for k in range(ndecl):
-        total += counts[k]
-        st.run_end[r] = total
-        st.run_type[r] = types[k]
-        r += 1
-    st.nruns = r
-    st.nlocals = total
-    st.nexpanded = total if total < CV_EXPANDED_LOCALS else CV_EXPANDED_LOCALS
-    if <Py_ssize_t>st.nexpanded > st.ltcap:
-        rtypes = <uint8_t*>realloc(st.local_types, st.nexpanded)
-        if rtypes == NULL:
-            return -1
-        st.local_types = rtypes
-        st.ltcap = st.nexpanded
-    for r in range(st.nruns):
-        while fill < st.run_end[r] and fill < st.nexpanded:
-            st.local_types[fill] = st.run_type[r]
-            fill += 1
-    return 0
-
-
-cdef int cv_local_type(const CvState* st, uint32_t index) noexcept nogil:
-    """The type of local `index` (parameters first), or -1 if there is none."""
-    cdef Py_ssize_t lo, hi, mid
-    if index < st.nexpanded:
-        return st.local_types[index]
-    if index >= st.nlocals:
-        return -1
-    lo = 0
-    hi = st.nruns - 1
-    while lo < hi:                  # the first run whose end is past index
-        mid = (lo + hi) // 2
-        if st.run_end[mid] > index:
-            hi = mid
-        else:
-            lo = mid + 1
-    return st.run_type[lo]
-
-
-cdef inline int cv_fail(CvErr* err, int code, int64_t index) noexcept nogil:
-    err.code = code
-    err.index = index
-    return -1
-
-
-cdef inline int cv_read_zero(const uint8_t* buf, Py_ssize_t end, Py_ssize_t* p,
-                             CvErr* err) noexcept nogil:
-    """A reserved 0x00 byte (memory.size/grow/copy/fill/init): any other byte, even a
-    longer LEB128 encoding of 0, is malformed."""
-    if p[0] >= end:
-        return cv_fail(err, CV_M_LEB, LEB_EOF)
-    p[0] += 1
-    if buf[p[0] - 1] != 0:
-        return cv_fail(err, CV_M_ZERO_BYTE, 0)
-    return 0

@@ -7,7 +7,7 @@ here, so the readers do no bounds or range checks.
 The reader is a small mutable cursor (data, pos). It is shaped so that it can move
 to Cython (wasabi/_cy) without changing its callers.
 """
-from ..binary.opcodes import BY_KEY, PREFIX_FC, PREFIX_FD
+from .opcodes import BY_KEY, PREFIX_FC, PREFIX_FD
 
 
 class BodyReader:

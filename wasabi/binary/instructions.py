@@ -19,7 +19,7 @@ type given as a type index or as a value type is kept as written, see blocktype)
   reftype         the type byte;   select_types  tuple of value types
   none            None
 """
-from ..binary import opcodes
+from . import opcodes
 from ..errors import CompileError
 
 

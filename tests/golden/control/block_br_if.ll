@@ -1,0 +1,29 @@
+define dso_local i32 @wasm_f0(ptr %vmctx, i32 %p0) #0 section ".text.wasabi" {
+entry:
+  %l0 = alloca i32
+  store i32 %p0, ptr %l0
+  %sp = call i64 @llvm.read_register.i64(metadata !0)
+  %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
+  %sov = icmp ult i64 %sp, %sl
+  br i1 %sov, label %trap10, label %entry.poll, !prof !2
+entry.poll:
+  %hint.p6 = getelementptr inbounds i8, ptr %vmctx, i64 88
+  %hint6 = load volatile i64, ptr %hint.p6, align 8
+  %hint.set6 = icmp ne i64 %hint6, 0
+  br i1 %hint.set6, label %poll6, label %body, !prof !2
+poll6:
+  call void @wasabi_rt_poll(ptr %vmctx)
+  br label %body
+body:
+  %v2 = load i32, ptr %l0
+  %v3 = icmp ne i32 %v2, 0
+  br i1 %v3, label %L1, label %L4
+L4:
+  br label %L1
+L1:
+  %v5 = phi i32 [7, %body], [9, %L4]
+  ret i32 %v5
+trap10:
+  call void @wasabi_rt_trap(i32 10)
+  unreachable
+}

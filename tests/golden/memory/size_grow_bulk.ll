@@ -1,0 +1,37 @@
+define dso_local i32 @wasm_f0(ptr %vmctx, i32 %p0) #0 section ".text.wasabi" {
+entry:
+  %l0 = alloca i32
+  store i32 %p0, ptr %l0
+  %vm8.p = getelementptr inbounds i8, ptr %vmctx, i64 8
+  %vm8 = load ptr, ptr %vm8.p, !invariant.load !1
+  %sp = call i64 @llvm.read_register.i64(metadata !0)
+  %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
+  %sov = icmp ult i64 %sp, %sl
+  br i1 %sov, label %trap10, label %entry.poll, !prof !2
+entry.poll:
+  %hint.p10 = getelementptr inbounds i8, ptr %vmctx, i64 88
+  %hint10 = load volatile i64, ptr %hint.p10, align 8
+  %hint.set10 = icmp ne i64 %hint10, 0
+  br i1 %hint.set10, label %poll10, label %body, !prof !2
+poll10:
+  call void @wasabi_rt_poll(ptr %vmctx)
+  br label %body
+body:
+  %v1 = load i32, ptr %l0
+  call void @wasabi_rt_memory_fill(ptr %vmctx, i32 0, i32 0, i32 1, i32 %v1)
+  %v2 = load i32, ptr %l0
+  call void @wasabi_rt_memory_copy(ptr %vmctx, i32 0, i32 0, i32 8, i32 0, i32 %v2)
+  call void @wasabi_rt_memory_init(ptr %vmctx, i32 0, i32 0, i32 16, i32 0, i32 3)
+  call void @wasabi_rt_data_drop(ptr %vmctx, i32 0)
+  %v3 = getelementptr inbounds i8, ptr %vm8, i64 8
+  %v4 = load i64, ptr %v3
+  %v5 = lshr i64 %v4, 16
+  %v6 = trunc i64 %v5 to i32
+  %v7 = load i32, ptr %l0
+  %v8 = call i32 @wasabi_rt_memory_grow(ptr %vmctx, i32 0, i32 %v7)
+  %v9 = add i32 %v6, %v8
+  ret i32 %v9
+trap10:
+  call void @wasabi_rt_trap(i32 10)
+  unreachable
+}

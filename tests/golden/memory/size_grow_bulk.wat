@@ -1,0 +1,10 @@
+;; memory.size, memory.grow and the bulk operations (builtins)
+(module
+  (memory 1)
+  (data "abc")
+  (func (param i32) (result i32)
+    (memory.fill (i32.const 0) (i32.const 1) (local.get 0))
+    (memory.copy (i32.const 8) (i32.const 0) (local.get 0))
+    (memory.init 0 (i32.const 16) (i32.const 0) (i32.const 3))
+    (data.drop 0)
+    (i32.add (memory.size) (memory.grow (local.get 0)))))

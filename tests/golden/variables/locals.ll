@@ -1,0 +1,39 @@
+define dso_local double @wasm_f0(ptr %vmctx, i32 %p0, float %p1) #0 section ".text.wasabi" {
+entry:
+  %l0 = alloca i32
+  %l1 = alloca float
+  %l2 = alloca i64
+  %l3 = alloca double
+  %l4 = alloca <2 x i64>
+  %l5 = alloca ptr
+  store i32 %p0, ptr %l0
+  store float %p1, ptr %l1
+  store i64 0, ptr %l2
+  store double 0.0, ptr %l3
+  store <2 x i64> zeroinitializer, ptr %l4
+  store ptr null, ptr %l5
+  %sp = call i64 @llvm.read_register.i64(metadata !0)
+  %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
+  %sov = icmp ult i64 %sp, %sl
+  br i1 %sov, label %trap10, label %entry.poll, !prof !2
+entry.poll:
+  %hint.p5 = getelementptr inbounds i8, ptr %vmctx, i64 88
+  %hint5 = load volatile i64, ptr %hint.p5, align 8
+  %hint.set5 = icmp ne i64 %hint5, 0
+  br i1 %hint.set5, label %poll5, label %body, !prof !2
+poll5:
+  call void @wasabi_rt_poll(ptr %vmctx)
+  br label %body
+body:
+  store i32 3, ptr %l0
+  %v1 = sext i32 3 to i64
+  store i64 %v1, ptr %l2
+  %v2 = load float, ptr %l1
+  %v3 = fpext float %v2 to double
+  store double %v3, ptr %l3
+  %v4 = load double, ptr %l3
+  ret double %v4
+trap10:
+  call void @wasabi_rt_trap(i32 10)
+  unreachable
+}

@@ -1,0 +1,11 @@
+"""Names that the module text (module_ir.py) defines and function bodies refer to."""
+
+# every function and both code-range markers go into this one section, in module order:
+# otherwise LLVM moves functions it infers cold (e.g. always trapping) to .text.unlikely,
+# outside the markers
+CODE_SECTION = ".text.wasabi"
+
+# module-level metadata numbers (see module_ir.METADATA)
+MD_SP_REGISTER = "!0"
+MD_INVARIANT = "!1"
+MD_COLD_BRANCH = "!2"

@@ -1,0 +1,78 @@
+"""IR text -> object -> linked address: the compiler's one door to llvmlite.binding
+(with pipelines.py, which makes the target machines and runs the tiers' passes).
+
+- emit_object(ir_text, tier): parse, verify, optimize and emit one object
+- new_jit(): an LLJIT (JITLink) for the host
+- link_objects(jit, objects, exported, imports): the objects as a new library of the JIT
+- link_ir(jit, ir_text, tier, exported, imports): both steps, for code made in one piece
+
+Every path from IR text to a callable address goes through emit_object and
+link_objects: a module's parts (codegen.py, also on worker processes), lazy
+batches (modes/lazy.py), thunks (thunks.py), a cached artifact (linking only).
+"""
+import itertools
+import threading
+import time
+
+import llvmlite.binding as llvm
+
+from ..errors import CompileError
+from .pipelines import optimize, target_machine
+
+_library_names = itertools.count()
+_names_lock = threading.Lock()
+
+
+def _next_library_name():
+    # LLJIT library names can never be reused, even after dispose
+    with _names_lock:
+        return f"wasabi_lib{next(_library_names)}"
+
+
+def emit_object(ir_text, tier, passes=True):
+    """Parse, verify, optimize (unless not `passes`) and emit; returns (object bytes, timings)."""
+    tm = target_machine(tier)
+    t0 = time.perf_counter()
+    try:
+        module = llvm.parse_assembly(ir_text)
+        module.verify()
+    except RuntimeError as exc:
+        raise CompileError(f"internal compiler error: invalid LLVM IR: {exc}") from exc
+    t1 = time.perf_counter()
+    if passes:
+        optimize(module, tm, tier)
+    t2 = time.perf_counter()
+    obj = tm.emit_object(module)
+    t3 = time.perf_counter()
+    return obj, {"parse_seconds": t1 - t0, "optimize_seconds": t2 - t1,
+                 "codegen_seconds": t3 - t2}
+
+
+def new_jit():
+    """A fresh LLJIT linking with JITLink; closing it frees its libraries' code."""
+    return llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
+
+
+def link_objects(jit, objects, exported, imports, name=None, current_process=True):
+    """Link objects (bytes, or a list of them that call each other) as a new library of
+    `jit`; `imports` maps symbol -> address (the runtime's builtins), `current_process`
+    resolves the rest in this process (libm, memcpy, memset that LLVM may call).
+    Returns (tracker, {exported symbol: address}); the tracker keeps the code alive."""
+    builder = llvm.JITLibraryBuilder()
+    for object_bytes in [objects] if isinstance(objects, bytes) else objects:
+        builder.add_object_img(object_bytes)
+    if current_process:
+        builder.add_current_process()
+    for symbol, address in imports.items():
+        builder.import_symbol(symbol, address)
+    for symbol in exported:
+        builder.export_symbol(symbol)
+    tracker = builder.link(jit, name or _next_library_name())
+    return tracker, {symbol: tracker[symbol] for symbol in exported}
+
+
+def link_ir(jit, ir_text, tier, exported, imports, name=None, passes=True,
+            current_process=True):
+    """emit_object then link_objects: (tracker, {exported symbol: address})."""
+    obj, _ = emit_object(ir_text, tier, passes)
+    return link_objects(jit, obj, exported, imports, name, current_process)
