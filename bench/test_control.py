@@ -12,7 +12,6 @@
 At the end: per kernel, time with polls / time without (each engine), their geometric
 means, and the latencies. Each kernel's result must agree with native C's.
 """
-import ctypes
 import json
 import math
 import os
@@ -22,7 +21,8 @@ import textwrap
 
 import pytest
 
-from kernels.build import KERNELS, build_native, build_wasm
+from conftest import SUMMARIES
+from kernels.build import KERNELS, build_wasm, load_native
 
 ENGINES = ("wasabi", "wasabi-nopoll", "wasmtime", "wasmtime+epoch")
 ROUNDS = 11
@@ -33,11 +33,7 @@ LATENCY = {}        # what -> (median, max) seconds
 
 @pytest.fixture(scope="module")
 def native_lib():
-    lib = ctypes.CDLL(str(build_native()))
-    for name in KERNELS:
-        getattr(lib, name).restype = ctypes.c_int64
-        getattr(lib, name).argtypes = [ctypes.c_int32]
-    return lib
+    return load_native()
 
 
 def wasabi_exports(wasm, interruptible):
@@ -69,15 +65,6 @@ def runners():
         else:
             made[engine] = wasmtime_runner(wasm, engine.endswith("+epoch"))
     return made
-
-
-@pytest.fixture(scope="module", autouse=True)
-def summary(request):
-    """Hook the ratios into bench/conftest.py's end-of-run SUMMARIES."""
-    for plugin in request.config.pluginmanager.get_plugins():
-        summaries = getattr(plugin, "SUMMARIES", None)
-        if isinstance(summaries, list) and lines not in summaries:
-            summaries.append(lines)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -188,3 +175,6 @@ def lines():
         out.append(f"  latency {what}: median {median * 1e3:.2f} ms, max {worst * 1e3:.2f} ms "
                    f"over 100 tries")
     return out
+
+
+SUMMARIES.append(lines)

@@ -7,12 +7,12 @@ At the end: per kernel, fuel time / plain time for each engine, and their geomet
 means (the goal: wasabi's overhead below wasmtime's). Each kernel's result must agree
 with native C's, and both engines must have consumed the same fuel, before a time counts.
 """
-import ctypes
 import math
 
 import pytest
 
-from kernels.build import KERNELS, build_native, build_wasm
+from conftest import SUMMARIES
+from kernels.build import KERNELS, build_wasm, load_native
 
 ENGINES = ("wasabi", "wasabi+fuel", "wasmtime", "wasmtime+fuel")
 FUEL = 1 << 62
@@ -23,11 +23,7 @@ CONSUMED = {}       # (kernel, engine) -> fuel consumed by one run
 
 @pytest.fixture(scope="module")
 def native_lib():
-    lib = ctypes.CDLL(str(build_native()))
-    for name in KERNELS:
-        getattr(lib, name).restype = ctypes.c_int64
-        getattr(lib, name).argtypes = [ctypes.c_int32]
-    return lib
+    return load_native()
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +57,6 @@ def runners(wasm_bytes):
         make = wasabi_runner if engine.startswith("wasabi") else wasmtime_runner
         made[engine] = make(wasm_bytes, engine.endswith("+fuel"))
     return made
-
-
-@pytest.fixture(scope="module", autouse=True)
-def summary(request):
-    """Hook the ratios into bench/conftest.py's end-of-run SUMMARIES."""
-    for plugin in request.config.pluginmanager.get_plugins():
-        summaries = getattr(plugin, "SUMMARIES", None)
-        if isinstance(summaries, list) and lines not in summaries:
-            summaries.append(lines)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -125,3 +112,6 @@ def lines():
             out.append(f"  geometric mean fuel overhead {engine}: "
                        f"{math.exp(sum(values) / len(values)):.3f} over {len(values)} kernels")
     return out
+
+
+SUMMARIES.append(lines)

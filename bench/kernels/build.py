@@ -3,6 +3,7 @@
 The build goes to bench/build/ (gitignored) and is redone when the source is newer.
 Needs Debian's clang and lld (the wasm32 target); gcc for the native build.
 """
+import ctypes
 import os
 import pathlib
 import shutil
@@ -51,3 +52,12 @@ def build_native():
         subprocess.run([os.environ.get("CC", "gcc"), "-O2", "-shared", "-fPIC",
                         "-o", str(out), str(SOURCE)], check=True)
     return out
+
+
+def load_native():
+    """The native library, each kernel typed int64 k(int32)."""
+    lib = ctypes.CDLL(str(build_native()))
+    for name in KERNELS:
+        getattr(lib, name).restype = ctypes.c_int64
+        getattr(lib, name).argtypes = [ctypes.c_int32]
+    return lib

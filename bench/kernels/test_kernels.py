@@ -5,11 +5,10 @@
 Each kernel's checksum must agree across the three engines before its time counts.
 The ratios (and their geometric mean) are printed at the end of the run.
 """
-import ctypes
 
 import pytest
 
-from .build import KERNELS, build_native, build_wasm
+from .build import KERNELS, build_wasm, load_native
 from .conftest import record
 
 ENGINES = ("native", "wasabi", "wasmtime")
@@ -17,11 +16,7 @@ ENGINES = ("native", "wasabi", "wasmtime")
 
 @pytest.fixture(scope="module")
 def native_lib():
-    lib = ctypes.CDLL(str(build_native()))
-    for name in KERNELS:
-        getattr(lib, name).restype = ctypes.c_int64
-        getattr(lib, name).argtypes = [ctypes.c_int32]
-    return lib
+    return load_native()
 
 
 @pytest.fixture(scope="module")

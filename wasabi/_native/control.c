@@ -195,8 +195,9 @@ static uint64_t owner_of(VMContext* ctx) {
     return __atomic_load_n(&ctx->gate_owner, __ATOMIC_ACQUIRE);
 }
 
-/* hint `bits` on every instance `token`'s thread is inside (all of them, when
- * token is 0 and `rec_pending` marks each running thread's record) */
+/* Hint `bits` on every instance that a thread is inside: the thread `token`
+ * names, or any thread when token is 0; `mark_sigint` also marks each such
+ * thread's record. Returns whether any instance is running (bits 0: only ask). */
 static int hint_running(uint64_t token, uint64_t bits, int mark_sigint) {
     int any = 0;
     for (wrt_store_ctl* s = stores; s; s = s->next) {
