@@ -60,7 +60,7 @@ WAT = f"""
 @pytest.fixture(scope="module")
 def module():
     import wasabi
-    from wasabi.compile import modes
+    from wasabi.compiler import modes
     from wasabi.options import Options
     return modes.compile(wasabi.parse(wasmtime.wat2wasm(WAT)), Options())
 

@@ -49,8 +49,8 @@ def entry_points(desc):
     """A few exported functions that call other functions (so batches matter), with
     arguments of zeros; the same ones for both modes."""
     from wasabi.binary.types import EXTERN_FUNC
-    from wasabi.compile.translator import FunctionTranslator
-    from wasabi.compile.module_ir import ModuleContext
+    from wasabi.compiler.translator import FunctionTranslator
+    from wasabi.compiler.module_ir import ModuleContext
     ctx = ModuleContext(desc, table_calls=True)
     chosen = []
     for export in desc.exports:
@@ -67,7 +67,7 @@ def entry_points(desc):
 
 def first_result(data, mode, names):
     import wasabi
-    from wasabi.compile import modes
+    from wasabi.compiler import modes
     from wasabi.options import Mode, Options
     desc = wasabi.parse(data)
     module = modes.compile(desc, Options(mode=Mode(mode), tier=TIER))
@@ -120,7 +120,7 @@ def test_same_results(large_module, names):
     _, lazy_results = first_result(large_module, "lazy", names)
     assert time.perf_counter() - start < 60
     import wasabi
-    from wasabi.compile import modes
+    from wasabi.compiler import modes
     from wasabi.options import Mode, Options
     desc = wasabi.parse(large_module)
     eager_t0 = modes.compile(desc, Options(mode=Mode.EAGER, tier="T0")).instantiate()

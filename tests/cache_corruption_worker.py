@@ -47,7 +47,7 @@ def corruptions(good, rng, count):
 def main(cache_dir, seed, count):
     os.environ["WASABI_CACHE_DIR"] = cache_dir
     import wasabi
-    from wasabi.compile.cache import entry_path
+    from wasabi.compiler.cache import entry_path
     from wasabi.errors import CompileError
     from wasabi.options import Options
 

@@ -9,7 +9,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", ROOT.parent / "shared" / "spec"))
 
-# the CLI's code cache (wasabi/compile/cache.py) goes to a directory of this run,
+# the CLI's code cache (wasabi/compiler/cache.py) goes to a directory of this run,
 # not the user's ~/.cache: tests start from an empty cache and leave nothing behind
 _CACHE = tempfile.mkdtemp(prefix="wasabi-test-cache-")
 os.environ["WASABI_CACHE_DIR"] = _CACHE

@@ -3,19 +3,19 @@ tests (test_runtime_entry, test_runtime_builtins, test_runtime_instance), which 
 the ABI without the decoder and the translator.
 
 IR text that follows the ABI (wasabi/abi) becomes machine code through the compiler's
-one path (wasabi.compile.jit), with the builtins imported and its code range registered
+one path (wasabi.compiler.jit), with the builtins imported and its code range registered
 for the fault handler. link_ir brackets the IR with `__wasabi_code_begin` and
-`__wasabi_code_end`. The thunks are the compiler's (wasabi.compile.thunks), as IR.
+`__wasabi_code_end`. The thunks are the compiler's (wasabi.compiler.thunks), as IR.
 """
 import itertools
 import threading
 
 from wasabi import _ext
 from wasabi.abi.builtins import llvm_declarations
-from wasabi.compile import thunks
-from wasabi.compile.irtypes import LLVM_TYPE
-from wasabi.compile.jit import link_ir as compile_ir
-from wasabi.compile.jit import new_jit
+from wasabi.compiler import thunks
+from wasabi.compiler.irtypes import LLVM_TYPE
+from wasabi.compiler.jit import link_ir as compile_ir
+from wasabi.compiler.jit import new_jit
 
 CODE_BEGIN = "__wasabi_code_begin"
 CODE_END = "__wasabi_code_end"

@@ -158,7 +158,7 @@ def test_run_caches_eager_code(program, tmp_path):
 
 def test_compile_bytes_with_cache_links_instead_of_compiling(tmp_path):
     import wasmtime
-    from wasabi.compile.cache import compile_bytes, entry_path
+    from wasabi.compiler.cache import compile_bytes, entry_path
     from wasabi.options import Options
     wasm = wasmtime.wat2wasm(ADD_WAT)
     options = Options(tier="T0", cache=True)

@@ -5,7 +5,7 @@ import pytest
 import wasmtime
 
 import wasabi
-from wasabi.compile import modes
+from wasabi.compiler import modes
 from wasabi.options import Mode, Options
 from wasabi.runtime import Global, Table
 from wasabi.runtime.clone import clone_instance

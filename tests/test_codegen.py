@@ -8,8 +8,8 @@ import pytest
 from test_codegen_harness import FakeInstance
 from wasabi import _ext
 from wasabi.binary.types import F64, I32, I64, FuncType
-from wasabi.compile import thunks
-from wasabi.compile.codegen import link_object
+from wasabi.compiler import thunks
+from wasabi.compiler.codegen import link_object
 from wasabi.errors import Trap
 
 CONTROL = """(module

@@ -21,7 +21,7 @@ import wasabi  # noqa: E402
 from wasabi import _ext  # noqa: E402
 from wasabi.binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, V128,  # noqa: E402
                                  FuncType, GlobalType, Limits, MemoryType, TableType)
-from wasabi.compile import modes  # noqa: E402
+from wasabi.compiler import modes  # noqa: E402
 from wasabi.errors import CompileError, LinkError, Trap  # noqa: E402
 from wasabi.options import Options  # noqa: E402
 from wasabi.runtime import Global, HostFunction, Memory, Store, Table, instantiate  # noqa: E402
@@ -177,9 +177,9 @@ def test_spec_full_lazy_modes(name, mode):
 @pytest.mark.parametrize("name", all_scripts())
 def test_spec_full_in_parts(name, monkeypatch):
     """Every module of two or more functions compiled in parts on worker processes
-    (compile/parallel.py), as big modules are: calls across objects, per-part
+    (compiler/parallel.py), as big modules are: calls across objects, per-part
     code ranges for the fault handler."""
-    from wasabi.compile import parallel
+    from wasabi.compiler import parallel
     monkeypatch.setattr(parallel, "MIN_PART_BYTES", 1)
     check_script(name, "T1", "guard")
 

@@ -246,7 +246,7 @@ def test_code_compiled_without_polls_runs_on_and_says_so(mode):
 
 
 def test_the_cache_keeps_polled_and_unpolled_code_apart(tmp_path, monkeypatch):
-    from wasabi.compile.cache import entry_path
+    from wasabi.compiler.cache import entry_path
     data = wasabi.wat2wasm(WAT) if hasattr(wasabi, "wat2wasm") else None
     if data is None:
         pytest.skip("no wat2wasm")

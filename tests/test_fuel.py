@@ -86,7 +86,7 @@ def test_without_fuel_option_nothing_is_counted():
 
 
 def test_fuel_off_ir_has_no_fuel_code():
-    from wasabi.compile.module_ir import translate_module
+    from wasabi.compiler.module_ir import translate_module
     desc = wasabi.parse(wasabi.wat2wasm(CASES["loops"][0]))
     plain = translate_module(desc).text
     counted = translate_module(desc, fuel=True).text
@@ -431,7 +431,7 @@ def _runs_on_fuel(compiled):
 
 
 def test_cache_never_mixes_fuel_and_plain_code(tmp_path):
-    from wasabi.compile.cache import compile_bytes, entry_path
+    from wasabi.compiler.cache import compile_bytes, entry_path
     wasm = wasabi.wat2wasm(ENDLESS)
     plain, counted = Options(tier="T0", cache=True), Options(tier="T0", cache=True, fuel=True)
     assert entry_path(wasm, plain, tmp_path) != entry_path(wasm, counted, tmp_path)

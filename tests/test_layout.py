@@ -14,7 +14,7 @@ PACKAGE = ROOT / "wasabi"
 
 
 def module_name(path):
-    """wasabi/compile/emit/control.py -> wasabi.compile.emit.control; a package's __init__ is the package."""
+    """wasabi/compiler/emit/control.py -> wasabi.compiler.emit.control; a package's __init__ is the package."""
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
@@ -163,7 +163,7 @@ def test_no_import_cycles():
 
 
 # the compiler's door to LLVM: target machines and passes, and IR text -> object -> address
-LLVM_FACADE = {"wasabi/compile/pipelines.py", "wasabi/compile/jit.py"}
+LLVM_FACADE = {"wasabi/compiler/pipelines.py", "wasabi/compiler/jit.py"}
 
 
 def llvmlite_binding_importers():
@@ -184,6 +184,6 @@ def llvmlite_binding_importers():
 
 def test_llvmlite_binding_only_behind_the_facade():
     importers = llvmlite_binding_importers()
-    assert "wasabi/compile/jit.py" in importers          # the check sees an import
+    assert "wasabi/compiler/jit.py" in importers          # the check sees an import
     outside = sorted(importers - LLVM_FACADE)
     assert not outside, f"llvmlite.binding imported outside the facade: {outside}"

@@ -6,8 +6,8 @@ import wasmtime
 
 import wasabi
 from wasabi import _ext
-from wasabi.compile import modes
-from wasabi.compile.modes import lazy as lazy_mode
+from wasabi.compiler import modes
+from wasabi.compiler.modes import lazy as lazy_mode
 from wasabi.errors import Trap, ValidationError
 from wasabi.options import Mode, Options
 

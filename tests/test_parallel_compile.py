@@ -1,12 +1,12 @@
-"""EAGER compiles in parts on worker processes (wasabi/compile/parallel.py)."""
+"""EAGER compiles in parts on worker processes (wasabi/compiler/parallel.py)."""
 import pytest
 import wasmtime
 
 import wasabi
 from wasabi import Trap
 from wasabi.api import serialize
-from wasabi.compile import parallel
-from wasabi.compile.codegen import compile_module
+from wasabi.compiler import parallel
+from wasabi.compiler.codegen import compile_module
 from wasabi.errors import CompileError
 from wasabi.options import Options
 from wasabi.runtime import instantiate

@@ -3,8 +3,8 @@ import pytest
 import wasmtime
 
 import wasabi
-from wasabi.compile import modes
-from wasabi.compile.modes import repl
+from wasabi.compiler import modes
+from wasabi.compiler.modes import repl
 from wasabi.errors import CompileError, LinkError, Trap
 from wasabi.options import Mode, Options
 

@@ -1,4 +1,4 @@
-"""The runtime under real compiled modules (decoder + validator + wasabi.compile)."""
+"""The runtime under real compiled modules (decoder + validator + wasabi.compiler)."""
 import pytest
 
 wasmtime = pytest.importorskip("wasmtime")
@@ -9,7 +9,7 @@ from wasabi.binary.types import I32, FuncType  # noqa: E402
 from wasabi.errors import LinkError, Trap  # noqa: E402
 from wasabi.runtime import HostFunction, instantiate  # noqa: E402
 
-codegen = pytest.importorskip("wasabi.compile.codegen")
+codegen = pytest.importorskip("wasabi.compiler.codegen")
 
 WAT = """
 (module

@@ -1,4 +1,4 @@
-"""Fixed-width SIMD in the compiler (wasabi/compile/emit/simd*.py), beyond the spec scripts:
+"""Fixed-width SIMD in the compiler (wasabi/compiler/emit/simd*.py), beyond the spec scripts:
 
 - every 0xFD instruction has an emitter;
 - v128 values cross to and from Python: calls with 128-bit ints, call_raw, globals, host
@@ -19,8 +19,8 @@ import wasmtime
 import wasabi
 from wasabi.binary.opcodes import OPCODES, PREFIX_FD
 from wasabi.binary.types import I32, V128, FuncType, GlobalType
-from wasabi.compile.codegen import compile_module
-from wasabi.compile.emit import DISPATCH_PREFIXED, simd
+from wasabi.compiler.codegen import compile_module
+from wasabi.compiler.emit import DISPATCH_PREFIXED, simd
 from wasabi.errors import Trap
 from wasabi.options import Options
 from wasabi.runtime import Global, HostFunction, Store, instantiate

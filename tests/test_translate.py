@@ -5,10 +5,10 @@ import wasmtime
 
 import wasabi
 from wasabi.binary.opcodes import OPCODES
-from wasabi.compile import emit
-from wasabi.compile.irtypes import f32_const, f64_const, i32_const
-from wasabi.compile.module_ir import translate_module
-from wasabi.compile.pipelines import initialize
+from wasabi.compiler import emit
+from wasabi.compiler.irtypes import f32_const, f64_const, i32_const
+from wasabi.compiler.module_ir import translate_module
+from wasabi.compiler.pipelines import initialize
 
 FAMILIES = {
     "control": """

@@ -12,9 +12,6 @@ and the `wasmer` 1.1.0 package's, so that `import wasabi as wasmer` works:
     instance = wasmer.Instance(wasmer.Module(store, wat_or_wasm), import_object)
     instance.exports.sum(1, 2)
 """
-import sys as _sys
-import types as _types
-
 from .errors import (CompileError, ValidationError, LinkError, Trap, ResourceLimitError,
                      OutOfFuel, Interrupted, DeadlineExceeded)
 from .binary.reader import decode_module
@@ -41,31 +38,10 @@ __all__ = [
 ]
 
 
-class _Package(_types.ModuleType):
-    """The wasabi module object.
-
-    `wasabi.compile` is the seed's function, while wasabi/compile/ is also the
-    compiler's subpackage: importing that subpackage sets the package attribute
-    of the same name, which would hide the function. This keeps the function
-    (the subpackage stays in sys.modules as "wasabi.compile").
-    """
-
-    @property
-    def compile(self):
-        return self.__dict__["_compile_function"]
-
-    @compile.setter
-    def compile(self, value):
-        if not isinstance(value, _types.ModuleType):
-            self.__dict__["_compile_function"] = value
-
-    @property
-    def __core_version__(self):
-        """The version of the core wasabi compiles with: LLVM's (through llvmlite)."""
-        from .compile.pipelines import llvm_version
+def __getattr__(name):
+    """`__core_version__`: the version of the core wasabi compiles with, LLVM's (through
+    llvmlite), read on first use so that `import wasabi` does not load LLVM."""
+    if name == "__core_version__":
+        from .compiler.pipelines import llvm_version
         return llvm_version()
-
-
-_compile_function = compile
-del compile
-_sys.modules[__name__].__class__ = _Package
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,7 @@ class Options:
     # copy-on-write (pages fault in as shared memory: a first touch costs about 2x);
     # "anonymous", plain pages (faster first touch; a clone copies every byte)
     memory: str = "cow"
-    # EAGER: machine code from and to the on-disk cache (compile/cache.py), so that
+    # EAGER: machine code from and to the on-disk cache (compiler/cache.py), so that
     # compiling the same bytes again links the stored code instead
     cache: bool = False
     # fuel accounting compiled into the code (emit/fuel.py): wasm consumes the store's

@@ -17,8 +17,8 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))        # the worktree's wasabi, run as a script
 
-from wasabi.compile.module_ir import ModuleContext  # noqa: E402
-from wasabi.compile.translator import FunctionTranslator  # noqa: E402
+from wasabi.compiler.module_ir import ModuleContext  # noqa: E402
+from wasabi.compiler.translator import FunctionTranslator  # noqa: E402
 from wasabi.text import wat2wasm  # noqa: E402
 from wasabi.validate import parse  # noqa: E402
 

@@ -1,6 +1,6 @@
 # Lazy compilation and hot swap (wasabi/_native/lazy.c): the per-module stubs
 # and code slots, the dispatcher through which the native resolver asks Python
-# (wasabi.compile.modes.lazy.LazyCode) to compile, and the atomic record
+# (wasabi.compiler.modes.lazy.LazyCode) to compile, and the atomic record
 # patches that publish compiled or swapped code to live instances.
 
 cdef extern from "lazy.h":

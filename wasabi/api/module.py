@@ -1,7 +1,7 @@
 """Module, Instance and the seed's compile / instantiate.
 
 A Module is a validated ModuleDesc plus its code, compiled by the options' mode
-(wasabi.compile.modes: EAGER compiles everything now, LAZY each function on its
+(wasabi.compiler.modes: EAGER compiles everything now, LAZY each function on its
 first call, REPL as LAZY plus functions added to live instances); it is shared
 by any number of instances, on any thread, and its code is never compiled twice.
 An Instance holds the module and one runtime instance (its own VMContext,
@@ -34,7 +34,7 @@ def _wasm_bytes(source):
 
 def _compile(desc, options):
     """The CompiledModule of a validated module, by the options' mode."""
-    from ..compile import modes
+    from ..compiler import modes
     return modes.compile(desc, check_options(options))
 
 
@@ -49,7 +49,7 @@ class Module:
         if not isinstance(store, _RuntimeStore):
             raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
         wasm = _wasm_bytes(source)
-        from ..compile.cache import compile_bytes
+        from ..compiler.cache import compile_bytes
         self._setup(store, wasm, compile_bytes(wasm, check_options(_store_options(store))))
 
     def _setup(self, store, wasm, compiled, name=None):
@@ -148,7 +148,7 @@ class Module:
                           bounds=header["bounds"], fuel=header["fuel"],
                           interruptible=header["interruptible"])
         if objects is not None:
-            from ..compile.modes import CompiledModule
+            from ..compiler.modes import CompiledModule
             compiled = CompiledModule(desc, _serialize.link(objects, header), options)
         else:
             compiled = _compile(desc, options)
@@ -201,7 +201,7 @@ class Instance:
         Python and from code added later; an export of an existing name replaces that
         function for every later call, also from compiled code. A module that fails
         validation changes nothing. Returns {name: extern} of the new exports."""
-        from ..compile.modes import repl
+        from ..compiler.modes import repl
         store = self.store
         return repl.add_function(self._instance, _wasm_bytes(wasm), imports,
                                  prepare_imports=lambda desc, i: prepare_imports(desc, i, store))

@@ -38,7 +38,7 @@ def machine_key():
     """What compiled code depends on, as one string."""
     from .. import _ext
     from .._version import __version__
-    from ..compile.pipelines import host_identity
+    from ..compiler.pipelines import host_identity
     abi = repr(sorted(_ext.abi_layout().items())) + repr(sorted(_ext.builtin_addresses()))
     parts = [__version__, *host_identity(), hashlib.sha256(abi.encode()).hexdigest()[:16]]
     return "|".join(parts)
@@ -113,7 +113,7 @@ def load(data):
 
 def link(objects, header):
     """A CodeLibrary from stored objects (registered with the fault handler)."""
-    from ..compile.codegen import link_object
+    from ..compiler.codegen import link_object
     library = link_object(objects, header["symbols"],
                           stats={"tier": header["tier"], "bounds": header["bounds"],
                                  "fuel": header["fuel"],

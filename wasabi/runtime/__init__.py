@@ -1,6 +1,6 @@
 """The runtime: stores, memories, tables, globals, functions and instances.
 
-Compiled code (wasabi.compile) runs against the C runtime in wasabi/_native
+Compiled code (wasabi.compiler) runs against the C runtime in wasabi/_native
 through the ABI of wasabi/abi; this package builds the native records and the
 VMContext that code reads, and turns traps into wasabi.Trap.
 """

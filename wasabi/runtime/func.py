@@ -163,7 +163,7 @@ def result_tuple(out, count):
     return out
 
 
-# ---- the JIT thunks (per signature), from wasabi.compile unless replaced ----
+# ---- the JIT thunks (per signature), from wasabi.compiler unless replaced ----
 
 _thunks = None
 
@@ -172,7 +172,7 @@ def thunk_provider():
     """An object with array_thunk(functype) and host_thunk(functype) -> address."""
     global _thunks
     if _thunks is None:
-        from ..compile import thunks
+        from ..compiler import thunks
         _thunks = thunks
     return _thunks
 

@@ -157,7 +157,7 @@ class Instance:
         self.funcs.set_bytes(first * V.FUNC_RECORD_SIZE, records)
         self.funcs.fill_u64(first * V.FUNC_RECORD_SIZE + V.FUNC_VMCTX, V.FUNC_RECORD_SIZE,
                             len(self.desc.funcs), self.vmctx.address)
-        # lazily compiled code (compile/modes/lazy.py) patches the records of the
+        # lazily compiled code (compiler/modes/lazy.py) patches the records of the
         # instances it knows as functions get compiled
         attach = getattr(self.code, "attach_instance", None)
         if attach is not None:

@@ -23,8 +23,8 @@ class RunResult:
 
 def compile_wasm(wasm, mode="eager", tier="T1", cache=False, fuel=False):
     """Validate and compile `wasm`; returns the pipeline's CompiledModule (with
-    `cache`, EAGER code comes from and goes to the on-disk cache, compile/cache.py)."""
-    from ..compile.cache import compile_bytes
+    `cache`, EAGER code comes from and goes to the on-disk cache, compiler/cache.py)."""
+    from ..compiler.cache import compile_bytes
     from ..options import Options
     return compile_bytes(wasm, Options(mode=mode, tier=tier, cache=cache, fuel=fuel))
 

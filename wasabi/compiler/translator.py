@@ -17,7 +17,7 @@ Invariant vmctx loads (memory base in guard mode, the function/global/table
 arrays, global cells, type ids) are emitted once, in the entry block, when first
 used; they carry !invariant.load so LLVM may hoist and share them.
 
-The emitters for the opcode families live in wasabi/compile/emit/; they call the
+The emitters for the opcode families live in wasabi/compiler/emit/; they call the
 small helper methods below. The class is shaped for a later move to Cython.
 """
 from ..abi import traps

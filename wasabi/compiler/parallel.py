@@ -10,7 +10,7 @@ into one JIT library (codegen.link_object), each with its own code markers.
 
 Only T0 and T1 are split: they do no inlining, so a part's code is what the
 whole module would give. O2 stays one module (inlining across the whole).
-Workers are fresh interpreters running wasabi.compile.emit_worker, started on
+Workers are fresh interpreters running wasabi.compiler.emit_worker, started on
 first use and kept for the life of this process (they end when their stdin
 closes, or after two idle minutes). Not multiprocessing: forking would copy JIT state and threads, and
 its spawn would run the user's __main__ again in every worker. A thread per
@@ -94,7 +94,7 @@ class _Worker:
         path = os.environ.get("PYTHONPATH")
         env = dict(os.environ, PYTHONPATH=package_root + (os.pathsep + path if path else ""))
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "wasabi.compile.emit_worker"],
+            self.proc = subprocess.Popen([sys.executable, "-m", "wasabi.compiler.emit_worker"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         except OSError as exc:
             raise WorkerGone(str(exc)) from None

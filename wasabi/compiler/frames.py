@@ -1,7 +1,7 @@
 """The translator's control stack: one Frame per open block/loop/if and the function.
 
-Shared by the translator (wasabi/compile/translator.py) and the control emitters
-(wasabi/compile/emit/control.py), which open and close frames.
+Shared by the translator (wasabi/compiler/translator.py) and the control emitters
+(wasabi/compiler/emit/control.py), which open and close frames.
 """
 BLOCK, LOOP, IF, FUNC = range(4)
 

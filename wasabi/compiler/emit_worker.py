@@ -1,6 +1,6 @@
 """A worker process of parallel.py: emits the object of each IR text it is sent.
 
-    python -m wasabi.compile.emit_worker
+    python -m wasabi.compiler.emit_worker
 
 Reads (IR text, tier) messages on stdin and answers each with ("ok", (object
 bytes, timings)) or ("error", exception) on stdout, until stdin closes or no
