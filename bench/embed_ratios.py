@@ -7,7 +7,7 @@ A ratio line ends in "ok" or "MISSED (target ...)"; nothing here fails the run.
 import pytest
 
 import wasabi
-from wasabi.compiler import codegen
+from wasabi import compiler as codegen
 from wasabi.runtime import instantiate
 
 

@@ -37,7 +37,7 @@ def scalar_module():
 
 def _wasabi_compile(data, tier):
     import wasabi
-    from wasabi.compiler.codegen import compile_module
+    from wasabi.compiler import compile_module
     from wasabi.options import Options
     return compile_module(wasabi.parse(data), Options(tier=tier))
 

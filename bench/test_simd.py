@@ -77,7 +77,7 @@ def native_engine(variant):
 
 def wasabi_engine(wasm, tier):
     import wasabi
-    from wasabi.compiler.codegen import compile_module
+    from wasabi.compiler import compile_module
     from wasabi.options import Options
     from wasabi.runtime import instantiate
     desc = wasabi.parse(wasm)

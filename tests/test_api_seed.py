@@ -123,7 +123,7 @@ def test_the_package_surface():
             "validate_module", "parse", "Options", "Mode"]
     assert set(kept) <= set(wasabi.__all__)
     assert callable(wasabi.compile)
-    importlib.import_module("wasabi.compiler.codegen")   # the compiler's subpackage
+    importlib.import_module("wasabi.compiler.builder")   # the compiler's subpackage
     assert callable(wasabi.compile) and wasabi.compile.__module__ == "wasabi.api.module"
     assert wasabi.__core_version__.count(".") == 2
     namespace = {}

@@ -196,7 +196,7 @@ def test_module_serialize_round_trip(store, monkeypatch):
     assert instance.exports.function(0, 41) == 42
     assert instance.exports.memory.uint8_view()[0:2] == [104, 105]
     # on another machine (another key) the embedded wasm is compiled again
-    from wasabi.api import serialize
+    from wasabi.compiler import artifact as serialize
     monkeypatch.setattr(serialize, "machine_key", lambda: "elsewhere")
     recompiled = Module.deserialize(store, data)
     assert Instance(recompiled).exports.function(1, 1) == 2

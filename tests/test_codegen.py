@@ -1,4 +1,4 @@
-"""Code generation: CodeLibrary, tiers, bounds modes, traps, thunks, object reload.
+"""Code generation: EagerCode, tiers, bounds modes, traps, thunks, object reload.
 
 Modules run on FakeInstance (tests/test_codegen_harness.py): a vmctx laid out per
 wasabi/abi, entered through the runtime's trampoline.
@@ -9,7 +9,7 @@ from test_codegen_harness import FakeInstance
 from wasabi import _ext
 from wasabi.binary.types import F64, I32, I64, FuncType
 from wasabi.compiler import thunks
-from wasabi.compiler.codegen import link_object
+from wasabi.compiler.modes.eager import from_objects
 from wasabi.errors import Trap
 
 CONTROL = """(module
@@ -147,7 +147,7 @@ def test_tables_and_call_indirect():
 
 def test_object_bytes_reload_into_a_new_jit(control):
     lib = control.lib
-    again = link_object(lib.object_bytes, lib.symbols, _ext.builtin_addresses())
+    again = from_objects(lib.object_bytes, lib.symbols, {}, _ext.builtin_addresses())
     fib = next(e.index for e in control.desc.exports if e.name == "fib")
     thunk = thunks.array_thunk(control.desc.func_type(fib))
     assert _ext.FuncHandle(thunk, again.func_address(fib), control.address,

@@ -17,7 +17,7 @@ from wasabi import _ext
 from wasabi.abi import vmctx as V
 from wasabi.binary.types import EXTERN_FUNC
 from wasabi.compiler import thunks
-from wasabi.compiler.codegen import compile_module
+from wasabi.compiler import compile_module
 from wasabi.options import Options
 
 

@@ -13,7 +13,7 @@ from wasabi.binary.types import F32, F64, I32, I64, FuncType  # noqa: E402
 from wasabi.errors import Trap  # noqa: E402
 from wasabi.runtime import HostFunction, instantiate  # noqa: E402
 
-codegen = pytest.importorskip("wasabi.compiler.codegen")
+codegen = pytest.importorskip("wasabi.compiler")
 
 WAT = """
 (module

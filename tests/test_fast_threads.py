@@ -11,7 +11,7 @@ from wasabi.binary.types import I32, FuncType  # noqa: E402
 from wasabi.errors import Trap  # noqa: E402
 from wasabi.runtime import HostFunction, instantiate  # noqa: E402
 
-codegen = pytest.importorskip("wasabi.compiler.codegen")
+codegen = pytest.importorskip("wasabi.compiler")
 
 WAT = """
 (module

@@ -10,7 +10,7 @@ from wasabi.errors import Trap  # noqa: E402
 from wasabi.runtime import HostFunction, instantiate  # noqa: E402
 from wasabi.runtime.vectorize import Vectorized, vectorize  # noqa: E402
 
-codegen = pytest.importorskip("wasabi.compiler.codegen")
+codegen = pytest.importorskip("wasabi.compiler")
 
 WAT = """
 (module

@@ -7,7 +7,7 @@ import wasmtime
 import wasabi
 from wasabi import _ext
 from wasabi.compiler import modes
-from wasabi.compiler.modes import lazy as lazy_mode
+from wasabi.compiler import builder as lazy_mode
 from wasabi.errors import Trap, ValidationError
 from wasabi.options import Mode, Options
 
@@ -121,7 +121,7 @@ def test_code_is_shared_by_instances(desc):
     assert compiled_count(module) == 1
     # the second instance's record was patched to the compiled code (no stub on the way)
     index = desc.export("fib").index
-    code = module.code._compiled[index]
+    code = module.code.table.published(index)
     assert second.funcs.get_u64(index * 24) == code
     assert second.exports.fib(16) == 987
     third = module.instantiate()             # created after the compile: gets the code too

@@ -4,9 +4,9 @@ import wasmtime
 
 import wasabi
 from wasabi import Trap
-from wasabi.api import serialize
+from wasabi.compiler import artifact as serialize
 from wasabi.compiler import parallel
-from wasabi.compiler.codegen import compile_module
+from wasabi.compiler import compile_module
 from wasabi.errors import CompileError
 from wasabi.options import Options
 from wasabi.runtime import instantiate

@@ -4,7 +4,7 @@ import wasmtime
 
 import wasabi
 from wasabi.compiler import modes
-from wasabi.compiler.modes import repl
+from wasabi.runtime import cells as repl
 from wasabi.errors import CompileError, LinkError, Trap
 from wasabi.options import Mode, Options
 

@@ -13,6 +13,7 @@ from wasabi.errors import LinkError, Trap
 from wasabi.module.desc import (ConstExpr, DataDesc, ElemDesc, ExportDesc, FuncDesc, GlobalDesc,
                                 ImportDesc, ModuleDesc)
 from wasabi.runtime import Function, Global, HostFunction, Memory, Store, Table, instantiate
+from wasabi.runtime.code import Code, CodeTable
 
 from handir import link_ir
 
@@ -63,16 +64,12 @@ def lib():
     return link_ir(IR, SYMBOLS)
 
 
-class FakeCode:
-    """The CodeLibrary interface instantiate uses: func_address and bounds."""
+class FakeCode(Code):
+    """Hand-linked code behind the runtime's Code interface: a table published up front."""
 
     def __init__(self, lib, symbols):
-        self.lib = lib
-        self.symbols = symbols       # func index -> symbol
-        self.bounds = "guard"
-
-    def func_address(self, index):
-        return self.lib[self.symbols[index]]
+        super().__init__(CodeTable.fixed({i: lib[s] for i, s in symbols.items()}),
+                         tier="T1", bounds="guard")
 
 
 def i32(v):

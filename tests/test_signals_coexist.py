@@ -12,7 +12,7 @@ import textwrap
 SCRIPT = textwrap.dedent('''
     import wasmtime, wasabi.runtime
     from wasabi.binary.types import Limits, MemoryType
-    from wasabi.compiler.codegen import compile_module
+    from wasabi.compiler import compile_module
     import wasabi
 
     WAT = """(module (memory 1)

@@ -19,7 +19,7 @@ import wasmtime
 import wasabi
 from wasabi.binary.opcodes import OPCODES, PREFIX_FD
 from wasabi.binary.types import I32, V128, FuncType, GlobalType
-from wasabi.compiler.codegen import compile_module
+from wasabi.compiler import compile_module
 from wasabi.compiler.emit import DISPATCH_PREFIXED, simd
 from wasabi.errors import Trap
 from wasabi.options import Options

@@ -66,7 +66,7 @@ _compiled = {}
 
 def compiled(wat):
     if wat not in _compiled:
-        from wasabi.compiler.codegen import compile_module
+        from wasabi.compiler import compile_module
         desc = wasabi.parse(wasabi.wat2wasm(wat))
         _compiled[wat] = (desc, compile_module(desc))
     return _compiled[wat]

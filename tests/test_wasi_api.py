@@ -10,7 +10,7 @@ wasmtime = pytest.importorskip("wasmtime")
 
 import wasabi  # noqa: E402
 from wasabi.runtime import instantiate  # noqa: E402
-from wasabi.compiler.codegen import compile_module  # noqa: E402
+from wasabi.compiler import compile_module  # noqa: E402
 from wasabi.wasi import (Environment, StateBuilder, Version, WasiConfig, WasiExit,  # noqa: E402
                          WasiFunction, bind_instance, get_version)
 

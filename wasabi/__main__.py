@@ -159,7 +159,7 @@ def cmd_run(args):
 
 def cmd_compile(args):
     from .validate import parse
-    from .compiler.codegen import compile_module
+    from .compiler import compile_module
     from .options import Options
     data = _read_module(args.module)
     start = time.perf_counter()

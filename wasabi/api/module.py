@@ -11,10 +11,10 @@ functions are called straight through the runtime's fast path.
 from .. import _ext
 from ..errors import CompileError
 from ..options import Options
+from ..runtime import cells
 from ..runtime.instance import Instance as _RuntimeInstance
 from ..runtime.store import Store as _RuntimeStore
 from ..validate import parse
-from . import serialize as _serialize
 from .externs import Global, Memory, Table, WasmFunction
 from .imports import prepare_imports
 from .store import Store, check_options
@@ -30,12 +30,6 @@ def _wasm_bytes(source):
         data = bytes(source)
         return data if looks_binary(data) else wat2wasm(data)
     raise TypeError("`Module` accepts Wasm bytes or a WAT string")
-
-
-def _compile(desc, options):
-    """The CompiledModule of a validated module, by the options' mode."""
-    from ..compiler import modes
-    return modes.compile(desc, check_options(options))
 
 
 def _store_options(store):
@@ -134,7 +128,8 @@ class Module:
 
     def serialize(self):
         """Bytes that Module.deserialize turns back into this module (with its code)."""
-        return _serialize.dump(self._wasm, self._code, self._name, self.options.mode)
+        from ..compiler import artifact
+        return artifact.dump(self._wasm, self._compiled, self._name)
 
     @staticmethod
     def deserialize(store, data):
@@ -142,16 +137,8 @@ class Module:
         can run it, else compiled again); CompileError for anything else."""
         if not isinstance(store, _RuntimeStore):
             raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
-        header, wasm, objects = _serialize.load(data)
-        desc = parse(wasm)
-        options = Options(mode=header.get("mode", "eager"), tier=header["tier"],
-                          bounds=header["bounds"], fuel=header["fuel"],
-                          interruptible=header["interruptible"])
-        if objects is not None:
-            from ..compiler.modes import CompiledModule
-            compiled = CompiledModule(desc, _serialize.link(objects, header), options)
-        else:
-            compiled = _compile(desc, options)
+        from ..compiler import artifact
+        compiled, header, wasm = artifact.restore(data)
         module = Module.__new__(Module)
         module._setup(store, wasm, compiled, header.get("name"))
         return module
@@ -201,9 +188,8 @@ class Instance:
         Python and from code added later; an export of an existing name replaces that
         function for every later call, also from compiled code. A module that fails
         validation changes nothing. Returns {name: extern} of the new exports."""
-        from ..compiler.modes import repl
         store = self.store
-        return repl.add_function(self._instance, _wasm_bytes(wasm), imports,
+        return cells.add_function(self._instance, _wasm_bytes(wasm), imports,
                                  prepare_imports=lambda desc, i: prepare_imports(desc, i, store))
 
     def clone(self):

@@ -2,16 +2,17 @@
 
     compiled = compile_bytes(wasm, Options(cache=True))    # a CompiledModule
 
-An entry is the bytes of api/serialize.py (wasm, objects, and the key of the
+An entry is the bytes of artifact.py (wasm, objects, and the key of the
 machine the code was made for), named by a hash of the wasm bytes, the tier,
 bounds mode and fuel option, and that machine key, so that another wasabi, LLVM or CPU never
 finds it. A hit parses and validates the wasm again (fast) and links the
 stored objects: no LLVM code generation. A missing, unreadable, corrupt or
 stale entry is compiled afresh and written again, atomically (a temporary file
 renamed into place), so concurrent runs never see half an entry. Corrupt means
-anything serialize.load refuses: its digest over header, wasm and objects is
-checked before an object is linked, so a damaged entry is never run. LAZY and REPL
-modules are not cached: they compile nothing up front.
+anything artifact.load refuses: its digest over header, wasm and objects is
+checked before an object is linked, so a damaged entry is never run. Only the
+modes whose strategy says `cached` (EAGER) are cached: LAZY and REPL compile
+nothing up front.
 
 Where: $WASABI_CACHE_DIR, else $XDG_CACHE_HOME/wasabi, else ~/.cache/wasabi.
 The entries hold machine code that this process will run: the directory is
@@ -23,7 +24,8 @@ import pathlib
 import tempfile
 
 from ..errors import CompileError
-from ..options import Mode
+from ..validate import parse
+from . import artifact, modes
 
 
 def cache_dir():
@@ -35,9 +37,8 @@ def cache_dir():
 
 
 def entry_path(wasm, options, directory=None):
-    from ..api.serialize import machine_key
     digest = hashlib.sha256()
-    parts = [machine_key(), options.tier, options.bounds]
+    parts = [artifact.machine_key(), options.tier, options.bounds]
     if options.fuel:
         parts.append("fuel")        # (without fuel the key is what it always was)
     if not options.interruptible:
@@ -50,31 +51,26 @@ def entry_path(wasm, options, directory=None):
 
 def _load(path, wasm, options):
     """The CompiledModule stored at `path`, or None."""
-    from ..api import serialize
-    from ..validate import parse
-    from .modes import CompiledModule
     try:
         if path.stat().st_uid != os.getuid():
             return None
-        header, stored_wasm, objects = serialize.load(path.read_bytes())
+        restored = artifact.restore(path.read_bytes(), compile_missing=False)
     except (OSError, CompileError):
         return None
-    if objects is None or stored_wasm != wasm or header["tier"] != options.tier \
-            or header["bounds"] != options.bounds or header["fuel"] != options.fuel \
-            or header["interruptible"] != options.interruptible:
+    if restored is None:
         return None
-    try:
-        code = serialize.link(objects, header)
-    except (RuntimeError, KeyError, ValueError):      # objects JITLink refuses
+    compiled, header, stored_wasm = restored
+    if stored_wasm != wasm or any(header[k] != getattr(options, k) for k in artifact.CODE_OPTIONS):
+        compiled.code.close()
         return None
-    return CompiledModule(parse(wasm), code, options)
+    compiled.options = options
+    return compiled
 
 
 def _store(path, compiled, wasm):
-    from ..api import serialize
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        data = serialize.dump(wasm, compiled.code, "", compiled.mode)
+        data = artifact.dump(wasm, compiled, "")
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -91,14 +87,12 @@ def compile_bytes(wasm, options, directory=None):
     """A CompiledModule of `wasm` (bytes) in `options`. With options.cache, EAGER
     code comes from the cache when it holds some for this machine, else it is
     compiled and stored there; otherwise (and in the lazy modes) it is compiled."""
-    from ..validate import parse
-    from .modes import compile as compile_desc
     wasm = bytes(wasm)
-    if not options.cache or options.mode is not Mode.EAGER:
-        return compile_desc(parse(wasm), options)
+    if not options.cache or not modes.strategy(options.mode).cached:
+        return modes.compile(parse(wasm), options)
     path = entry_path(wasm, options, directory)
     compiled = _load(path, wasm, options)
     if compiled is None:
-        compiled = compile_desc(parse(wasm), options)
+        compiled = modes.compile(parse(wasm), options)
         _store(path, compiled, wasm)
     return compiled

@@ -7,8 +7,8 @@
 - link_ir(jit, ir_text, tier, exported, imports): both steps, for code made in one piece
 
 Every path from IR text to a callable address goes through emit_object and
-link_objects: a module's parts (codegen.py, also on worker processes), lazy
-batches (modes/lazy.py), thunks (thunks.py), a cached artifact (linking only).
+link_objects: every mode's builds (builder.py, parts also emitted on worker
+processes), thunks (thunks.py), an artifact (library.py, linking only).
 """
 import itertools
 import threading

@@ -6,7 +6,7 @@ one global context. So a big module is translated in parts (contiguous runs
 of functions, balanced by body size, each part declaring the functions of the
 others), and each part's IR text is parsed, optimized and emitted in a worker
 process while this process translates the next part. The objects are linked
-into one JIT library (codegen.link_object), each with its own code markers.
+into one JIT library (library.JitLibrary), each with its own code markers.
 
 Only T0 and T1 are split: they do no inlining, so a part's code is what the
 whole module would give. O2 stays one module (inlining across the whole).

@@ -19,6 +19,7 @@ import threading
 from ..binary.types import V128
 from .irtypes import LLVM_TYPE, return_type
 from .jit import link_ir, new_jit
+from .library import runtime_builtin_addresses
 
 SLOT_SIZE = 16
 HOST_CALL = "wasabi_rt_host_call"
@@ -131,6 +132,5 @@ def array_thunk(functype):
 def host_thunk(functype, host_call_address=None):
     """Address of the host-call thunk for `functype`; it calls the runtime's host dispatch."""
     if host_call_address is None:
-        from .codegen import runtime_builtin_addresses
         host_call_address = runtime_builtin_addresses()[HOST_CALL]
     return _compile("host", functype, host_thunk_ir, {HOST_CALL: host_call_address})

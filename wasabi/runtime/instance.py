@@ -8,8 +8,6 @@ imported tables and memories), dropping each applied or declarative segment;
 run the start function. Every native record the compiled code reaches through
 the vmctx is owned by the Instance (or by the imported objects it holds).
 """
-import struct
-
 from .. import _ext
 from ..abi import vmctx as V
 from ..abi.traps import TRAP_OOB_MEMORY, TRAP_OOB_TABLE, message
@@ -38,14 +36,6 @@ class ExportNotFound(LookupError, AttributeError):
 Exports = _ext.FastExports
 
 
-def bounds_mode(code):
-    """'guard' or 'explicit': how the compiled code checks memory accesses."""
-    mode = getattr(code, "bounds", None)
-    if mode is None:
-        mode = getattr(getattr(code, "options", None), "bounds", None)
-    return mode or "guard"
-
-
 def _array(count, record_size):
     return _ext.RawBuffer(max(count, 1) * record_size)
 
@@ -58,8 +48,8 @@ class Instance:
     table_class = Table
 
     def __init__(self, desc, code, store):
-        self.desc = desc
-        self.code = code
+        self.desc = desc                # what the module is
+        self.code = code                # its machine code: a runtime.code.Code
         self.store = store
         self.memories = []
         self.tables = []
@@ -111,7 +101,7 @@ class Instance:
         if f is None:
             ft = self.desc.func_type(index)
             f = self.function_class(thunk_provider().array_thunk(ft),
-                                    self.code.func_address(index), self.vmctx.address, ft,
+                                    self.code.table.entry(index), self.vmctx.address, ft,
                                     self.store.keep, self.func_record_address(index), self)
             self._functions[index] = f
         return f
@@ -151,17 +141,15 @@ class Instance:
                 self.hold_writer(ext)
 
     def define_functions(self):
-        type_ids, records = _record_templates(self.desc, self.code)
+        table = self.code.table
+        type_ids, records = table.record_templates(self.desc, type_id)
         self.type_ids.set_bytes(0, type_ids)
         first = self.desc.num_imported_funcs
         self.funcs.set_bytes(first * V.FUNC_RECORD_SIZE, records)
         self.funcs.fill_u64(first * V.FUNC_RECORD_SIZE + V.FUNC_VMCTX, V.FUNC_RECORD_SIZE,
                             len(self.desc.funcs), self.vmctx.address)
-        # lazily compiled code (compiler/modes/lazy.py) patches the records of the
-        # instances it knows as functions get compiled
-        attach = getattr(self.code, "attach_instance", None)
-        if attach is not None:
-            attach(self)
+        # code published later reaches this instance's records directly
+        table.attach(self)
 
     def define_globals(self):
         for g in self.desc.globals:
@@ -238,31 +226,6 @@ class Instance:
         return f"<wasabi Instance: {len(self.exports)} exports>"
 
 
-# _record_templates packs records as (code, vmctx, type id), three u64 in a row
-if (V.FUNC_CODE, V.FUNC_VMCTX, V.FUNC_TYPE_ID, V.FUNC_RECORD_SIZE) != (0, 8, 16, 24):
-    raise ImportError("the function record layout changed: update _record_templates")
-
-
-def _record_templates(desc, code):
-    """(type ids array, defined function records without their vmctx) as bytes:
-    the same for every instance of a module, so made once per EAGER code library
-    (lazy code's addresses change as functions compile: made each time)."""
-    cached = getattr(code, "_record_templates", None)
-    if cached is not None and cached[0] is desc:
-        return cached[1]
-    ids = [type_id(t) for t in desc.types]
-    type_ids = struct.pack(f"<{len(ids)}Q", *ids)
-    records = b"".join(struct.pack("<QQQ", code.func_address(f.index), 0, ids[f.type_index])
-                       for f in desc.funcs)
-    templates = (type_ids, records)
-    if getattr(code, "attach_instance", None) is None:
-        try:
-            code._record_templates = (desc, templates)
-        except AttributeError:
-            pass
-    return templates
-
-
 def _tell_imports(externs, inst):
     """Imports that must know their importer (WASI binds its context to the
     instance's memory) get `instantiated(inst)`, before any code runs."""
@@ -292,7 +255,7 @@ def instantiate(desc, code, imports=None, *, store=None, instance_class=Instance
     `memory` what its memories are (Options.memory: "cow" or "anonymous")."""
     _ext.signals_ensure()
     store = store if store is not None else Store()
-    bounds = bounds_mode(code)
+    bounds = code.bounds
     externs = resolve_imports(desc, imports, bounds)
     limits = admit_instance(store, desc)
     inst = instance_class(desc, code, store)

@@ -2,78 +2,59 @@
 
     compiled = modes.compile(wasabi.parse(data), Options(mode=Mode.LAZY))
     instance = compiled.instantiate(imports, store=store)   # a wasabi.runtime Instance
-    compiled.stats()        # mode, functions, functions_compiled, batches, seconds...
-    compiled.clone()        # the same code (never recompiled), its own REPL cell list
-    compiled.extend(data)   # REPL: a cell that every later instance gets
-    repl.add_function(instance, data)                      # REPL: grow a live instance
-    wasabi.runtime.clone.clone_instance(instance)          # any mode
 
-- EAGER (eager.py): every function compiled before instantiation (CodeLibrary).
-- LAZY (lazy.py): nothing compiled up front; each function on its first call.
-- REPL (repl.py): LAZY plus cells added to live instances, with hot swap.
+A strategy says when functions are built and how their code is published; the
+steps are the same for all (compiler/builder.py: translate -> optimise -> emit
+-> link into a JitLibrary; the addresses go into the Code's CodeTable, which is
+all the runtime reads: runtime/code.py). Registered here:
 
-A CompiledModule is immutable apart from its REPL cell list and is shared by
-any number of instances on any threads; its code is never compiled twice.
+- EAGER (eager.py): every function built before instantiation, in parts on
+  worker processes for a big module; the code is an artifact (cached, serialized).
+- LAZY (lazy.py): nothing built up front; each function (with the callees it is
+  about to call) on its first call, through the table's stubs.
+- REPL (lazy.py): LAZY code that also makes cells for live instances (runtime/cells.py).
+
+A new mode is a new Strategy: a `build(desc, options, **kwargs) -> Code` and
+whether its code is an artifact the disk cache may keep.
 """
+from dataclasses import dataclass
+from typing import Callable
+
 from ...options import Mode
-from . import eager, lazy, repl
+from ...runtime.compiled import CompiledModule
+from . import eager, lazy
 
 
-class CompiledModule:
-    """A validated, compiled (or lazily compiling) module: ModuleDesc + code."""
+@dataclass(frozen=True)
+class Strategy:
+    mode: Mode
+    build: Callable          # (desc, options, **kwargs) -> runtime.code.Code
+    cached: bool = False     # its code is an artifact (Code.artifact()) the cache keeps
 
-    def __init__(self, desc, code, options, cells=()):
-        self.desc = desc
-        self.code = code
-        self.options = options
-        self.cells = list(cells)      # REPL: (desc, code) of each extend(), in order
 
-    @property
-    def mode(self):
-        return self.options.mode
+STRATEGIES = {}
 
-    def instantiate(self, imports=None, *, store=None, **kwargs):
-        """A new Instance (runtime.instantiate), with this module's REPL cells added."""
-        from ...runtime import instantiate
-        kwargs.setdefault("memory", self.options.memory)
-        instance = instantiate(self.desc, self.code, imports, store=store, **kwargs)
-        for cell in self.cells:
-            repl.apply_cell(instance, cell)
-        return instance
 
-    def stats(self):
-        """Counters of the code; `functions_compiled` counts compiled functions."""
-        if self.mode is Mode.EAGER:
-            return eager.stats(self.code)
-        return self.code.stats
+def register(strategy):
+    STRATEGIES[strategy.mode] = strategy
 
-    def clone(self):
-        """The same module (the code is shared, not recompiled), with its own cell list."""
-        return CompiledModule(self.desc, self.code, self.options, self.cells)
 
-    def extend(self, data):
-        """REPL: validate `data` against this module's exports and add it as a cell
-        that every instance created afterwards gets (see repl.extend_module)."""
-        self.cells.append(repl.extend_module(self, data))
-
-    def __repr__(self):
-        return f"<wasabi CompiledModule {self.mode.value}: {self.code!r}>"
+def strategy(mode):
+    try:
+        return STRATEGIES[Mode(mode)]
+    except KeyError:
+        raise ValueError(f"mode {Mode(mode).value!r} is not available yet") from None
 
 
 def compile(desc, options, **kwargs):
     """Compile a validated ModuleDesc (wasabi.parse) in options.mode.
 
     Keyword arguments go to the mode (lazy and repl: batch_limit)."""
-    mode = options.mode
-    if mode is Mode.EAGER:
-        code = eager.compile(desc, options)
-    elif mode is Mode.LAZY:
-        code = lazy.compile(desc, options, **kwargs)
-    elif mode is Mode.REPL:
-        code = repl.compile(desc, options, **kwargs)
-    else:
-        raise ValueError(f"mode {mode.value!r} is not available yet")
-    return CompiledModule(desc, code, options)
+    return CompiledModule(desc, strategy(options.mode).build(desc, options, **kwargs), options)
 
 
-__all__ = ["CompiledModule", "compile", "eager", "lazy", "repl"]
+register(Strategy(Mode.EAGER, eager.build, cached=True))
+register(Strategy(Mode.LAZY, lazy.build))
+register(Strategy(Mode.REPL, lazy.build_repl))
+
+__all__ = ["CompiledModule", "Strategy", "STRATEGIES", "compile", "register", "strategy"]

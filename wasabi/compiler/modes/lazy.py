@@ -3,23 +3,13 @@
 The code of a lazily compiled module is a LazyCode, shared by all its instances
 (on any threads). It owns:
 
-- one native stub and one code slot per function index (wasabi/_native/lazy.c).
-  The stub is the function's address for every caller: an instance's funcs
-  record, a Python handle, an importer's record. While the slot is empty the stub
-  calls the native resolver, which takes the GIL and calls `_resolve` here; once
-  filled, the stub is one load and a jmp.
-- one LLJIT, with one library per compile batch (JITLink; a batch's code range is
+- a deferred CodeTable (runtime/code.py): one native stub per function index,
+  the function's address for every caller. A stub whose function is not
+  compiled yet asks `_compile_for` here (with the GIL); the build is published
+  into the table, which every caller then reaches (see CodeTable for why the
+  addresses live in one per-module table and not only in the instances).
+- one JitLibrary, with one library per compile batch (a batch's code range is
   registered with the fault handler, so traps work as in EAGER).
-
-Why the code addresses live in one per-module slot table and not only in the
-instances: instances come and go on many threads, and a caller may hold the
-function's address anywhere (a Python handle, another instance's import record,
-a table element of another instance). The stub reaches the module-wide slot from
-all of them, so publishing a compiled function is one store that every instance
-sees at once, and no instance can miss it. As an optimization, publishing also
-rewrites (compare-and-swap: stub -> code) the funcs records of the live
-instances that registered with attach_instance, so that calls from compiled code
-skip the stub. A record that was swapped to other code (REPL) is left alone.
 
 Compiled code calls every function through its vmctx->funcs record (code, vmctx)
 (ModuleContext.table_calls): calls reach code compiled later, and code swapped in
@@ -34,16 +24,10 @@ is compiled twice. A compile error raises the original exception from the call
 that needed the function (the resolver keeps it for the entry to re-raise).
 """
 import threading
-import time
-import weakref
-from collections import deque
 
-from ... import _ext
-from ..codegen import link_library
-from ..jit import emit_object, new_jit
-from ..module_ir import CODE_BEGIN, CODE_END, ModuleContext, assemble_module, func_symbol
-from ..pipelines import target_machine
-from ..translator import FunctionTranslator
+from ...runtime.code import Code, CodeTable
+from ..builder import BatchBuilder
+from ..library import JitLibrary
 
 # a batch: at most this many functions, and at most this many bytes of wasm code
 DEFAULT_BATCH_LIMIT = 16
@@ -52,244 +36,106 @@ BATCH_BODY_BYTES = 32 * 1024
 COMPILE_THREAD_STACK = 16 << 20
 
 
-class BatchJit:
-    """One LLJIT with one library per compile batch; closing frees them all."""
-
-    def __init__(self):
-        self._jit = None
-        self._libraries = []          # (tracker, code begin, code end)
-
-    def link(self, object_bytes, symbols):
-        """Link a batch; returns {symbol: address} and registers its code range."""
-        if self._jit is None:
-            self._jit = new_jit()
-        tracker, addresses = link_library(self._jit, object_bytes,
-                                          [CODE_BEGIN, CODE_END, *symbols])
-        begin, end = addresses[CODE_BEGIN], addresses[CODE_END]
-        for symbol in symbols:
-            if not begin < addresses[symbol] < end:
-                tracker.close()
-                raise RuntimeError(f"{symbol} lies outside its batch's code range markers")
-        _ext.register_code_range(begin, end)
-        self._libraries.append((tracker, begin, end))
-        return addresses
-
-    @property
-    def libraries(self):
-        return len(self._libraries)
-
-    def close(self):
-        # the trackers go before the JIT that owns their code
-        for tracker, begin, end in self._libraries:
-            _ext.unregister_code_range(begin, end)
-            tracker.close()
-        self._libraries = []
-        if self._jit is not None:
-            self._jit.close()
-            self._jit = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-
-class LazyCode:
-    """The code of a LAZY (or REPL) module: what runtime.instantiate needs
-    (func_address, bounds, tier), shared by every instance of the module."""
+class LazyCode(Code):
+    """The code of a LAZY (or REPL) module, shared by every instance of it."""
 
     def __init__(self, desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT, mode="lazy"):
         self.desc = desc
         self.options = options
-        self.tier = getattr(options, "tier", "T1")
-        self.bounds = getattr(options, "bounds", "guard")
-        self.fuel = getattr(options, "fuel", False)
-        self.interruptible = getattr(options, "interruptible", True)
         self.mode = mode
         self.batch_limit = max(1, int(batch_limit))
-        self._first = desc.num_imported_funcs
-        self._count = len(desc.func_type_indices)
+        self._builder = BatchBuilder(desc, options, table_calls=True)
+        self._library = JitLibrary()
         self._compile_lock = threading.Lock()      # one compile at a time, never twice
-        self._publish_lock = threading.Lock()      # compiled addresses vs registered instances
-        self._instances = weakref.WeakSet()
-        self._compiled = {}                        # func index -> code address
-        self._jit = BatchJit()
         self._counters = {"functions_compiled": 0, "batches": 0, "compile_errors": 0,
                           "deep_compiles": 0, "translate_seconds": 0.0,
                           "codegen_seconds": 0.0, "link_seconds": 0.0}
-        if _ext.lazy_supported():
-            self._stubs = _ext.LazyStubs(self._count, self)
+        first, count = desc.num_imported_funcs, len(desc.func_type_indices)
+        if CodeTable.stubs_supported():
+            table = CodeTable(first, count, resolver=self._resolve)
         else:
             # no native stubs for this CPU: compile everything now, in one batch
-            self._stubs = None
-            self._compile_batch(list(range(self._first, self._count)))
-
-    # ---- what instantiation needs ----
-
-    def func_address(self, index):
-        """The address to call function `index` by: its stub (valid forever)."""
-        self._check_defined(index)
-        if self._stubs is None:
-            return self._compiled[index]
-        return self._stubs.stub(index)
-
-    def attach_instance(self, instance):
-        """Register a live instance: its funcs records get compiled code directly
-        (now for what is compiled, later as batches are published)."""
-        with self._publish_lock:
-            self._instances.add(instance)
-            compiled = dict(self._compiled)
-        self._patch_records(instance, compiled)
+            table = CodeTable.fixed(self._build(self._builder.translate()))
+        super().__init__(table, **self._builder.code_options())
 
     def is_compiled(self, index):
-        return index in self._compiled
+        return self.table.is_published(index)
 
     @property
     def stats(self):
         """Counters: functions (defined), functions_compiled, batches, seconds..."""
         out = dict(self._counters)
-        out.update(mode=self.mode, tier=self.tier, bounds=self.bounds, fuel=self.fuel,
-                   interruptible=self.interruptible,
-                   functions=self._count - self._first, libraries=self._jit.libraries,
-                   batch_limit=self.batch_limit, native_stubs=self._stubs is not None)
+        out.update(mode=self.mode, **self._builder.code_options(),
+                   functions=self.table.count - self.table.first,
+                   libraries=self._library.libraries, batch_limit=self.batch_limit,
+                   native_stubs=self.table.deferred)
         return out
+
+    @property
+    def code_ranges(self):
+        return self._library.code_ranges
+
+    def new_cell(self, desc):
+        """REPL: the code of a cell, compiled lazily with this module's options."""
+        if self.mode != "repl":
+            return super().new_cell(desc)
+        return LazyCode(desc, self.options, batch_limit=self.batch_limit, mode="repl")
 
     def close(self):
         """Free all compiled code; no function of the module may run afterwards."""
-        self._jit.close()
+        self._library.close()
 
-    # ---- the resolver's side ----
+    # ---- compiling ----
 
     def _resolve(self, index, deep):
-        """Called by the native resolver (GIL held): the code of `index`, compiled now."""
-        self._check_defined(index)
-        code = self._stubs.code(index)
-        if code:
-            return code
+        """Called by the table's resolver (GIL held): compile `index` unless done."""
         with self._compile_lock:           # another thread's compile of it: wait for it
-            code = self._stubs.code(index)
-            if code:
-                return code
+            if self.table.is_published(index):
+                return
             if deep:
                 self._counters["deep_compiles"] += 1
                 _run_on_fresh_thread(self._compile_for, index)
             else:
                 self._compile_for(index)
-        return self._stubs.code(index)
 
     def compile_now(self, indices):
         """Compile these functions now (if not yet), e.g. to warm a module up."""
         with self._compile_lock:
-            todo = [i for i in indices if i not in self._compiled]
+            todo = [i for i in indices if not self.table.is_published(i)]
             for i in todo:
-                self._check_defined(i)
+                self.table.entry(i)                 # IndexError for a function not defined
             if todo:
-                self._compile_batch(todo)
+                self.table.publish(self._build(self._builder.translate(todo)))
 
     def _compile_for(self, index):
         """Compile `index` with a batch of its callees; alone if the batch fails."""
-        translated = self._translate_batch(index)
-        if len(translated[1]) > 1:
+        batch = self._builder.translate_with_callees(
+            index, self.batch_limit, BATCH_BODY_BYTES, skip=self.table.is_published)
+        if len(batch.symbols) > 1:
             try:
-                self._build(*translated)
+                self.table.publish(self._build(batch))
                 return
             except Exception:
                 # a callee LLVM rejects must not fail a function that may never call it
                 self._counters["compile_errors"] += 1
-            translated = self._translate([index])
+            batch = self._builder.translate([index])
         try:
-            self._build(*translated)
+            self.table.publish(self._build(batch))
         except Exception:
             self._counters["compile_errors"] += 1
             raise
 
-    def _compile_batch(self, indices):
-        if indices:
-            self._build(*self._translate(indices))
-
-    def _translate(self, indices):
-        """(context, funcs, IR bodies) of the functions `indices`."""
-        t0 = time.perf_counter()
-        ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel,
-                            interruptible=self.interruptible)
-        funcs = [self.desc.funcs[i - self._first] for i in indices]
-        bodies = [FunctionTranslator(ctx, func).translate() for func in funcs]
-        self._counters["translate_seconds"] += time.perf_counter() - t0
-        return ctx, funcs, bodies
-
-    def _translate_batch(self, index):
-        """`index` and its not yet compiled direct callees, breadth first, within
-        the budget, translated: (context, funcs, IR bodies).
-
-        The callees come from the translator's call emitter (FunctionTranslator.
-        callees). A callee whose translation fails is left out (it fails on its
-        own first call, if that ever comes); a failure of `index` itself raises."""
-        t0 = time.perf_counter()
-        ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel,
-                            interruptible=self.interruptible)
-        funcs, bodies = [], []
-        queue, seen = deque([index]), {index}
-        budget = BATCH_BODY_BYTES
-        while queue and len(funcs) < self.batch_limit:
-            func = self.desc.funcs[queue.popleft() - self._first]
-            size = func.body_end - func.body_start
-            if funcs and size > budget:
-                continue
-            translator = FunctionTranslator(ctx, func)
-            try:
-                bodies.append(translator.translate())
-            except Exception:
-                if not funcs:
-                    raise
-                continue
-            funcs.append(func)
-            budget -= size
-            for callee in sorted(translator.callees):
-                if callee not in seen and callee not in self._compiled:
-                    seen.add(callee)
-                    queue.append(callee)
-        self._counters["translate_seconds"] += time.perf_counter() - t0
-        return ctx, funcs, bodies
-
-    def _build(self, ctx, funcs, bodies):
-        """Optimize, emit, link and publish translated functions."""
-        tm = target_machine(self.tier)
-        t1 = time.perf_counter()
-        text = assemble_module(ctx, bodies, funcs, tm.triple, str(tm.target_data))
-        obj, _ = emit_object(text, self.tier)
-        t2 = time.perf_counter()
-        symbols = {func.index: func_symbol(func.index) for func in funcs}
-        addresses = self._jit.link(obj, list(symbols.values()))
-        t3 = time.perf_counter()
-        self._publish({i: addresses[s] for i, s in symbols.items()})
+    def _build(self, module_ir):
+        """Optimise, emit and link one translated batch: {func index: address}."""
+        made = self._builder.build(self._library, [module_ir])
         c = self._counters
-        c["functions_compiled"] += len(funcs)
+        c["functions_compiled"] += len(made.symbols)
         c["batches"] += 1
-        c["codegen_seconds"] += t2 - t1
-        c["link_seconds"] += t3 - t2
-
-    def _publish(self, compiled):
-        if self._stubs is not None:
-            for index, address in compiled.items():
-                self._stubs.publish(index, address)
-        with self._publish_lock:
-            self._compiled.update(compiled)
-            instances = list(self._instances)
-        for instance in instances:
-            self._patch_records(instance, compiled)
-
-    def _patch_records(self, instance, compiled):
-        if self._stubs is None:
-            return
-        for index, address in compiled.items():
-            _ext.patch_record_code(instance.func_record_address(index),
-                                   self._stubs.stub(index), address)
-
-    def _check_defined(self, index):
-        if not self._first <= index < self._count:
-            raise IndexError(f"function {index} is not defined by this module "
-                             f"(defined: {self._first}..{self._count - 1})")
+        c["translate_seconds"] += made.stats["translate_seconds"]
+        c["codegen_seconds"] += sum(made.stats[k] for k in
+                                    ("parse_seconds", "optimize_seconds", "codegen_seconds"))
+        c["link_seconds"] += made.stats["link_seconds"]
+        return made.addresses
 
     def __repr__(self):
         s = self.stats
@@ -321,6 +167,11 @@ def _run_on_fresh_thread(function, *args):
         raise outcome["error"]
 
 
-def compile(desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT):
+def build(desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT):
     """LAZY: the module is validated (desc comes from wasabi.parse); nothing is compiled yet."""
     return LazyCode(desc, options, batch_limit=batch_limit, mode="lazy")
+
+
+def build_repl(desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT):
+    """REPL: LAZY code that also makes cells (runtime/cells.py grows live instances)."""
+    return LazyCode(desc, options, batch_limit=batch_limit, mode="repl")

@@ -1,4 +1,4 @@
-"""The bytes of Module.serialize / Module.deserialize.
+"""The bytes of a compiled module: Module.serialize / deserialize and the disk cache.
 
     MAGIC (8 bytes) | header length (u32 LE) | header (JSON) | wasm bytes | objects | digest
 
@@ -16,7 +16,8 @@ on (wasabi and LLVM versions, target triple, CPU and its features, the ABI).
 When the key matches this process, deserialize links the stored object again
 (no LLVM optimisation or code generation); otherwise, or when there is no
 object, it compiles the embedded wasm afresh. Either way the module behaves
-the same. Like wasmer's, these bytes contain machine code: deserialize only
+the same. `restore` is the one loader: Module.deserialize and the disk cache
+(cache.py) both use it. Like wasmer's, these bytes contain machine code: deserialize only
 bytes you produced yourself.
 """
 import functools
@@ -24,40 +25,45 @@ import hashlib
 import json
 import struct
 
+from .. import _ext
+from .._version import __version__
 from ..errors import CompileError
-from ..options import BOUNDS, TIERS
+from ..options import BOUNDS, TIERS, Options
+from ..runtime.compiled import CompiledModule
+from ..validate import parse
+from . import modes
+from .modes import eager
+from .pipelines import host_identity
 
 MAGIC = b"\0wasabi\x01"
 FORMAT = 3                  # 3: the trailing digest
 DIGEST_SIZE = hashlib.sha256().digest_size
-MODES = ("eager", "lazy", "repl")
+MODES = tuple(mode.value for mode in modes.STRATEGIES)
 
 
 @functools.lru_cache(maxsize=1)
 def machine_key():
     """What compiled code depends on, as one string."""
-    from .. import _ext
-    from .._version import __version__
-    from ..compiler.pipelines import host_identity
     abi = repr(sorted(_ext.abi_layout().items())) + repr(sorted(_ext.builtin_addresses()))
     parts = [__version__, *host_identity(), hashlib.sha256(abi.encode()).hexdigest()[:16]]
     return "|".join(parts)
 
 
-def dump(wasm, code, name, mode):
-    """The serialized bytes of a module: its wasm, its code (the object code of an EAGER
-    module; LAZY and REPL modules compile again, lazily, when loaded), name and mode."""
-    objects = getattr(code, "objects", None) or []
-    symbols = getattr(code, "symbols", None) or {}
+def dump(wasm, compiled, name):
+    """The serialized bytes of a CompiledModule: its wasm, its code's artifact (the
+    objects of an EAGER module; LAZY and REPL modules compile again, lazily, when
+    loaded), name and mode."""
+    code = compiled.code
+    objects, symbols = code.artifact() or ([], {})
     header = {
         "format": FORMAT,
         "key": machine_key() if objects else None,
         "tier": code.tier,
         "bounds": code.bounds,
-        "fuel": bool(getattr(code, "fuel", False)),
-        "interruptible": bool(getattr(code, "interruptible", True)),
+        "fuel": code.fuel,
+        "interruptible": code.interruptible,
         "name": name,
-        "mode": mode.value,
+        "mode": compiled.mode.value,
         "wasm": len(wasm),
         "objects": [len(obj) for obj in objects],
         "symbols": {str(index): symbol for index, symbol in symbols.items()},
@@ -111,12 +117,31 @@ def load(data):
     return header, wasm, objects
 
 
-def link(objects, header):
-    """A CodeLibrary from stored objects (registered with the fault handler)."""
-    from ..compiler.codegen import link_object
-    library = link_object(objects, header["symbols"],
-                          stats={"tier": header["tier"], "bounds": header["bounds"],
-                                 "fuel": header["fuel"],
-                                 "interruptible": header["interruptible"]})
-    library.register_code_range()
-    return library
+def options_of(header):
+    """The Options a loaded artifact's code was compiled with."""
+    return Options(mode=header.get("mode", "eager"), tier=header["tier"], bounds=header["bounds"],
+                   fuel=header["fuel"], interruptible=header["interruptible"])
+
+
+def restore(data, *, compile_missing=True):
+    """(CompiledModule, header, wasm) of artifact bytes: the stored objects linked
+    when this machine can run them (no LLVM optimisation or code generation), else
+    the wasm compiled afresh in the stored options; with not `compile_missing`
+    (the cache: it compiles and stores a fresh entry itself) None instead.
+    CompileError for bytes that are no artifact."""
+    header, wasm, objects = load(data)
+    desc = parse(wasm)
+    options = options_of(header)
+    if objects is not None:
+        try:
+            code = eager.from_objects(objects, header["symbols"],
+                                      {k: header[k] for k in CODE_OPTIONS})
+            return CompiledModule(desc, code, options), header, wasm
+        except (RuntimeError, KeyError, ValueError):      # objects JITLink refuses
+            pass
+    if not compile_missing:
+        return None
+    return modes.compile(desc, options), header, wasm
+
+
+CODE_OPTIONS = ("tier", "bounds", "fuel", "interruptible")

@@ -1,6 +1,7 @@
-"""REPL mode: LAZY, plus growing a live instance with new code ("cells").
+"""REPL: growing a live instance with new code ("cells"), the runtime's half.
 
-A cell is a wasm module of its own, compiled lazily. Its imports name the live
+A cell is a wasm module of its own, compiled lazily (its Code comes from the
+live module's: `code.new_cell(desc)`, see runtime/code.py). Its imports name the live
 instance's exports by field name (any module name; names found in the optional
 `imports` mapping resolve there instead: host functions and the like), so it
 shares the live memory, tables and globals and calls the live functions. Its
@@ -26,14 +27,12 @@ stores). Only functions can be redefined; other kinds of exports only be added.
 """
 import threading
 
-from ... import _ext
-from ...binary.types import EXTERN_FUNC
-from ...errors import LinkError
-from .lazy import DEFAULT_BATCH_LIMIT, LazyCode
-
-
-def compile(desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT):
-    return LazyCode(desc, options, batch_limit=batch_limit, mode="repl")
+from .. import _ext
+from ..binary.types import EXTERN_FUNC
+from ..errors import LinkError
+from ..validate import parse
+from .instance import instantiate
+from .linking import resolve_imports
 
 
 def add_function(instance, data, imports=None, *, prepare_imports=None):
@@ -54,7 +53,7 @@ def add_function(instance, data, imports=None, *, prepare_imports=None):
 def extend_module(compiled, data):
     """Validate the cell `data` against a REPL CompiledModule (the types of its
     exports and of earlier cells'); returns the compiled cell (desc, code)."""
-    if getattr(compiled.code, "mode", None) != "repl":
+    if compiled.code.mode != "repl":
         raise ValueError("module.extend needs a module compiled with Options(mode=Mode.REPL)")
     cell = _compile_cell(compiled.code, data)
     available = _module_export_types(compiled)
@@ -79,8 +78,6 @@ def extend_module(compiled, data):
 def apply_cell(instance, cell, imports=None):
     """Instantiate a compiled cell (desc, code) against a live REPL instance and
     commit its exports (see the module docstring). Returns its exports."""
-    from ...runtime import instantiate
-    from ...runtime.linking import resolve_imports
     state = _state(instance)
     desc, code = cell
     with state.lock:
@@ -196,16 +193,14 @@ def _state(instance):
 
 
 def _check_repl(instance):
-    if getattr(instance.code, "mode", None) != "repl":
+    if instance.code.mode != "repl":
         raise ValueError("add_function needs an instance of a module compiled with "
                          "Options(mode=Mode.REPL)")
 
 
 def _compile_cell(live_code, data):
-    from ...validate import parse
     desc = parse(data)              # CompileError / ValidationError: nothing changed
-    return desc, LazyCode(desc, live_code.options, batch_limit=live_code.batch_limit,
-                          mode="repl")
+    return desc, live_code.new_cell(desc)
 
 
 def _check_exports(instance, desc):

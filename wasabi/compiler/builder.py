@@ -1,0 +1,139 @@
+"""The one batch builder: translate -> optimise -> emit -> link, for every mode.
+
+A build takes some defined functions of a module (EAGER: all of them, in parts
+on worker processes when the module is big; LAZY: one function and the callees
+it is about to call) and links their code into a JitLibrary. The mode decides
+which functions and when, and publishes the addresses into its CodeTable.
+
+    builder = BatchBuilder(desc, options, table_calls=False)
+    build = builder.build(library, builder.parts(jobs))       # all, in parts
+    build = builder.build(library, [builder.translate_with_callees(index, ...)])
+"""
+import time
+from collections import deque
+
+from . import parallel
+from .jit import emit_object
+from .module_ir import ModuleContext, ModuleIR, assemble_module, func_symbol, translate_module
+from .pipelines import target_machine
+from .translator import FunctionTranslator
+
+
+class Build:
+    """What one build made: objects (one per part), symbols and addresses by
+    function index, and its counters."""
+    __slots__ = ("objects", "symbols", "addresses", "stats")
+
+    def __init__(self, objects, symbols, addresses, stats):
+        self.objects = objects
+        self.symbols = symbols          # func index -> symbol
+        self.addresses = addresses      # func index -> code address
+        self.stats = stats
+
+
+class BatchBuilder:
+    """Builds functions of one module with one set of code options.
+
+    `options` needs tier, bounds, fuel and interruptible (wasabi.Options has them;
+    missing ones take the defaults). `table_calls`: every call goes through the
+    callee's vmctx->funcs record (LAZY, REPL: code compiled or swapped in later is
+    reached), else calls within the module are direct."""
+
+    def __init__(self, desc, options=None, *, table_calls=False):
+        self.desc = desc
+        self.tier = getattr(options, "tier", "T1")
+        self.bounds = getattr(options, "bounds", "guard")
+        self.fuel = getattr(options, "fuel", False)
+        self.interruptible = getattr(options, "interruptible", True)
+        self.table_calls = table_calls
+        tm = target_machine(self.tier)
+        self._triple, self._datalayout = tm.triple, str(tm.target_data)
+
+    def code_options(self):
+        return {"tier": self.tier, "bounds": self.bounds, "fuel": self.fuel,
+                "interruptible": self.interruptible}
+
+    # ---- translate ----
+
+    def translate(self, indices=None, part=0):
+        """The IR module of defined functions `indices` (None: all) as `part`."""
+        return translate_module(self.desc, self.bounds, indices, triple=self._triple,
+                                datalayout=self._datalayout, table_calls=self.table_calls,
+                                part=part, fuel=self.fuel, interruptible=self.interruptible)
+
+    def parts(self, jobs):
+        """Translators of the whole module in parts (parallel.partition), for build."""
+        parts = parallel.partition(self.desc, self.tier, jobs)
+        if len(parts) == 1:
+            return [lambda k: self.translate(None, k)]
+        return [lambda k, indices=indices: self.translate(indices, k) for indices in parts]
+
+    def translate_with_callees(self, index, limit, budget, skip):
+        """`index` and its direct callees that `skip(callee)` does not refuse, breadth first, at most `limit`
+        functions and `budget` bytes of wasm code, as one IR module. The callees come
+        from the translator's call emitter (FunctionTranslator.callees); one whose
+        translation fails is left out (it fails on its own first call, if that ever
+        comes); a failure of `index` itself raises."""
+        start = time.perf_counter()
+        ctx = self._context()
+        first = self.desc.num_imported_funcs
+        funcs, bodies, instructions = [], [], 0
+        queue, seen = deque([index]), {index}
+        while queue and len(funcs) < limit:
+            func = self.desc.funcs[queue.popleft() - first]
+            size = func.body_end - func.body_start
+            if funcs and size > budget:
+                continue
+            translator = FunctionTranslator(ctx, func)
+            try:
+                bodies.append(translator.translate())
+            except Exception:
+                if not funcs:
+                    raise
+                continue
+            funcs.append(func)
+            instructions += translator.instructions
+            budget -= size
+            for callee in sorted(translator.callees):
+                if callee not in seen and not skip(callee):
+                    seen.add(callee)
+                    queue.append(callee)
+        text = assemble_module(ctx, bodies, funcs, self._triple, self._datalayout)
+        return ModuleIR(text, {f.index: func_symbol(f.index) for f in funcs}, instructions,
+                        sum(f.body_end - f.body_start for f in funcs),
+                        time.perf_counter() - start)
+
+    def _context(self):
+        return ModuleContext(self.desc, self.bounds, self.table_calls, self.fuel,
+                             self.interruptible)
+
+    # ---- optimise, emit, link ----
+
+    def build(self, library, parts, jobs=1, builtin_addresses=None):
+        """Emit and link the parts (ModuleIRs, or callables k -> ModuleIR called in
+        order while workers emit earlier parts) into `library`: a Build."""
+        translated = []
+
+        def text_of(k):
+            part = parts[k](k) if callable(parts[k]) else parts[k]
+            translated.append(part)
+            return part.text
+
+        if len(parts) == 1:
+            emitted = [emit_object(text_of(0), self.tier)]
+        else:
+            emitted = parallel.emit_parts(text_of, len(parts), self.tier, jobs)
+        objects = [obj for obj, _ in emitted]
+        symbols = {i: s for m in translated for i, s in m.symbols.items()}
+        start = time.perf_counter()
+        addresses = library.link(objects, list(symbols.values()), builtin_addresses)
+        stats = {key: sum(timings[key] for _, timings in emitted) for key in emitted[0][1]}
+        stats.update(self.code_options(), parts=len(parts),
+                     functions=len(symbols),
+                     instructions=sum(m.instructions for m in translated),
+                     body_bytes=sum(m.body_bytes for m in translated),
+                     ir_chars=sum(len(m.text) for m in translated),
+                     object_bytes=sum(map(len, objects)),
+                     translate_seconds=sum(m.translate_seconds for m in translated),
+                     link_seconds=time.perf_counter() - start)
+        return Build(objects, symbols, {i: addresses[s] for i, s in symbols.items()}, stats)
