@@ -147,7 +147,7 @@ def test_tables_and_call_indirect():
 
 def test_object_bytes_reload_into_a_new_jit(control):
     lib = control.lib
-    again = from_objects(lib.object_bytes, lib.symbols, {}, _ext.builtin_addresses())
+    again = from_objects(lib.object_bytes, lib.symbols, lib.code_options, _ext.builtin_addresses())
     fib = next(e.index for e in control.desc.exports if e.name == "fib")
     thunk = thunks.array_thunk(control.desc.func_type(fib))
     assert _ext.FuncHandle(thunk, again.func_address(fib), control.address,

@@ -9,6 +9,7 @@ import pytest
 
 import wasabi
 from wasabi import Mode, Options
+from wasabi.options import CodeOptions
 
 wasmtime = pytest.importorskip("wasmtime")
 
@@ -89,10 +90,10 @@ def test_fuel_off_ir_has_no_fuel_code():
     from wasabi.compiler.module_ir import translate_module
     desc = wasabi.parse(wasabi.wat2wasm(CASES["loops"][0]))
     plain = translate_module(desc).text
-    counted = translate_module(desc, fuel=True).text
+    counted = translate_module(desc, CodeOptions(fuel=True)).text
     assert "%fuel" not in plain and "fuel.out" not in plain
     assert "%fuel" in counted and "fuel.out" in counted
-    assert translate_module(desc, fuel=False).text == plain
+    assert translate_module(desc, CodeOptions(fuel=False)).text == plain
 
 
 IMPORTER = """(module

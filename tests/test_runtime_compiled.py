@@ -7,6 +7,7 @@ import wasabi  # noqa: E402
 from wasabi.abi import traps  # noqa: E402
 from wasabi.binary.types import I32, FuncType  # noqa: E402
 from wasabi.errors import LinkError, Trap  # noqa: E402
+from wasabi.options import CodeOptions  # noqa: E402
 from wasabi.runtime import HostFunction, instantiate  # noqa: E402
 
 codegen = pytest.importorskip("wasabi.compiler")
@@ -36,11 +37,8 @@ WAT = """
 
 @pytest.fixture(scope="module", params=["guard", "explicit"])
 def compiled(request):
-    class Options:
-        tier = "T1"
-        bounds = request.param
     desc = wasabi.parse(wasmtime.wat2wasm(WAT))
-    return desc, codegen.compile_module(desc, Options())
+    return desc, codegen.compile_module(desc, CodeOptions(bounds=request.param))
 
 
 def make(compiled, log=lambda x: x * 10):

@@ -13,6 +13,7 @@ from wasabi.errors import LinkError, Trap
 from wasabi.module.desc import (ConstExpr, DataDesc, ElemDesc, ExportDesc, FuncDesc, GlobalDesc,
                                 ImportDesc, ModuleDesc)
 from wasabi.runtime import Function, Global, HostFunction, Memory, Store, Table, instantiate
+from wasabi.options import CodeOptions
 from wasabi.runtime.code import Code, CodeTable
 
 from handir import link_ir
@@ -69,7 +70,7 @@ class FakeCode(Code):
 
     def __init__(self, lib, symbols):
         super().__init__(CodeTable.fixed({i: lib[s] for i, s in symbols.items()}),
-                         tier="T1", bounds="guard")
+                         CodeOptions())
 
 
 def i32(v):

@@ -8,6 +8,7 @@ from wasabi.binary.opcodes import OPCODES
 from wasabi.compiler import emit
 from wasabi.compiler.irtypes import f32_const, f64_const, i32_const
 from wasabi.compiler.module_ir import translate_module
+from wasabi.options import CodeOptions
 from wasabi.compiler.pipelines import initialize
 
 FAMILIES = {
@@ -96,7 +97,7 @@ def test_every_instruction_has_an_emitter():
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_family_translates_to_valid_ir(family, bounds):
     initialize()
-    ir = translate_module(desc_of(FAMILIES[family]), bounds)
+    ir = translate_module(desc_of(FAMILIES[family]), CodeOptions(bounds=bounds))
     module = llvm.parse_assembly(ir.text)
     module.verify()
     assert ir.instructions > 0
@@ -105,8 +106,8 @@ def test_family_translates_to_valid_ir(family, bounds):
 
 def test_explicit_bounds_mode_checks_and_guard_mode_does_not():
     body = FAMILIES["memory"]
-    assert "trap5" in translate_module(desc_of(body), "explicit").text
-    assert "trap5" not in translate_module(desc_of(body), "guard").text
+    assert "trap5" in translate_module(desc_of(body), CodeOptions(bounds="explicit")).text
+    assert "trap5" not in translate_module(desc_of(body), CodeOptions(bounds="guard")).text
 
 
 def test_constants_are_exact_bit_patterns():

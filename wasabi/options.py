@@ -17,6 +17,40 @@ MEMORIES = ("cow", "anonymous")
 
 
 @dataclass(frozen=True)
+class CodeOptions:
+    """The switches machine code depends on, and nothing else: the one record the
+    builder translates by, a Code reports, an artifact's header stores and the disk
+    cache keys on (see Options for what each one means)."""
+    tier: str = "T1"
+    bounds: str = "guard"
+    fuel: bool = False
+    interruptible: bool = True
+
+    FIELDS = ("tier", "bounds", "fuel", "interruptible")
+
+    def __post_init__(self):
+        if self.tier not in TIERS:
+            raise ValueError(f"tier must be one of {TIERS}, not {self.tier!r}")
+        if self.bounds not in BOUNDS:
+            raise ValueError(f"bounds must be one of {BOUNDS}, not {self.bounds!r}")
+        for name in ("fuel", "interruptible"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, not {getattr(self, name)!r}")
+
+    @classmethod
+    def of(cls, options):
+        """The code options of `options` (an Options, a CodeOptions, or None: defaults)."""
+        if isinstance(options, CodeOptions):
+            return options
+        if options is None:
+            return cls()
+        return options.code
+
+    def as_dict(self):
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+
+@dataclass(frozen=True)
 class Options:
     mode: Mode = Mode.EAGER
     tier: str = "T1"          # T0: O0 + codegen O0; T1: light IR passes + codegen O1; O2: full O2
@@ -40,13 +74,11 @@ class Options:
     def __post_init__(self):
         if not isinstance(self.mode, Mode):
             object.__setattr__(self, "mode", Mode(str(self.mode).lower()))
-        if self.tier not in TIERS:
-            raise ValueError(f"tier must be one of {TIERS}, not {self.tier!r}")
-        if self.bounds not in BOUNDS:
-            raise ValueError(f"bounds must be one of {BOUNDS}, not {self.bounds!r}")
-        if not isinstance(self.fuel, bool):
-            raise TypeError(f"fuel must be True or False, not {self.fuel!r}")
-        if not isinstance(self.interruptible, bool):
-            raise TypeError(f"interruptible must be True or False, not {self.interruptible!r}")
+        self.code                   # checks the code switches
         if self.memory not in MEMORIES:
             raise ValueError(f"memory must be one of {MEMORIES}, not {self.memory!r}")
+
+    @property
+    def code(self):
+        """The switches the machine code depends on (CodeOptions)."""
+        return CodeOptions(self.tier, self.bounds, self.fuel, self.interruptible)

@@ -18,6 +18,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))        # the worktree's wasabi, run as a script
 
 from wasabi.compiler.module_ir import ModuleContext  # noqa: E402
+from wasabi.options import CodeOptions  # noqa: E402
 from wasabi.compiler.translator import FunctionTranslator  # noqa: E402
 from wasabi.text import wat2wasm  # noqa: E402
 from wasabi.validate import parse  # noqa: E402
@@ -44,7 +45,7 @@ def render(wat):
     """The `define` texts of the defined functions of module `wat`, in index order."""
     opts = options(wat)
     desc = parse(wat2wasm(wat))
-    ctx = ModuleContext(desc, opts["bounds"], opts["table_calls"])
+    ctx = ModuleContext(desc, CodeOptions(bounds=opts["bounds"]), opts["table_calls"])
     ctx.fp_register, ctx.segment_stack_check = "x", True      # x86-64, on any host
     return "\n".join(FunctionTranslator(ctx, func).translate() for func in desc.funcs) + "\n"
 

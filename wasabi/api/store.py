@@ -6,20 +6,18 @@ choose a tier; `options` (a wasabi.Options) says it directly and wins over the
 engine. `limits` (a wasabi.Limits) and `limiter` bound the memories, tables and
 instances made in the store (wasabi/runtime/limits.py).
 """
-from ..options import Mode, Options
+from ..compiler.modes import strategy
+from ..options import Options
 from ..runtime.store import Store as _RuntimeStore
 from .engine import _Engine
 
-# the modes wasabi.compile can build today; AOT and PGO come with their own issues
-AVAILABLE_MODES = (Mode.EAGER, Mode.LAZY, Mode.REPL)
-
 
 def check_options(options):
-    """`options` if wasabi can compile with it now; TypeError / ValueError otherwise."""
+    """`options` if wasabi can compile with it now (its mode has a registered strategy,
+    wasabi/compiler/modes); TypeError / ValueError otherwise."""
     if not isinstance(options, Options):
         raise TypeError(f"expected wasabi.Options, got {type(options).__name__}")
-    if options.mode not in AVAILABLE_MODES:
-        raise ValueError(f"mode {options.mode.name} is not available yet")
+    strategy(options.mode)
     return options
 
 

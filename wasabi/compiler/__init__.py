@@ -9,9 +9,22 @@
 - thunks: per-signature array-call and host-call thunks (process-wide)
 
 compile_module(desc, options, jobs=None) is EAGER's build: an EagerCode.
-"""
-from .jit import emit_object
-from .module_ir import translate_module
-from .modes.eager import EagerCode, build as compile_module
 
-__all__ = ["EagerCode", "compile_module", "emit_object", "translate_module"]
+Importing this package loads no LLVM (the API reads the mode registry when a
+Store is made); the names below are imported on first use.
+"""
+import importlib
+
+_LAZY_NAMES = {"compile_module": ("modes.eager", "build"), "EagerCode": ("modes.eager", "EagerCode"),
+               "emit_object": ("jit", "emit_object"),
+               "translate_module": ("module_ir", "translate_module")}
+
+__all__ = sorted(_LAZY_NAMES)
+
+
+def __getattr__(name):
+    try:
+        module, attribute = _LAZY_NAMES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)

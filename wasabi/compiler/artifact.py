@@ -10,7 +10,8 @@ The digest is checked before anything else is read, so bytes damaged in any way
 and never linked: linking a damaged object can crash the process. It guards
 against accidents, not attackers (anyone can compute a digest).
 
-The header names the options the code was compiled with (tier, bounds, fuel), the module's name,
+The header names the options the code was compiled with (its CodeOptions: tier,
+bounds, fuel, interruptible; and the mode), the module's name,
 the symbol of each function and a key of everything the machine code depends
 on (wasabi and LLVM versions, target triple, CPU and its features, the ABI).
 When the key matches this process, deserialize links the stored object again
@@ -28,7 +29,7 @@ import struct
 from .. import _ext
 from .._version import __version__
 from ..errors import CompileError
-from ..options import BOUNDS, TIERS, Options
+from ..options import CodeOptions, Options
 from ..runtime.compiled import CompiledModule
 from ..validate import parse
 from . import modes
@@ -58,10 +59,7 @@ def dump(wasm, compiled, name):
     header = {
         "format": FORMAT,
         "key": machine_key() if objects else None,
-        "tier": code.tier,
-        "bounds": code.bounds,
-        "fuel": code.fuel,
-        "interruptible": code.interruptible,
+        **code.code_options.as_dict(),
         "name": name,
         "mode": compiled.mode.value,
         "wasm": len(wasm),
@@ -94,19 +92,18 @@ def load(data):
         wasm_end = start + length + int(header["wasm"])
         sizes = [int(size) for size in header["objects"]]
         object_end = wasm_end + sum(sizes)
-        tier, bounds, mode = header["tier"], header["bounds"], header.get("mode", "eager")
-        fuel = header.setdefault("fuel", False)
-        interruptible = header.setdefault("interruptible", True)
+        mode = header.setdefault("mode", "eager")
+        fields = {"fuel": False, "interruptible": True, **header}
+        code = CodeOptions(**{name: fields[name] for name in CodeOptions.FIELDS})
         header["symbols"] = {int(k): str(v) for k, v in header["symbols"].items()}
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise _bad(f"unreadable header ({exc})") from None
     if header.get("format") != FORMAT or object_end != len(data) or wasm_end > len(data) \
             or wasm_end < start + length or any(size <= 0 for size in sizes):
         raise _bad("unknown format or wrong length")
-    if tier not in TIERS or bounds not in BOUNDS or mode not in MODES \
-            or not isinstance(fuel, bool) or not isinstance(interruptible, bool):
-        raise _bad(f"unknown options (tier {tier!r}, bounds {bounds!r}, mode {mode!r}, "
-                   f"fuel {fuel!r})")
+    if mode not in MODES:
+        raise _bad(f"unknown mode {mode!r}")
+    header["code"] = code
     wasm = data[start + length:wasm_end]
     objects, at = [], wasm_end
     for size in sizes:
@@ -119,8 +116,7 @@ def load(data):
 
 def options_of(header):
     """The Options a loaded artifact's code was compiled with."""
-    return Options(mode=header.get("mode", "eager"), tier=header["tier"], bounds=header["bounds"],
-                   fuel=header["fuel"], interruptible=header["interruptible"])
+    return Options(mode=header["mode"], **header["code"].as_dict())
 
 
 def restore(data, *, compile_missing=True):
@@ -134,14 +130,10 @@ def restore(data, *, compile_missing=True):
     options = options_of(header)
     if objects is not None:
         try:
-            code = eager.from_objects(objects, header["symbols"],
-                                      {k: header[k] for k in CODE_OPTIONS})
+            code = eager.from_objects(objects, header["symbols"], header["code"])
             return CompiledModule(desc, code, options), header, wasm
         except (RuntimeError, KeyError, ValueError):      # objects JITLink refuses
             pass
     if not compile_missing:
         return None
     return modes.compile(desc, options), header, wasm
-
-
-CODE_OPTIONS = ("tier", "bounds", "fuel", "interruptible")

@@ -12,6 +12,7 @@ which functions and when, and publishes the addresses into its CodeTable.
 import time
 from collections import deque
 
+from ..options import CodeOptions
 from . import parallel
 from .jit import emit_object
 from .module_ir import ModuleContext, ModuleIR, assemble_module, func_symbol, translate_module
@@ -34,32 +35,25 @@ class Build:
 class BatchBuilder:
     """Builds functions of one module with one set of code options.
 
-    `options` needs tier, bounds, fuel and interruptible (wasabi.Options has them;
-    missing ones take the defaults). `table_calls`: every call goes through the
+    `options`: an Options or a CodeOptions (None: the defaults). `table_calls`: every call goes through the
     callee's vmctx->funcs record (LAZY, REPL: code compiled or swapped in later is
     reached), else calls within the module are direct."""
 
     def __init__(self, desc, options=None, *, table_calls=False):
         self.desc = desc
-        self.tier = getattr(options, "tier", "T1")
-        self.bounds = getattr(options, "bounds", "guard")
-        self.fuel = getattr(options, "fuel", False)
-        self.interruptible = getattr(options, "interruptible", True)
+        self.code = CodeOptions.of(options)
+        self.tier = self.code.tier
         self.table_calls = table_calls
         tm = target_machine(self.tier)
         self._triple, self._datalayout = tm.triple, str(tm.target_data)
-
-    def code_options(self):
-        return {"tier": self.tier, "bounds": self.bounds, "fuel": self.fuel,
-                "interruptible": self.interruptible}
 
     # ---- translate ----
 
     def translate(self, indices=None, part=0):
         """The IR module of defined functions `indices` (None: all) as `part`."""
-        return translate_module(self.desc, self.bounds, indices, triple=self._triple,
+        return translate_module(self.desc, self.code, indices, triple=self._triple,
                                 datalayout=self._datalayout, table_calls=self.table_calls,
-                                part=part, fuel=self.fuel, interruptible=self.interruptible)
+                                part=part)
 
     def parts(self, jobs):
         """Translators of the whole module in parts (parallel.partition), for build."""
@@ -104,8 +98,7 @@ class BatchBuilder:
                         time.perf_counter() - start)
 
     def _context(self):
-        return ModuleContext(self.desc, self.bounds, self.table_calls, self.fuel,
-                             self.interruptible)
+        return ModuleContext(self.desc, self.code, self.table_calls)
 
     # ---- optimise, emit, link ----
 
@@ -128,7 +121,7 @@ class BatchBuilder:
         start = time.perf_counter()
         addresses = library.link(objects, list(symbols.values()), builtin_addresses)
         stats = {key: sum(timings[key] for _, timings in emitted) for key in emitted[0][1]}
-        stats.update(self.code_options(), parts=len(parts),
+        stats.update(self.code.as_dict(), parts=len(parts),
                      functions=len(symbols),
                      instructions=sum(m.instructions for m in translated),
                      body_bytes=sum(m.body_bytes for m in translated),

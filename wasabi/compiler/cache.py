@@ -3,8 +3,8 @@
     compiled = compile_bytes(wasm, Options(cache=True))    # a CompiledModule
 
 An entry is the bytes of artifact.py (wasm, objects, and the key of the
-machine the code was made for), named by a hash of the wasm bytes, the tier,
-bounds mode and fuel option, and that machine key, so that another wasabi, LLVM or CPU never
+machine the code was made for), named by a hash of the wasm bytes, the code options
+(Options.code) and that machine key, so that another wasabi, LLVM or CPU never
 finds it. A hit parses and validates the wasm again (fast) and links the
 stored objects: no LLVM code generation. A missing, unreadable, corrupt or
 stale entry is compiled afresh and written again, atomically (a temporary file
@@ -38,10 +38,11 @@ def cache_dir():
 
 def entry_path(wasm, options, directory=None):
     digest = hashlib.sha256()
-    parts = [artifact.machine_key(), options.tier, options.bounds]
-    if options.fuel:
+    code = options.code
+    parts = [artifact.machine_key(), code.tier, code.bounds]
+    if code.fuel:
         parts.append("fuel")        # (without fuel the key is what it always was)
-    if not options.interruptible:
+    if not code.interruptible:
         parts.append("no-polls")
     for part in parts:
         digest.update(part.encode() + b"\0")
@@ -60,7 +61,7 @@ def _load(path, wasm, options):
     if restored is None:
         return None
     compiled, header, stored_wasm = restored
-    if stored_wasm != wasm or any(header[k] != getattr(options, k) for k in artifact.CODE_OPTIONS):
+    if stored_wasm != wasm or header["code"] != options.code:
         compiled.code.close()
         return None
     compiled.options = options

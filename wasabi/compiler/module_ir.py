@@ -10,6 +10,7 @@ import platform
 import time
 
 from ..abi.builtins import llvm_declarations
+from ..options import CodeOptions
 from .irtypes import llvm_types, return_type
 from .irnames import CODE_SECTION
 from .translator import FunctionTranslator
@@ -40,16 +41,15 @@ def code_markers(part=0):
 class ModuleContext:
     """What every function translator needs to know about its module."""
 
-    def __init__(self, desc, bounds="guard", table_calls=False, fuel=False, interruptible=True):
-        if bounds not in ("guard", "explicit"):
-            raise ValueError(f"bounds must be 'guard' or 'explicit', not {bounds!r}")
+    def __init__(self, desc, code=None, table_calls=False):
+        code = CodeOptions.of(code)
         self.desc = desc
-        self.bounds = bounds
+        self.bounds = code.bounds
         # LAZY/REPL: every call goes through its vmctx->funcs record (code, vmctx),
         # so code compiled later, or swapped in, is reached; no direct calls
         self.table_calls = table_calls
-        self.fuel = fuel                  # Options.fuel: fuel accounting (emit/fuel.py)
-        self.interruptible = interruptible  # Options.interruptible: interrupt polls
+        self.fuel = code.fuel                     # fuel accounting (emit/fuel.py)
+        self.interruptible = code.interruptible   # interrupt polls
         self.num_imported_funcs = desc.num_imported_funcs
         self._type_sigs = {}
         self.intrinsics = {}              # declaration text -> None (ordered set)
@@ -107,12 +107,12 @@ class ModuleIR:
         self.translate_seconds = translate_seconds
 
 
-def translate_module(desc, bounds="guard", func_indices=None, triple="", datalayout="",
-                     table_calls=False, part=0, fuel=False, interruptible=True):
-    """Translate the defined functions (all, or `func_indices`) into one IR module
-    (`part`: which code markers it gets, see code_markers)."""
+def translate_module(desc, code=None, func_indices=None, triple="", datalayout="",
+                     table_calls=False, part=0):
+    """Translate the defined functions (all, or `func_indices`) into one IR module with
+    the CodeOptions `code` (`part`: which code markers it gets, see code_markers)."""
     start = time.perf_counter()
-    ctx = ModuleContext(desc, bounds, table_calls, fuel, interruptible)
+    ctx = ModuleContext(desc, code, table_calls)
     first = desc.num_imported_funcs
     funcs = desc.funcs if func_indices is None else [desc.funcs[i - first] for i in func_indices]
     bodies = []

@@ -9,8 +9,9 @@ thread. The runtime asks it for this and nothing else:
   function records from it, and passes later publications on to the live
   instances that attached to it. It is the one place code enters the runtime
   (and the place a hot swap will write).
-- `tier`, `bounds`, `fuel`, `interruptible`: how the code was compiled (the
-  runtime builds memories to match the bounds mode).
+- `code_options` (wasabi.options.CodeOptions; also as `tier`, `bounds`, `fuel`,
+  `interruptible`): how the code was compiled (the runtime builds memories to
+  match the bounds mode).
 - `code_ranges`: [begin, end) of its machine code. The implementation
   registers them with the fault handler while the code lives, so a fault
   there is a wasm trap.
@@ -38,12 +39,14 @@ class Code:
     """Base of every mode's code (see the module docstring)."""
     mode = None             # the strategy's name: "eager", "lazy", "repl"...
 
-    def __init__(self, table, *, tier, bounds, fuel=False, interruptible=True):
+    def __init__(self, table, code_options):
         self.table = table
-        self.tier = tier
-        self.bounds = bounds
-        self.fuel = bool(fuel)
-        self.interruptible = bool(interruptible)
+        self.code_options = code_options        # wasabi.options.CodeOptions
+
+    tier = property(lambda self: self.code_options.tier)
+    bounds = property(lambda self: self.code_options.bounds)
+    fuel = property(lambda self: self.code_options.fuel)
+    interruptible = property(lambda self: self.code_options.interruptible)
 
     def func_address(self, index):
         """The address instances call defined function `index` by."""
@@ -55,7 +58,7 @@ class Code:
 
     @property
     def stats(self):
-        return {"mode": self.mode, "tier": self.tier, "bounds": self.bounds}
+        return {"mode": self.mode, **self.code_options.as_dict()}
 
     def artifact(self):
         return None

@@ -15,21 +15,31 @@ all the runtime reads: runtime/code.py). Registered here:
 - REPL (lazy.py): LAZY code that also makes cells for live instances (runtime/cells.py).
 
 A new mode is a new Strategy: a `build(desc, options, **kwargs) -> Code` and
-whether its code is an artifact the disk cache may keep.
+whether its code is an artifact the disk cache may keep. Reading the registry
+loads no LLVM (the API checks a Store's mode with it): a strategy names its
+build function as "module:function" of this package, imported on first build.
 """
+import importlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Union
 
 from ...options import Mode
 from ...runtime.compiled import CompiledModule
-from . import eager, lazy
 
 
 @dataclass(frozen=True)
 class Strategy:
     mode: Mode
-    build: Callable          # (desc, options, **kwargs) -> runtime.code.Code
+    # (desc, options, **kwargs) -> runtime.code.Code, or "module:function" naming one here
+    builder: Union[Callable, str]
     cached: bool = False     # its code is an artifact (Code.artifact()) the cache keeps
+
+    def build(self, desc, options, **kwargs):
+        builder = self.builder
+        if isinstance(builder, str):
+            module, _, function = builder.partition(":")
+            builder = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+        return builder(desc, options, **kwargs)
 
 
 STRATEGIES = {}
@@ -39,11 +49,17 @@ def register(strategy):
     STRATEGIES[strategy.mode] = strategy
 
 
+def unregister(mode):
+    STRATEGIES.pop(Mode(mode), None)
+
+
 def strategy(mode):
+    """The registered Strategy of `mode`; ValueError when there is none (yet)."""
+    mode = Mode(mode)
     try:
-        return STRATEGIES[Mode(mode)]
+        return STRATEGIES[mode]
     except KeyError:
-        raise ValueError(f"mode {Mode(mode).value!r} is not available yet") from None
+        raise ValueError(f"mode {mode.name} is not available yet") from None
 
 
 def compile(desc, options, **kwargs):
@@ -53,8 +69,9 @@ def compile(desc, options, **kwargs):
     return CompiledModule(desc, strategy(options.mode).build(desc, options, **kwargs), options)
 
 
-register(Strategy(Mode.EAGER, eager.build, cached=True))
-register(Strategy(Mode.LAZY, lazy.build))
-register(Strategy(Mode.REPL, lazy.build_repl))
+register(Strategy(Mode.EAGER, "eager:build", cached=True))
+register(Strategy(Mode.LAZY, "lazy:build"))
+register(Strategy(Mode.REPL, "lazy:build_repl"))
 
-__all__ = ["CompiledModule", "Strategy", "STRATEGIES", "compile", "register", "strategy"]
+__all__ = ["CompiledModule", "Strategy", "STRATEGIES", "compile", "register", "strategy",
+           "unregister"]

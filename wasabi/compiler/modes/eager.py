@@ -17,15 +17,13 @@ class EagerCode(Code):
     """Compiled code of one module: a JitLibrary, its objects and symbols, stats."""
     mode = "eager"
 
-    def __init__(self, library, objects, symbols, addresses, stats):
-        super().__init__(CodeTable.fixed(addresses), tier=stats.get("tier", "T1"),
-                         bounds=stats.get("bounds", "guard"), fuel=stats.get("fuel", False),
-                         interruptible=stats.get("interruptible", True))
+    def __init__(self, library, code_options, objects, symbols, addresses, stats):
+        super().__init__(CodeTable.fixed(addresses), code_options)
         self._library = library
         self.objects = list(objects)       # object bytes, one per part
         self.symbols = dict(symbols)       # func index -> symbol
-        self._stats = dict(stats, mode="eager", functions_compiled=stats.get("functions", 0),
-                           batches=1)
+        self._stats = dict(stats, **code_options.as_dict(), mode="eager",
+                           functions_compiled=stats.get("functions", 0), batches=1)
 
     @property
     def stats(self):
@@ -71,17 +69,18 @@ def build(desc, options=None, *, jobs=None, builtin_addresses=None):
     jobs = parallel.default_jobs() if jobs is None else jobs
     library = JitLibrary()
     made = builder.build(library, builder.parts(jobs), jobs, builtin_addresses)
-    return EagerCode(library, made.objects, made.symbols, made.addresses, made.stats)
+    return EagerCode(library, builder.code, made.objects, made.symbols, made.addresses,
+                     made.stats)
 
 
 def from_objects(objects, symbols, code_options, builtin_addresses=None):
     """EagerCode from stored objects (bytes, or the list of a module's parts) and
-    their symbols ({func index: symbol}): linked, nothing optimised or generated."""
+    their symbols ({func index: symbol}), compiled with the CodeOptions `code_options`:
+    linked, nothing optimised or generated."""
     start = time.perf_counter()
     objects = [objects] if isinstance(objects, bytes) else list(objects)
     library = JitLibrary()
     linked = library.link(objects, list(symbols.values()), builtin_addresses)
-    stats = dict(code_options, link_seconds=time.perf_counter() - start,
-                 functions=len(symbols))
-    return EagerCode(library, objects, symbols, {i: linked[s] for i, s in symbols.items()},
-                     stats)
+    stats = {"link_seconds": time.perf_counter() - start, "functions": len(symbols)}
+    return EagerCode(library, code_options, objects, symbols,
+                     {i: linked[s] for i, s in symbols.items()}, stats)

@@ -56,7 +56,7 @@ class LazyCode(Code):
         else:
             # no native stubs for this CPU: compile everything now, in one batch
             table = CodeTable.fixed(self._build(self._builder.translate()))
-        super().__init__(table, **self._builder.code_options())
+        super().__init__(table, self._builder.code)
 
     def is_compiled(self, index):
         return self.table.is_published(index)
@@ -65,7 +65,7 @@ class LazyCode(Code):
     def stats(self):
         """Counters: functions (defined), functions_compiled, batches, seconds..."""
         out = dict(self._counters)
-        out.update(mode=self.mode, **self._builder.code_options(),
+        out.update(mode=self.mode, **self.code_options.as_dict(),
                    functions=self.table.count - self.table.first,
                    libraries=self._library.libraries, batch_limit=self.batch_limit,
                    native_stubs=self.table.deferred)
