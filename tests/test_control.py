@@ -1,7 +1,8 @@
 """Stopping running code: store.interrupt(), deadlines, call timeouts and Ctrl-C.
 
-Compiled code polls vmctx->interrupt at every function entry and loop header
-(wasabi/_native/control.c sets it). Ctrl-C is tested in child processes, so that
+Compiled code polls vmctx->interrupt at every loop header; function entries poll
+through their stack check, whose limit control.c forces when an interrupt is due
+(wasabi/_native/control.c, entry.c). Ctrl-C is tested in child processes, so that
 the signal never reaches pytest itself.
 """
 import os
@@ -71,6 +72,65 @@ def test_interrupt_stops_endless_recursion_at_a_function_entry(mode, tier):
     with pytest.raises(wasabi.Interrupted):
         inst.exports.recurse_forever()
     assert inst.exports.add(1, 1) == 2
+
+
+# recursion without a loop that runs "forever" (2**n calls, depth n): only function
+# entries can stop it, through the forced stack limit
+FAN_WAT = """(module
+  (import "env" "leaf" (func $leaf))
+  (func $fan (export "fan") (param i32) (result i32)
+    (call $leaf)
+    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 1))
+      (else (i32.add (call $fan (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fan (i32.sub (local.get 0) (i32.const 1))))))))"""
+LEAF_WAT = """(module (func $f (param i32) (result i32) (local.get 0))
+  (func (export "leaf") (drop (call $f (call $f (i32.const 1))))))"""
+
+
+def _fan(leaf_options=None):
+    """fan's instance (its own store) and its leaf: a host no-op, or another instance
+    (in a store of its own, so its hints are not fan's) whose function entries take
+    the slow path first and restore the thread's limit."""
+    if leaf_options is None:
+        leaf = wasabi.Function(wasabi.Store(), lambda: None)
+    else:
+        leaf_module = wasabi.compile(LEAF_WAT, leaf_options)
+        leaf = wasabi.instantiate(leaf_module).exports.leaf
+    store = wasabi.Store()
+    inst = wasabi.instantiate(wasabi.compile(FAN_WAT), {"env": {"leaf": leaf}}, store=store)
+    return store, inst
+
+
+@pytest.mark.parametrize("leaf", ["host", "instance", "instance without polls"])
+def test_interrupt_stops_recursion_without_loops_while_it_runs(leaf):
+    options = {"host": None, "instance": wasabi.Options(),
+               "instance without polls": wasabi.Options(interruptible=False)}[leaf]
+    store, inst = _fan(options)
+    assert inst.exports.fan(3) == 8
+    later(0.1, store.interrupt)
+    start = time.monotonic()
+    with pytest.raises(wasabi.Interrupted):
+        inst.exports.fan(60)
+    assert time.monotonic() - start < 5
+    assert inst.exports.fan(4) == 16
+
+
+def test_a_deadline_stops_recursion_without_loops():
+    store, inst = _fan(wasabi.Options())
+    store.set_deadline(0.1)
+    with pytest.raises(wasabi.DeadlineExceeded):
+        inst.exports.fan(60)
+
+
+def test_a_forced_limit_never_traps_code_without_polls_as_stack_exhausted():
+    """Code compiled without polls, called by an instance whose store is interrupted,
+    takes the slow path and goes on: only the caller stops, with Interrupted."""
+    store, inst = _fan(wasabi.Options(interruptible=False))
+    for _ in range(20):
+        later(0.01, store.interrupt)
+        with pytest.raises(wasabi.Interrupted):
+            inst.exports.fan(60)
+        assert inst.exports.fan(2) == 4
 
 
 def test_an_interrupt_with_nothing_running_stops_the_next_call_only():
@@ -344,18 +404,29 @@ except KeyboardInterrupt:
     assert out == ["interrupted"]
 
 
-SLEEP_WAT = """(module
-  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+# each program writes "ready" first, so that the signal lands inside it, not in
+# Python's start-up (on a loaded machine that can take seconds)
+_READY = """
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
+  (data (i32.const 512) "ready\\n")
+  (func $ready
+    (i32.store (i32.const 256) (i32.const 512))
+    (i32.store (i32.const 260) (i32.const 6))
+    (drop (call $write (i32.const 1) (i32.const 256) (i32.const 1) (i32.const 264))))"""
+SLEEP_WAT = """(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))""" + _READY + """
   (func (export "_start")
+    call $ready
     (i32.store (i32.const 16) (i32.const 1))
     (i64.store (i32.const 24) (i64.const 60000000000))
     (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"""
-SPIN_WAT = '(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))'
+SPIN_WAT = """(module""" + _READY + """
+  (func (export "_start") call $ready (loop $l (br $l))))"""
 READ_WAT = """(module
-  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))""" + _READY + """
   (func (export "_start")
+    call $ready
     (i32.store (i32.const 0) (i32.const 64))
     (i32.store (i32.const 4) (i32.const 16))
     (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))))"""
@@ -366,10 +437,10 @@ def test_sigint_to_wasabi_run_exits_130(tmp_path, name, wat):
     path = tmp_path / f"{name}.wat"
     path.write_text(wat)
     proc = subprocess.Popen([sys.executable, "-m", "wasabi", "run", str(path)],
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-                            env=dict(os.environ, PYTHONPATH=ROOT))
-    time.sleep(1.0)           # started and inside the program (python + compile)
-    assert proc.poll() is None
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.stdout.readline() == b"ready\n"      # inside the program
+    time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     try:
         status = proc.wait(20)

@@ -98,5 +98,6 @@ const wrt_builtin_entry wrt_builtin_table[] = {
     BUILTIN(wasabi_rt_gate_enter),
     BUILTIN(wasabi_rt_gate_leave),
     BUILTIN(wasabi_rt_poll),
+    BUILTIN(wasabi_rt_stack_slow),
     {NULL, NULL},
 };

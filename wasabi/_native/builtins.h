@@ -37,4 +37,8 @@ void wasabi_rt_gate_leave(void* callee);
  * interrupt, deadline or Ctrl-C is due, else return (control.c) */
 void wasabi_rt_poll(void* vmctx);
 
+/* a function entry's stack check failed: a real overflow traps; a limit forced
+ * by control.c (an interrupt is due) is restored and vmctx polled (entry.c) */
+void wasabi_rt_stack_slow(void* vmctx);
+
 #endif

@@ -1,10 +1,16 @@
 /* Control: Ctrl-C, store.interrupt(), store deadlines and per-call timeouts.
  *
- * Compiled code checks one word, vmctx->interrupt, at every function entry and
- * loop header (a load from the VMContext it already has in a register, and a
- * branch). Nonzero makes it call wasabi_rt_poll, which finds the reason and
- * traps, or clears the word and goes on. Everything in this file only sets
- * those words ("hints"); a hint without a reason costs one poll.
+ * Compiled code checks one word, vmctx->interrupt, at every loop header (a
+ * load from the VMContext it already has in a register, and a branch).
+ * Nonzero makes it call wasabi_rt_poll, which finds the reason and traps, or
+ * clears the word and goes on. Function entries check nothing more than the
+ * stack: a hint on an instance that a thread runs also forces that thread's
+ * stack limit to UINTPTR_MAX, so its next function entry takes the slow path,
+ * wasabi_rt_stack_slow (entry.c), which restores the limit and polls. The
+ * watchdog forces again on every tick while a running instance has hints (a
+ * nested instance's slow path may have restored the limit first).
+ * Everything in this file only sets hints; a hint without a reason costs one
+ * poll.
  *
  * Who sets hints:
  * - store.interrupt(): on every instance of the store; the first poll that
@@ -62,6 +68,7 @@ typedef struct wrt_store_ctl {
 
 typedef struct wrt_thread_rec {
     uint64_t token;                 /* the thread's gate token (entry.c) */
+    uintptr_t* stack_limit;         /* the thread's stack limit, forced to poll (entry.c) */
     uint64_t sigint_pending;        /* a SIGINT arrived while this thread ran code (atomic) */
     uint64_t call_deadline_ns;      /* the innermost timed call's deadline, 0 = none */
     uint64_t call_deadline_hinted;
@@ -154,7 +161,7 @@ static void rec_release(void* p) {
 
 static void rec_key_create(void) { pthread_key_create(&rec_key, rec_release); }
 
-int wrt_control_thread_register(uint64_t token) {
+int wrt_control_thread_register(uint64_t token, uintptr_t* stack_limit) {
     if (tls_rec)
         return 0;
     pthread_once(&rec_once, rec_key_create);
@@ -162,6 +169,7 @@ int wrt_control_thread_register(uint64_t token) {
     if (!rec)
         return -1;
     rec->token = token;
+    rec->stack_limit = stack_limit;
     pthread_mutex_lock(&ctl_lock);
     rec->next = threads;
     if (threads)
@@ -182,8 +190,21 @@ static wrt_thread_rec* thread_of(uint64_t token) {
 
 /* ---- the watchdog ---- */
 
+static uint64_t owner_of(VMContext* ctx);
+
+/* under ctl_lock (the record cannot go away meanwhile) */
+static void force_slow_entry(uint64_t token) {
+    wrt_thread_rec* rec = thread_of(token);
+    if (rec && rec->stack_limit)
+        __atomic_store_n(rec->stack_limit, UINTPTR_MAX, __ATOMIC_SEQ_CST);
+}
+
+/* under ctl_lock: the word first, then the limit of the thread inside (if any) */
 static void hint(VMContext* ctx, uint64_t bits) {
     __atomic_or_fetch(&ctx->interrupt, bits, __ATOMIC_SEQ_CST);
+    uint64_t owner = owner_of(ctx);
+    if (owner)
+        force_slow_entry(owner);
 }
 
 static void hint_members(wrt_store_ctl* ctl, uint64_t bits) {
@@ -197,7 +218,7 @@ static uint64_t owner_of(VMContext* ctx) {
 
 /* Hint `bits` on every instance that a thread is inside: the thread `token`
  * names, or any thread when token is 0; `mark_sigint` also marks each such
- * thread's record. Returns whether any instance is running (bits 0: only ask). */
+ * thread's record. Returns whether any instance is running. */
 static int hint_running(uint64_t token, uint64_t bits, int mark_sigint) {
     int any = 0;
     for (wrt_store_ctl* s = stores; s; s = s->next) {
@@ -214,6 +235,23 @@ static int hint_running(uint64_t token, uint64_t bits, int mark_sigint) {
             }
             if (bits)
                 hint(s->members[i], bits);
+        }
+    }
+    return any;
+}
+
+/* Whether a thread is inside any instance; each one inside an instance with
+ * hints pending gets its limit forced again (see the top of the file). */
+static int running_instances(void) {
+    int any = 0;
+    for (wrt_store_ctl* s = stores; s; s = s->next) {
+        for (size_t i = 0; i < s->n_members; i++) {
+            uint64_t owner = owner_of(s->members[i]);
+            if (!owner)
+                continue;
+            any = 1;
+            if (__atomic_load_n(&s->members[i]->interrupt, __ATOMIC_SEQ_CST))
+                force_slow_entry(owner);
         }
     }
     return any;
@@ -253,7 +291,7 @@ static uint64_t watch_once(uint64_t now) {
             hint_running(r->token, HINT_DEADLINE, 0);
         }
     }
-    if (hint_running(0, 0, 0)) {
+    if (running_instances()) {
         sigint_ensure();
         next = earlier(next, now + WATCH_RUNNING_NS);
     } else if (have_members) {
@@ -524,7 +562,10 @@ void wasabi_rt_poll(void* vmctx) {
     }
     uint64_t now = 0;
     if ((bits & HINT_DEADLINE) && deadline_past(ctx, &now)) {
-        hint(ctx, HINT_DEADLINE);   /* past stays past: every later check traps too */
+        /* past stays past: every later check traps too (this thread is the owner:
+         * no lock needed to force its own limit) */
+        __atomic_or_fetch(&ctx->interrupt, HINT_DEADLINE, __ATOMIC_SEQ_CST);
+        wrt_force_slow_entry_here();
         wasabi_rt_trap(TRAP_DEADLINE);
     }
 }

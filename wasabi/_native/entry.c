@@ -41,6 +41,12 @@ static WRT_TLS uintptr_t tls_host_floor;   /* lowest stack pointer a host call m
  * funcref, on any thread, checks against the right one (initial-exec TLS:
  * the offset is the same in every thread). */
 static WRT_TLS uintptr_t tls_stack_limit;
+/* The limit itself. tls_stack_limit differs from it only while forced to
+ * UINTPTR_MAX (control.c, wrt_force_slow_entry_here): every function entry
+ * then fails its stack check and calls wasabi_rt_stack_slow, which polls.
+ * So the entry check of compiled code is also its interrupt check, at no
+ * cost (SpiderMonkey's trick); loop headers read vmctx->interrupt. */
+static WRT_TLS uintptr_t tls_real_limit;
 
 /* The instances this thread entered through wasabi_rt_gate_enter (calls
  * through imports and funcrefs), innermost last; an entry that ends by trap
@@ -119,7 +125,29 @@ static void compute_stack_limit(void) {
         if (here > max_wasm_stack && here - max_wasm_stack > limit)
             limit = here - max_wasm_stack;
     }
-    tls_stack_limit = limit;
+    tls_real_limit = limit;
+    __atomic_store_n(&tls_stack_limit, limit, __ATOMIC_SEQ_CST);
+}
+
+void wrt_force_slow_entry_here(void) {
+    __atomic_store_n(&tls_stack_limit, UINTPTR_MAX, __ATOMIC_SEQ_CST);
+}
+
+/* An instance entered with hints set: its code's first function entry polls. */
+static inline void poll_on_entry_if_hinted(VMContext* ctx) {
+    if (__atomic_load_n(&ctx->interrupt, __ATOMIC_SEQ_CST))
+        wrt_force_slow_entry_here();
+}
+
+void wasabi_rt_stack_slow(void* vmctx) {
+    if ((uintptr_t)__builtin_frame_address(0) < tls_real_limit)
+        wasabi_rt_trap(TRAP_STACK_EXHAUSTED);
+    /* forced: put the limit back first, then read the hints, so that a hint set
+     * meanwhile is seen here or forces the limit again (both sides seq_cst) */
+    __atomic_exchange_n(&tls_stack_limit, tls_real_limit, __ATOMIC_SEQ_CST);
+    VMContext* ctx = (VMContext*)vmctx;
+    if (ctx && __atomic_load_n(&ctx->interrupt, __ATOMIC_SEQ_CST))
+        wasabi_rt_poll(ctx);
 }
 
 int wrt_thread_prepare(void) {
@@ -131,7 +159,7 @@ int wrt_thread_prepare(void) {
     uintptr_t low = query_stack_low(&size);
     if (!low)
         return -1;
-    if (wrt_control_thread_register((uint64_t)(uintptr_t)&tls_top) != 0)
+    if (wrt_control_thread_register((uint64_t)(uintptr_t)&tls_top, &tls_stack_limit) != 0)
         return -1;
     tls_stack_low = low;
     tls_host_floor = low + STACK_MARGIN + (size / 4 < HOST_STACK_RESERVE ? size / 4 : HOST_STACK_RESERVE);
@@ -160,10 +188,11 @@ static void gates_unwind(size_t mark);
  * _longjmp()s back here with its code, and the gates entered since are left.
  * Locals read after the longjmp are all assigned before _setjmp, so none
  * needs to be volatile. */
-#define RUN_ENTRY(code, CALL)                                         \
+#define RUN_ENTRY(ctx, code, CALL)                                    \
     do {                                                              \
         if (!tls_top && max_wasm_stack)                               \
             compute_stack_limit(); /* counts from the outermost */    \
+        poll_on_entry_if_hinted(ctx);                                 \
         size_t gates_mark_ = tls_gates_len;                           \
         wrt_jmp rec_;                                                 \
         rec_.prev = tls_top;                                          \
@@ -181,7 +210,7 @@ int wasabi_entry(void* thunk, void* fn, void* vmctx, void* slots) {
     if (!tls_stack_low && wrt_thread_prepare() != 0)
         return TRAP_STACK_EXHAUSTED;   /* cannot bound the stack: refuse to run */
     int code;
-    RUN_ENTRY(code, ((wrt_thunk_fn)thunk)(fn, vmctx, slots));
+    RUN_ENTRY((VMContext*)vmctx, code, ((wrt_thunk_fn)thunk)(fn, vmctx, slots));
     return code;
 }
 
@@ -250,6 +279,7 @@ void wasabi_rt_gate_enter(void* callee) {
         gate_leave(ctx);
         wasabi_rt_trap(TRAP_STACK_EXHAUSTED);
     }
+    poll_on_entry_if_hinted(ctx);
 }
 
 void wasabi_rt_gate_leave(void* callee) {
@@ -297,7 +327,7 @@ static WRT_TLS int tls_kept;
             tls_kept = 1;                                             \
             tls_released = NULL;                                      \
         }                                                             \
-        RUN_ENTRY(code, CALL);                                        \
+        RUN_ENTRY(ctx, code, CALL);                                   \
         if (tls_released)                                             \
             PyEval_RestoreThread(tls_released);                       \
         tls_released = outer_released_;                               \

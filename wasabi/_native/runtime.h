@@ -20,6 +20,7 @@ int wrt_thread_prepare(void);                /* altstack + stack bounds; 0 on su
 uintptr_t wrt_thread_stack_low(void);        /* lowest usable address of this thread's stack */
 void wrt_set_max_wasm_stack(uint64_t bytes); /* 0 = only the thread's real stack bound */
 int64_t wrt_stack_limit_tpoff(void);         /* see VMContext.stack_limit_tpoff */
+void wrt_force_slow_entry_here(void);        /* this thread's next function entry polls */
 void wrt_vmctx_init(VMContext* ctx);         /* the fields every VMContext starts with */
 
 /* ---- signals.c: guard-page and stack-overflow faults ---- */
@@ -90,7 +91,9 @@ typedef struct wrt_store_ctl wrt_store_ctl;
 typedef int (*wrt_signal_dispatch_fn)(void);
 void wrt_set_signal_dispatch(wrt_signal_dispatch_fn fn);
 uint64_t wrt_monotonic_ns(void);
-int wrt_control_thread_register(uint64_t token);   /* by wrt_thread_prepare */
+/* by wrt_thread_prepare: the thread's gate token and its stack limit (which
+ * control.c forces to UINTPTR_MAX so that the next function entry polls) */
+int wrt_control_thread_register(uint64_t token, uintptr_t* stack_limit);
 wrt_store_ctl* wrt_store_ctl_new(void);            /* NULL: out of memory */
 void wrt_store_ctl_release(wrt_store_ctl* ctl);    /* the store's reference */
 int wrt_store_ctl_join(wrt_store_ctl* ctl, VMContext* ctx);   /* ctx->ctl = ctl */

@@ -33,6 +33,10 @@ BUILTINS = (
     # vmctx->interrupt was nonzero at a function entry or loop header: traps when an
     # interrupt, a deadline or Ctrl-C is due, else returns (control.c)
     ("wasabi_rt_poll",              "void", ("ptr",),                                       "nounwind cold"),
+    # the stack check at a function entry failed: traps "call stack exhausted" when
+    # the stack really is exhausted; else the limit was forced so that this entry
+    # polls (an interrupt is due: control.c): restores it and polls vmctx (if not null)
+    ("wasabi_rt_stack_slow",        "void", ("ptr",),                                       "nounwind cold"),
 )
 
 BY_NAME = {b[0]: b for b in BUILTINS}

@@ -279,14 +279,16 @@ class FunctionTranslator:
         return out
 
     def _stack_check(self):
-        """Trap when the stack pointer is below this thread's limit (cold branch).
+        """Call wasabi_rt_stack_slow when the stack pointer is below this thread's
+        limit (cold branch): it traps when the stack is exhausted, and polls when
+        the limit was forced because an interrupt is due (entry.c, control.c), so
+        this check is also the function entry's interrupt check.
 
         The limit is thread-local (entry.c): it belongs to the thread, not to the
         instance, whose VMContext every caller shares. On x86-64 the check is one
         `cmp %fs:<offset>, %rsp`, the offset an absolute symbol the JIT linker
         resolves (abi.builtins.STACK_LIMIT_TPOFF_SYMBOL); elsewhere the offset
         comes from vmctx->stack_limit_tpoff and is added to the thread pointer."""
-        self.traps.add(traps.TRAP_STACK_EXHAUSTED)
         lines = [f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})"]
         if self.m.segment_stack_check:
             # (a flag output, "={@ccb}", would save the mov but fails O2's machine verifier)
@@ -301,17 +303,21 @@ class FunctionTranslator:
                 "  %sl.p = getelementptr i8, ptr %tp, i64 %sl.off",
                 "  %sl = load i64, ptr %sl.p",
             ]
+        # without polls the slow path only checks the stack (a limit forced for
+        # another instance on this thread is restored; this code is not polled)
+        polled = "%vmctx" if self.m.interruptible else "null"
         return lines + [
             "  %sov = icmp ult i64 %sp, %sl",
-            f"  br i1 %sov, label %trap{traps.TRAP_STACK_EXHAUSTED}, label %entry.poll, "
-            f"!prof {MD_COLD_BRANCH}",
-            "entry.poll:"] + self.poll_lines("body")
+            f"  br i1 %sov, label %stack.slow, label %body, !prof {MD_COLD_BRANCH}",
+            "stack.slow:",
+            f"  call void @wasabi_rt_stack_slow(ptr {polled})",
+            "  br label %body"]
 
     def poll_lines(self, then):
         """Call wasabi_rt_poll when vmctx->interrupt is nonzero, then go to label `then`.
 
-        At every function entry and loop header: Ctrl-C, store.interrupt() and
-        deadlines set that word (control.c). A volatile load, so that LLVM neither
+        At every loop header (function entries poll through their stack check):
+        Ctrl-C, store.interrupt() and deadlines set that word (control.c). A volatile load, so that LLVM neither
         hoists it out of a loop nor merges two of them."""
         if not self.m.interruptible:
             return [f"  br label %{then}"]

@@ -5,23 +5,15 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p4 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint4 = load volatile i64, ptr %hint.p4, align 8
-  %hint.set4 = icmp ne i64 %hint4, 0
-  br i1 %hint.set4, label %poll4, label %body, !prof !2
-poll4:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
   %v2 = insertvalue {i32, i64} poison, i32 %v1, 0
   %v3 = insertvalue {i32, i64} %v2, i64 5, 1
   ret {i32, i64} %v3
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }
 define dso_local i32 @wasm_f2(ptr %vmctx, i32 %p0) #0 section ".text.wasabi" {
 entry:
@@ -32,14 +24,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p15 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint15 = load volatile i64, ptr %hint.p15, align 8
-  %hint.set15 = icmp ne i64 %hint15, 0
-  br i1 %hint.set15, label %poll15, label %body, !prof !2
-poll15:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
@@ -63,7 +50,4 @@ L11:
   %v13 = extractvalue {i32, i64} %v12, 0
   %v14 = extractvalue {i32, i64} %v12, 1
   ret i32 %v13
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

@@ -5,21 +5,13 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p2 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint2 = load volatile i64, ptr %hint.p2, align 8
-  %hint.set2 = icmp ne i64 %hint2, 0
-  br i1 %hint.set2, label %poll2, label %body, !prof !2
-poll2:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
   ret i32 %v1
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }
 define dso_local i32 @wasm_f1(ptr %vmctx, i32 %p0, i32 %p1) #0 section ".text.wasabi" {
 entry:
@@ -38,14 +30,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p27 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint27 = load volatile i64, ptr %hint.p27, align 8
-  %hint.set27 = icmp ne i64 %hint27, 0
-  br i1 %hint.set27, label %poll27, label %body, !prof !2
-poll27:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
@@ -91,8 +78,5 @@ trap7:
   unreachable
 trap9:
   call void @wasabi_rt_trap(i32 9)
-  unreachable
-trap10:
-  call void @wasabi_rt_trap(i32 10)
   unreachable
 }

@@ -5,22 +5,14 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p3 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint3 = load volatile i64, ptr %hint.p3, align 8
-  %hint.set3 = icmp ne i64 %hint3, 0
-  br i1 %hint.set3, label %poll3, label %body, !prof !2
-poll3:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
   %v2 = add i32 %v1, 1
   ret i32 %v2
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }
 define dso_local i32 @wasm_f1(ptr %vmctx, i32 %p0) #0 section ".text.wasabi" {
 entry:
@@ -31,14 +23,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p12 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint12 = load volatile i64, ptr %hint.p12, align 8
-  %hint.set12 = icmp ne i64 %hint12, 0
-  br i1 %hint.set12, label %poll12, label %body, !prof !2
-poll12:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
@@ -59,7 +46,4 @@ L10:
   br label %L11
 L11:
   ret i32 %v9
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

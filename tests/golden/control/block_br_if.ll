@@ -5,14 +5,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p6 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint6 = load volatile i64, ptr %hint.p6, align 8
-  %hint.set6 = icmp ne i64 %hint6, 0
-  br i1 %hint.set6, label %poll6, label %body, !prof !2
-poll6:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v2 = load i32, ptr %l0
@@ -23,7 +18,4 @@ L4:
 L1:
   %v5 = phi i32 [7, %body], [9, %L4]
   ret i32 %v5
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

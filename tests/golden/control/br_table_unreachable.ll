@@ -5,14 +5,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p4 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint4 = load volatile i64, ptr %hint.p4, align 8
-  %hint.set4 = icmp ne i64 %hint4, 0
-  br i1 %hint.set4, label %poll4, label %body, !prof !2
-poll4:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v3 = load i32, ptr %l0
@@ -23,8 +18,5 @@ L1:
   br label %trap1
 trap1:
   call void @wasabi_rt_trap(i32 1)
-  unreachable
-trap10:
-  call void @wasabi_rt_trap(i32 10)
   unreachable
 }

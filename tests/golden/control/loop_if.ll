@@ -5,14 +5,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p19 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint19 = load volatile i64, ptr %hint.p19, align 8
-  %hint.set19 = icmp ne i64 %hint19, 0
-  br i1 %hint.set19, label %poll19, label %body, !prof !2
-poll19:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
@@ -47,7 +42,4 @@ L9:
   br i1 %v17, label %L2, label %L18
 L18:
   ret i32 %v13
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

@@ -7,14 +7,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p15 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint15 = load volatile i64, ptr %hint.p15, align 8
-  %hint.set15 = icmp ne i64 %hint15, 0
-  br i1 %hint.set15, label %poll15, label %body, !prof !2
-poll15:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
@@ -32,7 +27,4 @@ body:
   %v13 = fptrunc double %v12 to float
   %v14 = fpext float %v13 to double
   ret double %v14
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

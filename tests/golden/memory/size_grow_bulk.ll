@@ -7,14 +7,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p10 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint10 = load volatile i64, ptr %hint.p10, align 8
-  %hint.set10 = icmp ne i64 %hint10, 0
-  br i1 %hint.set10, label %poll10, label %body, !prof !2
-poll10:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
@@ -31,7 +26,4 @@ body:
   %v8 = call i32 @wasabi_rt_memory_grow(ptr %vmctx, i32 0, i32 %v7)
   %v9 = add i32 %v6, %v8
   ret i32 %v9
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

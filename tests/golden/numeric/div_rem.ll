@@ -11,14 +11,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p22 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint22 = load volatile i64, ptr %hint.p22, align 8
-  %hint.set22 = icmp ne i64 %hint22, 0
-  br i1 %hint.set22, label %poll22, label %body, !prof !2
-poll22:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
@@ -52,8 +47,5 @@ trap2:
   unreachable
 trap3:
   call void @wasabi_rt_trap(i32 3)
-  unreachable
-trap10:
-  call void @wasabi_rt_trap(i32 10)
   unreachable
 }

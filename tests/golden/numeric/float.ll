@@ -9,14 +9,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p17 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint17 = load volatile i64, ptr %hint.p17, align 8
-  %hint.set17 = icmp ne i64 %hint17, 0
-  br i1 %hint.set17, label %poll17, label %body, !prof !2
-poll17:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load float, ptr %l0
@@ -36,7 +31,4 @@ body:
   %v15 = call double @llvm.copysign.f64(double %v13, double %v14)
   %v16 = fadd double %v11, %v15
   ret double %v16
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

@@ -9,14 +9,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p18 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint18 = load volatile i64, ptr %hint.p18, align 8
-  %hint.set18 = icmp ne i64 %hint18, 0
-  br i1 %hint.set18, label %poll18, label %body, !prof !2
-poll18:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
@@ -37,7 +32,4 @@ body:
   %v16 = add i32 %v11, %v15
   %v17 = add i32 %v7, %v16
   ret i32 %v17
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

@@ -3,20 +3,12 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p1 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint1 = load volatile i64, ptr %hint.p1, align 8
-  %hint.set1 = icmp ne i64 %hint1, 0
-  br i1 %hint.set1, label %poll1, label %body, !prof !2
-poll1:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   ret void
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }
 define dso_local ptr @wasm_f1(ptr %vmctx, ptr %p0, i32 %p1) #0 section ".text.wasabi" {
 entry:
@@ -29,14 +21,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p8 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint8 = load volatile i64, ptr %hint.p8, align 8
-  %hint.set8 = icmp ne i64 %hint8, 0
-  br i1 %hint.set8, label %poll8, label %body, !prof !2
-poll8:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load ptr, ptr %l0
@@ -47,7 +34,4 @@ body:
   %v6 = icmp ne i32 %v5, 0
   %v7 = select i1 %v6, ptr %v4, ptr null
   ret ptr %v7
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

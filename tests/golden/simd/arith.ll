@@ -7,14 +7,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p31 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint31 = load volatile i64, ptr %hint.p31, align 8
-  %hint.set31 = icmp ne i64 %hint31, 0
-  br i1 %hint.set31, label %poll31, label %body, !prof !2
-poll31:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load <2 x i64>, ptr %l0
@@ -48,7 +43,4 @@ body:
   %v29 = and <2 x i64> %v15, %v28
   %v30 = or <2 x i64> %v27, %v29
   ret <2 x i64> %v30
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

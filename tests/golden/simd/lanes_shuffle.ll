@@ -7,14 +7,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p21 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint21 = load volatile i64, ptr %hint.p21, align 8
-  %hint.set21 = icmp ne i64 %hint21, 0
-  br i1 %hint.set21, label %poll21, label %body, !prof !2
-poll21:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load <2 x i64>, ptr %l0
@@ -38,7 +33,4 @@ body:
   %v19 = extractelement <16 x i8> %v17, i64 3
   %v20 = zext i8 %v19 to i32
   ret i32 %v20
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

@@ -7,14 +7,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p23 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint23 = load volatile i64, ptr %hint.p23, align 8
-  %hint.set23 = icmp ne i64 %hint23, 0
-  br i1 %hint.set23, label %poll23, label %body, !prof !2
-poll23:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %v1 = load i32, ptr %l0
@@ -41,7 +36,4 @@ body:
   %v21 = insertelement <4 x i32> %v17, i32 %v20, i64 2
   %v22 = bitcast <4 x i32> %v21 to <2 x i64>
   ret <2 x i64> %v22
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }

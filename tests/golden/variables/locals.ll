@@ -15,14 +15,9 @@ entry:
   %sp = call i64 @llvm.read_register.i64(metadata !0)
   %sl = call i64 asm "movq %fs:wasabi_stack_limit_tpoff, $0", "=r"() #2
   %sov = icmp ult i64 %sp, %sl
-  br i1 %sov, label %trap10, label %entry.poll, !prof !2
-entry.poll:
-  %hint.p5 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint5 = load volatile i64, ptr %hint.p5, align 8
-  %hint.set5 = icmp ne i64 %hint5, 0
-  br i1 %hint.set5, label %poll5, label %body, !prof !2
-poll5:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  br i1 %sov, label %stack.slow, label %body, !prof !2
+stack.slow:
+  call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   store i32 3, ptr %l0
@@ -33,7 +28,4 @@ body:
   store double %v3, ptr %l3
   %v4 = load double, ptr %l3
   ret double %v4
-trap10:
-  call void @wasabi_rt_trap(i32 10)
-  unreachable
 }
