@@ -5,7 +5,7 @@ otherwise wat2wasm falls back to the `wasmtime` package's. wasm2wat has no
 fallback (wasmtime-py cannot print modules): without wasabi.text it raises
 an ImportError that says so.
 """
-import importlib
+import importlib as _importlib
 
 from ..errors import CompileError
 
@@ -13,7 +13,7 @@ from ..errors import CompileError
 def _text_function(name):
     """wasabi.text.<name>, or None when the package (or the function) is missing."""
     try:
-        module = importlib.import_module("wasabi.text")
+        module = _importlib.import_module("wasabi.text")
     except ImportError as exc:
         if exc.name not in ("wasabi.text", "wasabi"):
             raise                  # wasabi.text exists but is broken: say so

@@ -17,26 +17,26 @@ Where: $WASABI_CACHE_DIR, else $XDG_CACHE_HOME/wasabi, else ~/.cache/wasabi.
 The entries hold machine code that this process will run: the directory is
 made private to the user (0700), and only this user's entries are read.
 """
-import hashlib
-import os
-import pathlib
-import tempfile
+import hashlib as _hashlib
+import os as _os
+import pathlib as _pathlib
+import tempfile as _tempfile
 
 from ..errors import CompileError
 from ..options import Mode
 
 
 def cache_dir():
-    explicit = os.environ.get("WASABI_CACHE_DIR")
+    explicit = _os.environ.get("WASABI_CACHE_DIR")
     if explicit:
-        return pathlib.Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return pathlib.Path(base) / "wasabi"
+        return _pathlib.Path(explicit)
+    base = _os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache")
+    return _pathlib.Path(base) / "wasabi"
 
 
 def entry_path(wasm, options, directory=None):
     from ..api.serialize import machine_key
-    digest = hashlib.sha256()
+    digest = _hashlib.sha256()
     parts = [machine_key(), options.tier, options.bounds]
     if options.fuel:
         parts.append("fuel")        # (without fuel the key is what it always was)
@@ -45,7 +45,7 @@ def entry_path(wasm, options, directory=None):
     for part in parts:
         digest.update(part.encode() + b"\0")
     digest.update(wasm)
-    return pathlib.Path(directory or cache_dir()) / f"{digest.hexdigest()}.wasabi"
+    return _pathlib.Path(directory or cache_dir()) / f"{digest.hexdigest()}.wasabi"
 
 
 def _load(path, wasm, options):
@@ -54,7 +54,7 @@ def _load(path, wasm, options):
     from ..validate import parse
     from .modes import CompiledModule
     try:
-        if path.stat().st_uid != os.getuid():
+        if path.stat().st_uid != _os.getuid():
             return None
         header, stored_wasm, objects = serialize.load(path.read_bytes())
     except (OSError, CompileError):
@@ -75,13 +75,13 @@ def _store(path, compiled, wasm):
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         data = serialize.dump(wasm, compiled.code, "", compiled.mode)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")
+        fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=".entry-")
         try:
-            with os.fdopen(fd, "wb") as f:
+            with _os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.replace(temporary, path)
+            _os.replace(temporary, path)
         except BaseException:
-            os.unlink(temporary)
+            _os.unlink(temporary)
             raise
     except OSError:
         pass        # a read-only or full disk: the module is compiled all the same

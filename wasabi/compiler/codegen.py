@@ -6,7 +6,7 @@ links them into an LLJIT of its own (dropping the CodeLibrary frees the code).
 The object bytes are kept for a disk cache or AOT; link_object() loads such
 bytes again without running LLVM's optimizer.
 """
-import time
+import time as _time
 
 from ..abi.builtins import BUILTINS
 from . import parallel
@@ -104,14 +104,14 @@ def link_library(jit, objects, exported, builtin_addresses=None):
 def link_object(objects, symbols, builtin_addresses=None, stats=None):
     """Load emitted objects (bytes, or the list of a module's parts) into a fresh
     LLJIT; `symbols` maps func index -> symbol."""
-    start = time.perf_counter()
+    start = _time.perf_counter()
     objects = [objects] if isinstance(objects, bytes) else list(objects)
     jit = new_jit()
     markers = [name for part in range(len(objects)) for name in code_markers(part)]
     tracker, addresses = link_library(jit, objects, [*markers, *symbols.values()],
                                       builtin_addresses)
     stats = dict(stats or {})
-    stats["link_seconds"] = time.perf_counter() - start
+    stats["link_seconds"] = _time.perf_counter() - start
     library = CodeLibrary(jit, tracker, addresses, dict(symbols), objects, stats)
     _check_code_range(library)
     return library

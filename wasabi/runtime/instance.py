@@ -8,7 +8,7 @@ imported tables and memories), dropping each applied or declarative segment;
 run the start function. Every native record the compiled code reaches through
 the vmctx is owned by the Instance (or by the imported objects it holds).
 """
-import struct
+import struct as _struct
 
 from .. import _ext
 from ..abi import vmctx as V
@@ -251,8 +251,8 @@ def _record_templates(desc, code):
     if cached is not None and cached[0] is desc:
         return cached[1]
     ids = [type_id(t) for t in desc.types]
-    type_ids = struct.pack(f"<{len(ids)}Q", *ids)
-    records = b"".join(struct.pack("<QQQ", code.func_address(f.index), 0, ids[f.type_index])
+    type_ids = _struct.pack(f"<{len(ids)}Q", *ids)
+    records = b"".join(_struct.pack("<QQQ", code.func_address(f.index), 0, ids[f.type_index])
                        for f in desc.funcs)
     templates = (type_ids, records)
     if getattr(code, "attach_instance", None) is None:

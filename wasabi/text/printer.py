@@ -10,7 +10,7 @@ What the text format cannot express raises CompileError: code that does not nest
 (an `else` outside an `if`, unbalanced `end`s), which only invalid modules have.
 Custom sections other than `name` are listed in comments.
 """
-import struct
+import struct as _struct
 
 from ..binary import types as T
 from ..binary.instructions import read_expression, read_instructions
@@ -75,8 +75,8 @@ def float_literal(bits, valtype):
             return sign + "nan"
         return f"{sign}nan:0x{mantissa:x}"
     if valtype == T.F64:
-        return repr(struct.unpack("<d", bits.to_bytes(8, "little"))[0])
-    value = struct.unpack("<f", bits.to_bytes(4, "little"))[0]
+        return repr(_struct.unpack("<d", bits.to_bytes(8, "little"))[0])
+    value = _struct.unpack("<f", bits.to_bytes(4, "little"))[0]
     for digits in range(1, 10):
         text = f"{value:.{digits}g}"
         try:

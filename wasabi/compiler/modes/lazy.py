@@ -33,9 +33,9 @@ function being compiled waits on that lock and then finds it compiled: nothing
 is compiled twice. A compile error raises the original exception from the call
 that needed the function (the resolver keeps it for the entry to re-raise).
 """
-import threading
-import time
-import weakref
+import threading as _threading
+import time as _time
+import weakref as _weakref
 from collections import deque
 
 from ... import _ext
@@ -110,9 +110,9 @@ class LazyCode:
         self.batch_limit = max(1, int(batch_limit))
         self._first = desc.num_imported_funcs
         self._count = len(desc.func_type_indices)
-        self._compile_lock = threading.Lock()      # one compile at a time, never twice
-        self._publish_lock = threading.Lock()      # compiled addresses vs registered instances
-        self._instances = weakref.WeakSet()
+        self._compile_lock = _threading.Lock()      # one compile at a time, never twice
+        self._publish_lock = _threading.Lock()      # compiled addresses vs registered instances
+        self._instances = _weakref.WeakSet()
         self._compiled = {}                        # func index -> code address
         self._jit = BatchJit()
         self._counters = {"functions_compiled": 0, "batches": 0, "compile_errors": 0,
@@ -210,12 +210,12 @@ class LazyCode:
 
     def _translate(self, indices):
         """(context, funcs, IR bodies) of the functions `indices`."""
-        t0 = time.perf_counter()
+        t0 = _time.perf_counter()
         ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel,
                             interruptible=self.interruptible)
         funcs = [self.desc.funcs[i - self._first] for i in indices]
         bodies = [FunctionTranslator(ctx, func).translate() for func in funcs]
-        self._counters["translate_seconds"] += time.perf_counter() - t0
+        self._counters["translate_seconds"] += _time.perf_counter() - t0
         return ctx, funcs, bodies
 
     def _translate_batch(self, index):
@@ -225,7 +225,7 @@ class LazyCode:
         The callees come from the translator's call emitter (FunctionTranslator.
         callees). A callee whose translation fails is left out (it fails on its
         own first call, if that ever comes); a failure of `index` itself raises."""
-        t0 = time.perf_counter()
+        t0 = _time.perf_counter()
         ctx = ModuleContext(self.desc, self.bounds, table_calls=True, fuel=self.fuel,
                             interruptible=self.interruptible)
         funcs, bodies = [], []
@@ -249,19 +249,19 @@ class LazyCode:
                 if callee not in seen and callee not in self._compiled:
                     seen.add(callee)
                     queue.append(callee)
-        self._counters["translate_seconds"] += time.perf_counter() - t0
+        self._counters["translate_seconds"] += _time.perf_counter() - t0
         return ctx, funcs, bodies
 
     def _build(self, ctx, funcs, bodies):
         """Optimize, emit, link and publish translated functions."""
         tm = target_machine(self.tier)
-        t1 = time.perf_counter()
+        t1 = _time.perf_counter()
         text = assemble_module(ctx, bodies, funcs, tm.triple, str(tm.target_data))
         obj, _ = emit_object(text, self.tier)
-        t2 = time.perf_counter()
+        t2 = _time.perf_counter()
         symbols = {func.index: func_symbol(func.index) for func in funcs}
         addresses = self._jit.link(obj, list(symbols.values()))
-        t3 = time.perf_counter()
+        t3 = _time.perf_counter()
         self._publish({i: addresses[s] for i, s in symbols.items()})
         c = self._counters
         c["functions_compiled"] += len(funcs)
@@ -308,14 +308,14 @@ def _run_on_fresh_thread(function, *args):
         except BaseException as exc:     # noqa: B902 - carried back to the caller
             outcome["error"] = exc
 
-    thread = threading.Thread(target=work, name="wasabi-lazy-compile", daemon=True)
+    thread = _threading.Thread(target=work, name="wasabi-lazy-compile", daemon=True)
     # the process-wide setting for new threads may be small (it is what made this
     # caller's stack run out): LLVM gets a stack of its own size
-    old = threading.stack_size(COMPILE_THREAD_STACK)
+    old = _threading.stack_size(COMPILE_THREAD_STACK)
     try:
         thread.start()
     finally:
-        threading.stack_size(old)
+        _threading.stack_size(old)
     thread.join()
     if "error" in outcome:
         raise outcome["error"]
