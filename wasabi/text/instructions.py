@@ -162,6 +162,7 @@ class InstructionParser:
         if entry is None:
             if name == "then" and stack and stack[-1][0] == _FOLDED_COND:
                 _, label, blocktype = stack[-1]
+                self.note_block(label)
                 out += _IF
                 out += blocktype
                 self.labels.push(label)                  # the condition is outside it
@@ -170,7 +171,8 @@ class InstructionParser:
             self.bad_instruction(i + 1)
         code, kind, op = entry
         if kind == "blocktype":
-            label, i = self._label_definition(i + 2)
+            # a folded if opens where its `if` is written, after its condition
+            label, i = self._label_definition(i + 2, note=code != _IF)
             blocktype, i = self._blocktype(i)
             if code == _IF:
                 stack.append((_FOLDED_COND, label, blocktype))
@@ -214,7 +216,7 @@ class InstructionParser:
                 return i + 2
             return self._end_block(self.close(i), stack)
         if kind == _FOLDED_ELSE:
-            if len(out) == frame[1] + 1:                 # an empty else is left out (as wabt)
+            if self.wabt and len(out) == frame[1] + 1:   # an empty else: left out by wabt
                 del out[frame[1]]
             return self._end_block(self.close(i + 1), stack)
         if kind == _FOLDED_COND:
@@ -231,7 +233,7 @@ class InstructionParser:
             frame[3] = len(self.out)
             self.out.append(_ELSE)
             return self._closing_label(i + 1, label)
-        if else_mark is not None and len(self.out) == else_mark + 1:
+        if self.wabt and else_mark is not None and len(self.out) == else_mark + 1:
             del self.out[else_mark]
         return self._end_block(self._closing_label(i + 1, label), stack)
 
@@ -277,12 +279,14 @@ class InstructionParser:
         finally:
             self.out, self.labels, self.block_count, self.block_names = saved
 
-    def _label_definition(self, i):
-        """The optional label of a block, loop or if that opens at i."""
+    def _label_definition(self, i, note=True):
+        """The optional label of a block, loop or if that opens at i (noted for the name
+        section unless `note` is False: then the caller notes it where it opens)."""
         label = None
         if self.toks[i][:1] == "$":
             label, i = self.optional_id(i)
-        self.note_block(label)
+        if note:
+            self.note_block(label)
         return label, i
 
     def _closing_label(self, i, label):

@@ -27,7 +27,8 @@ def module_binary(m):
     if m.start_func is not None:
         sections.append(encoding.section(8, uleb(m.start_func)))
     add(9, m.elems)
-    if m.uses_data_count and m.datas:
+    # wabt writes a data count only when there is data; the wat crate whenever code needs it
+    if m.uses_data_count and (m.datas or not m.wabt):
         sections.append(encoding.section(12, uleb(len(m.datas))))
     add(10, m.codes)
     add(11, m.datas)
