@@ -496,6 +496,6 @@ def assembled_modules(spec_dir, name, path):
     commands = [c for c in json.loads(path.read_text())["commands"] if "filename" in c]
     if len(modules) != len(commands):
         raise ValueError(f"{name}: {len(modules)} module forms, {len(commands)} module files")
-    return {command["filename"]: wat2wasm(module.text, debug_names=False)
+    return {command["filename"]: wat2wasm(module.text, debug_names=False, encoder="wabt")
             for module, command in zip(modules, commands)
             if command.get("module_type", "binary") == "binary"}

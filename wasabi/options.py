@@ -1,9 +1,9 @@
 """Compilation options: the mode (a strategy over the one pipeline) and its knobs."""
-import enum
+import enum as _enum
 from dataclasses import dataclass
 
 
-class Mode(enum.Enum):
+class Mode(_enum.Enum):
     EAGER = "eager"   # validate, compile every function, then instantiate (the seed's "Regular")
     LAZY = "lazy"     # validate everything; compile each function on its first call
     REPL = "repl"     # LAZY + add functions to a live instance

@@ -302,12 +302,12 @@ cdef class FastExports:
         try:
             return object.__getattribute__(self, name)
         except AttributeError:
-            raise self._error(f"unknown export {name!r}") from None
+            raise self._error(f"Export `{name}` does not exist.") from None
 
     def __getitem__(self, name):
         found = self._items.get(name)
         if found is None:
-            raise self._error(f"unknown export {name!r}")
+            raise self._error(f"Export `{name}` does not exist.")
         if type(found) is LazyExport:
             return self._made(name, found)
         return found

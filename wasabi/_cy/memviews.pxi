@@ -11,9 +11,12 @@
 # View semantics follow wasmer-python 1.1.0 where they are defined: `offset` is
 # in elements, len() is the live number of elements from the offset (it grows
 # with the memory), a slice read returns a list, a slice assignment writes
-# min(len(slice), len(values)) elements. Beyond wasmer: negative indices count
-# from the end, slices may have any step, and buffers (numpy arrays, bytes,
-# bytearray, memoryview) of the view's element kind are copied with one memmove.
+# min(len(slice), len(values)) elements. As in wasmer, an index is not Python's:
+# a negative index is an IndexError (not counted from the end), and so is a slice
+# whose start passes its stop (`view[2:1]`); slice bounds are normalized as
+# Python's (`view[-3:]` is the last three). Beyond wasmer: slices may have a
+# negative step, and buffers (numpy arrays, bytes, bytearray, memoryview) of the
+# view's element kind are copied with one memmove.
 from cpython.buffer cimport (PyObject_CheckBuffer, PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_RECORDS_RO, PyBUF_RECORDS, PyBUF_FORMAT, PyBUF_STRIDES, PyBUF_ND)
 from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
@@ -137,20 +140,30 @@ cdef class MemoryView:
     cdef Py_ssize_t _index(self, object key) except -1:
         cdef Py_ssize_t n = self._length()
         cdef Py_ssize_t i = PyNumber_AsSsize_t(key, IndexError)
-        cdef Py_ssize_t j = i + n if i < 0 else i
-        if j < 0 or j >= n:
-            raise IndexError(f"Out of bound: index {i} outside a view of {n} elements"
-                             f" (memory size {self.mem.size} bytes)")
-        return j
+        # wasmer's rules and messages (its tests compare them)
+        if i < 0:
+            raise IndexError("Out of bound: Index cannot be negative")
+        if i >= n:
+            raise IndexError(f"Out of bound: Index {i} is larger than the view size {n}")
+        return i
+
+    cdef Py_ssize_t _slice(self, object key, Py_ssize_t* start, Py_ssize_t* step) except -1:
+        """The start, step and element count of slice `key` (bounds normalized as
+        Python's); a start past the stop is wasmer's IndexError, not an empty list."""
+        cdef Py_ssize_t stop
+        if PySlice_Unpack(key, start, &stop, step) < 0:
+            raise ValueError("invalid slice")
+        count = PySlice_AdjustIndices(self._length(), start, &stop, step[0])
+        if step[0] > 0 and start[0] > stop:
+            raise IndexError(f"Slice `{start[0]}:{stop}` cannot be empty")
+        return count
 
     def __getitem__(self, key):
-        cdef Py_ssize_t start, stop, step, count
+        cdef Py_ssize_t start, step, count
         if PyIndex_Check(key):
             return _read_element(self.kind, self._address(self._index(key)))
         if PySlice_Check(key):
-            if PySlice_Unpack(key, &start, &stop, &step) < 0:
-                raise ValueError("invalid slice")
-            count = PySlice_AdjustIndices(self._length(), &start, &stop, step)
+            count = self._slice(key, &start, &step)
             return self._read_list(start, step, count)
         raise ValueError("Only integers and slices are valid to represent an index")
 
@@ -164,15 +177,13 @@ cdef class MemoryView:
         return out
 
     def __setitem__(self, key, value):
-        cdef Py_ssize_t start, stop, step, count
+        cdef Py_ssize_t start, step, count
         if PyIndex_Check(key):
             _write_element(self.kind, self._address(self._index(key)), value)
             return
         if not PySlice_Check(key):
             raise ValueError("Only integers and slices are valid to represent an index")
-        if PySlice_Unpack(key, &start, &stop, &step) < 0:
-            raise ValueError("invalid slice")
-        count = PySlice_AdjustIndices(self._length(), &start, &stop, step)
+        count = self._slice(key, &start, &step)
         if PyObject_CheckBuffer(value):
             if self._write_buffer(start, step, count, value):
                 return

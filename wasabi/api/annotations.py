@@ -8,7 +8,7 @@ wasabi also takes 'v128', 'externref', 'funcref', Type members, lists as well
 as tuples, `tuple[...]`, and every annotation as a string (as
 `from __future__ import annotations` makes them: 'int', 'None', "('i64', 'i32')").
 """
-import typing
+import typing as _typing
 
 from .types import FunctionType, Type
 
@@ -74,8 +74,8 @@ def _sequence(annotation):
     """The items of a tuple/list annotation (objects or string), or None if it is not one."""
     if isinstance(annotation, (tuple, list)):
         return list(annotation)
-    if typing.get_origin(annotation) is tuple:
-        return list(typing.get_args(annotation))
+    if _typing.get_origin(annotation) is tuple:
+        return list(_typing.get_args(annotation))
     if isinstance(annotation, str):
         return _split_sequence(_strip_quotes(annotation))
     return None

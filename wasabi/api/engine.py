@@ -11,7 +11,7 @@ str. Without a compiler wasmer's engines were headless (could not compile);
 wasabi always compiles, at the default tier, and reports compiler_name None.
 A Target is accepted and kept; code is always compiled for this machine.
 """
-import re
+import re as _re
 
 from ..options import Options
 from .target import Target
@@ -29,7 +29,7 @@ def compiler_name(compiler):
     if isinstance(name, str):
         return name.lower()
     module = getattr(compiler, "__module__", "") or ""
-    found = re.match(r"wasmer_compiler_(\w+)", module)
+    found = _re.match(r"wasmer_compiler_(\w+)", module)
     if found:
         return found.group(1).lower()
     return getattr(compiler, "__name__", type(compiler).__name__).lower()

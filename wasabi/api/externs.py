@@ -10,7 +10,7 @@ Function is the class of host functions, Function(store, callable,
 function_type=None); exported wasm functions are WasmFunction objects (the fast,
 vectorcall-callable runtime function), and isinstance(f, Function) holds for both.
 """
-import abc
+import abc as _abc
 
 from .. import _ext
 from ..binary import types as bt
@@ -31,7 +31,7 @@ def _check_store(store):
     return store
 
 
-class Function(rfunc.HostFunction, metaclass=abc.ABCMeta):
+class Function(rfunc.HostFunction, metaclass=_abc.ABCMeta):
     """A Python callable as a wasm function.
 
     The type comes from `function_type` or else from the annotations:

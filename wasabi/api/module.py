@@ -10,6 +10,7 @@ functions are called straight through the runtime's fast path.
 """
 from .. import _ext
 from ..errors import CompileError
+from .compile_errors import as_runtime_error
 from ..options import Options
 from ..runtime import cells
 from ..runtime.instance import Instance as _RuntimeInstance
@@ -42,9 +43,13 @@ class Module:
     def __init__(self, store, source):
         if not isinstance(store, _RuntimeStore):
             raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
-        wasm = _wasm_bytes(source)
         from ..compiler.cache import compile_bytes
-        self._setup(store, wasm, compile_bytes(wasm, check_options(_store_options(store))))
+        try:
+            wasm = _wasm_bytes(source)
+            compiled = compile_bytes(wasm, check_options(_store_options(store)))
+        except CompileError as error:           # wasmer raised RuntimeError here
+            raise as_runtime_error(error).with_traceback(error.__traceback__) from None
+        self._setup(store, wasm, compiled)
 
     def _setup(self, store, wasm, compiled, name=None):
         self.store = store

@@ -5,8 +5,8 @@ Target is accepted by the engines and kept, not used for cross-compilation.
 Triple parses target-lexicon style strings ('x86_64-unknown-linux-gnu',
 'x86_64-apple-darwin', 'aarch64-linux-musl', 'wasm32-wasi').
 """
-import platform
-import sys
+import platform as _platform
+import sys as _sys
 
 # architecture -> (endianness, pointer width in bytes)
 _ARCHITECTURES = {
@@ -59,15 +59,15 @@ def _calling_convention(arch, system):
 
 
 def _host_triple_text():
-    machine = platform.machine().lower() or "x86_64"
+    machine = _platform.machine().lower() or "x86_64"
     arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-    if sys.platform.startswith("linux"):
+    if _sys.platform.startswith("linux"):
         return f"{arch}-unknown-linux-gnu"
-    if sys.platform == "darwin":
+    if _sys.platform == "darwin":
         return f"{arch}-apple-darwin"
-    if sys.platform.startswith("win"):
+    if _sys.platform.startswith("win"):
         return f"{arch}-pc-windows-msvc"
-    return f"{arch}-unknown-{sys.platform.rstrip('0123456789')}"
+    return f"{arch}-unknown-{_sys.platform.rstrip('0123456789')}"
 
 
 class Triple:

@@ -5,12 +5,12 @@ wasabi keeps value types as their binary codes (wasabi.binary.types), and each
 class here converts to and from those records (`_binary()` / `_from_binary()`).
 The str() of every type is wasmer's, e.g. 'FunctionType(params: [I32], results: [])'.
 """
-import enum
+import enum as _enum
 
 from ..binary import types as bt
 
 
-class Type(enum.IntEnum):
+class Type(_enum.IntEnum):
     I32 = 1
     I64 = 2
     F32 = 3

@@ -5,7 +5,7 @@ made (an f32 is rounded to single precision, an i32 given as an unsigned
 pattern becomes its signed value), so `.value` is what a global made from it
 reads back.
 """
-import struct
+import struct as _struct
 
 from .. import _ext
 from ..runtime.func import Function, HostFunction
@@ -39,10 +39,10 @@ def _shortest_f32(value):
     """The shortest decimal that reads back as the same f32 (as Rust's Debug prints it)."""
     if value != value or value in (float("inf"), float("-inf")):
         return repr(value)
-    packed = struct.pack("<f", value)
+    packed = _struct.pack("<f", value)
     for digits in range(1, 10):
         text = f"{value:.{digits}g}"
-        if struct.pack("<f", float(text)) == packed:
+        if _struct.pack("<f", float(text)) == packed:
             return repr(float(text))
     return repr(value)
 

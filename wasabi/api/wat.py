@@ -5,7 +5,7 @@ otherwise wat2wasm falls back to the `wasmtime` package's. wasm2wat has no
 fallback (wasmtime-py cannot print modules): without wasabi.text it raises
 an ImportError that says so.
 """
-import importlib
+import importlib as _importlib
 
 from ..errors import CompileError
 
@@ -13,7 +13,7 @@ from ..errors import CompileError
 def _text_function(name):
     """wasabi.text.<name>, or None when the package (or the function) is missing."""
     try:
-        module = importlib.import_module("wasabi.text")
+        module = _importlib.import_module("wasabi.text")
     except ImportError as exc:
         if exc.name not in ("wasabi.text", "wasabi"):
             raise                  # wasabi.text exists but is broken: say so
@@ -33,7 +33,15 @@ def _as_text(wat):
 
 
 def wat2wasm(wat):
-    """The binary module of WebAssembly text `wat` (bytes); CompileError when it does not parse."""
+    """The binary module of WebAssembly text `wat` (bytes); CompileError when it does not parse.
+
+    >>> import wasabi
+    >>> wasabi.wat2wasm("(module)")
+    b'\\x00asm\\x01\\x00\\x00\\x00'
+    >>> wasabi.wat2wasm("(module (func (export \\"add\\") (param i32 i32) (result i32)"
+    ...                 "  (i32.add local.get 0 local.get 1)))")[:8]
+    b'\\x00asm\\x01\\x00\\x00\\x00'
+    """
     text = _as_text(wat)
     if not _has_module_field(text):
         # an empty or comment-only text is no module (wasmtime: "expected at least one
@@ -60,7 +68,14 @@ def _bytes_or_error(function, text):
 
 
 def wasm2wat(data):
-    """The WebAssembly text of binary module `data` (str)."""
+    """The WebAssembly text of binary module `data` (str).
+
+    >>> import wasabi
+    >>> print(wasabi.wasm2wat(wasabi.wat2wasm('(module (memory (export "m") 1))')))
+    (module
+      (memory (;0;) 1)
+      (export "m" (memory 0)))
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"expected the bytes of a module, got {type(data).__name__}")
     own = _text_function("wasm2wat")

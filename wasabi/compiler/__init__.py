@@ -13,7 +13,7 @@ compile_module(desc, options, jobs=None) is EAGER's build: an EagerCode.
 Importing this package loads no LLVM (the API reads the mode registry when a
 Store is made); the names below are imported on first use.
 """
-import importlib
+import importlib as _importlib
 
 _LAZY_NAMES = {"compile_module": ("modes.eager", "build"), "EagerCode": ("modes.eager", "EagerCode"),
                "emit_object": ("jit", "emit_object"),
@@ -27,4 +27,4 @@ def __getattr__(name):
         module, attribute = _LAZY_NAMES[name]
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    return getattr(_importlib.import_module(f"{__name__}.{module}"), attribute)

@@ -21,10 +21,10 @@ the same. `restore` is the one loader: Module.deserialize and the disk cache
 (cache.py) both use it. Like wasmer's, these bytes contain machine code: deserialize only
 bytes you produced yourself.
 """
-import functools
-import hashlib
-import json
-import struct
+import functools as _functools
+import hashlib as _hashlib
+import json as _json
+import struct as _struct
 
 from .. import _ext
 from .._version import __version__
@@ -38,15 +38,15 @@ from .pipelines import host_identity
 
 MAGIC = b"\0wasabi\x01"
 FORMAT = 3                  # 3: the trailing digest
-DIGEST_SIZE = hashlib.sha256().digest_size
+DIGEST_SIZE = _hashlib.sha256().digest_size
 MODES = tuple(mode.value for mode in modes.STRATEGIES)
 
 
-@functools.lru_cache(maxsize=1)
+@_functools.lru_cache(maxsize=1)
 def machine_key():
     """What compiled code depends on, as one string."""
     abi = repr(sorted(_ext.abi_layout().items())) + repr(sorted(_ext.builtin_addresses()))
-    parts = [__version__, *host_identity(), hashlib.sha256(abi.encode()).hexdigest()[:16]]
+    parts = [__version__, *host_identity(), _hashlib.sha256(abi.encode()).hexdigest()[:16]]
     return "|".join(parts)
 
 
@@ -66,9 +66,9 @@ def dump(wasm, compiled, name):
         "objects": [len(obj) for obj in objects],
         "symbols": {str(index): symbol for index, symbol in symbols.items()},
     }
-    text = json.dumps(header, sort_keys=True).encode()
-    body = b"".join([MAGIC, struct.pack("<I", len(text)), text, wasm, *objects])
-    return body + hashlib.sha256(body).digest()
+    text = _json.dumps(header, sort_keys=True).encode()
+    body = b"".join([MAGIC, _struct.pack("<I", len(text)), text, wasm, *objects])
+    return body + _hashlib.sha256(body).digest()
 
 
 def _bad(reason):
@@ -84,11 +84,11 @@ def load(data):
     if len(data) < start + DIGEST_SIZE:
         raise _bad("truncated")
     data, digest = data[:-DIGEST_SIZE], data[-DIGEST_SIZE:]
-    if hashlib.sha256(data).digest() != digest:
+    if _hashlib.sha256(data).digest() != digest:
         raise _bad("damaged or truncated (digest mismatch), or another format version")
-    (length,) = struct.unpack_from("<I", data, len(MAGIC))
+    (length,) = _struct.unpack_from("<I", data, len(MAGIC))
     try:
-        header = json.loads(data[start:start + length].decode())
+        header = _json.loads(data[start:start + length].decode())
         wasm_end = start + length + int(header["wasm"])
         sizes = [int(size) for size in header["objects"]]
         object_end = wasm_end + sum(sizes)

@@ -9,7 +9,7 @@ which functions and when, and publishes the addresses into its CodeTable.
     build = builder.build(library, builder.parts(jobs))       # all, in parts
     build = builder.build(library, [builder.translate_with_callees(index, ...)])
 """
-import time
+import time as _time
 from collections import deque
 
 from ..options import CodeOptions
@@ -68,7 +68,7 @@ class BatchBuilder:
         from the translator's call emitter (FunctionTranslator.callees); one whose
         translation fails is left out (it fails on its own first call, if that ever
         comes); a failure of `index` itself raises."""
-        start = time.perf_counter()
+        start = _time.perf_counter()
         ctx = self._context()
         first = self.desc.num_imported_funcs
         funcs, bodies, instructions = [], [], 0
@@ -95,7 +95,7 @@ class BatchBuilder:
         text = assemble_module(ctx, bodies, funcs, self._triple, self._datalayout)
         return ModuleIR(text, {f.index: func_symbol(f.index) for f in funcs}, instructions,
                         sum(f.body_end - f.body_start for f in funcs),
-                        time.perf_counter() - start)
+                        _time.perf_counter() - start)
 
     def _context(self):
         return ModuleContext(self.desc, self.code, self.table_calls)
@@ -118,7 +118,7 @@ class BatchBuilder:
             emitted = parallel.emit_parts(text_of, len(parts), self.tier, jobs)
         objects = [obj for obj, _ in emitted]
         symbols = {i: s for m in translated for i, s in m.symbols.items()}
-        start = time.perf_counter()
+        start = _time.perf_counter()
         addresses = library.link(objects, list(symbols.values()), builtin_addresses)
         stats = {key: sum(timings[key] for _, timings in emitted) for key in emitted[0][1]}
         stats.update(self.code.as_dict(), parts=len(parts),
@@ -128,5 +128,5 @@ class BatchBuilder:
                      ir_chars=sum(len(m.text) for m in translated),
                      object_bytes=sum(map(len, objects)),
                      translate_seconds=sum(m.translate_seconds for m in translated),
-                     link_seconds=time.perf_counter() - start)
+                     link_seconds=_time.perf_counter() - start)
         return Build(objects, symbols, {i: addresses[s] for i, s in symbols.items()}, stats)

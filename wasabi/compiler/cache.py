@@ -18,10 +18,10 @@ Where: $WASABI_CACHE_DIR, else $XDG_CACHE_HOME/wasabi, else ~/.cache/wasabi.
 The entries hold machine code that this process will run: the directory is
 made private to the user (0700), and only this user's entries are read.
 """
-import hashlib
-import os
-import pathlib
-import tempfile
+import hashlib as _hashlib
+import os as _os
+import pathlib as _pathlib
+import tempfile as _tempfile
 
 from ..errors import CompileError
 from ..validate import parse
@@ -29,15 +29,15 @@ from . import artifact, modes
 
 
 def cache_dir():
-    explicit = os.environ.get("WASABI_CACHE_DIR")
+    explicit = _os.environ.get("WASABI_CACHE_DIR")
     if explicit:
-        return pathlib.Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return pathlib.Path(base) / "wasabi"
+        return _pathlib.Path(explicit)
+    base = _os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache")
+    return _pathlib.Path(base) / "wasabi"
 
 
 def entry_path(wasm, options, directory=None):
-    digest = hashlib.sha256()
+    digest = _hashlib.sha256()
     code = options.code
     parts = [artifact.machine_key(), code.tier, code.bounds]
     if code.fuel:
@@ -47,13 +47,13 @@ def entry_path(wasm, options, directory=None):
     for part in parts:
         digest.update(part.encode() + b"\0")
     digest.update(wasm)
-    return pathlib.Path(directory or cache_dir()) / f"{digest.hexdigest()}.wasabi"
+    return _pathlib.Path(directory or cache_dir()) / f"{digest.hexdigest()}.wasabi"
 
 
 def _load(path, wasm, options):
     """The CompiledModule stored at `path`, or None."""
     try:
-        if path.stat().st_uid != os.getuid():
+        if path.stat().st_uid != _os.getuid():
             return None
         restored = artifact.restore(path.read_bytes(), compile_missing=False)
     except (OSError, CompileError):
@@ -72,13 +72,13 @@ def _store(path, compiled, wasm):
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         data = artifact.dump(wasm, compiled, "")
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")
+        fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=".entry-")
         try:
-            with os.fdopen(fd, "wb") as f:
+            with _os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.replace(temporary, path)
+            _os.replace(temporary, path)
         except BaseException:
-            os.unlink(temporary)
+            _os.unlink(temporary)
             raise
     except OSError:
         pass        # a read-only or full disk: the module is compiled all the same

@@ -7,8 +7,8 @@ bytes, timings)) or ("error", exception) on stdout, until stdin closes or no
 work came for IDLE_SECONDS (an idle worker holds ~110 MB; the parent starts a
 new one when it needs one).
 """
-import select
-import sys
+import select as _select
+import sys as _sys
 
 from .jit import emit_object
 from .parallel import read_message, write_message
@@ -17,10 +17,10 @@ IDLE_SECONDS = 120
 
 
 def main():
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr            # nothing else may write into the replies
+    stdin, stdout = _sys.stdin.buffer, _sys.stdout.buffer
+    _sys.stdout = _sys.stderr            # nothing else may write into the replies
     while True:
-        ready, _, _ = select.select([stdin], [], [], IDLE_SECONDS)
+        ready, _, _ = _select.select([stdin], [], [], IDLE_SECONDS)
         if not ready:
             return
         try:

@@ -3,7 +3,7 @@
 Everything here returns text: the translator builds IR as strings (see DESIGN.md:
 llvmlite.ir objects cost 30x more than f-strings and end in text anyway).
 """
-import struct
+import struct as _struct
 
 from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, type_name
 from ..errors import CompileError
@@ -60,8 +60,8 @@ def f32_const(bits):
     mantissa = bits & 0x7FFFFF
     if exponent == 0xFF:
         return f"0x{(sign << 63) | (0x7FF << 52) | (mantissa << 29):016X}"
-    value = struct.unpack("<f", struct.pack("<I", bits))[0]
-    return f64_const(struct.unpack("<Q", struct.pack("<d", value))[0])
+    value = _struct.unpack("<f", _struct.pack("<I", bits))[0]
+    return f64_const(_struct.unpack("<Q", _struct.pack("<d", value))[0])
 
 
 def i32_const(value):

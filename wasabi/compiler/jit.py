@@ -10,17 +10,17 @@ Every path from IR text to a callable address goes through emit_object and
 link_objects: every mode's builds (builder.py, parts also emitted on worker
 processes), thunks (thunks.py), an artifact (library.py, linking only).
 """
-import itertools
-import threading
-import time
+import itertools as _itertools
+import threading as _threading
+import time as _time
 
-import llvmlite.binding as llvm
+import llvmlite.binding as _llvm
 
 from ..errors import CompileError
 from .pipelines import optimize, target_machine
 
-_library_names = itertools.count()
-_names_lock = threading.Lock()
+_library_names = _itertools.count()
+_names_lock = _threading.Lock()
 
 
 def _next_library_name():
@@ -32,25 +32,25 @@ def _next_library_name():
 def emit_object(ir_text, tier, passes=True):
     """Parse, verify, optimize (unless not `passes`) and emit; returns (object bytes, timings)."""
     tm = target_machine(tier)
-    t0 = time.perf_counter()
+    t0 = _time.perf_counter()
     try:
-        module = llvm.parse_assembly(ir_text)
+        module = _llvm.parse_assembly(ir_text)
         module.verify()
     except RuntimeError as exc:
         raise CompileError(f"internal compiler error: invalid LLVM IR: {exc}") from exc
-    t1 = time.perf_counter()
+    t1 = _time.perf_counter()
     if passes:
         optimize(module, tm, tier)
-    t2 = time.perf_counter()
+    t2 = _time.perf_counter()
     obj = tm.emit_object(module)
-    t3 = time.perf_counter()
+    t3 = _time.perf_counter()
     return obj, {"parse_seconds": t1 - t0, "optimize_seconds": t2 - t1,
                  "codegen_seconds": t3 - t2}
 
 
 def new_jit():
     """A fresh LLJIT linking with JITLink; closing it frees its libraries' code."""
-    return llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
+    return _llvm.create_lljit_compiler(target_machine("T1"), use_jit_link=True)
 
 
 def link_objects(jit, objects, exported, imports, name=None, current_process=True):
@@ -58,7 +58,7 @@ def link_objects(jit, objects, exported, imports, name=None, current_process=Tru
     `jit`; `imports` maps symbol -> address (the runtime's builtins), `current_process`
     resolves the rest in this process (libm, memcpy, memset that LLVM may call).
     Returns (tracker, {exported symbol: address}); the tracker keeps the code alive."""
-    builder = llvm.JITLibraryBuilder()
+    builder = _llvm.JITLibraryBuilder()
     for object_bytes in [objects] if isinstance(objects, bytes) else objects:
         builder.add_object_img(object_bytes)
     if current_process:

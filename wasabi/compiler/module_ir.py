@@ -6,8 +6,8 @@ Layout of the text: target header, builtin declarations, the code-range marker
 emitted in this order into one .text section, so the markers bracket the code; the
 runtime registers [begin, end) for its SIGSEGV handler.
 """
-import platform
-import time
+import platform as _platform
+import time as _time
 
 from ..abi.builtins import llvm_declarations
 from ..options import CodeOptions
@@ -53,7 +53,7 @@ class ModuleContext:
         self.num_imported_funcs = desc.num_imported_funcs
         self._type_sigs = {}
         self.intrinsics = {}              # declaration text -> None (ordered set)
-        machine = platform.machine().lower()
+        machine = _platform.machine().lower()
         self.fp_register = FP_REGISTER.get(machine, "x")
         self.segment_stack_check = machine in TLS_SEGMENT_STACK_CHECK
 
@@ -76,7 +76,7 @@ class ModuleContext:
 
 
 def sp_register(machine=None):
-    machine = (machine or platform.machine()).lower()
+    machine = (machine or _platform.machine()).lower()
     try:
         return SP_REGISTER[machine]
     except KeyError:
@@ -111,7 +111,7 @@ def translate_module(desc, code=None, func_indices=None, triple="", datalayout="
                      table_calls=False, part=0):
     """Translate the defined functions (all, or `func_indices`) into one IR module with
     the CodeOptions `code` (`part`: which code markers it gets, see code_markers)."""
-    start = time.perf_counter()
+    start = _time.perf_counter()
     ctx = ModuleContext(desc, code, table_calls)
     first = desc.num_imported_funcs
     funcs = desc.funcs if func_indices is None else [desc.funcs[i - first] for i in func_indices]
@@ -125,7 +125,7 @@ def translate_module(desc, code=None, func_indices=None, triple="", datalayout="
         body_bytes += func.body_end - func.body_start
     text = assemble_module(ctx, bodies, funcs, triple, datalayout, part)
     symbols = {f.index: func_symbol(f.index) for f in funcs}
-    return ModuleIR(text, symbols, instructions, body_bytes, time.perf_counter() - start)
+    return ModuleIR(text, symbols, instructions, body_bytes, _time.perf_counter() - start)
 
 
 def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):

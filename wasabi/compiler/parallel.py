@@ -17,14 +17,14 @@ its spawn would run the user's __main__ again in every worker. A thread per
 part waits on a worker's pipe (the GIL is free while it waits). When a worker
 cannot start or dies, its part is emitted here instead.
 """
-import concurrent.futures
-import os
-import pathlib
-import pickle
-import struct
-import subprocess
-import sys
-import threading
+import concurrent.futures as _futures
+import os as _os
+import pathlib as _pathlib
+import pickle as _pickle
+import struct as _struct
+import subprocess as _subprocess
+import sys as _sys
+import threading as _threading
 
 from .jit import emit_object
 
@@ -38,9 +38,9 @@ SPLIT_TIERS = ("T0", "T1")
 def default_jobs():
     """Worker processes to use: the CPUs this process may run on, at most MAX_WORKERS."""
     try:
-        cpus = len(os.sched_getaffinity(0))
+        cpus = len(_os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
+        cpus = _os.cpu_count() or 1
     return max(1, min(cpus, MAX_WORKERS))
 
 
@@ -72,8 +72,8 @@ class WorkerGone(Exception):
 
 
 def write_message(stream, obj):
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(struct.pack("<Q", len(data)) + data)
+    data = _pickle.dumps(obj, protocol=_pickle.HIGHEST_PROTOCOL)
+    stream.write(_struct.pack("<Q", len(data)) + data)
     stream.flush()
 
 
@@ -81,21 +81,21 @@ def read_message(stream):
     head = stream.read(8)
     if len(head) < 8:
         raise EOFError
-    (size,) = struct.unpack("<Q", head)
+    (size,) = _struct.unpack("<Q", head)
     data = stream.read(size)
     if len(data) < size:
         raise EOFError
-    return pickle.loads(data)
+    return _pickle.loads(data)
 
 
 class _Worker:
     def __init__(self):
-        package_root = str(pathlib.Path(__file__).resolve().parents[2])
-        path = os.environ.get("PYTHONPATH")
-        env = dict(os.environ, PYTHONPATH=package_root + (os.pathsep + path if path else ""))
+        package_root = str(_pathlib.Path(__file__).resolve().parents[2])
+        path = _os.environ.get("PYTHONPATH")
+        env = dict(_os.environ, PYTHONPATH=package_root + (_os.pathsep + path if path else ""))
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "wasabi.compiler.emit_worker"],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            self.proc = _subprocess.Popen([_sys.executable, "-m", "wasabi.compiler.emit_worker"],
+                                         stdin=_subprocess.PIPE, stdout=_subprocess.PIPE, env=env)
         except OSError as exc:
             raise WorkerGone(str(exc)) from None
 
@@ -104,7 +104,7 @@ class _Worker:
         try:
             write_message(self.proc.stdin, (text, tier))
             return read_message(self.proc.stdout)
-        except (OSError, EOFError, pickle.UnpicklingError):
+        except (OSError, EOFError, _pickle.UnpicklingError):
             self.proc.kill()
             raise WorkerGone("the worker died") from None
 
@@ -113,14 +113,14 @@ class _Workers:
     """Idle worker processes, started as needed up to `jobs` at a time."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = _threading.Lock()
         self._idle = []
         # a forked child must not talk to its parent's workers (their pipes are
         # shared: two processes' messages would interleave); it starts its own
-        os.register_at_fork(after_in_child=self._forget)
+        _os.register_at_fork(after_in_child=self._forget)
 
     def _forget(self):
-        self._lock = threading.Lock()
+        self._lock = _threading.Lock()
         self._idle = []
 
     def emit(self, text, tier):
@@ -147,7 +147,7 @@ def emit_parts(translate_part, count, tier, jobs):
     """[(object bytes, timings)] of parts 0..count-1; translate_part(k) gives part
     k's IR text (called here, in order, while workers emit earlier parts)."""
     texts, futures = [], []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as threads:
+    with _futures.ThreadPoolExecutor(max_workers=jobs) as threads:
         for k in range(count):
             texts.append(translate_part(k))
             futures.append(threads.submit(_workers.emit, texts[k], tier))

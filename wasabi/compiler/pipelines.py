@@ -11,14 +11,14 @@ Tiers (measured in notes/llvmlite-findings.md §2):
 Objects are emitted with reloc="pic" and the small code model, so the same bytes
 load into the JIT, a disk cache, or an AOT link.
 """
-import threading
+import threading as _threading
 
-import llvmlite.binding as llvm
+import llvmlite.binding as _llvm
 
 TIERS = ("T0", "T1", "O2")
 CODEGEN_LEVEL = {"T0": 0, "T1": 1, "O2": 2}
 
-_lock = threading.Lock()
+_lock = _threading.Lock()
 _machines = {}
 _initialized = False
 
@@ -27,14 +27,14 @@ def initialize():
     global _initialized
     with _lock:
         if not _initialized:
-            llvm.initialize_native_target()
-            llvm.initialize_native_asmprinter()
-            llvm.initialize_native_asmparser()     # the stack check's inline asm (translator)
+            _llvm.initialize_native_target()
+            _llvm.initialize_native_asmprinter()
+            _llvm.initialize_native_asmparser()     # the stack check's inline asm (translator)
             # x86's cmov converter turns a cmov with a memory operand into a branch and
             # moves the load under it: the access, the bounds check in guard mode, would
             # then run only on one side of a wasm `select` (volatile does not stop it).
             # A process-wide LLVM option: it only ever makes cmovs stay cmovs.
-            llvm.set_option("wasabi", "-x86-cmov-converter=false")
+            _llvm.set_option("wasabi", "-x86-cmov-converter=false")
             _initialized = True
 
 
@@ -46,7 +46,7 @@ def target_features():
     suppresses the fault: `(select (f64.load oob) (f64.const 0) cond)` then did not
     trap. Guard-page bounds rely on every executed access faulting, so no masked
     memory operands: without AVX-512, LLVM makes none from plain loads."""
-    features = llvm.get_host_cpu_features()
+    features = _llvm.get_host_cpu_features()
     for name in list(features):
         if name.startswith(("avx512", "avx10", "evex512")):
             features[name] = False
@@ -55,13 +55,13 @@ def target_features():
 
 def llvm_version():
     """The version of LLVM in llvmlite, as "major.minor.patch"."""
-    return ".".join(map(str, llvm.llvm_version_info))
+    return ".".join(map(str, _llvm.llvm_version_info))
 
 
 def host_identity():
     """[LLVM version, process triple, CPU name, features]: what the machine code depends
     on besides wasabi itself (the code cache keys compiled code with it)."""
-    return [llvm_version(), llvm.get_process_triple(), llvm.get_host_cpu_name(),
+    return [llvm_version(), _llvm.get_process_triple(), _llvm.get_host_cpu_name(),
             target_features()]
 
 
@@ -73,9 +73,9 @@ def target_machine(tier):
     with _lock:
         tm = _machines.get(tier)
         if tm is None:
-            target = llvm.Target.from_triple(llvm.get_process_triple())
+            target = _llvm.Target.from_triple(_llvm.get_process_triple())
             tm = target.create_target_machine(
-                cpu=llvm.get_host_cpu_name(), features=target_features(),
+                cpu=_llvm.get_host_cpu_name(), features=target_features(),
                 opt=CODEGEN_LEVEL[tier], reloc="pic", codemodel="default")
             _machines[tier] = tm
         return tm
@@ -86,13 +86,13 @@ def optimize(module, tm, tier):
     if tier == "T0":
         return
     if tier == "T1":
-        pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=1))
-        mpm = llvm.create_new_module_pass_manager()
+        pb = _llvm.create_pass_builder(tm, _llvm.create_pipeline_tuning_options(speed_level=1))
+        mpm = _llvm.create_new_module_pass_manager()
         mpm.add_sroa_pass()
         mpm.add_instruction_combine_pass()
         mpm.add_simplify_cfg_pass()
         mpm.run(module, pb)
         return
-    pto = llvm.create_pipeline_tuning_options(speed_level=2)
-    pb = llvm.create_pass_builder(tm, pto)
+    pto = _llvm.create_pipeline_tuning_options(speed_level=2)
+    pb = _llvm.create_pass_builder(tm, pto)
     pb.getModulePassManager().run(module, pb)

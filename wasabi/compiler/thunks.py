@@ -13,8 +13,8 @@ A slot holds a value in its low bytes (i32/i64/f32/f64/ref) or a whole v128.
 All thunks live in one process-wide LLJIT, one small library each, cached by
 signature; they are never freed (there are few distinct signatures).
 """
-import itertools
-import threading
+import itertools as _itertools
+import threading as _threading
 
 from ..binary.types import V128
 from .irtypes import LLVM_TYPE, return_type
@@ -24,9 +24,9 @@ from .library import runtime_builtin_addresses
 SLOT_SIZE = 16
 HOST_CALL = "wasabi_rt_host_call"
 
-_lock = threading.RLock()
+_lock = _threading.RLock()
 _cache = {}
-_counter = itertools.count()
+_counter = _itertools.count()
 _jit = None
 
 

@@ -25,7 +25,7 @@ A cell that fails to decode, validate or link changes nothing. Redefinition is
 refused while a thread runs code of the instance (records are patched in two
 stores). Only functions can be redefined; other kinds of exports only be added.
 """
-import threading
+import threading as _threading
 
 from .. import _ext
 from ..binary.types import EXTERN_FUNC
@@ -117,7 +117,7 @@ class _ReplState:
         self.instance = instance
         self.cells = []             # cell instances (kept alive with the live one)
         self.bindings = {}          # export name -> _Binding
-        self.lock = threading.RLock()
+        self.lock = _threading.RLock()
         for export in instance.desc.exports:
             if export.kind == EXTERN_FUNC:
                 self._binding(export.name).add(instance, export.index)

@@ -24,9 +24,9 @@ thread. The runtime asks it for this and nothing else:
 Signature thunks are not part of a module's Code: they depend on the signature
 only, so they are made once per process (runtime/func.py thunk_provider).
 """
-import struct
-import threading
-import weakref
+import struct as _struct
+import threading as _threading
+import weakref as _weakref
 
 from .. import _ext
 from ..abi import vmctx as V
@@ -93,13 +93,13 @@ class CodeTable:
         self.first = first
         self.count = count
         self._published = {}                # func index -> code address
-        self._lock = threading.Lock()       # publications vs attaching instances
-        self._instances = weakref.WeakSet()
+        self._lock = _threading.Lock()       # publications vs attaching instances
+        self._instances = _weakref.WeakSet()
         self._templates = None
         self._stubs = None
         if resolver is not None:
             # weakly: the resolver (the compiler's code object) owns this table
-            self._resolver = weakref.WeakMethod(resolver)
+            self._resolver = _weakref.WeakMethod(resolver)
             self._stubs = _ext.LazyStubs(count, self)
 
     @classmethod
@@ -154,8 +154,8 @@ class CodeTable:
         if cached is not None and cached[0] is desc:
             return cached[1]
         ids = [type_id(t) for t in desc.types]
-        type_ids = struct.pack(f"<{len(ids)}Q", *ids)
-        records = b"".join(struct.pack("<QQQ", self.entry(f.index), 0, ids[f.type_index])
+        type_ids = _struct.pack(f"<{len(ids)}Q", *ids)
+        records = b"".join(_struct.pack("<QQQ", self.entry(f.index), 0, ids[f.type_index])
                            for f in desc.funcs)
         self._templates = (desc, (type_ids, records))
         return type_ids, records

@@ -6,10 +6,10 @@ function index, imports copied in) or in a host function's HostRecord. To
 turn an address back into a Python object, the arrays and host records are
 registered here (weakly) by address range.
 """
-import bisect
-import itertools
-import threading
-import weakref
+import bisect as _bisect
+import itertools as _itertools
+import threading as _threading
+import weakref as _weakref
 
 from .. import _ext
 from ..abi.vmctx import FUNC_RECORD_SIZE
@@ -156,7 +156,7 @@ def result_tuple(out, count):
     if count == 1:
         return (out,)
     # at most count + 1 values: an endless iterator must not exhaust memory
-    out = tuple(itertools.islice(out, count + 1))
+    out = tuple(_itertools.islice(out, count + 1))
     if len(out) != count:
         got = f"more than {count}" if len(out) > count else len(out)
         raise TypeError(f"host function returned {got} values, expected {count}")
@@ -196,7 +196,7 @@ class _RecordRegistry:
     owner may have the same address by then)."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = _threading.Lock()
         self._starts = []
         self._spans = {}       # start -> (end, weakref to owner, getter(owner, index))
         self._dead = []        # (start, weakref) of collected owners, appended by weakref callbacks
@@ -205,12 +205,12 @@ class _RecordRegistry:
         # the callback only queues (start, ref); the span holds the ref, which keeps
         # the callback alive until the span is removed (weakref.finalize costs 10x more)
         dead = self._dead
-        ref = weakref.ref(owner, lambda ref, start=start: dead.append((start, ref)))
+        ref = _weakref.ref(owner, lambda ref, start=start: dead.append((start, ref)))
         span = (start + count * FUNC_RECORD_SIZE, ref, getter)
         with self._lock:
             self._drain_dead()
             if start not in self._spans:
-                bisect.insort(self._starts, start)
+                _bisect.insort(self._starts, start)
             self._spans[start] = span
 
     def _drain_dead(self):
@@ -219,12 +219,12 @@ class _RecordRegistry:
             span = self._spans.get(start)
             if span is not None and span[1] is ref:
                 del self._spans[start]
-                del self._starts[bisect.bisect_left(self._starts, start)]
+                del self._starts[_bisect.bisect_left(self._starts, start)]
 
     def find(self, address):
         """(owner, index) of the record at address, or None."""
         with self._lock:
-            i = bisect.bisect_right(self._starts, address) - 1
+            i = _bisect.bisect_right(self._starts, address) - 1
             if i < 0:
                 return None
             start = self._starts[i]

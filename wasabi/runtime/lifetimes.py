@@ -35,11 +35,11 @@ reference is freed while the group lives.
 Memories carry no funcrefs and make no join: instances that only share a memory
 live and die independently (each keeps the memory alive).
 """
-import threading
+import threading as _threading
 
 from ..binary.types import FUNCREF
 
-_lock = threading.Lock()       # joins come from any thread (instantiation, clone)
+_lock = _threading.Lock()       # joins come from any thread (instantiation, clone)
 
 
 class LifeGroup:

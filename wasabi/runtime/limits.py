@@ -35,9 +35,9 @@ The semantics are wasmtime's StoreLimits and ResourceLimiter:
 - A memory or table is governed by the store that made it, also when another
   store's instance imports it.
 """
-import gc
-import threading
-import weakref
+import gc as _gc
+import threading as _threading
+import weakref as _weakref
 from dataclasses import dataclass, fields
 
 from ..errors import ResourceLimitError
@@ -86,9 +86,9 @@ class StoreLimits:
         self.limiter = limiter
         self.memory_limiter = limiter if hasattr(limiter, "memory_growing") else None
         self.table_limiter = limiter if hasattr(limiter, "table_growing") else None
-        self._lock = threading.Lock()
+        self._lock = _threading.Lock()
         # kind -> WeakSet of the live objects, only for the kinds with a limit
-        self._live = {kind: weakref.WeakSet() for kind in COUNTED
+        self._live = {kind: _weakref.WeakSet() for kind in COUNTED
                       if getattr(limits, kind) is not None}
 
     @property
@@ -139,7 +139,7 @@ class StoreLimits:
     def _admit_counts(self, wanted):
         over = self._over(wanted)
         if over:
-            gc.collect()        # dropped instances in reference cycles stop counting
+            _gc.collect()        # dropped instances in reference cycles stop counting
             over = self._over(wanted)
         if over:
             kind, live, n = over

@@ -4,9 +4,9 @@ call_indirect compares the callee record's type_id with the caller's expected
 id, so equal FuncTypes must get the same id in every module and instance.
 Ids start at 1 and are never reused; 0 is never a valid id.
 """
-import threading
+import threading as _threading
 
-_lock = threading.Lock()
+_lock = _threading.Lock()
 _ids = {}
 
 

@@ -32,7 +32,7 @@ The Store also holds the fuel of code compiled with Options(fuel=True): one
 signed 64-bit cell, the remaining fuel, that every instance's vmctx->fuel points
 to (so instances of one store draw from one supply; compile/emit/fuel.py).
 """
-import operator
+import operator as _operator
 
 from .. import _ext
 from .limits import StoreLimits
@@ -65,7 +65,7 @@ class Store:
         store (wasmtime's Store.set_fuel): most operators cost 1, see compile/emit/fuel.py.
         Running out traps with wasabi.OutOfFuel. 0 <= fuel < 2**64; what exceeds
         2**63 - 1 is reported by get_fuel but never consumed."""
-        fuel = operator.index(fuel)
+        fuel = _operator.index(fuel)
         if not 0 <= fuel <= U64_MAX:
             raise ValueError(f"fuel must be an int in [0, 2**64), not {fuel!r}")
         injected = min(fuel, I64_MAX)

@@ -7,7 +7,10 @@ from .tokens import END, TokenStream, paren_depths
 _EMPTY_MODULE = b"\0asm\x01\0\0\0"
 
 
-def wat2wasm(text, *, debug_names=True):
+ENCODERS = ("wat", "wabt")
+
+
+def wat2wasm(text, *, debug_names=True, encoder="wat"):
     """The binary of the module written in WebAssembly text `text` (str, or UTF-8 bytes).
 
     `text` is one `(module ...)` (also `(module binary "...")` and
@@ -16,6 +19,13 @@ def wat2wasm(text, *, debug_names=True):
     module's, functions' and locals' $identifiers, when there are any: module names,
     and function names in traps, come from it. debug_names=False leaves it out, as
     wabt's wat2wasm (and wast2json) do.
+
+    Where the binary format leaves a choice, `encoder` says whose to make: "wat" (the
+    default) writes the bytes of the wat crate, wasmtime's and wasmer's wat2wasm
+    (name section included); "wabt" those of wabt's wat2wasm and wast2json. They
+    differ in element segments (the wat crate keeps an explicit table index and
+    expressions as written, wabt writes the shortest form) and in block types
+    written `(type x)` (the wat crate keeps the index, wabt the short form).
 
     Raises WatSyntaxError (a wasabi.CompileError) naming line and column when the
     text is malformed. Validation is not done here (see wasabi.validate).
@@ -27,6 +37,8 @@ def wat2wasm(text, *, debug_names=True):
             raise WatSyntaxError(f"malformed UTF-8 encoding: {exc}") from None
     if not isinstance(text, str):
         raise TypeError(f"expected WebAssembly text as str, got {type(text).__name__}")
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {ENCODERS}, not {encoder!r}")
     text = blank_block_comments(text)
     toks = tokenize(text)
     count = len(toks)
@@ -40,7 +52,8 @@ def wat2wasm(text, *, debug_names=True):
     if depths[-1] != 0:
         stream.unexpected(count)                    # a '(' never closed
     if not (toks[0] == "(" and toks[1] == "module"):
-        return ModuleAssembler(text, toks, depths, 0, count, None, debug_names).assemble()
+        return ModuleAssembler(text, toks, depths, 0, count, None, debug_names,
+                               encoder).assemble()
     close = depths.index(0)
     if close != count - 1:
         stream.unexpected(close + 1)
@@ -57,5 +70,6 @@ def wat2wasm(text, *, debug_names=True):
             quoted = data.decode("utf-8")
         except UnicodeDecodeError:
             stream.error("malformed UTF-8 encoding", i - 1)
-        return wat2wasm(quoted, debug_names=debug_names)
-    return ModuleAssembler(text, toks, depths, i, close, module_name, debug_names).assemble()
+        return wat2wasm(quoted, debug_names=debug_names, encoder=encoder)
+    return ModuleAssembler(text, toks, depths, i, close, module_name, debug_names,
+                           encoder).assemble()

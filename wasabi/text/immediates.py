@@ -110,21 +110,41 @@ def _data_segment(p, i, code, op, out):
     return i
 
 
+def _memory_index(p, i):
+    """An optional memory index (multi-memory; the wat crate reads it in Wasm 2.0 text
+    too, where it can only be 0) -> (index, next index)."""
+    if _is_index(p.toks[i]):
+        return p.index(i, "memory")
+    return 0, i
+
+
 def _memory_init(p, i, code, op, out):
+    """memory.init memory? data (binary order: data, memory)."""
+    memory = 0
+    if _is_index(p.toks[i]) and _is_index(p.toks[i + 1]):
+        memory, i = p.index(i, "memory")
     i = _data_segment(p, i, code, op, out)
-    out.append(0)
+    out += uleb(memory)
     return i
 
 
 def _zero_byte(p, i, code, op, out):
+    """memory.size / memory.grow / memory.fill memory?: the byte is the memory index."""
+    memory, i = _memory_index(p, i)
     out += code
-    out.append(0)
+    out += uleb(memory)
     return i
 
 
 def _two_zero_bytes(p, i, code, op, out):
+    """memory.copy (dest source)?"""
+    dest = source = 0
+    if _is_index(p.toks[i]):
+        dest, i = p.index(i, "memory")
+        source, i = p.index(i, "memory")
     out += code
-    out += b"\x00\x00"
+    out += uleb(dest)
+    out += uleb(source)
     return i
 
 
@@ -152,11 +172,21 @@ def _memarg_values(p, i, op):
     return align, offset, i
 
 
+def _encode_memarg(out, align, memory, offset):
+    """A memarg; a memory other than 0 sets bit 6 of the alignment field (multi-memory)."""
+    if memory:
+        out += uleb(align | 0x40)
+        out += uleb(memory)
+    else:
+        out += uleb(align)
+    out += uleb(offset)
+
+
 def _memarg(p, i, code, op, out):
+    memory, i = _memory_index(p, i)
     align, offset, i = _memarg_values(p, i, op)
     out += code
-    out += uleb(align)
-    out += uleb(offset)
+    _encode_memarg(out, align, memory, offset)
     return i
 
 
@@ -172,8 +202,17 @@ def _lane_index(p, i):
 
 
 def _memarg_lane(p, i, code, op, out):
-    i = _memarg(p, i, code, op, out)
+    """memory? memarg lane: a first number is the memory when another number or a
+    memarg field follows it, else the lane (the wat crate's reading)."""
+    toks = p.toks
+    memory = 0
+    if toks[i][:1] == "$" or ("0" <= toks[i][:1] <= "9" and (
+            "0" <= toks[i + 1][:1] <= "9" or toks[i + 1].startswith(("offset=", "align=")))):
+        memory, i = p.index(i, "memory")
+    align, offset, i = _memarg_values(p, i, op)
     lane, i = _lane_index(p, i)
+    out += code
+    _encode_memarg(out, align, memory, offset)
     out.append(lane)
     return i
 

@@ -3,8 +3,8 @@
 Everything an instruction refers to by name is known before any code is parsed:
 module-level identifiers from the module assembler's first pass, locals from the
 function header, labels from the enclosing blocks. So instructions go straight to
-bytes: no instruction objects. A folded `(op imm* child*)` encodes its children
-first and then op+imm: its immediates, which the text gives first, are cut from the
+bytes: no instruction objects. A folded `(op imm* instr*)` encodes its operands
+(folded or plain instructions, as the wat crate reads them) first and then op+imm: its immediates, which the text gives first, are cut from the
 output and kept on the parser's stack until its ')'. Nesting (folded operands, blocks
 of either form) lives on that explicit stack, not in Python recursion.
 
@@ -39,8 +39,8 @@ _NON_INSTRUCTION_KEYWORDS = frozenset({
     "module", "start", "declare"})
 
 
-# frames of the instruction parser's stack; the first two admit only folded operands
-_FOLDED = 0          # (op imm* child*): its opcode and immediates, emitted at ")"
+# frames of the instruction parser's stack
+_FOLDED = 0          # (op imm* instr*): its opcode and immediates, emitted at ")"
 _FOLDED_COND = 1     # (if label? bt child* ...: the condition, before (then
 _FOLDED_BLOCK = 2    # (block ...) / (loop ...)
 _FOLDED_THEN = 3     # (then ...)
@@ -97,8 +97,11 @@ class InstructionParser:
             tok = toks[i]
             entry = table.get(tok)
             if entry is not None:                                   # a flat instruction
-                if stack and stack[-1][0] <= _FOLDED_COND:
-                    self.unexpected(i, "a folded instruction or ')'")
+                # inside (op ...) plain instructions come before op, as its operands
+                # (the wat crate's reading); the condition of a folded if admits only
+                # folded ones
+                if stack and stack[-1][0] == _FOLDED_COND:
+                    self.unexpected(i, "a folded instruction or '(then'")
                 code, kind, op = entry
                 if kind == "none":
                     out += code
@@ -159,6 +162,7 @@ class InstructionParser:
         if entry is None:
             if name == "then" and stack and stack[-1][0] == _FOLDED_COND:
                 _, label, blocktype = stack[-1]
+                self.note_block(label)
                 out += _IF
                 out += blocktype
                 self.labels.push(label)                  # the condition is outside it
@@ -167,7 +171,8 @@ class InstructionParser:
             self.bad_instruction(i + 1)
         code, kind, op = entry
         if kind == "blocktype":
-            label, i = self._label_definition(i + 2)
+            # a folded if opens where its `if` is written, after its condition
+            label, i = self._label_definition(i + 2, note=code != _IF)
             blocktype, i = self._blocktype(i)
             if code == _IF:
                 stack.append((_FOLDED_COND, label, blocktype))
@@ -211,7 +216,7 @@ class InstructionParser:
                 return i + 2
             return self._end_block(self.close(i), stack)
         if kind == _FOLDED_ELSE:
-            if len(out) == frame[1] + 1:                 # an empty else is left out (as wabt)
+            if self.wabt and len(out) == frame[1] + 1:   # an empty else: left out by wabt
                 del out[frame[1]]
             return self._end_block(self.close(i + 1), stack)
         if kind == _FOLDED_COND:
@@ -228,7 +233,7 @@ class InstructionParser:
             frame[3] = len(self.out)
             self.out.append(_ELSE)
             return self._closing_label(i + 1, label)
-        if else_mark is not None and len(self.out) == else_mark + 1:
+        if self.wabt and else_mark is not None and len(self.out) == else_mark + 1:
             del self.out[else_mark]
         return self._end_block(self._closing_label(i + 1, label), stack)
 
@@ -262,8 +267,9 @@ class InstructionParser:
         return self._expression(i, True)
 
     def _expression(self, i, single):
-        saved_out, saved_labels = self.out, self.labels
+        saved = self.out, self.labels, self.block_count, self.block_names
         self.out, self.labels = bytearray(), LabelStack()
+        self.block_count, self.block_names = 0, {}     # no label names outside functions
         try:
             i = self.instrs(i, single)
             if not single and self.toks[i] != ")":
@@ -271,12 +277,17 @@ class InstructionParser:
             self.out.append(_END)
             return bytes(self.out), i
         finally:
-            self.out, self.labels = saved_out, saved_labels
+            self.out, self.labels, self.block_count, self.block_names = saved
 
-    def _label_definition(self, i):
+    def _label_definition(self, i, note=True):
+        """The optional label of a block, loop or if that opens at i (noted for the name
+        section unless `note` is False: then the caller notes it where it opens)."""
+        label = None
         if self.toks[i][:1] == "$":
-            return self.optional_id(i)
-        return None, i
+            label, i = self.optional_id(i)
+        if note:
+            self.note_block(label)
+        return label, i
 
     def _closing_label(self, i, label):
         """An optional id after else/end: it must repeat the block's label."""
@@ -301,6 +312,8 @@ class InstructionParser:
         if keyword not in ("type", "param", "result"):
             return b"\x40", i
         index, params, results, _, i = self.typeuse(i, block=True)
+        if keyword == "type" and not self.wabt:
+            return sleb(index), i                   # the wat crate keeps a (type x) as written
         if params is not None and not params and len(results) <= 1:
             # the short form: what wabt writes also for a (type x) of this shape
             return (bytes((results[0],)) if results else b"\x40"), i

@@ -19,7 +19,7 @@ Token positions are not kept: an error re-runs the same expression with
 `finditer` to find the offending token's offset (errors are rare, and a list of
 offsets would cost as much as the tokens themselves).
 """
-import re
+import re as _re
 
 from .errors import WatSyntaxError, line_and_column
 
@@ -29,7 +29,7 @@ _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'          # unrolled: no per-character alte
 # (reserved, unusable) token, as the spec says: `$l"a"` is not `$l` then `"a"`. Spelled
 # so that the common cases (a plain keyword, a plain string) take no per-character
 # alternation.
-TOKEN_RE = re.compile(
+TOKEN_RE = _re.compile(
     rf'{_ATOM}+(?:{_STRING}{_ATOM}*)*'              # keyword-like, maybe with strings glued on
     rf'|[()]'                                      # parentheses
     rf'|{_STRING}(?:{_ATOM}|{_STRING})*'           # string, maybe with more glued on
@@ -37,12 +37,12 @@ TOKEN_RE = re.compile(
     r'|[^ \t\n\r]')                                # anything else: one illegal character
 
 # outside block comments: strings and line comments hide "(;"
-_COMMENT_START_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|;;[^\n]*|\(;')
-_COMMENT_NEST_RE = re.compile(r'\(;|;\)')
-_NOT_NEWLINE_RE = re.compile(r'[^\n]')
+_COMMENT_START_RE = _re.compile(r'"(?:[^"\\\n]|\\.)*"|;;[^\n]*|\(;')
+_COMMENT_NEST_RE = _re.compile(r'\(;|;\)')
+_NOT_NEWLINE_RE = _re.compile(r'[^\n]')
 
 # the characters an identifier, keyword or number may consist of
-IDCHARS_RE = re.compile(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+")
+IDCHARS_RE = _re.compile(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+")
 
 
 def blank_block_comments(text):

@@ -13,8 +13,8 @@ land on the wrong side of a tie. It cannot when the double is not itself an f32
 tie (rounding is monotonic and every f32 tie is a double), so only literals whose
 double is an exact f32 midpoint are redone exactly with integers.
 """
-import re
-import struct
+import re as _re
+import struct as _struct
 
 from ..binary.types import F32, F64
 
@@ -25,8 +25,8 @@ class LiteralError(Exception):
 
 _DEC = r"[0-9](?:_?[0-9])*"
 _HEX = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"
-_INT_RE = re.compile(rf"([+-]?)(?:({_DEC})|0x({_HEX}))\Z")
-_FLOAT_RE = re.compile(
+_INT_RE = _re.compile(rf"([+-]?)(?:({_DEC})|0x({_HEX}))\Z")
+_FLOAT_RE = _re.compile(
     rf"([+-]?)(?:"
     rf"({_DEC})(?:\.({_DEC})?)?(?:[eE]([+-]?{_DEC}))?"          # decimal
     rf"|0x({_HEX})(?:\.({_HEX})?)?(?:[pP]([+-]?{_DEC}))?"      # hexadecimal
@@ -201,23 +201,23 @@ def _decimal_fast(token, match, valtype):
 
 
 def f32_bytes(bits):
-    return struct.pack("<I", bits)
+    return _struct.pack("<I", bits)
 
 
 def f64_bytes(bits):
-    return struct.pack("<Q", bits)
+    return _struct.pack("<Q", bits)
 
 
 # --- strings --------------------------------------------------------------------------
 
-_ESCAPE_SPLIT_RE = re.compile(r"(\\(?:[0-9a-fA-F]{2}|u\{[^}]*\}|.?))", re.S)
-_NOT_HEX_ESCAPE_RE = re.compile(r"\\(?![0-9a-fA-F]{2})")
+_ESCAPE_SPLIT_RE = _re.compile(r"(\\(?:[0-9a-fA-F]{2}|u\{[^}]*\}|.?))", _re.S)
+_NOT_HEX_ESCAPE_RE = _re.compile(r"\\(?![0-9a-fA-F]{2})")
 _SIMPLE_ESCAPES = {"t": b"\t", "n": b"\n", "r": b"\r", '"': b'"', "'": b"'", "\\": b"\\"}
-_ILLEGAL_IN_STRING_RE = re.compile(r"[\x00-\x1f\x7f]")
-_UNICODE_ESCAPE_RE = re.compile(rf"u\{{({_HEX})\}}\Z")
+_ILLEGAL_IN_STRING_RE = _re.compile(r"[\x00-\x1f\x7f]")
+_UNICODE_ESCAPE_RE = _re.compile(rf"u\{{({_HEX})\}}\Z")
 
 
-STRING_TOKEN_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+STRING_TOKEN_RE = _re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', _re.S)
 
 
 def string_bytes(token):

@@ -25,8 +25,10 @@ _PAGE = 65536
 class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
     """Assembles the fields in toks[start:end] (inside `(module ...)`) into a binary."""
 
-    def __init__(self, text, toks, depths, start, end, module_name=None, debug_names=True):
+    def __init__(self, text, toks, depths, start, end, module_name=None, debug_names=True,
+                 encoder="wat"):
         super().__init__(text, toks)
+        self.wabt = encoder == "wabt"   # whose encoding choices (see wat2wasm)
         self.depths = depths         # parenthesis depth after each token (balanced)
         self.start, self.end = start, end
         self.module_name = module_name
@@ -45,8 +47,10 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
         self.next_index = dict.fromkeys(_KINDS, 0)
         # for the name section
         self.func_names, self.local_names_by_func = {}, {}
+        self.label_names_by_func, self.type_param_names = {}, {}
         # per function
         self.out, self.labels, self.local_names = bytearray(), LabelStack(), {}
+        self.block_count, self.block_names = 0, {}      # every block counts, named or not
 
     def assemble(self):
         self._scan()
@@ -117,7 +121,7 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
     def _scan_table(self, i):
         if self._scan_entity("table", i):
             return True
-        j = self._skip_exports(self.optional_id(i)[1])
+        j = self.address_type(self._skip_exports(self.optional_id(i)[1]))
         if self.toks[j] in REFTYPES and self.is_keyword(j + 1, "elem"):
             self.spaces["elem"].add(None)         # the segment of (table t (elem ...))
         return False
@@ -125,7 +129,7 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
     def _scan_memory(self, i):
         if self._scan_entity("memory", i):
             return True
-        j = self._skip_exports(self.optional_id(i)[1])
+        j = self.address_type(self._skip_exports(self.optional_id(i)[1]))
         if self.is_keyword(j, "data"):
             self.spaces["data"].add(None)         # the segment of (memory (data ...))
         return False
@@ -138,8 +142,10 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
         j = self._define("type", i)
         if not self.is_keyword(j, "func"):
             self.unexpected(j, "(func ...)")
-        params, results, _, j = self.params_results(j + 2, allow_names=True)
+        params, results, names, j = self.params_results(j + 2, allow_names=True)
         self.close(self.close(j))
+        if any(names):
+            self.type_param_names[len(self.types)] = _named(names)
         key = (params, results)
         self.type_lookup.setdefault(key, len(self.types))
         self.types.append(key)
@@ -188,8 +194,9 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
         return self.close(i)
 
     def _func_import_desc(self, i, index, ident):
-        type_index, _, _, _, i = self.typeuse(i, allow_names=True)
+        type_index, _, _, names, i = self.typeuse(i, allow_names=True)
         self._record_func_name(index, ident)
+        self._record_param_names(index, names)
         return uleb(type_index), i
 
     def _table_import_desc(self, i, index, ident):
@@ -208,7 +215,8 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
         self._record_func_name(index, ident)
         if is_import:
             names, i = self._inline_import(i)
-            type_index, _, _, _, i = self.typeuse(i, allow_names=True)
+            type_index, _, _, param_names, i = self.typeuse(i, allow_names=True)
+            self._record_param_names(index, param_names)
             self.imports.append(names + b"\x00" + uleb(type_index))
             return i
         type_index, params, _, param_names, i = self.typeuse(i, allow_names=True)
@@ -218,11 +226,14 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
         local_types, i = self._locals(i, len(param_names) if params is None else len(params))
         self.out = bytearray()
         self.labels = LabelStack()
+        self.block_count, self.block_names = 0, {}
         i = self.instrs(i)
         if self.toks[i] != ")":
             self.bad_instruction(i)
         if self.debug_names and self.local_names:
             self.local_names_by_func[index] = {v: k for k, v in self.local_names.items()}
+        if self.debug_names and self.block_names:
+            self.label_names_by_func[index] = self.block_names
         body = encode_locals(local_types) + self.out + b"\x0b"
         self.codes.append(uleb(len(body)) + body)
         return i
@@ -255,7 +266,19 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
 
     def _record_func_name(self, index, ident):
         if ident is not None:
-            self.func_names[index] = ident[1:]
+            self.func_names[index] = ident
+
+    def _record_param_names(self, index, names):
+        """An imported function's parameter names (the wat crate names them too)."""
+        if self.debug_names and any(names):
+            self.local_names_by_func[index] = _named(names)
+
+    def note_block(self, label):
+        """A block, loop or if opens in a function body: the name section's label map
+        counts them all in text order and names those with a label."""
+        if label is not None:
+            self.block_names[self.block_count] = label
+        self.block_count += 1
 
     def _build_table(self, i, is_import):
         index = self._next("table")
@@ -266,8 +289,9 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
             desc, i = self.tabletype(i)
             self.imports.append(names + b"\x01" + desc)
             return i
-        if self.toks[i] in REFTYPES and self.is_keyword(i + 1, "elem"):
-            return self._table_with_elements(i, index)
+        j = self.address_type(i)
+        if self.toks[j] in REFTYPES and self.is_keyword(j + 1, "elem"):
+            return self._table_with_elements(j, index)
         desc, i = self.tabletype(i)
         self.tables.append(desc)
         return i
@@ -275,14 +299,16 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
     def _table_with_elements(self, i, table_index):
         """(table id? reftype (elem ...)): a table sized to fit, and its active segment."""
         elem_type, i = self.reftype(i)
-        if self.toks[i + 2] == "(":
+        exprs = self.toks[i + 2] == "("
+        if exprs:
             items, i = self._elem_exprs(i + 2)
         else:
             items, i = self._func_indices(i + 2)
         i = self.close(i)
         self.tables.append(bytes((elem_type,)) + encoding.limits(len(items), len(items)))
         offset = b"\x41\x00\x0b"                  # i32.const 0
-        self.elems.append(elem_segment("active", table_index, offset, elem_type, items))
+        self.elems.append(elem_segment("active", table_index, offset, elem_type, items,
+                                       self.wabt, explicit_table=True, exprs=exprs))
         return i
 
     def _build_memory(self, i, is_import):
@@ -294,6 +320,7 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
             desc, i = self.memtype(i)
             self.imports.append(names + b"\x02" + desc)
             return i
+        i = self.address_type(i)
         if self.is_keyword(i, "data"):
             data, i = self.strings(i + 2)
             i = self.close(i)
@@ -338,23 +365,31 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
     def _build_elem(self, i, _):
         toks = self.toks
         _, i = self.optional_id(i)
+        table, explicit = 0, False
         if toks[i] == "declare":
-            mode, table, offset = "declarative", 0, None
+            mode, offset = "declarative", None
             i += 1
-        elif toks[i] == "(":
-            mode, table = "active", 0
-            if self.is_keyword(i, "table"):
+        elif toks[i] == "(" or _is_number_token(toks[i]):
+            mode = "active"
+            if _is_number_token(toks[i]):                        # Wasm 1.0: (elem 0 ...)
+                table, i = self.u32(i, "a table index")
+                explicit = True
+            elif self.is_keyword(i, "table"):
                 table, i = self.index(i + 2, "table")
                 i = self.close(i)
+                explicit = True
             offset, i = self._offset(i)
             if _is_index_token(toks[i]) or toks[i] == ")":    # (elem (offset) funcidx*)
                 items, i = self._func_indices(i)
-                self.elems.append(elem_segment(mode, table, offset, FUNCREF, items))
+                self.elems.append(elem_segment(mode, table, offset, FUNCREF, items, self.wabt,
+                                               explicit))
                 return i
         else:
-            mode, table, offset = "passive", 0, None
+            mode, offset = "passive", None
+        exprs = toks[i] != "func"
         elem_type, items, i = self._elem_list(i)
-        self.elems.append(elem_segment(mode, table, offset, elem_type, items))
+        self.elems.append(elem_segment(mode, table, offset, elem_type, items, self.wabt,
+                                       explicit, exprs))
         return i
 
     def _elem_list(self, i):
@@ -390,7 +425,10 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
         _, i = self.optional_id(i)
         memory = 0
         offset = None
-        if self.is_keyword(i, "memory"):
+        if _is_number_token(toks[i]):                    # Wasm 1.0: (data 0 (offset) ...)
+            memory, i = self.u32(i, "a memory index")
+            offset, i = self._offset(i)
+        elif self.is_keyword(i, "memory"):
             memory, i = self.index(i + 2, "memory")
             i = self.close(i)
             offset, i = self._offset(i)
@@ -454,3 +492,12 @@ _IMPORT_DESCS = {
 def _is_index_token(tok):
     c = tok[:1]
     return c == "$" or "0" <= c <= "9"
+
+
+def _is_number_token(tok):
+    return "0" <= tok[:1] <= "9"
+
+
+def _named(names):
+    """[ident or None] by position -> {position: ident} for the named ones."""
+    return {k: name for k, name in enumerate(names) if name is not None}

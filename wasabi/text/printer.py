@@ -1,6 +1,8 @@
 """wasm2wat: a binary module as WebAssembly text that wat2wasm assembles back.
 
-The text is flat (one instruction per line, indented by block depth), names come
+The text is flat (one instruction per line, indented by block depth), or folded
+with folded=True (wasabi.text.folding: operands nested in their instruction, blocks
+as (block ...) and (if ... (then ...) (else ...))); names come
 from the `name` section ($identifiers for the module, functions and locals, made
 into valid and unique identifiers), and every definition carries its index in a
 (;N;) comment. Function signatures are written as `(type N)` plus the inline
@@ -10,13 +12,14 @@ What the text format cannot express raises CompileError: code that does not nest
 (an `else` outside an `if`, unbalanced `end`s), which only invalid modules have.
 Custom sections other than `name` are listed in comments.
 """
-import struct
+import struct as _struct
 
 from ..binary import types as T
 from ..binary.instructions import read_expression, read_instructions
 from ..errors import CompileError, ValidationError
 from ..module.desc import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
 from . import literals
+from .folding import fold_body
 from .lexer import IDCHARS_RE
 
 _INDENT = "  "
@@ -26,8 +29,9 @@ _KIND_NAMES = {EXTERN_FUNC: "func", EXTERN_TABLE: "table", EXTERN_MEMORY: "memor
 _SHAPE_OF_V128 = "i32x4"
 
 
-def wasm2wat(data):
-    """The WebAssembly text of the binary module `data` (bytes) as a str.
+def wasm2wat(data, *, folded=False):
+    """The WebAssembly text of the binary module `data` (bytes) as a str; function
+    bodies flat, or folded with `folded`.
 
     A malformed binary raises CompileError, as in decoding. An invalid module (one
     that breaks a validation rule) is printed all the same where the text can say
@@ -40,7 +44,7 @@ def wasm2wat(data):
         validate_module(desc)          # malformed code bodies are found here
     except ValidationError:
         pass
-    return ModulePrinter(desc).text()
+    return ModulePrinter(desc, folded).text()
 
 
 def valtype_name(t):
@@ -75,8 +79,8 @@ def float_literal(bits, valtype):
             return sign + "nan"
         return f"{sign}nan:0x{mantissa:x}"
     if valtype == T.F64:
-        return repr(struct.unpack("<d", bits.to_bytes(8, "little"))[0])
-    value = struct.unpack("<f", bits.to_bytes(4, "little"))[0]
+        return repr(_struct.unpack("<d", bits.to_bytes(8, "little"))[0])
+    value = _struct.unpack("<f", bits.to_bytes(4, "little"))[0]
     for digits in range(1, 10):
         text = f"{value:.{digits}g}"
         try:
@@ -120,8 +124,9 @@ def _identifier_chars(name):
 # --- the module -----------------------------------------------------------------------
 
 class ModulePrinter:
-    def __init__(self, desc):
+    def __init__(self, desc, folded=False):
         self.desc = desc
+        self.folded = folded
         self.lines = []
         self.func_names = _Names(desc.names.funcs)
 
@@ -240,8 +245,27 @@ class ModulePrinter:
         body = read_instructions(d.data, f.body_start, f.body_end)
         if not body or body[-1][0].name != "end":
             raise CompileError("function body does not end with `end`", f.body_start)
-        InstructionPrinter(self, locals_names, self.lines).body(body[:-1])
+        printer = InstructionPrinter(self, locals_names, self.lines)
+        if self.folded:
+            _check_nesting(body[:-1])
+            self.lines.extend(fold_body(printer, body[:-1], 2))
+        else:
+            printer.body(body[:-1])
         self.lines[-1] += ")"
+
+    def type_at(self, index):
+        """The FuncType of type index `index`, or None (an invalid module)."""
+        types = self.desc.types
+        return types[index] if 0 <= index < len(types) else None
+
+    def func_type(self, index):
+        """The FuncType of function `index` (imports first), or None."""
+        d = self.desc
+        imported = [imp.type for imp in d.imports if imp.kind == EXTERN_FUNC]
+        if index < len(imported):
+            return self.type_at(imported[index])
+        index -= len(imported)
+        return self.type_at(d.funcs[index].type_index) if index < len(d.funcs) else None
 
     # --- segments and constant expressions -------------------------------------------
 
@@ -279,6 +303,25 @@ class ModulePrinter:
             parts.append(f"(offset {self.const_expr(data.offset)})")
         parts.append(string_literal(data.data))
         return " ".join(parts) + ")"
+
+
+def _check_nesting(instrs):
+    """CompileError unless blocks nest (what the folded form, like the flat one, needs)."""
+    blocks = []
+    for op, _, at in instrs:
+        if op.name in ("block", "loop", "if"):
+            blocks.append(op.name)
+        elif op.name == "else":
+            if not blocks or blocks[-1] != "if":
+                raise CompileError("`else` outside an `if` cannot be written as text", at)
+            blocks[-1] = "else"
+        elif op.name == "end":
+            if not blocks:
+                raise CompileError("`end` outside a block cannot be written as text", at)
+            blocks.pop()
+    if blocks:
+        raise CompileError("a block is not closed before the end of the function",
+                           instrs[-1][2] if instrs else 0)
 
 
 class InstructionPrinter:

@@ -7,7 +7,7 @@ in any of the forms `(module ...)`, `(module $id? binary "..."*)` and
 `(module $id? quote "..."*)`. `script_modules` returns each such module with its
 command, line and source text; `wat2wasm(module.text)` assembles it.
 """
-import bisect
+import bisect as _bisect
 from dataclasses import dataclass
 
 from .errors import WatSyntaxError, line_and_column
@@ -66,7 +66,7 @@ def _module(tokens, i, closes, text, newlines, command, expected):
 
 
 def _line(newlines, position):
-    return bisect.bisect_left(newlines, position) + 1
+    return _bisect.bisect_left(newlines, position) + 1
 
 
 _MODULE_FIELDS = frozenset({"type", "import", "func", "table", "memory", "global", "export",

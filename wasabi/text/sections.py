@@ -27,27 +27,47 @@ def module_binary(m):
     if m.start_func is not None:
         sections.append(encoding.section(8, uleb(m.start_func)))
     add(9, m.elems)
-    if m.uses_data_count and m.datas:
+    # wabt writes a data count only when there is data; the wat crate whenever code needs it
+    if m.uses_data_count and (m.datas or not m.wabt):
         sections.append(encoding.section(12, uleb(len(m.datas))))
     add(10, m.codes)
     add(11, m.datas)
-    if m.debug_names and (m.module_name is not None or m.func_names or m.local_names_by_func):
-        sections.append(_name_section(m))
+    if m.debug_names:
+        names = _name_section(m)
+        if names is not None:
+            sections.append(names)
     return b"".join(sections)
 
 
+# name subsections after the function and local ones, in the wat crate's order:
+# (id, index space whose $identifiers they list)
+_SPACE_SUBSECTIONS = ((4, "type"), (5, "table"), (6, "memory"), (7, "global"), (8, "elem"),
+                      (9, "data"))
+_TYPE_PARAM_NAMES = 12     # the parameters of (type (func (param $x ...))), as the wat crate
+
+
 def _name_section(m):
-    """The `name` custom section: module, function and local names (subsections 0-2)."""
-    payload = bytearray(encoding.name("name"))
+    """The `name` custom section as the wat crate writes it: the module's name, then the
+    names of functions, locals (imported functions' parameters too), labels (blocks
+    counted per function), types, tables, memories, globals, element and data segments,
+    and type parameters; None when there are none."""
+    payload = bytearray()
     if m.module_name is not None:
         payload += _subsection(0, encoding.name(m.module_name))
     if m.func_names:
         payload += _subsection(1, _name_map(m.func_names))
-    if m.local_names_by_func:
-        entries = [uleb(f) + _name_map(names)
-                   for f, names in sorted(m.local_names_by_func.items())]
-        payload += _subsection(2, encoding.vector(entries))
-    return encoding.section(0, bytes(payload))
+    for sub_id, maps in ((2, m.local_names_by_func), (3, m.label_names_by_func)):
+        if maps:
+            payload += _subsection(sub_id, _indirect_name_map(maps))
+    for sub_id, kind in _SPACE_SUBSECTIONS:
+        space = m.spaces[kind].names
+        if space:
+            payload += _subsection(sub_id, _name_map({v: k for k, v in space.items()}))
+    if m.type_param_names:
+        payload += _subsection(_TYPE_PARAM_NAMES, _indirect_name_map(m.type_param_names))
+    if not payload:
+        return None
+    return encoding.section(0, encoding.name("name") + bytes(payload))
 
 
 def _subsection(sub_id, payload):
@@ -55,9 +75,13 @@ def _subsection(sub_id, payload):
 
 
 def _name_map(names):
-    """index -> name ($ stripped) as a name map, sorted by index."""
-    return encoding.vector([uleb(k) + encoding.name(v.lstrip("$"))
+    """index -> $identifier as a name map (the $ dropped), sorted by index."""
+    return encoding.vector([uleb(k) + encoding.name(v[1:])
                             for k, v in sorted(names.items())])
+
+
+def _indirect_name_map(maps):
+    return encoding.vector([uleb(k) + _name_map(names) for k, names in sorted(maps.items())])
 
 
 def encode_locals(types):
@@ -96,18 +120,27 @@ def ref_func_index(expr):
     return None
 
 
-def elem_segment(mode, table, offset, elem_type, items):
-    """One element segment, in the encoding wabt picks: function indices when every
-    item is a ref.func, the table index only when it is not the implicit one."""
+def elem_segment(mode, table, offset, elem_type, items, wabt=True, explicit_table=False,
+                 exprs=False):
+    """One element segment in the encoding of wabt (`wabt`: function indices when every
+    item is a ref.func, the table index only when it is not 0) or of the wat crate
+    (items as the text wrote them, `exprs` or indices; the table index whenever the text
+    gave one, `explicit_table`)."""
+    if wabt:
+        indices = [ref_func_index(item) for item in items] if elem_type == FUNCREF else [None]
+        as_indices = None not in indices
+        with_table = table != 0 or elem_type != FUNCREF
+    else:
+        indices = [ref_func_index(item) for item in items] if not exprs else [None]
+        as_indices = not exprs
+        with_table = explicit_table or (exprs and elem_type != FUNCREF)
     # flag bits: 1 passive (with 2: declarative), 2 explicit table index, 4 expressions
-    indices = [ref_func_index(item) for item in items] if elem_type == FUNCREF else [None]
-    as_indices = None not in indices
     flags = 0 if as_indices else 4
     if mode == "passive":
         flags |= 1
     elif mode == "declarative":
         flags |= 3
-    elif table != 0 or elem_type != FUNCREF:
+    elif with_table:
         flags |= 2
     out = bytearray((flags,))
     if mode == "active":

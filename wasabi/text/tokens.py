@@ -13,9 +13,11 @@ from .lexer import IDCHARS_RE, token_position
 
 END = ""          # sentinel after the last token (no real token is empty)
 
+# `anyfunc`: funcref's name before the reference types proposal, which wasmer's parser
+# (the wat crate of its time) still read
 VALTYPES = {"i32": I32, "i64": I64, "f32": F32, "f64": F64, "v128": V128,
-            "funcref": FUNCREF, "externref": EXTERNREF}
-REFTYPES = {"funcref": FUNCREF, "externref": EXTERNREF}
+            "funcref": FUNCREF, "externref": EXTERNREF, "anyfunc": FUNCREF}
+REFTYPES = {"funcref": FUNCREF, "externref": EXTERNREF, "anyfunc": FUNCREF}
 HEAPTYPES = {"func": FUNCREF, "extern": EXTERNREF}
 
 

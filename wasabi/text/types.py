@@ -89,13 +89,18 @@ class TypeParser:
             maximum, i = self.u32(i, "a limit")
         return minimum, maximum, i
 
+    def address_type(self, i):
+        """The optional address type of a table or memory: i32, Wasm 2.0's only one
+        (the wat crate reads it; i64, memory64's, is not Wasm 2.0)."""
+        return i + 1 if self.toks[i] == "i32" else i
+
     def tabletype(self, i):
-        minimum, maximum, i = self.limits(i)
+        minimum, maximum, i = self.limits(self.address_type(i))
         elem_type, i = self.reftype(i)
         return bytes((elem_type,)) + encoding.limits(minimum, maximum), i
 
     def memtype(self, i):
-        minimum, maximum, i = self.limits(i)
+        minimum, maximum, i = self.limits(self.address_type(i))
         shared = self.toks[i] == "shared"           # threads proposal
         if shared:
             i += 1

@@ -16,7 +16,7 @@ stdin / stdout / stderr each take:
     a path (str/Path)   a host file: read for stdin, created or truncated for output
     a file object       anything with fileno() (its descriptor is duplicated)
 """
-import os
+import os as _os
 from dataclasses import dataclass
 
 INHERIT = "inherit"
@@ -35,15 +35,15 @@ class Preopen:
 def as_preopen(item):
     if isinstance(item, Preopen):
         return item
-    if isinstance(item, (str, os.PathLike)):
-        return Preopen(os.fspath(item), os.fspath(item))
+    if isinstance(item, (str, _os.PathLike)):
+        return Preopen(_os.fspath(item), _os.fspath(item))
     return Preopen(*item)
 
 
 # ---- applying a configuration to a native context ----
 
 def _encode(text):
-    return text if isinstance(text, bytes) else os.fsencode(text)
+    return text if isinstance(text, bytes) else _os.fsencode(text)
 
 
 def _env_pairs(env):
@@ -67,12 +67,12 @@ def _set_stdio(ctx, slot, spec):
         if slot == 0:
             ctx.set_stdio_buffer(0, None)
         else:
-            _set_stdio_path(ctx, slot, os.devnull)
+            _set_stdio_path(ctx, slot, _os.devnull)
     elif isinstance(spec, (bytes, bytearray, memoryview)):
         if slot != 0:
             raise ValueError('stdout/stderr collect output with "capture", not a bytes value')
         ctx.set_stdio_buffer(0, bytes(spec))
-    elif isinstance(spec, (str, os.PathLike)):
+    elif isinstance(spec, (str, _os.PathLike)):
         _set_stdio_path(ctx, slot, spec)
     elif hasattr(spec, "fileno"):
         if hasattr(spec, "flush"):
@@ -83,12 +83,12 @@ def _set_stdio(ctx, slot, spec):
 
 
 def _set_stdio_path(ctx, slot, path):
-    flags = os.O_RDONLY if slot == 0 else os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+    flags = _os.O_RDONLY if slot == 0 else _os.O_WRONLY | _os.O_CREAT | _os.O_TRUNC
+    fd = _os.open(path, flags | getattr(_os, "O_CLOEXEC", 0), 0o666)
     try:
         ctx.set_stdio_host(slot, fd)     # the context keeps its own duplicate
     finally:
-        os.close(fd)
+        _os.close(fd)
 
 
 def apply(config, ctx):
@@ -98,4 +98,4 @@ def apply(config, ctx):
     for slot, spec in enumerate((config.stdin, config.stdout, config.stderr)):
         _set_stdio(ctx, slot, spec)
     for p in config.preopens:
-        ctx.preopen(os.fsencode(p.host), _encode(p.guest), bool(p.readonly))
+        ctx.preopen(_os.fsencode(p.host), _encode(p.guest), bool(p.readonly))

@@ -12,9 +12,9 @@ Threads: every call on one context is serialised by the context's lock (C
 side), whoever makes it -- the instance's code, Python calling an import or a
 re-exported import, a clone being copied.
 """
-import enum
-import os
-import weakref
+import enum as _enum
+import os as _os
+import weakref as _weakref
 
 from .. import _ext
 from ..binary.types import I32, I64, FuncType
@@ -30,7 +30,7 @@ NAMESPACE_PREVIEW1 = "wasi_snapshot_preview1"
 NAMESPACE_SNAPSHOT0 = "wasi_unstable"
 
 
-class Version(enum.IntEnum):
+class Version(_enum.IntEnum):
     """WASI versions, numbered as in the `wasmer` package."""
     LATEST = 1
     SNAPSHOT0 = 2
@@ -156,14 +156,14 @@ class WasiConfig:
 
     def preopen(self, host, guest=None, readonly=False):
         """Give the guest `host` (a directory) under the name `guest` (default: `host`)."""
-        host = os.fspath(host)
-        self.preopens.append(Preopen(host, host if guest is None else os.fspath(guest),
+        host = _os.fspath(host)
+        self.preopens.append(Preopen(host, host if guest is None else _os.fspath(guest),
                                      readonly))
         return self
 
     def inherit_env(self):
         """Pass the host process's environment (added under the variables already set)."""
-        self.env = {**os.environ, **self.env}
+        self.env = {**_os.environ, **self.env}
         return self
 
     def finalize(self):
@@ -236,7 +236,7 @@ class Environment(ContextOutputs):
         if state is not None:
             state.bind(memory)
         elif self._owner is None or self._owner() is instance:
-            self._owner = weakref.ref(instance)
+            self._owner = _weakref.ref(instance)
             self._memory = memory
             attach(instance, self, self._ctx, memory)
         else:

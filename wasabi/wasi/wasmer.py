@@ -9,7 +9,7 @@ As in wasmer, the program name is argv[0], preopen_directory(d) shows host
 directory d under the same name, map_directory(alias, d) under `alias`, and
 every builder method returns the builder.
 """
-import os
+import os as _os
 
 from .config import Preopen
 from .environment import WasiConfig
@@ -78,8 +78,8 @@ class StateBuilder:
 
 
 def _existing_directory(path):
-    path = os.fspath(path)
-    if not os.path.isdir(path):
+    path = _os.fspath(path)
+    if not _os.path.isdir(path):
         # wasmer raises RuntimeError from the builder for a missing directory
         raise RuntimeError(f"Could not find directory: {path}")
     return path

@@ -5,7 +5,7 @@ A trapping truncation checks NaN first ("invalid conversion to integer"), then t
 range ("integer overflow"); LLVM's fptosi/fptoui are poison outside the range.
 The saturating forms are llvm.fptosi.sat / llvm.fptoui.sat, which match wasm exactly.
 """
-import struct
+import struct as _struct
 
 from ...abi.traps import TRAP_INT_OVERFLOW, TRAP_INVALID_CONVERSION
 from ..irtypes import f64_const
@@ -16,7 +16,7 @@ MANTISSA_BITS = {"float": 24, "double": 53}
 
 def _float_literal(value):
     """An exactly representable number as an LLVM float/double literal."""
-    return f64_const(struct.unpack("<Q", struct.pack("<d", float(value)))[0])
+    return f64_const(_struct.unpack("<Q", _struct.pack("<d", float(value)))[0])
 
 
 def trunc_bounds(src, bits, signed):

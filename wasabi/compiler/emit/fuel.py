@@ -31,7 +31,7 @@ The translator takes its dispatch tables from `dispatch()` when the module conte
 asks for fuel: every handler wrapped by its operator's accounting. Off, nothing
 here runs and the IR is unchanged.
 """
-import functools
+import functools as _functools
 
 from ...abi.traps import TRAP_OUT_OF_FUEL
 from ...abi.vmctx import VMCTX_FUEL
@@ -217,7 +217,7 @@ def start(t):
     return dispatch()
 
 
-@functools.lru_cache(maxsize=1)
+@_functools.lru_cache(maxsize=1)
 def dispatch():
     """(DISPATCH, DISPATCH_PREFIXED) of emit/__init__.py with fuel accounting."""
     from . import DISPATCH, DISPATCH_PREFIXED

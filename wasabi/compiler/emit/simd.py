@@ -16,10 +16,10 @@ v128.const and splats of literals stay literals (`<i64 lo, i64 hi>`), converted 
 each shape's constant on use, so LLVM sees them and the float emitters can tell a
 NaN-unsafe literal operand (see numeric._unfoldable).
 """
-import functools
-import platform
-import re
-import struct
+import functools as _functools
+import platform as _platform
+import re as _re
+import struct as _struct
 
 from ..irtypes import f32_const, f64_const
 from .memory import effective_pointer, load, store
@@ -38,7 +38,7 @@ FCMP = {"eq": "oeq", "ne": "une", "lt": "olt", "gt": "ogt", "le": "ole", "ge": "
 MASK64 = (1 << 64) - 1
 
 # pshufb (SSSE3) zeroes a lane whose index has its top bit set: the x86 swizzle
-X86 = platform.machine().lower() in ("x86_64", "amd64")
+X86 = _platform.machine().lower() in ("x86_64", "amd64")
 
 
 def vec(lane, n):
@@ -49,7 +49,7 @@ def shape_type(shape):
     return vec(*SHAPES[shape])
 
 
-@functools.lru_cache(maxsize=None)
+@_functools.lru_cache(maxsize=None)
 def lanes_of(vty):
     """'<4 x float>' -> ('float', 4)."""
     count, _, lane = vty[1:-1].partition(" x ")
@@ -64,8 +64,8 @@ def intrinsic_suffix(vty):
 
 # -- literals -----------------------------------------------------------------------
 
-_V128_LITERAL = re.compile(r"<i64 (-?\d+), i64 (-?\d+)>$")
-_FLOAT_HEX = re.compile(r"0x[0-9A-F]{16}")
+_V128_LITERAL = _re.compile(r"<i64 (-?\d+), i64 (-?\d+)>$")
+_FLOAT_HEX = _re.compile(r"0x[0-9A-F]{16}")
 
 
 def literal_bits(value):
@@ -122,8 +122,8 @@ def scalar_literal_bits(lane, text):
     # f32 literals are written as the equal double; NaN payloads keep their top bits
     if (bits >> 52) & 0x7FF == 0x7FF:
         return ((bits >> 63) << 31) | (0xFF << 23) | ((bits >> 29) & 0x7FFFFF)
-    value = struct.unpack("<d", struct.pack("<Q", bits))[0]
-    return struct.unpack("<I", struct.pack("<f", value))[0]
+    value = _struct.unpack("<d", _struct.pack("<Q", bits))[0]
+    return _struct.unpack("<I", _struct.pack("<f", value))[0]
 
 
 def push_literal(t, bits):

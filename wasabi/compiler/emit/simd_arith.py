@@ -13,7 +13,7 @@ identity is made opaque (simd.float_operand). min/max are llvm.minimum/maximum
 (-0 < +0) with NaN lanes replaced by a + b, a quiet NaN, as the scalar emitters do;
 pmin/pmax are the spec's compare-and-select, which keeps the operand bits exactly.
 """
-import struct
+import struct as _struct
 
 from .numeric import call_intrinsic, is_literal
 from .simd import (LANE_BITS, SHAPES, WIDER, float_operand, intrinsic_suffix,
@@ -353,8 +353,8 @@ TRUNC_SAT_RANGE = {("float", True): (-2.0 ** 31, 2.0 ** 31 - 128, 2.0 ** 31),
 
 def _float_splat(vty, value):
     lane, n = lanes_of(vty)
-    bits = struct.unpack("<I", struct.pack("<f", value))[0] if lane == "float" else \
-        struct.unpack("<Q", struct.pack("<d", value))[0]
+    bits = _struct.unpack("<I", _struct.pack("<f", value))[0] if lane == "float" else \
+        _struct.unpack("<Q", _struct.pack("<d", value))[0]
     return vector_literal(vty, splat_bits(lane, n, bits))
 
 

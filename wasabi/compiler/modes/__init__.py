@@ -19,7 +19,7 @@ whether its code is an artifact the disk cache may keep. Reading the registry
 loads no LLVM (the API checks a Store's mode with it): a strategy names its
 build function as "module:function" of this package, imported on first build.
 """
-import importlib
+import importlib as _importlib
 from dataclasses import dataclass
 from typing import Callable, Union
 
@@ -38,7 +38,7 @@ class Strategy:
         builder = self.builder
         if isinstance(builder, str):
             module, _, function = builder.partition(":")
-            builder = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+            builder = getattr(_importlib.import_module(f"{__name__}.{module}"), function)
         return builder(desc, options, **kwargs)
 
 

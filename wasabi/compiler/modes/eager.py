@@ -5,7 +5,7 @@ A big module is built in parts on worker processes (parallel.py). The objects
 are kept: they are the module's artifact (Module.serialize, the disk cache,
 `wasabi compile`), and an artifact loads again by linking only (from_objects).
 """
-import time
+import time as _time
 
 from ...runtime.code import Code, CodeTable
 from .. import parallel
@@ -77,10 +77,10 @@ def from_objects(objects, symbols, code_options, builtin_addresses=None):
     """EagerCode from stored objects (bytes, or the list of a module's parts) and
     their symbols ({func index: symbol}), compiled with the CodeOptions `code_options`:
     linked, nothing optimised or generated."""
-    start = time.perf_counter()
+    start = _time.perf_counter()
     objects = [objects] if isinstance(objects, bytes) else list(objects)
     library = JitLibrary()
     linked = library.link(objects, list(symbols.values()), builtin_addresses)
-    stats = {"link_seconds": time.perf_counter() - start, "functions": len(symbols)}
+    stats = {"link_seconds": _time.perf_counter() - start, "functions": len(symbols)}
     return EagerCode(library, code_options, objects, symbols,
                      {i: linked[s] for i, s in symbols.items()}, stats)

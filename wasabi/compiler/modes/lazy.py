@@ -23,7 +23,7 @@ function being compiled waits on that lock and then finds it compiled: nothing
 is compiled twice. A compile error raises the original exception from the call
 that needed the function (the resolver keeps it for the entry to re-raise).
 """
-import threading
+import threading as _threading
 
 from ...runtime.code import Code, CodeTable
 from ..builder import BatchBuilder
@@ -46,7 +46,7 @@ class LazyCode(Code):
         self.batch_limit = max(1, int(batch_limit))
         self._builder = BatchBuilder(desc, options, table_calls=True)
         self._library = JitLibrary()
-        self._compile_lock = threading.Lock()      # one compile at a time, never twice
+        self._compile_lock = _threading.Lock()      # one compile at a time, never twice
         self._counters = {"functions_compiled": 0, "batches": 0, "compile_errors": 0,
                           "deep_compiles": 0, "translate_seconds": 0.0,
                           "codegen_seconds": 0.0, "link_seconds": 0.0}
@@ -154,14 +154,14 @@ def _run_on_fresh_thread(function, *args):
         except BaseException as exc:     # noqa: B902 - carried back to the caller
             outcome["error"] = exc
 
-    thread = threading.Thread(target=work, name="wasabi-lazy-compile", daemon=True)
+    thread = _threading.Thread(target=work, name="wasabi-lazy-compile", daemon=True)
     # the process-wide setting for new threads may be small (it is what made this
     # caller's stack run out): LLVM gets a stack of its own size
-    old = threading.stack_size(COMPILE_THREAD_STACK)
+    old = _threading.stack_size(COMPILE_THREAD_STACK)
     try:
         thread.start()
     finally:
-        threading.stack_size(old)
+        _threading.stack_size(old)
     thread.join()
     if "error" in outcome:
         raise outcome["error"]
