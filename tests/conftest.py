@@ -7,7 +7,8 @@ import tempfile
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", ROOT.parent / "shared" / "spec"))
+# the spec suite's .wast scripts (tests/spec/README.md); WASABI_SPEC_DIR=<dir> reads <dir>/wast
+SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", ROOT / "tests" / "spec"))
 
 # the CLI's code cache (wasabi/compiler/cache.py) goes to a directory of this run,
 # not the user's ~/.cache: tests start from an empty cache and leave nothing behind

@@ -22,6 +22,7 @@ source, mutations, error).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import pathlib
@@ -32,7 +33,7 @@ import sys
 import traceback
 
 HERE = pathlib.Path(__file__).resolve().parent
-SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", HERE.parent.parent / "shared" / "spec"))
+SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", HERE / "spec"))
 MAX_INPUT = 1 << 20  # stacked duplications must not grow inputs without bound
 MEMORY_LIMIT = 2 << 30  # a validator that allocates by a declared count fails with MemoryError
 INTERESTING_BYTES = (0x00, 0x01, 0x0B, 0x40, 0x41, 0x60, 0x6F, 0x70, 0x7B, 0x7F, 0x80, 0xFC, 0xFD, 0xFF)
@@ -44,14 +45,22 @@ INTERESTING_NUMBERS = (0, 1, 63, 64, 127, 128, 255, 256, 0x3FFF, 0x4000, 0xFFFF,
                        0x80000000, 0xFFFFFFFF, 1 << 32, (1 << 63) - 1, 1 << 63, (1 << 64) - 1)
 
 
+@functools.lru_cache(maxsize=1)
+def corpus_dir():
+    """Where the corpus is: every binary module of the spec scripts, assembled from the .wast
+    (spec_harness.binaries_dir, built once under tests/build/)."""
+    sys.path.insert(0, str(HERE))
+    import spec_harness
+    return spec_harness.binaries_dir(SPEC_DIR)
+
+
 def corpus_files():
-    """Every binary of the core and proposal scripts, valid and invalid, in a fixed order."""
-    files = sorted(SPEC_DIR.glob("json/*/*.wasm")) + sorted(SPEC_DIR.glob("proposals/*/json/*/*.wasm"))
-    return [str(path.relative_to(SPEC_DIR)) for path in files]
+    """Every binary of the core scripts, valid and invalid, in a fixed order."""
+    return [str(path.relative_to(corpus_dir())) for path in sorted(corpus_dir().glob("json/*/*.wasm"))]
 
 
 def has_code(path):
-    return any(entry[0] == 10 for entry in sections((SPEC_DIR / path).read_bytes()))
+    return any(entry[0] == 10 for entry in sections((corpus_dir() / path).read_bytes()))
 
 
 def pick_source(rng, corpus):
@@ -301,7 +310,7 @@ def make_input(seed, corpus):
     """The input of `seed`: (source file, bytes, mutation descriptions)."""
     rng = random.Random(seed)
     source = pick_source(rng, corpus)
-    data = (SPEC_DIR / source).read_bytes()
+    data = (corpus_dir() / source).read_bytes()
     done = []
     for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
         data, description = rng.choice(MUTATIONS)(rng, data)

@@ -66,14 +66,15 @@ def asan_runtime():
 
 
 def _prebuild_wasi_programs():
-    """Build the WASI test programs with the normal environment (clang need not run under
-    the preloaded ASan runtime); they are copied with the tests."""
+    """Build the WASI test programs whose committed .wasm is out of date with the normal
+    environment (clang need not run under the preloaded ASan runtime); they are copied
+    with the tests."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from wasi_programs.wasi_build import build, toolchain_missing
+    from wasi_programs.wasi_build import build, names, toolchain_missing
     if toolchain_missing():
         return
-    for source in sorted((ROOT / "tests" / "wasi_programs").glob("*.c")):
-        build(source.stem)
+    for name in names():
+        build(name)
 
 
 def copy_tree(dest):
@@ -121,9 +122,6 @@ def sanitized_env(dest, log_dir):
         PYTHONPATH=str(dest),
         PYTHONFAULTHANDLER="1",
     )
-    # the spec tests look for the spec next to the tree (tests/conftest.py): point them at
-    # the one next to this tree
-    env.setdefault("WASABI_SPEC_DIR", str(ROOT.parent / "shared" / "spec"))
     return env
 
 

@@ -1,7 +1,8 @@
-"""Runner for the WebAssembly spec test suite, driven by wast2json's JSON scripts.
+"""Runner for the WebAssembly spec test suite, driven by the .wast scripts.
 
-Data: SPEC_DIR/json/<name>/<name>.json plus the .wasm/.wat files next to it (format:
-/work/shared/spec/README.md). The pieces, in order:
+Data: SPEC_DIR/wast/<name>.wast (tests/spec/ in the repository; tests/spec/README.md),
+read by wasabi.text.wast into commands shaped as wabt's wast2json JSON, with every module's
+bytes from our own assembler. The pieces, in order:
 
 - values: a JSON argument becomes a WasmValue holding a bit pattern (i32/f32 as unsigned 32-bit,
   i64/f64 as unsigned 64-bit, v128 lanes packed into one 128-bit int, lane 0 lowest; references:
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
+import functools
 import pathlib
 import traceback
 
@@ -284,11 +285,72 @@ def merge_counts(results):
 # the runner
 
 def script_path(spec_dir, name) -> pathlib.Path:
-    return pathlib.Path(spec_dir) / "json" / name / f"{name}.json"
+    return pathlib.Path(spec_dir) / "wast" / f"{name}.wast"
 
 
 def script_names(spec_dir):
-    return sorted(p.name for p in (pathlib.Path(spec_dir) / "json").iterdir() if p.is_dir())
+    return sorted(p.stem for p in (pathlib.Path(spec_dir) / "wast").glob("*.wast"))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_commands(path, mtime_ns):
+    from wasabi.text.wast import read_script
+    return tuple(read_script(path.read_text(encoding="utf-8"), path.stem))
+
+
+def read_commands(spec_dir, name):
+    """The commands of SPEC_DIR/wast/<name>.wast (wasabi.text.wast's dicts; every module
+    assembled, so a few scripts are read once per process and shared)."""
+    path = script_path(spec_dir, name)
+    return _read_commands(path, path.stat().st_mtime_ns)
+
+
+def binaries_dir(spec_dir) -> pathlib.Path:
+    """A directory laid out as wast2json's output, json/<name>/<name>.N.wasm, holding every
+    binary module of the scripts (our assembler's bytes): the corpus of the fuzzers and the
+    round-trip tests. Built once under tests/build/ (keyed by the scripts' contents)."""
+    import fcntl
+    import hashlib
+    scripts = sorted((pathlib.Path(spec_dir) / "wast").glob("*.wast"))
+    digest = hashlib.sha256()
+    for path in scripts:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    build = pathlib.Path(__file__).resolve().parent / "build"
+    out = build / f"spec-binaries-{digest.hexdigest()[:16]}"
+    if (out / "done").exists():
+        return out
+    build.mkdir(parents=True, exist_ok=True)
+    with open(build / ".spec-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)      # parallel workers build it once
+        if not (out / "done").exists():
+            for path in scripts:
+                folder = out / "json" / path.stem
+                folder.mkdir(parents=True, exist_ok=True)
+                for command in read_commands(spec_dir, path.stem):
+                    if command.get("filename", "").endswith(".wasm"):
+                        (folder / command["filename"]).write_bytes(command["data"])
+            (out / "done").write_text("")
+    return out
+
+
+VALTYPE_NAMES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128",
+                 0x70: "funcref", 0x6F: "externref"}
+
+
+def export_result_types(data, field):
+    """The result type names of function export `field` of module `data` (None if unknown)."""
+    import wasabi
+    try:
+        desc = wasabi.decode_module(data)
+    except Exception:
+        return None
+    for export in desc.exports:
+        if export.name == field and export.kind == 0:
+            imported = [i for i in desc.imports if i.kind == 0]
+            type_index = (imported[export.index].type if export.index < len(imported)
+                          else desc.funcs[export.index - len(imported)].type_index)
+            return [VALTYPE_NAMES.get(int(t), str(t)) for t in desc.types[type_index].results]
+    return None
 
 
 def describe_exception(exc):
@@ -299,21 +361,20 @@ def describe_exception(exc):
 
 
 class Runner:
-    """Runs one JSON script on one engine; `run()` returns the ScriptResult."""
+    """Runs one script's commands on one engine; `run()` returns the ScriptResult."""
 
-    def __init__(self, path, engine: Engine, module_bytes=None):
-        self.path = pathlib.Path(path)
+    def __init__(self, name, commands, engine: Engine):
         self.engine = engine
-        self.script = json.loads(self.path.read_text())
-        # filename -> bytes to use instead of that file (modules assembled from the .wast)
-        self.module_bytes = module_bytes or {}
-        self.result = ScriptResult(self.path.stem, engine.name)
+        self.commands = commands
+        self.result = ScriptResult(name, engine.name)
         self.current = None   # the instance (or compiled handle) of the last module command
         self.named = {}       # "$name" -> instance
         self.loaded = False   # whether the last module command succeeded
+        self.module_data = {}  # id(instance) -> its module's bytes (for result types)
+        self._keep = []       # the instances module_data's ids stand for
 
     def run(self) -> ScriptResult:
-        for command in self.script["commands"]:
+        for command in self.commands:
             self.run_command(command)
         return self.result
 
@@ -353,10 +414,9 @@ class Runner:
 
     # --- modules
 
-    def read_module(self, command) -> bytes:
-        if command["filename"] in self.module_bytes:
-            return self.module_bytes[command["filename"]]
-        return (self.path.parent / command["filename"]).read_bytes()
+    @staticmethod
+    def read_module(command) -> bytes:
+        return command["data"]
 
     def compile_accepted(self, command):
         try:
@@ -374,6 +434,8 @@ class Runner:
             except (LinkFailed, TrapRaised) as error:
                 raise CommandFailed("module instantiated", f"{type(error).__name__}: {error}") from None
         self.current, self.loaded = instance, True
+        self.module_data[id(instance)] = command["data"]
+        self._keep.append(instance)
         if "name" in command:
             self.named[command["name"]] = instance
 
@@ -437,11 +499,18 @@ class Runner:
             instance = self.current
         if action["type"] == "invoke":
             args = [parse_arg(arg) for arg in action["args"]]
-            result_types = [value["type"] for value in command["expected"]] if "expected" in command else None
+            if "expected" in command:
+                result_types = [value["type"] for value in command["expected"]]
+            else:   # as wast2json writes them for assert_trap: the function's
+                result_types = self.result_types(instance, action["field"])
             return self.engine.invoke(instance, action["field"], args, result_types)
         if action["type"] == "get":
             return [self.engine.get_global(instance, action["field"])]
         raise CommandFailed("invoke or get", f"action type {action['type']!r}")
+
+    def result_types(self, instance, field):
+        data = self.module_data.get(id(instance))
+        return None if data is None else export_result_types(data, field)
 
     def do_action(self, command):
         try:
@@ -474,28 +543,6 @@ def format_values(values):
     return "(" + ", ".join(map(str, values)) + ")"
 
 
-def run_script(spec_dir, name, engine_factory, from_text=False) -> ScriptResult:
-    """Run SPEC_DIR/json/<name>/<name>.json on a fresh engine from engine_factory().
-
-    from_text: every binary module comes from our own assembler (wasabi.text) run on
-    the module forms of SPEC_DIR/wast/<name>.wast instead of wast2json's .wasm files
-    (text assert_malformed modules go to the engine's compile_text either way)."""
-    path = script_path(spec_dir, name)
-    module_bytes = assembled_modules(spec_dir, name, path) if from_text else None
-    return Runner(path, engine_factory(), module_bytes).run()
-
-
-def assembled_modules(spec_dir, name, path):
-    """filename -> wasabi.text's bytes for each binary module of the script. The .wast's
-    module forms pair with the JSON's file commands in order (wabt's line numbers for
-    comments.wast are off by one, so lines cannot pair them)."""
-    from wasabi.text import wat2wasm
-    from wasabi.text.script import script_modules
-    source = (pathlib.Path(spec_dir) / "wast" / f"{name}.wast").read_text(encoding="utf-8")
-    modules = script_modules(source)
-    commands = [c for c in json.loads(path.read_text())["commands"] if "filename" in c]
-    if len(modules) != len(commands):
-        raise ValueError(f"{name}: {len(modules)} module forms, {len(commands)} module files")
-    return {command["filename"]: wat2wasm(module.text, debug_names=False, encoder="wabt")
-            for module, command in zip(modules, commands)
-            if command.get("module_type", "binary") == "binary"}
+def run_script(spec_dir, name, engine_factory) -> ScriptResult:
+    """Run SPEC_DIR/wast/<name>.wast on a fresh engine from engine_factory()."""
+    return Runner(name, read_commands(spec_dir, name), engine_factory()).run()

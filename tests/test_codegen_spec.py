@@ -4,7 +4,8 @@ CompilerEngine drives the spec harness (tests/spec_harness.py): decode + validat
 compile in a mode (eager, lazy, repl) at a tier and bounds mode, instantiate with the spectest host module
 and registered instances, invoke with raw bit patterns (exact NaN payloads).
 Run a script by hand: python tests/test_codegen_spec.py [--tier O2] [--bounds explicit] [--mode lazy] i32 f32
-(--all: every script, --simd: the simd_* scripts, --from-text: modules from our own assembler).
+(--all: every script, --simd: the simd_* scripts). Every module comes from our own assembler
+(wasabi.text) through the .wast reader (wasabi.text.wast).
 """
 import argparse
 import pathlib
@@ -149,8 +150,8 @@ QUICK_MODES = ["call", "call_indirect", "fac", "func_ptrs", "imports", "linking"
 LAZY_MODES = ["lazy", "repl"]
 
 
-def check_script(name, tier, bounds, mode="eager", from_text=False):
-    result = sh.run_script(SPEC_DIR, name, engine_class(tier, bounds, mode), from_text)
+def check_script(name, tier, bounds, mode="eager"):
+    result = sh.run_script(SPEC_DIR, name, engine_class(tier, bounds, mode))
     assert not result.failures, result.summary(10)
     assert result.total(sh.PASSED) > 0
 
@@ -185,13 +186,6 @@ def test_spec_full_in_parts(name, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", all_scripts())
-def test_spec_full_from_our_assembler(name):
-    """Every binary module assembled by wasabi.text from the .wast, not wast2json."""
-    check_script(name, "T1", "guard", from_text=True)
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize("tier,bounds", CONFIGURATIONS)
 @pytest.mark.parametrize("name", all_scripts())
 def test_spec_full(name, tier, bounds):
@@ -206,8 +200,6 @@ def main(argv=None):
     parser.add_argument("--failures", type=int, default=10)
     parser.add_argument("--all", action="store_true", help="every script")
     parser.add_argument("--simd", action="store_true", help="every simd_* script")
-    parser.add_argument("--from-text", action="store_true",
-                        help="modules assembled by wasabi.text from the .wast, not wast2json's")
     parser.add_argument("scripts", nargs="*")
     options = parser.parse_args(argv)
     engine = engine_class(options.tier, options.bounds, options.mode)
@@ -215,7 +207,7 @@ def main(argv=None):
     names = options.scripts or (all_scripts() if options.all
                                 else simd_scripts() if options.simd else QUICK)
     for name in names:
-        result = sh.run_script(SPEC_DIR, name, engine, options.from_text)
+        result = sh.run_script(SPEC_DIR, name, engine)
         line = ", ".join(f"{result.total(o)} {o}" for o in sh.OUTCOMES)
         print(result.summary(options.failures) if result.failures else f"{name}: {line}")
         for o in sh.OUTCOMES:

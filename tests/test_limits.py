@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from wasi_programs.wasi_build import build, toolchain_missing
+from wasi_programs.wasi_build import program_path
 
 import wasabi
 from wasabi import Limits, Options, ResourceLimitError
@@ -319,10 +319,7 @@ def wasabi_cli(*args):
 
 
 def test_cli_max_memory():
-    missing = toolchain_missing()
-    if missing:
-        pytest.skip(missing)
-    program = build("alloc")
+    program = program_path("alloc")
     free = wasabi_cli("run", "--tier", "T0", program, "12")
     assert free.returncode == 0 and free.stdout.startswith(b"allocated 12 MiB")
     capped = wasabi_cli("run", "--tier", "T0", "--max-memory", "8MiB", program, "12")

@@ -10,6 +10,7 @@ from wasabi.errors import CompileError
 from wasabi.text import WatSyntaxError, wasm2wat, wat2wasm
 from wasabi.text.script import script_modules
 
+import spec_harness
 from conftest import SPEC_DIR
 from test_text_spec import module_summary
 
@@ -274,7 +275,7 @@ def test_mutated_texts_only_raise_compile_errors_long():
 
 def test_wasm2wat_on_mutated_binaries_only_raises_compile_errors():
     rng = random.Random(3)
-    binaries = sorted((SPEC_DIR / "json" / "simd_lane").glob("*.wasm"))[:40]
+    binaries = sorted((spec_harness.binaries_dir(SPEC_DIR) / "json" / "simd_lane").glob("*.wasm"))[:40]
     for _ in range(600):
         data = bytearray(rng.choice(binaries).read_bytes())
         for _ in range(rng.randint(1, 3)):

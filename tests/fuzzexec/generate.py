@@ -32,7 +32,7 @@ from . import simd_denan, wasmbin
 
 HERE = pathlib.Path(__file__).resolve().parent
 TESTS = HERE.parent
-SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", TESTS.parent.parent / "shared" / "spec"))
+SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", TESTS / "spec"))
 TTF_FEATURES = ["--enable-simd", "--enable-bulk-memory", "--enable-sign-ext",
                 "--enable-nontrapping-float-to-int", "--enable-multivalue", "--enable-mutable-globals"]
 # random input sizes: compile time grows with them (binaryen makes ~1 function per 300 bytes)
@@ -109,7 +109,9 @@ def spec_sources():
     from .engines import wasmtime_engine
     import wasmtime
     found = []
-    for path in sorted(SPEC_DIR.glob("json/*/*.wasm")):
+    sys.path.insert(0, str(TESTS))
+    import spec_harness
+    for path in sorted(spec_harness.binaries_dir(SPEC_DIR).glob("json/*/*.wasm")):
         data = path.read_bytes()
         try:
             wasmtime.Module(wasmtime_engine(), data)

@@ -17,7 +17,8 @@
 
 /* The fd's entry when it is open and has `right`; *err says why not. A missing
  * read or write right is EBADF (as POSIX and wasmtime say for a file opened
- * the other way), a missing seek right on a stream ESPIPE, any other missing
+ * the other way), a missing seek right on a stream ESPIPE (on a directory
+ * EBADF, as wasmtime says), any other missing
  * right ENOTCAPABLE. */
 static wasi_fd* fd_with(wasi_ctx* c, int32_t fd, uint64_t right, int* err) {
     wasi_fd* e = wasi_fd_get(c, (uint32_t)fd);
@@ -30,7 +31,8 @@ static wasi_fd* fd_with(wasi_ctx* c, int32_t fd, uint64_t right, int* err) {
         if (missing & (R_FD_READ | R_FD_WRITE))
             *err = WASI_EBADF;
         else if (missing & (R_FD_SEEK | R_FD_TELL))
-            *err = WASI_ESPIPE;             /* a stream: no position to move */
+            /* a stream has no position to move; a directory is no file */
+            *err = e->filetype == WASI_FILETYPE_DIRECTORY ? WASI_EBADF : WASI_ESPIPE;
         else
             *err = WASI_ENOTCAPABLE;
         return NULL;

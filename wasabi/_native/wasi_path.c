@@ -215,6 +215,14 @@ static int host_open_flags(int32_t oflags, uint64_t base, int32_t fdflags, int t
     return flags;
 }
 
+/* write rights asked for, but none that writes data (FD_WRITE), creates,
+ * truncates or appends: for a directory they mean nothing */
+static int incidental_write(int32_t oflags, uint64_t base, int32_t fdflags) {
+    return (base & R_WRITE_ANY) && !(base & R_FD_WRITE) &&
+           !(oflags & (WASI_O_CREAT | WASI_O_TRUNC | WASI_O_EXCL)) &&
+           !(fdflags & WASI_FDFLAG_APPEND);
+}
+
 int32_t wasi_path_open(wasi_ctx* c, int32_t dirfd, int32_t dirflags, int32_t path,
                        int32_t path_len, int32_t oflags, int64_t rights_base,
                        int64_t rights_inheriting, int32_t fdflags, int32_t fd_out) {
@@ -237,14 +245,28 @@ int32_t wasi_path_open(wasi_ctx* c, int32_t dirfd, int32_t dirflags, int32_t pat
      * slot allocation below (the table no longer moves, but keep it local) */
     uint8_t readonly = dir->readonly;
     uint64_t dir_inheriting = dir->rights_inheriting;
-    if (readonly && ((oflags & (WASI_O_CREAT | WASI_O_TRUNC)) || (base & R_WRITE_ANY) ||
-                     (fdflags & WASI_FDFLAG_APPEND))) {
-        wasi_resolved_done(&r);
-        return WASI_EPERM;
+    int fd = -1, open_errno = 0;
+    if (incidental_write(oflags, base, fdflags)) {
+        /* a directory opened with rights that only matter for files (Rust's std
+         * and wasi-libc reopen a preopen with its own rights, FD_DATASYNC
+         * among them): open it as the directory it is, read-only (wasmtime
+         * does the same); anything else falls through to the checks below */
+        fd = openat(r.dirfd, r.name, host_open_flags(oflags, 0, fdflags, 1), 0);
+        open_errno = errno;
+        if (fd < 0 && (open_errno != ENOTDIR || (oflags & WASI_O_DIRECTORY) || r.trailing_slash)) {
+            wasi_resolved_done(&r);
+            return wasi_errno_from_host(open_errno);
+        }
     }
-    int flags = host_open_flags(oflags, base, fdflags, r.trailing_slash);
-    int fd = openat(r.dirfd, r.name, flags, 0666);
-    int open_errno = errno;
+    if (fd < 0) {
+        if (readonly && ((oflags & (WASI_O_CREAT | WASI_O_TRUNC)) || (base & R_WRITE_ANY) ||
+                         (fdflags & WASI_FDFLAG_APPEND))) {
+            wasi_resolved_done(&r);
+            return WASI_EPERM;
+        }
+        fd = openat(r.dirfd, r.name, host_open_flags(oflags, base, fdflags, r.trailing_slash), 0666);
+        open_errno = errno;
+    }
     wasi_resolved_done(&r);
     if (fd < 0)
         return wasi_errno_from_host(open_errno);
@@ -260,10 +282,16 @@ int32_t wasi_path_open(wasi_ctx* c, int32_t dirfd, int32_t dirflags, int32_t pat
     e->host = fd;
     e->filetype = wasi_filetype_from_mode(st.st_mode);
     e->readonly = readonly;
-    /* not narrowed to the request: wasi-libc asks for no FD_DATASYNC or
-     * FD_FILESTAT_SET_SIZE when reading, yet fdatasync/ftruncate must reach
-     * the host (which answers by the open mode), as in wasmtime */
-    e->rights_base = dir_inheriting & wasi_rights_for_host(fd, e->filetype);
+    /* the rights asked for (and inheritable), as far as the host fd allows:
+     * the same request gives the same rights through any directory that
+     * passes them on. One exception: wasi-libc asks for no FD_DATASYNC,
+     * FD_ALLOCATE or FD_FILESTAT_SET_SIZE when reading, yet fdatasync,
+     * fallocate and ftruncate must reach the host, which answers by the open
+     * mode (as in wasmtime); on an fd not open for writing they can change
+     * nothing, so they come with it always */
+    uint64_t host_rights = wasi_rights_for_host(fd, e->filetype);
+    uint64_t implied = (host_rights & R_FD_WRITE) ? 0 : (R_WRITE_ANY & ~R_FD_WRITE);
+    e->rights_base = ((base & dir_inheriting) | implied) & host_rights;
     e->rights_inheriting = (uint64_t)rights_inheriting & dir_inheriting;
     wasi_put_u32(c, (uint32_t)fd_out, slot);
     return 0;
