@@ -4,6 +4,7 @@
                [--max-memory SIZE] prog.wasm [args...]
     wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2]
     wasabi inspect prog.wasm
+    wasabi cache info|clear
 
 also as `python -m wasabi ...`. `run` exits with the program's exit code.
 """
@@ -245,6 +246,32 @@ def cmd_inspect(args):
     return 0
 
 
+# ---- cache ----
+
+def _mib(size):
+    if size < 1 << 20:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+def cmd_cache(args):
+    from .compiler import cache
+    if args.action == "clear":
+        removed, freed = cache.clear()
+        print(f"removed {removed} entries ({_mib(freed)}) from {cache.cache_dir()}")
+        return 0
+    state = cache.info()
+    print(f"directory: {state['directory']}")
+    print(f"entries:   {state['entries']}")
+    print(f"size:      {_mib(state['bytes'])} of {_mib(state['limit'])} "
+          "(the cap: $WASABI_CACHE_SIZE, default 512 MiB; least recently used entries go first)")
+    if state["entries"]:
+        stamp = "%Y-%m-%d %H:%M:%S"
+        print(f"last used: {time.strftime(stamp, time.localtime(state['newest']))} "
+              f"(least recently: {time.strftime(stamp, time.localtime(state['oldest']))})")
+    return 0
+
+
 # ---- the parser ----
 
 class _Parser(argparse.ArgumentParser):
@@ -306,6 +333,14 @@ def build_parser():
     inspect = sub.add_parser("inspect", help="list a module's imports, exports and sizes")
     inspect.add_argument("module")
     inspect.set_defaults(handler=cmd_inspect)
+
+    cache = sub.add_parser("cache", help="show or empty the code cache",
+                           description="The on-disk cache of compiled code that `wasabi run` "
+                           "uses ($WASABI_CACHE_DIR, else ~/.cache/wasabi; at most "
+                           "$WASABI_CACHE_SIZE, default 512MiB).")
+    cache.add_argument("action", choices=["info", "clear"],
+                       help="info: where it is, how many entries, how big; clear: remove them")
+    cache.set_defaults(handler=cmd_cache)
     return parser
 
 
