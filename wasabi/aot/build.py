@@ -1,0 +1,88 @@
+"""Compiling and linking with the system C compiler: the standalone runtime (built
+once per runtime source and compiler, kept in the code cache directory) and an
+executable from a module's object and its generated description.
+
+    cc -O2 -o prog prog-module.c prog.o <runtime objects> -lpthread
+
+`cc` is $CC when set. A missing compiler is a clear error (CompileError).
+"""
+import hashlib
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+from ..errors import CompileError
+
+NATIVE = pathlib.Path(__file__).resolve().parent.parent / "_native"
+# the Python-free runtime files an executable links (standalone.c replaces entry.c,
+# control.c, limits.c and hostcall.c)
+RUNTIME_SOURCES = ("standalone.c", "memory.c", "memory_backing.c", "tables.c", "signals.c",
+                   "wasi_ctx.c", "wasi_fs.c", "wasi_misc.c", "wasi_path.c", "wasi_poll.c")
+CFLAGS = ("-O2", "-fPIC", "-ffunction-sections", "-fdata-sections", "-DWASABI_STANDALONE")
+# -no-pie: the stack check addresses %fs:<absolute symbol> (an R_X86_64_32S a PIE refuses)
+LDFLAGS = ("-no-pie", "-Wl,--gc-sections", "-lpthread")
+
+
+def compiler():
+    """The C compiler's command name (CompileError when there is none)."""
+    cc = os.environ.get("CC") or "cc"
+    if shutil.which(cc) is None:
+        raise CompileError(f"no C compiler: {cc!r} is not installed (set $CC, or install "
+                           "gcc or clang) -- an executable is linked with it")
+    return cc
+
+
+def _run(command):
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CompileError(f"{' '.join(map(str, command[:2]))} ... failed:\n{done.stderr[-3000:]}")
+    return done
+
+
+def _runtime_key(cc):
+    digest = hashlib.sha256(" ".join(CFLAGS).encode())
+    digest.update(subprocess.run([cc, "--version"], capture_output=True).stdout)
+    for name in sorted(os.listdir(NATIVE)):
+        if name.endswith((".c", ".h")):
+            digest.update(name.encode() + (NATIVE / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def runtime_objects(directory=None):
+    """The standalone runtime's object files, compiled on first use into
+    <cache dir>/runtime-<key>/ (atomically: a directory renamed into place)."""
+    from ..compiler.cache import cache_dir
+    cc = compiler()
+    base = pathlib.Path(directory or cache_dir())
+    target = base / f"runtime-{_runtime_key(cc)}"
+    names = [source.replace(".c", ".o") for source in RUNTIME_SOURCES]
+    if all((target / name).exists() for name in names):
+        return [target / name for name in names]
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    work = pathlib.Path(tempfile.mkdtemp(dir=base, prefix=".runtime-"))
+    try:
+        for source, name in zip(RUNTIME_SOURCES, names):
+            _run([cc, *CFLAGS, "-I", str(NATIVE), "-c", str(NATIVE / source), "-o",
+                  str(work / name)])
+        try:
+            os.rename(work, target)
+        except OSError:                 # another process built it first
+            pass
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return [target / name for name in names]
+
+
+def link_executable(object_bytes, module_c, output):
+    """Link `output` from the module's machine code and its C description."""
+    cc = compiler()
+    runtime = runtime_objects()
+    with tempfile.TemporaryDirectory(prefix="wasabi-exe-") as work:
+        work = pathlib.Path(work)
+        (work / "module.o").write_bytes(object_bytes)
+        (work / "module.c").write_text(module_c)
+        _run([cc, *CFLAGS, "-I", str(NATIVE), "-o", str(output), str(work / "module.c"),
+              str(work / "module.o"), *map(str, runtime), *LDFLAGS])
+    return pathlib.Path(output)
