@@ -16,9 +16,11 @@ import tempfile
 from ..errors import CompileError
 
 NATIVE = pathlib.Path(__file__).resolve().parent.parent / "_native"
+# standalone.c lives apart: setup.py compiles every _native/*.c into the extension
+STANDALONE = NATIVE / "standalone"
 # the Python-free runtime files an executable links (standalone.c replaces entry.c,
 # control.c, limits.c and hostcall.c)
-RUNTIME_SOURCES = ("standalone.c", "memory.c", "memory_backing.c", "tables.c", "signals.c",
+RUNTIME_SOURCES = ("standalone/standalone.c", "memory.c", "memory_backing.c", "tables.c", "signals.c",
                    "wasi_ctx.c", "wasi_fs.c", "wasi_misc.c", "wasi_path.c", "wasi_poll.c")
 CFLAGS = ("-O2", "-fPIC", "-ffunction-sections", "-fdata-sections", "-DWASABI_STANDALONE")
 # -no-pie: the stack check addresses %fs:<absolute symbol> (an R_X86_64_32S a PIE refuses)
@@ -41,12 +43,17 @@ def _run(command):
     return done
 
 
+def _includes():
+    return ["-I", str(NATIVE), "-I", str(STANDALONE)]
+
+
 def _runtime_key(cc):
     digest = hashlib.sha256(" ".join(CFLAGS).encode())
     digest.update(subprocess.run([cc, "--version"], capture_output=True).stdout)
-    for name in sorted(os.listdir(NATIVE)):
-        if name.endswith((".c", ".h")):
-            digest.update(name.encode() + (NATIVE / name).read_bytes())
+    for folder in (NATIVE, STANDALONE):
+        for name in sorted(os.listdir(folder)):
+            if name.endswith((".c", ".h")):
+                digest.update(name.encode() + (folder / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -57,14 +64,14 @@ def runtime_objects(directory=None):
     cc = compiler()
     base = pathlib.Path(directory or cache_dir())
     target = base / f"runtime-{_runtime_key(cc)}"
-    names = [source.replace(".c", ".o") for source in RUNTIME_SOURCES]
+    names = [pathlib.Path(source).with_suffix(".o").name for source in RUNTIME_SOURCES]
     if all((target / name).exists() for name in names):
         return [target / name for name in names]
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     work = pathlib.Path(tempfile.mkdtemp(dir=base, prefix=".runtime-"))
     try:
         for source, name in zip(RUNTIME_SOURCES, names):
-            _run([cc, *CFLAGS, "-I", str(NATIVE), "-c", str(NATIVE / source), "-o",
+            _run([cc, *CFLAGS, *_includes(), "-c", str(NATIVE / source), "-o",
                   str(work / name)])
         try:
             os.rename(work, target)
@@ -83,6 +90,6 @@ def link_executable(object_bytes, module_c, output):
         work = pathlib.Path(work)
         (work / "module.o").write_bytes(object_bytes)
         (work / "module.c").write_text(module_c)
-        _run([cc, *CFLAGS, "-I", str(NATIVE), "-o", str(output), str(work / "module.c"),
+        _run([cc, *CFLAGS, *_includes(), "-o", str(output), str(work / "module.c"),
               str(work / "module.o"), *map(str, runtime), *LDFLAGS])
     return pathlib.Path(output)

@@ -35,7 +35,7 @@
 
 #include "builtins.h"
 #include "runtime.h"
-#include "standalone.h"
+#include "standalone.h"   /* wasabi/_native/standalone/ */
 #include "wasi_imports.h"
 
 #if !defined(__x86_64__)
