@@ -2,7 +2,7 @@
 
     wasabi run [--dir HOST[::GUEST]] [--env K=V] [--mode eager|lazy] [--invoke FUNC] [--no-cache]
                [--max-memory SIZE] prog.wasm [args...]
-    wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2]
+    wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2] [--exe | --object]
     wasabi inspect prog.wasm
     wasabi cache info|clear
 
@@ -158,11 +158,31 @@ def cmd_run(args):
 
 # ---- compile ----
 
+def _compile_aot(args, data):
+    """--exe / --object: a native executable, or an object with its C header."""
+    from . import aot
+    if not args.output:
+        raise UsageError(f"--{'exe' if args.exe else 'object'} needs -o FILE")
+    start = time.perf_counter()
+    if args.exe:
+        aot.write_exe(data, args.output, args.tier)
+        what = "executable"
+    else:
+        header = aot.write_object(data, args.output, tier=args.tier, source=args.module)
+        what = f"object (header {header}; link: cc -no-pie -o app app.c {args.output} -lpthread)"
+    size = os.path.getsize(args.output)
+    print(f"{args.module}: {what} {args.output}, {size} bytes, in "
+          f"{time.perf_counter() - start:.2f} s")
+    return 0
+
+
 def cmd_compile(args):
     from .validate import parse
     from .compiler import compile_module
     from .options import Options
     data = _read_module(args.module)
+    if args.exe or args.object:
+        return _compile_aot(args, data)
     start = time.perf_counter()
     desc = parse(data)
     validated = time.perf_counter()
@@ -328,6 +348,12 @@ def build_parser():
                       help="write the machine code as a relocatable object file")
     comp.add_argument("--tier", choices=["T0", "T1", "O2"], default="O2",
                       help="optimisation tier (default O2)")
+    kind = comp.add_mutually_exclusive_group()
+    kind.add_argument("--exe", action="store_true",
+                      help="write a native executable of a WASI command (with the C runtime "
+                      "linked in; run it as ./prog [--dir H::G --env K=V --] args)")
+    kind.add_argument("--object", action="store_true",
+                      help="write an object to link into C programs, and its C header")
     comp.set_defaults(handler=cmd_compile)
 
     inspect = sub.add_parser("inspect", help="list a module's imports, exports and sizes")

@@ -93,3 +93,25 @@ def link_executable(object_bytes, module_c, output):
         _run([cc, *CFLAGS, *_includes(), "-o", str(output), str(work / "module.c"),
               str(work / "module.o"), *map(str, runtime), *LDFLAGS])
     return pathlib.Path(output)
+
+
+def link_object(object_bytes, module_c, output, keep):
+    """Write `output`: one relocatable object of the module's machine code, its C
+    description and the standalone runtime (cc -r), every symbol but `keep` local,
+    so that it links into any C program (and beside another such object)."""
+    cc = compiler()
+    runtime = runtime_objects()
+    objcopy = shutil.which("objcopy")
+    with tempfile.TemporaryDirectory(prefix="wasabi-obj-") as work:
+        work = pathlib.Path(work)
+        (work / "code.o").write_bytes(object_bytes)
+        (work / "module.c").write_text(module_c)
+        _run([cc, *CFLAGS, *_includes(), "-c", str(work / "module.c"), "-o",
+              str(work / "module.o")])
+        combined = work / "combined.o"
+        _run([cc, "-r", "-nostdlib", "-o", str(combined), str(work / "module.o"),
+              str(work / "code.o"), *map(str, runtime)])
+        if objcopy:
+            _run([objcopy, *[f"--keep-global-symbol={name}" for name in keep], str(combined)])
+        shutil.copyfile(combined, output)
+    return pathlib.Path(output)
