@@ -2,8 +2,9 @@
 
     wasabi run [--dir HOST[::GUEST]] [--env K=V] [--mode eager|lazy] [--invoke FUNC] [--no-cache]
                [--max-memory SIZE] prog.wasm [args...]
-    wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2]
+    wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2] [--exe | --object]
     wasabi inspect prog.wasm
+    wasabi cache info|clear
 
 also as `python -m wasabi ...`. `run` exits with the program's exit code.
 """
@@ -157,11 +158,31 @@ def cmd_run(args):
 
 # ---- compile ----
 
+def _compile_aot(args, data):
+    """--exe / --object: a native executable, or an object with its C header."""
+    from . import aot
+    if not args.output:
+        raise UsageError(f"--{'exe' if args.exe else 'object'} needs -o FILE")
+    start = time.perf_counter()
+    if args.exe:
+        aot.write_exe(data, args.output, args.tier)
+        what = "executable"
+    else:
+        header = aot.write_object(data, args.output, tier=args.tier, source=args.module)
+        what = f"object (header {header}; link: cc -no-pie -o app app.c {args.output} -lpthread)"
+    size = os.path.getsize(args.output)
+    print(f"{args.module}: {what} {args.output}, {size} bytes, in "
+          f"{time.perf_counter() - start:.2f} s")
+    return 0
+
+
 def cmd_compile(args):
     from .validate import parse
     from .compiler import compile_module
     from .options import Options
     data = _read_module(args.module)
+    if args.exe or args.object:
+        return _compile_aot(args, data)
     start = time.perf_counter()
     desc = parse(data)
     validated = time.perf_counter()
@@ -245,6 +266,32 @@ def cmd_inspect(args):
     return 0
 
 
+# ---- cache ----
+
+def _mib(size):
+    if size < 1 << 20:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+def cmd_cache(args):
+    from .compiler import cache
+    if args.action == "clear":
+        removed, freed = cache.clear()
+        print(f"removed {removed} entries ({_mib(freed)}) from {cache.cache_dir()}")
+        return 0
+    state = cache.info()
+    print(f"directory: {state['directory']}")
+    print(f"entries:   {state['entries']}")
+    print(f"size:      {_mib(state['bytes'])} of {_mib(state['limit'])} "
+          "(the cap: $WASABI_CACHE_SIZE, default 512 MiB; least recently used entries go first)")
+    if state["entries"]:
+        stamp = "%Y-%m-%d %H:%M:%S"
+        print(f"last used: {time.strftime(stamp, time.localtime(state['newest']))} "
+              f"(least recently: {time.strftime(stamp, time.localtime(state['oldest']))})")
+    return 0
+
+
 # ---- the parser ----
 
 class _Parser(argparse.ArgumentParser):
@@ -301,11 +348,25 @@ def build_parser():
                       help="write the machine code as a relocatable object file")
     comp.add_argument("--tier", choices=["T0", "T1", "O2"], default="O2",
                       help="optimisation tier (default O2)")
+    kind = comp.add_mutually_exclusive_group()
+    kind.add_argument("--exe", action="store_true",
+                      help="write a native executable of a WASI command (with the C runtime "
+                      "linked in; run it as ./prog [--dir H::G --env K=V --] args)")
+    kind.add_argument("--object", action="store_true",
+                      help="write an object to link into C programs, and its C header")
     comp.set_defaults(handler=cmd_compile)
 
     inspect = sub.add_parser("inspect", help="list a module's imports, exports and sizes")
     inspect.add_argument("module")
     inspect.set_defaults(handler=cmd_inspect)
+
+    cache = sub.add_parser("cache", help="show or empty the code cache",
+                           description="The on-disk cache of compiled code that `wasabi run` "
+                           "uses ($WASABI_CACHE_DIR, else ~/.cache/wasabi; at most "
+                           "$WASABI_CACHE_SIZE, default 512MiB).")
+    cache.add_argument("action", choices=["info", "clear"],
+                       help="info: where it is, how many entries, how big; clear: remove them")
+    cache.set_defaults(handler=cmd_cache)
     return parser
 
 

@@ -62,6 +62,9 @@ class Options:
     # EAGER: machine code from and to the on-disk cache (compiler/cache.py), so that
     # compiling the same bytes again links the stored code instead
     cache: bool = False
+    # the most bytes the cache directory may hold: past it the least recently used
+    # entries go (None: $WASABI_CACHE_SIZE, else 512 MiB, as wasmtime's default)
+    cache_size: int = None
     # fuel accounting compiled into the code (emit/fuel.py): wasm consumes the store's
     # fuel (Store.set_fuel) and traps with OutOfFuel when it runs out, as wasmtime's
     # consume_fuel; off, the code is exactly what it is without it
@@ -75,6 +78,9 @@ class Options:
         if not isinstance(self.mode, Mode):
             object.__setattr__(self, "mode", Mode(str(self.mode).lower()))
         self.code                   # checks the code switches
+        if self.cache_size is not None and not (isinstance(self.cache_size, int)
+                                                and self.cache_size >= 0):
+            raise ValueError(f"cache_size must be a number of bytes, not {self.cache_size!r}")
         if self.memory not in MEMORIES:
             raise ValueError(f"memory must be one of {MEMORIES}, not {self.memory!r}")
 

@@ -13,6 +13,7 @@ from ..binary.types import EXTERN_FUNC
 from ..runtime.func import Function as _RuntimeFunction, HostFunction as _RuntimeHostFunction
 from ..runtime.globalvar import Global as _RuntimeGlobal
 from ..runtime.memory import Memory as _RuntimeMemory
+from ..runtime.native import c_function, native_function
 from ..runtime.table import Table as _RuntimeTable
 from .externs import Function
 from .types import FunctionType
@@ -84,7 +85,9 @@ def prepare_imports(desc, import_object, store):
         extern = _lookup(import_object, imp.module, imp.name)
         if extern is None:
             continue
-        if imp.kind == EXTERN_FUNC and not is_extern(extern) and callable(extern):
+        if imp.kind == EXTERN_FUNC and not is_extern(extern) and c_function(extern) is not None:
+            extern = native_function(extern, desc.types[imp.type], store)    # a C function
+        elif imp.kind == EXTERN_FUNC and not is_extern(extern) and callable(extern):
             extern = Function(store, extern, FunctionType._from_binary(desc.types[imp.type]))
         resolved.setdefault(imp.module, {})[imp.name] = extern
     return resolved

@@ -131,6 +131,18 @@ class Module:
 
     # ---- bytes ----
 
+    def write_exe(self, path, tier="O2"):
+        """Write a native executable of this WASI command to `path` (wasabi.aot:
+        the machine code, its instantiation and the C runtime; no Python at run time)."""
+        from ..aot import write_exe
+        return write_exe(self._wasm, path, tier)
+
+    def write_object(self, path, name=None, tier="O2"):
+        """Write a relocatable object of this WASI command to `path` and its C header
+        (path with .h, declaring `int <name>_main(int, char**)`); returns the header's path."""
+        from ..aot import write_object
+        return write_object(self._wasm, path, name, tier)
+
     def serialize(self):
         """Bytes that Module.deserialize turns back into this module (with its code)."""
         from ..compiler import artifact

@@ -17,15 +17,35 @@ nothing up front.
 Where: $WASABI_CACHE_DIR, else $XDG_CACHE_HOME/wasabi, else ~/.cache/wasabi.
 The entries hold machine code that this process will run: the directory is
 made private to the user (0700), and only this user's entries are read.
+
+Size: at most Options.cache_size bytes, else $WASABI_CACHE_SIZE (64MiB, 1GiB,
+a number of bytes), else 512 MiB as wasmtime. A hit touches its entry's mtime,
+so mtimes order the entries by last use; a store that takes the directory past
+the cap removes the least recently used entries until it holds 3/4 of it (so
+that not every store scans the directory). Removal is an unlink: a process that
+is reading the entry keeps its open file, one that has not opened it yet finds
+nothing and compiles; loading reads the whole entry into memory before linking
+it, so no process ever maps bytes that change under it. `info()` and `clear()`
+are `wasabi cache info|clear`.
 """
 import hashlib as _hashlib
 import os as _os
 import pathlib as _pathlib
+import re as _re
 import tempfile as _tempfile
+import time as _time
 
 from ..errors import CompileError
 from ..validate import parse
 from . import artifact, modes
+
+DEFAULT_SIZE = 512 << 20        # wasmtime's default cap
+ENTRY_SUFFIX = ".wasabi"
+TEMP_PREFIX = ".entry-"
+# a temporary file this old belongs to a writer that died (a write takes milliseconds)
+STALE_TEMP_SECONDS = 600
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1000, "m": 1 << 20,
+          "mib": 1 << 20, "mb": 1000 ** 2, "g": 1 << 30, "gib": 1 << 30, "gb": 1000 ** 3}
 
 
 def cache_dir():
@@ -47,7 +67,29 @@ def entry_path(wasm, options, directory=None):
     for part in parts:
         digest.update(part.encode() + b"\0")
     digest.update(wasm)
-    return _pathlib.Path(directory or cache_dir()) / f"{digest.hexdigest()}.wasabi"
+    return _pathlib.Path(directory or cache_dir()) / f"{digest.hexdigest()}{ENTRY_SUFFIX}"
+
+
+def parse_size(text):
+    """'512MiB', '1GiB', '2GB' (decimal), '65536' -> bytes (ValueError otherwise)."""
+    match = _re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", str(text))
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ValueError(f"expected a size such as 512MiB, 1GiB or 65536 (bytes), got {text!r}")
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def size_limit(options=None):
+    """The cap in bytes: options.cache_size, else $WASABI_CACHE_SIZE, else 512 MiB."""
+    explicit = getattr(options, "cache_size", None)
+    if explicit is not None:
+        return explicit
+    text = _os.environ.get("WASABI_CACHE_SIZE")
+    if text:
+        try:
+            return parse_size(text)
+        except ValueError:
+            pass            # a bad variable must not stop a program from running
+    return DEFAULT_SIZE
 
 
 def _load(path, wasm, options):
@@ -64,15 +106,26 @@ def _load(path, wasm, options):
     if stored_wasm != wasm or header["code"] != options.code:
         compiled.code.close()
         return None
+    _touch(path)
     compiled.options = options
     return compiled
 
 
-def _store(path, compiled, wasm):
+def _touch(path):
+    """Mark an entry used now (its mtime is its place in the LRU order)."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _os.utime(path)
+    except OSError:
+        pass        # evicted meanwhile, or a read-only cache: the hit stands
+
+
+def _store(path, compiled, wasm, limit):
+    try:
         data = artifact.dump(wasm, compiled, "")
-        fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=".entry-")
+        if len(data) > limit:
+            return          # it would evict everything and itself
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
         try:
             with _os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -80,8 +133,87 @@ def _store(path, compiled, wasm):
         except BaseException:
             _os.unlink(temporary)
             raise
+        evict(path.parent, limit)
     except OSError:
         pass        # a read-only or full disk: the module is compiled all the same
+
+
+def _scan(directory):
+    """[(mtime, size, path)] of the entries, and the paths of stale temporary files."""
+    entries, stale = [], []
+    now = _time.time()
+    try:
+        listing = list(_os.scandir(directory))
+    except OSError:
+        return entries, stale
+    for item in listing:
+        try:
+            st = item.stat(follow_symlinks=False)
+        except OSError:
+            continue        # removed by another process meanwhile
+        if item.name.endswith(ENTRY_SUFFIX):
+            entries.append((st.st_mtime, st.st_size, item.path))
+        elif item.name.startswith(TEMP_PREFIX) and now - st.st_mtime > STALE_TEMP_SECONDS:
+            stale.append(item.path)
+    return entries, stale
+
+
+def _unlink(path):
+    try:
+        _os.unlink(path)
+        return True
+    except OSError:
+        return False        # another process removed it first
+
+
+def evict(directory, limit):
+    """Remove the least recently used entries while `directory` holds more than
+    `limit` bytes, down to 3/4 of it; and temporary files of dead writers.
+    Returns the number of entries removed."""
+    entries, stale = _scan(directory)
+    for temporary in stale:
+        _unlink(temporary)
+    total = sum(size for _, size, _ in entries)
+    if total <= limit:
+        return 0
+    removed = 0
+    for _, size, path in sorted(entries):
+        if total <= limit * 3 // 4:
+            break
+        if _unlink(path):
+            removed += 1
+        total -= size
+    return removed
+
+
+def info(directory=None, options=None):
+    """What the cache holds: a dict of directory, entries, bytes, limit."""
+    directory = _pathlib.Path(directory or cache_dir())
+    entries, _ = _scan(directory)
+    return {"directory": str(directory), "entries": len(entries),
+            "bytes": sum(size for _, size, _ in entries), "limit": size_limit(options),
+            "oldest": min((m for m, _, _ in entries), default=None),
+            "newest": max((m for m, _, _ in entries), default=None)}
+
+
+def clear(directory=None):
+    """Remove every entry (and temporary file); (entries removed, bytes freed)."""
+    directory = _pathlib.Path(directory or cache_dir())
+    removed = freed = 0
+    try:
+        listing = list(_os.scandir(directory))
+    except OSError:
+        return 0, 0
+    for item in listing:
+        if item.name.endswith(ENTRY_SUFFIX) or item.name.startswith(TEMP_PREFIX):
+            try:
+                size = item.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+            if _unlink(item.path) and item.name.endswith(ENTRY_SUFFIX):
+                removed += 1
+                freed += size
+    return removed, freed
 
 
 def compile_bytes(wasm, options, directory=None):
@@ -95,5 +227,5 @@ def compile_bytes(wasm, options, directory=None):
     compiled = _load(path, wasm, options)
     if compiled is None:
         compiled = modes.compile(parse(wasm), options)
-        _store(path, compiled, wasm)
+        _store(path, compiled, wasm, size_limit(options))
     return compiled

@@ -8,6 +8,14 @@
   @wasabi_rt_host_call(hostrec, slots) and returns the results read from the
   slots. A Python host function thus sits in vmctx->funcs or in a table as a
   wrt_func {host_thunk, hostrec, type_id} like any compiled wasm function.
+- native_thunk(functype) -> address of `(ptr rec, params...) -> result` with the
+  wasm calling convention: it loads a C function pointer from rec (its first
+  word) and tail-calls it with the parameters, dropping the vmctx argument. A C
+  function import (runtime/native.py) sits in a wrt_func {native_thunk, rec,
+  type_id}: compiled code reaches the C function with a load and a jump.
+- native_import_thunk(functype, fnptr) -> the same with the pointer built in,
+  for an importer's own record {thunk, importer's vmctx, type_id}: a call
+  through it needs no gate (the callee vmctx is the caller's) and no load.
 
 A slot holds a value in its low bytes (i32/i64/f32/f64/ref) or a whole v128.
 All thunks live in one process-wide LLJIT, one small library each, cached by
@@ -97,6 +105,29 @@ def host_thunk_ir(name, params, results):
     return "\n".join(lines) + "\n"
 
 
+def native_thunk_ir(name, params, results):
+    """IR of the native-import thunk for LLVM types params -> results (at most one:
+    a C function returns one value)."""
+    rtype = return_type(results)
+    plist = "".join(f", {ty} %p{i}" for i, ty in enumerate(params))
+    args = ", ".join(f"{ty} %p{i}" for i, ty in enumerate(params))
+    call = f"tail call {rtype} %fn({args})"
+    lines = [f"define {rtype} @{name}(ptr %rec{plist}) nounwind {{",
+             "  %fn = load ptr, ptr %rec, align 8"]
+    if results:
+        lines += [f"  %r = {call}", f"  ret {rtype} %r"]
+    else:
+        lines += [f"  {call}", "  ret void"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def native_import_thunk_ir(name, params, results, fnptr):
+    """IR of a thunk that tail-calls the C function at `fnptr` without the vmctx."""
+    return native_thunk_ir(name, params, results).replace(
+        "  %fn = load ptr, ptr %rec, align 8\n", f"  %fn = inttoptr i64 {fnptr} to ptr\n")
+
+
 def _thunk_jit():
     global _jit
     if _jit is None:
@@ -104,8 +135,8 @@ def _thunk_jit():
     return _jit
 
 
-def _compile(kind, functype, make_ir, imports):
-    key = (kind, tuple(functype.params), tuple(functype.results))
+def _compile(kind, functype, make_ir, imports, extra=None):
+    key = (kind, tuple(functype.params), tuple(functype.results), extra)
     with _lock:
         address = _cache.get(key)
         if address is not None:
@@ -134,3 +165,21 @@ def host_thunk(functype, host_call_address=None):
     if host_call_address is None:
         host_call_address = runtime_builtin_addresses()[HOST_CALL]
     return _compile("host", functype, host_thunk_ir, {HOST_CALL: host_call_address})
+
+
+def native_thunk(functype):
+    """Address of the thunk that calls a C function (its pointer the first word of
+    the record's vmctx) with `functype`'s parameters and no vmctx."""
+    if len(functype.results) > 1:
+        raise ValueError(f"a C function returns at most one value, not {functype}")
+    return _compile("native", functype, native_thunk_ir, {})
+
+
+def native_import_thunk(functype, fnptr):
+    """Address of a thunk that calls the C function at `fnptr` with `functype`'s
+    parameters, ignoring its vmctx (one per function pointer and signature)."""
+    if len(functype.results) > 1:
+        raise ValueError(f"a C function returns at most one value, not {functype}")
+    return _compile("cfunc", functype,
+                    lambda name, params, results: native_import_thunk_ir(name, params, results,
+                                                                         fnptr), {}, fnptr)

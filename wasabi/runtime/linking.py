@@ -4,6 +4,7 @@ from ..errors import LinkError
 from .func import Function, HostFunction
 from .globalvar import Global
 from .memory import Memory
+from .native import c_function, native_function
 from .table import Table
 
 _EXTERN_CLASSES = {
@@ -73,6 +74,9 @@ def resolve_imports(desc, imports, bounds):
         ext = _lookup(imports, imp.module, imp.name)
         if ext is None:
             raise LinkError(f'unknown import "{imp.module}" "{imp.name}"')
+        if imp.kind == EXTERN_FUNC and not isinstance(ext, (Function, HostFunction)) \
+                and c_function(ext) is not None:
+            ext = native_function(ext, desc.types[imp.type])   # called with no Python between
         _check(desc, imp, ext, bounds)
         out.append(ext)
     return out
