@@ -16,6 +16,7 @@ from ..runtime import cells
 from ..runtime.instance import Instance as _RuntimeInstance
 from ..runtime.store import Store as _RuntimeStore
 from ..validate import parse
+from . import pickling
 from .externs import Global, Memory, Table, WasmFunction
 from .imports import prepare_imports
 from .store import Store, check_options
@@ -160,6 +161,11 @@ class Module:
         module._setup(store, wasm, compiled, header.get("name"))
         return module
 
+    def __reduce__(self):
+        """Pickled: its artifact, options and store's options (api/pickling.py); a
+        process links the same module once, however often it is unpickled."""
+        return pickling.reduce_module(self)
+
     def __repr__(self):
         return (f"<wasabi Module {self.name or ''}: {len(self._desc.imports)} imports, "
                 f"{len(self._desc.exports)} exports, {self.options.mode.value}, tier {self._code.tier}>")
@@ -171,6 +177,10 @@ class _PublicRuntimeInstance(_RuntimeInstance):
     global_class = Global
     memory_class = Memory
     table_class = Table
+
+    def __reduce__(self):
+        # a snapshot with its module and imports (api/pickling.py, runtime/snapshot.py)
+        return pickling.reduce_instance(self)
 
 
 class Instance:
@@ -189,6 +199,7 @@ class Instance:
         self.module = module
         self._instance = module._compiled.instantiate(imports, store=store,
                                                       instance_class=_PublicRuntimeInstance)
+        self._instance._module = module        # what pickling it sends along
         self.exports = self._instance.exports
 
     @classmethod
@@ -196,8 +207,14 @@ class Instance:
         instance = cls.__new__(cls)
         instance.module = module
         instance._instance = runtime_instance
+        runtime_instance._module = module
         instance.exports = runtime_instance.exports
         return instance
+
+    def __reduce__(self):
+        """Pickled as a snapshot: its module, memories (read copy-on-write), globals,
+        tables and the imports that can travel (api/pickling.py)."""
+        return (Instance._wrap, (self.module, self._instance))
 
     def add_function(self, wasm, imports=None):
         """REPL: validate `wasm` (bytes or WAT, whose imports may name this instance's

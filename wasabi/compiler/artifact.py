@@ -127,13 +127,22 @@ def restore(data, *, compile_missing=True):
     CompileError for bytes that are no artifact."""
     header, wasm, objects = load(data)
     desc = parse(wasm)
-    options = options_of(header)
-    if objects is not None:
-        try:
-            code = eager.from_objects(objects, header["symbols"], header["code"])
-            return CompiledModule(desc, code, options), header, wasm
-        except (RuntimeError, KeyError, ValueError):      # objects JITLink refuses
-            pass
-    if not compile_missing:
+    compiled = link(header, desc, objects)
+    if compiled is None:
+        if not compile_missing:
+            return None
+        compiled = modes.compile(desc, options_of(header))
+    return compiled, header, wasm
+
+
+def link(header, desc, objects):
+    """The CompiledModule of load()'s objects linked (no LLVM optimisation or code
+    generation), or None when there are none for this machine or JITLink refuses
+    them (api/pickling.py then compiles through the cache)."""
+    if objects is None:
         return None
-    return modes.compile(desc, options), header, wasm
+    try:
+        code = eager.from_objects(objects, header["symbols"], header["code"])
+    except (RuntimeError, KeyError, ValueError):      # objects JITLink refuses
+        return None
+    return CompiledModule(desc, code, options_of(header))

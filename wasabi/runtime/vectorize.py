@@ -72,6 +72,9 @@ class Vectorized:
             return None
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
+    def __reduce__(self):
+        return (vectorize, (self.func,))      # vectorized again from the function
+
     def __repr__(self):
         return f"<wasabi vectorized {self.func!r}>"
 

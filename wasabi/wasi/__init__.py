@@ -17,6 +17,7 @@ from .environment import (NAMESPACE_PREVIEW1, NAMESPACE_SNAPSHOT0, Environment, 
 from .errors import TRAP_WASI_EXIT, WasiExit, exit_from_trap, is_exit_trap
 from .runner import RunResult, call_export, compile_wasm, instantiate_wasi, run
 from .wasmer import StateBuilder
+from . import pickling  # noqa: F401,E402  (registers how Environments and imports pickle)
 
 __all__ = [
     "WasiConfig", "Preopen", "INHERIT", "CAPTURE", "NULL", "Environment", "WasiFunction",
