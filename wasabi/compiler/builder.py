@@ -39,11 +39,12 @@ class BatchBuilder:
     callee's vmctx->funcs record (LAZY, REPL: code compiled or swapped in later is
     reached), else calls within the module are direct."""
 
-    def __init__(self, desc, options=None, *, table_calls=False):
+    def __init__(self, desc, options=None, *, table_calls=False, profile=None):
         self.desc = desc
         self.code = CodeOptions.of(options)
         self.tier = self.code.tier
         self.table_calls = table_calls
+        self.profile = profile          # PGO: counters to increment, or counts to use
         tm = target_machine(self.tier)
         self._triple, self._datalayout = tm.triple, str(tm.target_data)
 
@@ -53,7 +54,7 @@ class BatchBuilder:
         """The IR module of defined functions `indices` (None: all) as `part`."""
         return translate_module(self.desc, self.code, indices, triple=self._triple,
                                 datalayout=self._datalayout, table_calls=self.table_calls,
-                                part=part)
+                                part=part, profile=self.profile)
 
     def parts(self, jobs):
         """Translators of the whole module in parts (parallel.partition), for build."""
@@ -98,13 +99,14 @@ class BatchBuilder:
                         _time.perf_counter() - start)
 
     def _context(self):
-        return ModuleContext(self.desc, self.code, self.table_calls)
+        return ModuleContext(self.desc, self.code, self.table_calls, self.profile)
 
     # ---- optimise, emit, link ----
 
-    def build(self, library, parts, jobs=1, builtin_addresses=None):
+    def build(self, library, parts, jobs=1, builtin_addresses=None, elsewhere=False):
         """Emit and link the parts (ModuleIRs, or callables k -> ModuleIR called in
-        order while workers emit earlier parts) into `library`: a Build."""
+        order while workers emit earlier parts) into `library`: a Build. `elsewhere`:
+        one part is emitted in a worker process too (parallel.emit_elsewhere)."""
         translated = []
 
         def text_of(k):
@@ -113,7 +115,8 @@ class BatchBuilder:
             return part.text
 
         if len(parts) == 1:
-            emitted = [emit_object(text_of(0), self.tier)]
+            emit = parallel.emit_elsewhere if elsewhere else emit_object
+            emitted = [emit(text_of(0), self.tier)]
         else:
             emitted = parallel.emit_parts(text_of, len(parts), self.tier, jobs)
         objects = [obj for obj, _ in emitted]

@@ -41,7 +41,7 @@ def code_markers(part=0):
 class ModuleContext:
     """What every function translator needs to know about its module."""
 
-    def __init__(self, desc, code=None, table_calls=False):
+    def __init__(self, desc, code=None, table_calls=False, profile=None):
         code = CodeOptions.of(code)
         self.desc = desc
         self.bounds = code.bounds
@@ -50,6 +50,10 @@ class ModuleContext:
         self.table_calls = table_calls
         self.fuel = code.fuel                     # fuel accounting (emit/fuel.py)
         self.interruptible = code.interruptible   # interrupt polls
+        # PGO (modes/tiered.py): a Profile, whose counters the code increments
+        # (baseline) or whose counts annotate it (optimised build); None: neither
+        self.profile = profile
+        self.metadata = []                # extra metadata lines (!prof of entry counts)
         self.num_imported_funcs = desc.num_imported_funcs
         self._type_sigs = {}
         self.intrinsics = {}              # declaration text -> None (ordered set)
@@ -108,11 +112,11 @@ class ModuleIR:
 
 
 def translate_module(desc, code=None, func_indices=None, triple="", datalayout="",
-                     table_calls=False, part=0):
+                     table_calls=False, part=0, profile=None):
     """Translate the defined functions (all, or `func_indices`) into one IR module with
     the CodeOptions `code` (`part`: which code markers it gets, see code_markers)."""
     start = _time.perf_counter()
-    ctx = ModuleContext(desc, code, table_calls)
+    ctx = ModuleContext(desc, code, table_calls, profile)
     first = desc.num_imported_funcs
     funcs = desc.funcs if func_indices is None else [desc.funcs[i - first] for i in func_indices]
     bodies = []
@@ -150,6 +154,7 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
     # the stack check's asm: reads only the thread's limit, which wasm code never writes
     parts.append("attributes #2 = { nounwind memory(none) }")
     parts.append(_metadata())
+    parts.extend(ctx.metadata)
     return "\n".join(parts) + "\n"
 
 

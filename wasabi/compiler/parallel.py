@@ -143,6 +143,16 @@ class _Workers:
 _workers = _Workers()
 
 
+def emit_elsewhere(text, tier):
+    """(object bytes, timings) of one IR text, emitted in a worker process, so that this
+    process's threads (and its GIL) are free meanwhile (PGO's background builds); in
+    this process when no worker can run it."""
+    try:
+        return _workers.emit(text, tier)
+    except WorkerGone:
+        return emit_object(text, tier)
+
+
 def emit_parts(translate_part, count, tier, jobs):
     """[(object bytes, timings)] of parts 0..count-1; translate_part(k) gives part
     k's IR text (called here, in order, while workers emit earlier parts)."""

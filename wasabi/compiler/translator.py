@@ -332,6 +332,31 @@ class FunctionTranslator:
             "  call void @wasabi_rt_poll(ptr %vmctx)",
             f"  br label %{then}"]
 
+    def count_lines(self, which):
+        """PGO baseline: add one to this function's counter `which` (0: calls, 1: loop
+        iterations) in the module's counter array (modes/tiered.py); else nothing.
+        A plain load/add/store: a count lost to a race between threads is noise."""
+        profile = self.m.profile
+        if profile is None or not profile.counting:
+            return []
+        self.n += 1
+        k = self.n
+        address = profile.counter_address(self.func.index, which)
+        return [f"  %cnt.p{k} = inttoptr i64 {address} to ptr",
+                f"  %cnt{k} = load i64, ptr %cnt.p{k}, align 8",
+                f"  %cnt.n{k} = add i64 %cnt{k}, 1",
+                f"  store i64 %cnt.n{k}, ptr %cnt.p{k}, align 8"]
+
+    def _entry_count(self):
+        """PGO optimised build: the function's entry count as its !prof."""
+        profile = self.m.profile
+        if profile is None or profile.counting:
+            return ""
+        md = f"!{100 + len(self.m.metadata)}"
+        count = profile.entry_count(self.func.index)
+        self.m.metadata.append(f'{md} = !{{!"function_entry_count", i64 {count}}}')
+        return f" !prof {md}"
+
     def _trap_blocks(self):
         out = []
         for code in sorted(self.traps):
@@ -343,11 +368,12 @@ class FunctionTranslator:
     def _assemble(self):
         header = function_signature(self.m.func_symbol(self.func.index),
                                     self.param_types, self.result_types)
-        parts = [f'{header} #0 section "{CODE_SECTION}" {{', "entry:"]
+        parts = [f'{header} #0 section "{CODE_SECTION}"{self._entry_count()} {{', "entry:"]
         parts.extend(self._entry_block())
         parts.extend(self.prologue_lines)
         parts.extend(self._stack_check())
         parts.append("body:")
+        parts.extend(self.count_lines(0))
         parts.extend(self.lines)
         parts.extend(self._trap_blocks())
         parts.append("}")

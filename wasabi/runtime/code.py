@@ -142,10 +142,9 @@ class CodeTable:
         publications reach its records directly (now, for what is published)."""
         if self._stubs is None:
             return
-        with self._lock:
+        with self._lock:        # a swap meanwhile must not be undone by this patch
             self._instances.add(instance)
-            published = dict(self._published)
-        self._patch_records(instance, published)
+            self._patch_records(instance, self._published)
 
     def record_templates(self, desc, type_id):
         """(type ids, defined function records without their vmctx) as bytes: the same
@@ -169,9 +168,25 @@ class CodeTable:
                 self._stubs.publish(index, address)
         with self._lock:
             self._published.update(addresses)
-            instances = list(self._instances)
-        for instance in instances:
-            self._patch_records(instance, addresses)
+            for instance in list(self._instances):
+                self._patch_records(instance, addresses)
+
+    def swap(self, addresses):
+        """Replace published code with other code of the same functions (a hot swap:
+        {func index: new address}). Stubs, and the records of attached instances that
+        still point at the old code, go to the new code; calls running in the old
+        code finish there, so the caller keeps it mapped. Deferred tables only."""
+        if self._stubs is None:
+            raise ValueError("only a deferred table swaps code")
+        with self._lock:
+            old = {index: self._published[index] for index in addresses}
+            for index, address in addresses.items():
+                self._stubs.swap(index, address)
+            self._published.update(addresses)
+            for instance in list(self._instances):
+                for index, address in addresses.items():
+                    _ext.patch_record_code(instance.func_record_address(index), old[index],
+                                           address)
 
     def _resolve(self, index, deep):
         """Called by a stub's native resolver (GIL held): the code of `index`."""
