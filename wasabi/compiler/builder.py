@@ -63,13 +63,19 @@ class BatchBuilder:
             return [lambda k: self.translate(None, k)]
         return [lambda k, indices=indices: self.translate(indices, k) for indices in parts]
 
-    def translate_with_callees(self, index, limit, budget, skip):
-        """`index` and its direct callees that `skip(callee)` does not refuse, breadth first, at most `limit`
-        functions and `budget` bytes of wasm code, as one IR module. The callees come
-        from the translator's call emitter (FunctionTranslator.callees); one whose
-        translation fails is left out (it fails on its own first call, if that ever
-        comes); a failure of `index` itself raises."""
+    def translate_with_callees(self, index, limit, budget, skip, direct=False):
+        """`index` and its direct callees that `skip(callee)` does not refuse, breadth
+        first, at most `limit` functions and `budget` bytes of wasm code, as one IR
+        module. The callees come from the translator's call emitter
+        (FunctionTranslator.callees); one whose translation fails is left out (it fails
+        on its own first call, if that ever comes); a failure of `index` itself raises.
+        `direct`: the batch's functions call each other directly (translated twice:
+        once to find them, once to build)."""
         start = _time.perf_counter()
+        if direct:
+            found = self.translate_with_callees(index, limit, budget, skip)
+            members = sorted(found.symbols, key=lambda i: i != index)     # index first
+            return self._translate_direct(members, start)
         ctx = self._context()
         first = self.desc.num_imported_funcs
         funcs, bodies, instructions = [], [], 0
@@ -95,6 +101,19 @@ class BatchBuilder:
                     queue.append(callee)
         text = assemble_module(ctx, bodies, funcs, self._triple, self._datalayout)
         return ModuleIR(text, {f.index: func_symbol(f.index) for f in funcs}, instructions,
+                        sum(f.body_end - f.body_start for f in funcs),
+                        _time.perf_counter() - start)
+
+    def _translate_direct(self, indices, start):
+        ctx = self._context()
+        ctx.direct = frozenset(indices)
+        first = self.desc.num_imported_funcs
+        funcs = [self.desc.funcs[i - first] for i in indices]
+        translators = [FunctionTranslator(ctx, func) for func in funcs]
+        bodies = [tr.translate() for tr in translators]
+        text = assemble_module(ctx, bodies, funcs, self._triple, self._datalayout)
+        return ModuleIR(text, {f.index: func_symbol(f.index) for f in funcs},
+                        sum(tr.instructions for tr in translators),
                         sum(f.body_end - f.body_start for f in funcs),
                         _time.perf_counter() - start)
 

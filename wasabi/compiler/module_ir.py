@@ -48,6 +48,9 @@ class ModuleContext:
         # LAZY/REPL: every call goes through its vmctx->funcs record (code, vmctx),
         # so code compiled later, or swapped in, is reached; no direct calls
         self.table_calls = table_calls
+        # with table_calls: functions of this build that are called directly all the
+        # same (PGO's optimised builds: a hot function and its callees, inlinable)
+        self.direct = frozenset()
         self.fuel = code.fuel                     # fuel accounting (emit/fuel.py)
         self.interruptible = code.interruptible   # interrupt polls
         # PGO (modes/tiered.py): a Profile, whose counters the code increments

@@ -133,6 +133,9 @@ class CodeTable:
     def is_published(self, index):
         return index in self._published
 
+    def published_indices(self):
+        return set(self._published)
+
     def published(self, index):
         """The code of function `index` once published, else 0."""
         return self._published.get(index, 0)
@@ -175,9 +178,14 @@ class CodeTable:
         """Replace published code with other code of the same functions (a hot swap:
         {func index: new address}). Stubs, and the records of attached instances that
         still point at the old code, go to the new code; calls running in the old
-        code finish there, so the caller keeps it mapped. Deferred tables only."""
+        code finish there, so the caller keeps it mapped. Deferred tables only; a
+        function not published yet is published."""
         if self._stubs is None:
             raise ValueError("only a deferred table swaps code")
+        fresh = {i: a for i, a in addresses.items() if i not in self._published}
+        if fresh:
+            self.publish(fresh)
+            addresses = {i: a for i, a in addresses.items() if i not in fresh}
         with self._lock:
             old = {index: self._published[index] for index in addresses}
             for index, address in addresses.items():

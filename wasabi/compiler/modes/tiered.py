@@ -33,7 +33,11 @@ BASELINE_TIER = "T0"
 OPTIMIZED_TIER = "O2"
 HOT = 5000              # calls + loop iterations that make a function hot
 TICK = 0.005            # seconds between two looks at the counters
-MAX_PER_TICK = 4        # functions rebuilt per look, the hottest first
+MAX_PER_TICK = 4        # builds per look, the hottest functions first
+# an optimised build: the hot function and its callees, which call each other
+# directly (so LLVM inlines them), at most this many functions and bytes of wasm
+BUILD_FUNCTIONS = 8
+BUILD_BODY_BYTES = 16 * 1024
 HOTTEST_SHOWN = 10      # functions listed in stats()["hottest"]
 
 
@@ -103,8 +107,10 @@ class TieredCode(LazyCode):
             if self._closed:
                 return 0
             try:
-                made = self._optimizer.build(self._library, [self._optimizer.translate([index])],
-                                             elsewhere=True)
+                batch = self._optimizer.translate_with_callees(
+                    index, BUILD_FUNCTIONS, BUILD_BODY_BYTES, skip=lambda callee: False,
+                    direct=True)
+                made = self._optimizer.build(self._library, [batch], elsewhere=True)
             except Exception:
                 # the baseline keeps running it; a build LLVM refuses is not retried
                 self._failed.add(index)
@@ -127,7 +133,8 @@ class TieredCode(LazyCode):
         heat = self.profile.heat()
         hottest = _np.argsort(-heat, kind="stable")[:HOTTEST_SHOWN]
         out.update(self._tiering, hot_threshold=self.hot,
-                   tiers={BASELINE_TIER: out["functions_compiled"] - len(self._optimized),
+                   tiers={BASELINE_TIER: len(self.table.published_indices()
+                                             - set(self._optimized)),
                           OPTIMIZED_TIER: len(self._optimized)},
                    hottest=[{"function": int(i), "calls": int(counts[i, 0]),
                              "loop_iterations": int(counts[i, 1])}
