@@ -153,3 +153,66 @@ def test_an_optimised_build_that_fails_leaves_the_baseline_running(monkeypatch):
     assert inst.exports.fib(16) == 987
     assert wait_for(lambda: module.stats()["optimize_errors"] >= 1)
     assert inst.exports.fib(17) == 1597 and module.stats()["tiers"]["O2"] == 0
+
+
+OSR_WAT = """(module
+  (func (export "sum") (param i32) (result i64) (local i64)
+    (block $b (loop $l (br_if $b (i32.eqz (local.get 0)))
+      (local.set 1 (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br $l)))
+    (local.get 1))
+  (func (export "mixed") (param i32) (result i32 i64 f32 f64)
+    (local $a i64) (local $f f32) (local $d f64) (local $v v128) (local $k i32)
+    (local.set $v (v128.const i32x4 1 2 3 4))
+    (block $done (loop $outer
+      (br_if $done (i32.ge_u (local.get $k) (local.get 0)))
+      (local.set $a (i64.add (local.get $a) (i64.mul (i64.extend_i32_u (local.get $k)) (i64.const 3))))
+      (local.set $f (f32.add (local.get $f) (f32.const 0.5)))
+      (local.set $d (f64.add (local.get $d) (f64.convert_i32_u (local.get $k))))
+      (local.set $v (i32x4.add (local.get $v) (v128.const i32x4 1 1 1 1)))
+      (block $ib (loop $inner (br_if $ib (i32.eqz (i32.and (local.get $k) (i32.const 3))))
+        (local.set $a (i64.xor (local.get $a) (i64.const 0x55)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $inner)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $outer)))
+    (i32.add (local.get $k) (i32x4.extract_lane 3 (local.get $v)))
+    (local.get $a) (local.get $f) (local.get $d))
+  (func (export "carried") (param i32) (result i32)
+    ;; a loop entered with a value on the stack and a parameter: no entry there
+    (i32.const 7)
+    (local.get 0)
+    (loop $l (param i32) (result i32)
+      (i32.sub (i32.const 1))
+      (local.tee 0) (local.get 0) (br_if $l))
+    (i32.add)))"""
+
+
+def osr_module(mode, hot=None):
+    return modes.compile(wasabi.parse(wasabi.wat2wasm(OSR_WAT)), Options(mode=mode),
+                         **({} if hot is None else {"hot": hot}))
+
+
+def test_a_function_called_once_leaves_the_baseline_in_its_loop(monkeypatch):
+    """Entry into optimised code at a loop header: a long loop, one call."""
+    monkeypatch.setattr(tiered, "TICK", 0.0005)
+    module = osr_module(Mode.PGO, hot=1)
+    inst = module.instantiate()
+    n = 60_000_000
+    assert inst.exports.sum(n) == n * (n + 1) // 2
+    counted = {h["function"]: h for h in module.stats()["hottest"]}[0]
+    assert counted["calls"] == 1 and counted["loop_iterations"] < n    # the rest ran in O2
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 1000, 4099, 20000])
+def test_entries_at_loop_headers_keep_every_local(monkeypatch, n):
+    """Every iteration looks for an entry (OSR_EVERY 1), so the switch happens at the
+    first look after the build: locals of every type, nested loops, several results."""
+    from wasabi.compiler import translator
+    monkeypatch.setattr(translator, "OSR_EVERY", 1)
+    monkeypatch.setattr(tiered, "TICK", 0.0005)
+    eager = osr_module(Mode.EAGER).instantiate()
+    expected = eager.exports.mixed(n), eager.exports.carried(n % 50 + 1)
+    module = osr_module(Mode.PGO, hot=1)
+    inst = module.instantiate()
+    for _ in range(3):
+        assert (inst.exports.mixed(n), inst.exports.carried(n % 50 + 1)) == expected
+        wait_for(lambda: module.stats()["tiers"]["O2"] >= 2, seconds=5)

@@ -104,11 +104,14 @@ def _metadata():
 
 class ModuleIR:
     """The translated text plus what the code generator and the stats need."""
-    __slots__ = ("text", "symbols", "instructions", "body_bytes", "translate_seconds")
+    __slots__ = ("text", "symbols", "instructions", "body_bytes", "translate_seconds",
+                 "osr_symbols")
 
-    def __init__(self, text, symbols, instructions, body_bytes, translate_seconds):
+    def __init__(self, text, symbols, instructions, body_bytes, translate_seconds,
+                 osr_symbols=None):
         self.text = text
         self.symbols = symbols            # func index -> symbol
+        self.osr_symbols = osr_symbols or {}   # (func index, loop) -> symbol (PGO)
         self.instructions = instructions
         self.body_bytes = body_bytes
         self.translate_seconds = translate_seconds

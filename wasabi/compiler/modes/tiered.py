@@ -48,9 +48,32 @@ class Profile:
 
     def __init__(self, count):
         self.counts = _np.zeros((max(count, 1), 2), dtype=_np.uint64)
+        self._osr = {}                  # (func index, loop) -> (chunk, position)
+        self._osr_chunks = []
 
     def counter_address(self, index, which):
         return self.counts.ctypes.data + self.counts.strides[0] * index + 8 * which
+
+    # entries into optimised code at loop headers: one code pointer per (function, loop),
+    # 0 until published; chunks that never move, as the baseline code holds their addresses
+    OSR_CHUNK = 1024
+
+    def osr_slot(self, index, loop):
+        """The address of the code pointer the baseline reads at loop `loop` of `index`."""
+        key = (index, loop)
+        slot = self._osr.get(key)
+        if slot is None:
+            chunk, at = divmod(len(self._osr), self.OSR_CHUNK)
+            if chunk == len(self._osr_chunks):
+                self._osr_chunks.append(_np.zeros(self.OSR_CHUNK, dtype=_np.uint64))
+            slot = self._osr[key] = (chunk, at)
+        chunk, at = slot
+        return self._osr_chunks[chunk].ctypes.data + 8 * at
+
+    def set_osr(self, index, loop, address):
+        slot = self._osr.get((index, loop))
+        if slot is not None:            # (a loop the baseline never reached has none)
+            self._osr_chunks[slot[0]][slot[1]] = address
 
     def entry_count(self, index):
         return int(self.counts[index, 0])
@@ -109,7 +132,7 @@ class TieredCode(LazyCode):
             try:
                 batch = self._optimizer.translate_with_callees(
                     index, BUILD_FUNCTIONS, BUILD_BODY_BYTES, skip=lambda callee: False,
-                    direct=True)
+                    direct=True, osr=True)
                 made = self._optimizer.build(self._library, [batch], elsewhere=True)
             except Exception:
                 # the baseline keeps running it; a build LLVM refuses is not retried
@@ -117,6 +140,8 @@ class TieredCode(LazyCode):
                 self._tiering["optimize_errors"] += 1
                 return 0
             self.table.swap(made.addresses)
+            for (func, loop), address in made.osr_addresses.items():
+                self.profile.set_osr(func, loop, address)
             self._optimized.update(made.addresses)
         self._tiering["swaps"] += 1
         self._tiering["optimize_seconds"] += _time.perf_counter() - start
