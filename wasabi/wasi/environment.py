@@ -146,13 +146,16 @@ class WasiConfig:
     makes the Environment, which is why the two classes share this module."""
 
     def __init__(self, argv=None, env=None, preopens=(), stdin=INHERIT, stdout=INHERIT,
-                 stderr=INHERIT):
+                 stderr=INHERIT, virtual_root=False):
         self.argv = list(argv) if argv is not None else []
         self.env = dict(env) if env is not None else {}
         self.preopens = [as_preopen(p) for p in preopens]
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
+        # wasmer's read-only "/" listing the preopens (fd 3; they follow it), or
+        # wasmtime's table of preopens alone (the default; see wasi/config.py)
+        self.virtual_root = bool(virtual_root)
 
     def preopen(self, host, guest=None, readonly=False):
         """Give the guest `host` (a directory) under the name `guest` (default: `host`)."""
@@ -172,7 +175,8 @@ class WasiConfig:
 
     def __repr__(self):
         return (f"WasiConfig(argv={self.argv!r}, env={self.env!r}, preopens={self.preopens!r}, "
-                f"stdin={self.stdin!r}, stdout={self.stdout!r}, stderr={self.stderr!r})")
+                f"stdin={self.stdin!r}, stdout={self.stdout!r}, stderr={self.stderr!r}, "
+                f"virtual_root={self.virtual_root!r})")
 
 
 class Environment(ContextOutputs):

@@ -7,7 +7,10 @@
 
 As in wasmer, the program name is argv[0], preopen_directory(d) shows host
 directory d under the same name, map_directory(alias, d) under `alias`, and
-every builder method returns the builder.
+every builder method returns the builder. Also as in wasmer, the guest has a
+virtual read-only root "/" (fd 3) listing the directories, which follow it as
+preopens of their own (fd 4, ...): a program's fs::read_dir("/") lists them
+(wasi/config.py says more; virtual_root=False gives wasmtime's layout).
 """
 import os as _os
 
@@ -17,10 +20,10 @@ from .environment import WasiConfig
 
 class StateBuilder:
     def __init__(self, program_name, arguments=None, environments=None, preopen_directories=None,
-                 map_directories=None):
+                 map_directories=None, virtual_root=True):
         if not isinstance(program_name, str):
             raise TypeError("the program name is a str")
-        self._config = WasiConfig(argv=[program_name])
+        self._config = WasiConfig(argv=[program_name], virtual_root=virtual_root)
         if arguments is not None:
             self.arguments(arguments)
         if environments is not None:
@@ -74,7 +77,8 @@ class StateBuilder:
         """A new Environment; the builder may be finalized again."""
         from .environment import Environment
         config = self._config
-        return Environment(WasiConfig(config.argv, config.env, config.preopens))
+        return Environment(WasiConfig(config.argv, config.env, config.preopens,
+                                      virtual_root=config.virtual_root))
 
 
 def _existing_directory(path):
