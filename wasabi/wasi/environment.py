@@ -60,7 +60,18 @@ def get_version(module, strict=False):
     """The WASI version `module` imports, or None.
 
     strict: every function import must come from that one WASI namespace;
-    otherwise the first WASI namespace among the imports decides (as wasmer)."""
+    otherwise the first WASI namespace among the imports decides (as wasmer).
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, wasi
+
+old = Module(Store(), '(module (import "wasi_unstable" "proc_exit" (func (param i32))))')
+assert wasi.get_version(old, strict=True) == wasi.Version.SNAPSHOT0
+assert wasi.get_version(Module(Store(), "(module)")) is None
+    ```
+    """
     from ..binary.types import EXTERN_FUNC
     namespaces = [i.module for i in _module_imports(module) if i.kind == EXTERN_FUNC]
     if strict:
@@ -180,7 +191,19 @@ class WasiConfig:
 
 
 class Environment(ContextOutputs):
-    """A configured WASI context (wasmer's `wasi.Environment`)."""
+    """A configured WASI context (wasmer's `wasi.Environment`).
+
+    ## Example
+
+    ```py
+from wasabi import Store, wasi
+
+environment = wasi.StateBuilder("program").map_directory("data", ".").finalize()
+imports = environment.generate_imports(Store(), wasi.Version.SNAPSHOT1)
+assert "fd_write" in imports["wasi_snapshot_preview1"]
+assert environment.config.virtual_root                  # "/" lists "data", as in wasmer
+    ```
+    """
 
     def __init__(self, config=None):
         self.config = config if config is not None else WasiConfig()

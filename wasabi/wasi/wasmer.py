@@ -19,6 +19,32 @@ from .environment import WasiConfig
 
 
 class StateBuilder:
+    """wasmer's WASI state builder: arguments, environment variables and directories,
+    then finalize() for the Environment.
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, Instance, wasi
+
+module = Module(Store(), '''
+(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "argc") (result i32)
+    (drop (call $sizes (i32.const 0) (i32.const 4)))
+    (i32.load (i32.const 0))))
+''')
+version = wasi.get_version(module, strict=True)
+assert version == wasi.Version.SNAPSHOT1
+
+environment = wasi.StateBuilder("program").argument("--verbose").environment("KEY", "value") \\
+    .finalize()
+instance = Instance(module, environment.generate_import_object(module.store, version))
+assert instance.exports.argc() == 2            # program --verbose
+    ```
+    """
+
     def __init__(self, program_name, arguments=None, environments=None, preopen_directories=None,
                  map_directories=None, virtual_root=True):
         if not isinstance(program_name, str):
