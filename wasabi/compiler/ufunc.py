@@ -286,3 +286,82 @@ def _all(lines, tests, tag):
         lines.append(f"  %{tag}.{j} = and i1 {acc}, {t}")
         acc = f"%{tag}.{j}"
     return acc
+
+
+# ---- compiled libraries ----
+
+def compile_loops(desc, func_index, signatures, options):
+    """Compile the loops (O2, the module's bounds/fuel/interrupt options) into a
+    CodeLibrary of their own, its code range registered with the fault handler;
+    returns (library, [loop addresses])."""
+    from .codegen import link_object
+    from .jit import emit_object
+    from .pipelines import target_machine
+    tm = target_machine("O2")
+    text, symbols = loop_module_ir(
+        desc, func_index, signatures, bounds=options.get("bounds", "guard"),
+        fuel=options.get("fuel", False), interruptible=options.get("interruptible", True),
+        table_calls=options.get("table_calls", False), triple=tm.triple,
+        datalayout=str(tm.target_data))
+    obj, timings = emit_object(text, "O2")
+    library = link_object([obj], dict(enumerate(symbols)), stats=dict(timings, tier="O2"))
+    library.register_code_range()
+    return library, [library.func_address(k) for k in range(len(symbols))]
+
+
+C_TYPE = {I32: "int32_t", I64: "int64_t", F32: "float", F64: "double"}
+SLOT = 16
+
+
+def c_declaration(params, results):
+    """The cffi type of a native wrapper, e.g. "int32_t(*)(int32_t, int32_t)"."""
+    if len(results) > 1:
+        raise TypeError("a native function pointer returns at most one value")
+    try:
+        ret = C_TYPE[results[0]] if results else "void"
+        args = ", ".join(C_TYPE[t] for t in params) or "void"
+    except KeyError:
+        raise TypeError("only i32, i64, f32 and f64 functions have a native "
+                        "function pointer") from None
+    return f"{ret}(*)({args})"
+
+
+def native_wrapper_ir(name, params, results, record):
+    """A C function with the export's signature: its arguments go to slots, then
+    wasabi_native_call(record, slots) (native_ptr.c) runs the export; on a trap
+    (nonzero code) it returns zero."""
+    ptys = [llvm_type(t) for t in params]
+    rty = llvm_type(results[0]) if results else "void"
+    count = max(len(params), len(results), 1)
+    lines = ["declare i32 @wasabi_native_call(ptr, ptr)",
+             f"define {rty} @{name}({', '.join(f'{t} %p{i}' for i, t in enumerate(ptys))}) {{",
+             f"  %slots = alloca [{count * SLOT} x i8], align 16"]
+    for i, t in enumerate(ptys):
+        lines.append(f"  %s{i} = getelementptr inbounds i8, ptr %slots, i64 {i * SLOT}")
+        lines.append(f"  store {t} %p{i}, ptr %s{i}, align 8")
+    lines.append(f"  %code = call i32 @wasabi_native_call(ptr inttoptr (i64 {record} to ptr), "
+                 "ptr %slots)")
+    if rty == "void":
+        lines += ["  ret void", "}"]
+        return "\n".join(lines) + "\n"
+    zero = "0" if rty.startswith("i") else "0.0"
+    lines += ["  %ok = icmp eq i32 %code, 0",
+              "  br i1 %ok, label %done, label %trapped, !prof !0",
+              "done:",
+              f"  %r = load {rty}, ptr %slots, align 8",
+              f"  ret {rty} %r",
+              "trapped:",
+              f"  ret {rty} {zero}",
+              "}",
+              '!0 = !{!"branch_weights", i32 1048575, i32 1}']
+    return "\n".join(lines) + "\n"
+
+
+def compile_native_wrapper(params, results, record, native_call_address):
+    """(tracker that keeps the code, address) of native_wrapper_ir, linked."""
+    from .jit import link_ir, new_jit
+    name = "wasabi_native"
+    jit = new_jit()
+    tracker, addresses = link_ir(jit, native_wrapper_ir(name, params, results, record), "O2",
+                                 [name], {"wasabi_native_call": native_call_address})
+    return (jit, tracker), addresses[name]
