@@ -24,8 +24,8 @@ from ._version import __version__
 from . import runtime  # noqa: E402
 from . import api as _api  # noqa: E402
 from .api import *  # noqa: E402,F401,F403  (the public faces; the names are api.__all__)
-from .runtime.vectorize import vectorize  # noqa: E402
-from .runtime.ufuncs import last_trap  # noqa: E402
+from .runtime.ufuncs import vectorize  # noqa: E402
+from .runtime.native import last_trap  # noqa: E402
 from . import wasi  # noqa: E402
 from .wasi import WasiConfig, WasiExit  # noqa: E402
 

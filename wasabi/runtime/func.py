@@ -61,7 +61,7 @@ class Function(_ext.FuncHandle):
         the instance bound (no vmctx argument), for cffi, ctypes, C and numba:
         `ffi.cast(f.ctype, f.address)`. A trap returns zero; wasabi.last_trap()
         then gives it (per thread). See wasabi.runtime.ufuncs."""
-        from .ufuncs import native_pointer
+        from .native import native_pointer
         return native_pointer(self).address
 
     @property

@@ -2,13 +2,15 @@
 
 - make(func, ...): the numpy.ufunc of an export, over loops compiled once per
   module and function (wasabi/compiler/ufunc.py) and cached on the code object;
-- native_pointer(func): the export as a C function pointer bound to its instance.
+- vectorize(func, parallel=...): what wasabi.vectorize is (see vectorize.py's doc).
 """
 import os
 import threading
 
 from .. import _ext
+from .clone import clone_instance
 from .instance import bounds_mode
+from .vectorize import Vectorized, _dtype_names
 
 _lock = threading.Lock()
 
@@ -53,7 +55,6 @@ def make(func, parallel=False, threads=None, min_chunk=1 << 16):
     library, loops = compiled_loops(instance, index)
     clones = []
     if parallel:
-        from .clone import clone_instance
         threads = threads or os.cpu_count() or 1
         clones = [clone_instance(instance) for _ in range(max(0, threads - 1))]
     name = instance.desc.export_name(index) if hasattr(instance.desc, "export_name") else None
@@ -67,31 +68,12 @@ def make(func, parallel=False, threads=None, min_chunk=1 << 16):
                            [c.vmctx_address for c in clones], min_chunk)
 
 
-# ---- native function pointers ----
-
-class NativePointer:
-    """The export as a C function (export.address / export.ctype)."""
-
-    def __init__(self, func):
-        from ..compiler import ufunc as cu
-        ft = func.functype
-        self.ctype = cu.c_declaration(ft.params, ft.results)
-        self._record = _ext.NativeRecord(func.thunk, func.code, func.vmctx, func)
-        self._code, self.address = cu.compile_native_wrapper(
-            ft.params, ft.results, self._record.address, _ext.native_call_address())
-
-
-def native_pointer(func):
-    """The NativePointer of a compiled function, made on first use."""
-    with _lock:
-        ptr = getattr(func, "_native_pointer", None)
-        if ptr is None:
-            ptr = NativePointer(func)
-            func._native_pointer = ptr
-        return ptr
-
-
-def last_trap():
-    """The trap of this thread's last failed call through an export.address
-    pointer (or the error that stopped it), cleared; None if there is none."""
-    return _ext.last_trap()
+def vectorize(func, parallel=False, threads=None, min_chunk=1 << 16):
+    """The numpy.ufunc of a compiled wasm function (see vectorize.py's doc)."""
+    if not isinstance(func, _ext.FuncHandle):
+        raise TypeError(f"expected a compiled wasm function, got {type(func).__name__}")
+    _dtype_names(func.params, "parameters")
+    _dtype_names(func.results, "results")
+    if not func.results or len(func.params) + len(func.results) > 32:
+        return Vectorized(func)
+    return make(func, parallel=parallel, threads=threads, min_chunk=min_chunk)

@@ -1,4 +1,6 @@
-"""vectorize(export): a scalar wasm export as a real numpy.ufunc.
+"""wasabi.vectorize(export): a scalar wasm export as a real numpy.ufunc
+(made by wasabi.runtime.ufuncs.vectorize; this module keeps the older
+elementwise callable, Vectorized, that export.map and vectorize() here return).
 
     add = vectorize(instance.exports.add)         # a numpy.ufunc
     add(np.arange(10, dtype=np.int32), 5)         # -> array([5, 6, ..., 14], dtype=int32)
@@ -95,13 +97,8 @@ class Vectorized:
         return f"<wasabi vectorized {self.func!r}>"
 
 
-def vectorize(func, parallel=False, threads=None, min_chunk=1 << 16):
-    """The numpy.ufunc of a compiled wasm function (see the module doc)."""
-    if not isinstance(func, _ext.FuncHandle):
-        raise TypeError(f"expected a compiled wasm function, got {type(func).__name__}")
-    _dtype_names(func.params, "parameters")
-    _dtype_names(func.results, "results")
-    if not func.results or len(func.params) + len(func.results) > 32:
-        return Vectorized(func)
-    from . import ufuncs
-    return ufuncs.make(func, parallel=parallel, threads=threads, min_chunk=min_chunk)
+def vectorize(func):
+    """The older elementwise callable (Vectorized): one C loop calling the export's
+    machine code per element; export.map uses it. wasabi.vectorize is the ufunc
+    (wasabi.runtime.ufuncs.vectorize)."""
+    return Vectorized(func)

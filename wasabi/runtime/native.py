@@ -1,0 +1,36 @@
+"""Exports as native function pointers (export.address / export.ctype) and
+wasabi.last_trap(); the wrapper is compiled by wasabi/compiler/ufunc.py and
+enters through wasabi/_native/native_ptr.c."""
+import threading
+
+from .. import _ext
+
+_lock = threading.Lock()
+
+
+class NativePointer:
+    """The export as a C function (export.address / export.ctype)."""
+
+    def __init__(self, func):
+        from ..compiler import ufunc as cu
+        ft = func.functype
+        self.ctype = cu.c_declaration(ft.params, ft.results)
+        self._record = _ext.NativeRecord(func.thunk, func.code, func.vmctx, func)
+        self._code, self.address = cu.compile_native_wrapper(
+            ft.params, ft.results, self._record.address, _ext.native_call_address())
+
+
+def native_pointer(func):
+    """The NativePointer of a compiled function, made on first use."""
+    with _lock:
+        ptr = getattr(func, "_native_pointer", None)
+        if ptr is None:
+            ptr = NativePointer(func)
+            func._native_pointer = ptr
+        return ptr
+
+
+def last_trap():
+    """The trap of this thread's last failed call through an export.address
+    pointer (or the error that stopped it), cleared; None if there is none."""
+    return _ext.last_trap()
