@@ -225,3 +225,12 @@ def test_native_pointer_from_numba(inst):
 
     assert total(1000) == sum(range(1, 1001))
     assert divide(9, 0) == 0 and isinstance(wasabi.last_trap(), wasabi.Trap)
+
+
+def test_dask_dispatch(inst):
+    da = pytest.importorskip("dask.array")
+    poly = wasabi.vectorize(inst.exports.poly)
+    x = np.random.default_rng(2).random(10_000)
+    lazy = poly(da.from_array(x, chunks=2_500))
+    assert isinstance(lazy, da.Array)
+    assert np.array_equal(lazy.compute(scheduler="threads", num_workers=1), x * (x * x) + 1)
