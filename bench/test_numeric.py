@@ -8,6 +8,8 @@ Summary (end of the run), as ratios of best rounds:
 - poly f64 x*(x*x)+1 over 10M vs numpy / vs numba.vectorize    <= 0.6 / <= 1.1
 - parallel=True on 2 threads vs one, compute-bound export        >= 1.8x speed-up
 - numba @njit loop calling add through export.address: ns/call   <= 5 ns
+  (beside numba calling libc abs() through cffi, and a machine calibration:
+  numpy work on two threads vs one, GIL released)
 """
 import time
 
@@ -38,7 +40,7 @@ def exports():
 
 
 def best(bench, fn, key):
-    bench.pedantic(fn, rounds=5, iterations=1, warmup_rounds=1)
+    bench.pedantic(fn, rounds=10, iterations=1, warmup_rounds=1)
     RESULTS[key] = bench.stats.stats.min
 
 
@@ -94,6 +96,48 @@ def test_numba_address(benchmark, exports):
     best(benchmark, lambda: loop(1_000_000), "numba address 1M calls")
 
 
+def test_numba_c_baseline(benchmark):
+    ffi = cffi.FFI()
+    ffi.cdef("int abs(int);")
+    cabs = ffi.dlopen(None).abs
+
+    @numba.njit
+    def loop(n):
+        s = 0
+        for i in range(n):
+            s += cabs(i)
+        return s
+    loop(10)
+    best(benchmark, lambda: loop(1_000_000), "numba C abs 1M calls")
+
+
+def test_machine_two_threads(benchmark):
+    """Calibration: numpy work (GIL released) on two threads vs one, same total."""
+    import threading
+    x = np.random.default_rng(0).random(2_000_000)
+
+    def work():
+        np.sin(x)
+
+    def two():
+        t = threading.Thread(target=work)
+        t.start()
+        work()
+        t.join()
+
+    def one():
+        work()
+        work()
+    best(benchmark, one, "numpy 2x work 1 thread")
+    RESULTS["numpy 2x work 2 threads"] = min(_timed(two) for _ in range(5))
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def summary():
     r = RESULTS
     lines = ["numeric Python (best rounds, issue 19 targets):"]
@@ -110,6 +154,12 @@ def summary():
     if "numba address 1M calls" in r:
         lines.append(f"  numba -> export.address: {r['numba address 1M calls'] * 1e3:.1f} "
                      "ns/call  (target <= 5)")
+    if "numba C abs 1M calls" in r:
+        lines.append(f"  numba -> C abs() via cffi (baseline): "
+                     f"{r['numba C abs 1M calls'] * 1e3:.1f} ns/call")
+    if "numpy 2x work 2 threads" in r:
+        lines.append(f"  machine calibration, numpy on 2 threads vs 1: "
+                     f"{r['numpy 2x work 1 thread'] / r['numpy 2x work 2 threads']:.2f}x")
     return lines if len(lines) > 1 else []
 
 

@@ -234,3 +234,32 @@ def test_dask_dispatch(inst):
     lazy = poly(da.from_array(x, chunks=2_500))
     assert isinstance(lazy, da.Array)
     assert np.array_equal(lazy.compute(scheduler="threads", num_workers=1), x * (x * x) + 1)
+
+
+def test_pure_exports_skip_the_entry(inst):
+    from wasabi.runtime.native import native_pointer
+    e = inst.exports
+    # pure: no state, no loop, nothing that traps; the others go through the entry
+    assert native_pointer(e.add).pure and native_pointer(e.viacall).pure
+    for name in ("div", "count", "load", "spin", "block"):
+        assert not native_pointer(getattr(e, name)).pure, name
+    ffi = cffi.FFI()
+    viacall = ffi.cast(e.viacall.ctype, e.viacall.address)
+    assert viacall(3.0) == 10.0 and wasabi.last_trap() is None
+
+
+def test_pure_call_from_a_fresh_thread_and_inside_a_host_call(module):
+    ffi = cffi.FFI()
+    box = {}
+
+    def wait(x):                    # runs inside the instance: the pointer nests
+        return box["add"](x, 100)
+
+    inst = new_instance(module, wait)
+    box["add"] = ffi.cast(inst.exports.add.ctype, inst.exports.add.address)
+    assert inst.exports.block(5) == 105 and wasabi.last_trap() is None
+    out = []
+    t = threading.Thread(target=lambda: out.append(box["add"](2, 2)))
+    t.start()
+    t.join()
+    assert out == [4]

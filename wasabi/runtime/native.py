@@ -17,7 +17,24 @@ class NativePointer:
         self.ctype = cu.c_declaration(ft.params, ft.results)
         self._record = _ext.NativeRecord(func.thunk, func.code, func.vmctx, func)
         self._code, self.address = cu.compile_native_wrapper(
-            ft.params, ft.results, self._record.address, _ext.native_call_address())
+            ft.params, ft.results, self._record.address, _ext.native_call_address(),
+            _pure(func))
+        self.pure = self._code is not None and _pure(func) is not None
+
+
+def _pure(func):
+    """(desc, index, closure, vmctx) when calls can skip the entry (compiler.ufunc
+    pure_closure), for code compiled without fuel; None otherwise."""
+    from ..compiler import ufunc as cu
+    owner = getattr(func, "_owner", None)
+    code = getattr(owner, "code", None)
+    if code is None or getattr(code, "fuel", False):
+        return None
+    for index, f in getattr(owner, "_functions", {}).items():
+        if f is func:
+            closure = cu.pure_closure(owner.desc, index)
+            return None if closure is None else (owner.desc, index, closure, func.vmctx)
+    return None
 
 
 def native_pointer(func):
