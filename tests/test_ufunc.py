@@ -206,6 +206,7 @@ def test_last_trap_is_per_thread(inst):
     assert isinstance(wasabi.last_trap(), wasabi.Trap)    # this thread's own, still there
 
 
+@pytest.mark.slow            # importing numba and compiling takes seconds
 def test_native_pointer_from_numba(inst):
     numba = pytest.importorskip("numba")
     ffi = cffi.FFI()
@@ -227,6 +228,7 @@ def test_native_pointer_from_numba(inst):
     assert divide(9, 0) == 0 and isinstance(wasabi.last_trap(), wasabi.Trap)
 
 
+@pytest.mark.slow            # importing dask takes a second
 def test_dask_dispatch(inst):
     da = pytest.importorskip("dask.array")
     poly = wasabi.vectorize(inst.exports.poly)
@@ -263,3 +265,28 @@ def test_pure_call_from_a_fresh_thread_and_inside_a_host_call(module):
     t.start()
     t.join()
     assert out == [4]
+
+
+@pytest.mark.parametrize("n", [10, 5000])      # numpy keeps the GIL below 500 elements
+def test_host_calls_inside_the_loop(module, n):
+    inst = new_instance(module, lambda x: x * 2)
+    block = wasabi.vectorize(inst.exports.block)
+    x = np.arange(n, dtype=np.int32)
+    assert np.array_equal(block(x), x * 2)
+
+    def fail(x):
+        if x == 7:
+            raise KeyError("seven")
+        return x
+    with pytest.raises(KeyError, match="seven"):
+        wasabi.vectorize(new_instance(module, fail).exports.block)(x)
+
+
+def test_interrupt_stops_between_chunks(module):
+    inst = new_instance(module)
+    add = wasabi.vectorize(inst.exports.add)
+    inst.exports.add._owner.store.interrupt()
+    with pytest.raises(wasabi.Interrupted) as info:
+        add(np.arange(200_000, dtype=np.int32), 1)
+    assert info.value.element == 65536           # the first element of the second chunk
+    assert add(np.arange(3, dtype=np.int32), 1).tolist() == [1, 2, 3]

@@ -60,14 +60,14 @@ class Function(_ext.FuncHandle):
         """This function as a C function pointer (an int) with its C signature and
         the instance bound (no vmctx argument), for cffi, ctypes, C and numba:
         `ffi.cast(f.ctype, f.address)`. A trap returns zero; wasabi.last_trap()
-        then gives it (per thread). See wasabi.runtime.ufuncs."""
+        then gives it (per thread). See wasabi.runtime.native."""
         from .native import native_pointer
         return native_pointer(self).address
 
     @property
     def ctype(self):
         """The cffi declaration of `address`, e.g. "int32_t(*)(int32_t, int32_t)"."""
-        from ..compiler.ufunc import c_declaration
+        from ..compiler.native_wrapper import c_declaration
         return c_declaration(self.functype.params, self.functype.results)
 
     @property

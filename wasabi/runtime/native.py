@@ -1,5 +1,5 @@
 """Exports as native function pointers (export.address / export.ctype) and
-wasabi.last_trap(); the wrapper is compiled by wasabi/compiler/ufunc.py and
+wasabi.last_trap(); the wrapper is compiled by wasabi/compiler/native_wrapper.py and
 enters through wasabi/_native/native_ptr.c."""
 import threading
 
@@ -12,20 +12,20 @@ class NativePointer:
     """The export as a C function (export.address / export.ctype)."""
 
     def __init__(self, func):
-        from ..compiler import ufunc as cu
+        from ..compiler import native_wrapper as cu
         ft = func.functype
         self.ctype = cu.c_declaration(ft.params, ft.results)
         self._record = _ext.NativeRecord(func.thunk, func.code, func.vmctx, func)
-        self._code, self.address = cu.compile_native_wrapper(
+        # pure: calls run the inlined body with no entry when they can
+        self._code, self.address, self.pure = cu.compile_native_wrapper(
             ft.params, ft.results, self._record.address, _ext.native_call_address(),
             _pure(func))
-        self.pure = self._code is not None and _pure(func) is not None
 
 
 def _pure(func):
-    """(desc, index, closure, vmctx) when calls can skip the entry (compiler.ufunc
+    """(desc, index, closure, vmctx) when calls can skip the entry (compiler.native_wrapper
     pure_closure), for code compiled without fuel; None otherwise."""
-    from ..compiler import ufunc as cu
+    from ..compiler import native_wrapper as cu
     owner = getattr(func, "_owner", None)
     code = getattr(owner, "code", None)
     if code is None or getattr(code, "fuel", False):
