@@ -232,7 +232,6 @@ cdef class UfuncLoops:
     cdef readonly bytes types, name, doc
     cdef readonly object keep
     cdef readonly list signatures
-    cdef public object trap_context
     cdef int ntypes, nargs
 
     def __dealloc__(self):
@@ -249,7 +248,8 @@ cdef void _ufunc_trap(int code, int64_t element, char** args, const int64_t* ste
             if code == -2:
                 raise MemoryError()
             exc = _trap_error(code)
-            if isinstance(exc, RuntimeError) and hasattr(exc, "code"):
+            from wasabi.errors import Trap
+            if isinstance(exc, Trap):
                 exc = _named_element(exc, element)
         except BaseException as other:
             exc = other
@@ -304,16 +304,6 @@ def make_ufunc(str name, str doc, int nin, int nout, list loops, uintptr_t vmctx
     holder.signatures = [list(d) for _, d in loops]
     return wrt_ufunc_new(_numpy_ufunc_api(), holder.funcs, holder.data, holder.types,
                          ntypes, nin, nout, holder.name, holder.doc, holder)
-
-
-def ufunc_loops(ufunc):
-    """The UfuncLoops a wasabi ufunc keeps (None for other ufuncs)."""
-    # the holder is the ufunc's `obj`; numpy shows it nowhere else, so scan referents
-    import gc
-    for ref in gc.get_referents(ufunc):
-        if isinstance(ref, UfuncLoops):
-            return ref
-    return None
 
 
 # ---- exports as native function pointers ----
