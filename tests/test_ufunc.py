@@ -290,3 +290,28 @@ def test_interrupt_stops_between_chunks(module):
         add(np.arange(200_000, dtype=np.int32), 1)
     assert info.value.element == 65536           # the first element of the second chunk
     assert add(np.arange(3, dtype=np.int32), 1).tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("options", [
+    dict(bounds="explicit"),
+    pytest.param(dict(mode=wasabi.Mode.LAZY), marks=pytest.mark.slow),
+    pytest.param(dict(fuel=True), marks=pytest.mark.slow)])
+def test_other_modes(options):
+    module = wasabi.compile(wasmtime.wat2wasm(WAT), wasabi.Options(**options))
+    inst = wasabi.instantiate(module, {"env": {"wait": lambda x: x}})
+    if options.get("fuel"):
+        inst.exports.add._owner.store.set_fuel(10**9)
+    x = np.random.default_rng(3).random(1000)
+    assert np.array_equal(wasabi.vectorize(inst.exports.viacall)(x), x * x + 1)
+    count = wasabi.vectorize(inst.exports.count)
+    assert count(np.ones(4, np.int32)).tolist() == [1, 2, 3, 4]
+    with pytest.raises(wasabi.Trap, match="out of bounds") as info:
+        wasabi.vectorize(inst.exports.load)(np.array([0, 65535, 4], np.int32))
+    assert info.value.element == 1
+    ffi = cffi.FFI()
+    add = ffi.cast(inst.exports.add.ctype, inst.exports.add.address)
+    assert add(40, 2) == 42
+    if options.get("fuel"):                     # the loops count fuel like the module's code
+        inst.exports.add._owner.store.set_fuel(1000)
+        with pytest.raises(wasabi.OutOfFuel):
+            wasabi.vectorize(inst.exports.spin)(np.full(100, 100, np.int32))
