@@ -315,3 +315,19 @@ def test_other_modes(options):
         inst.exports.add._owner.store.set_fuel(1000)
         with pytest.raises(wasabi.OutOfFuel):
             wasabi.vectorize(inst.exports.spin)(np.full(100, 100, np.int32))
+
+
+def test_ufunc_and_pointer_release_the_instance(module):
+    import gc
+    import weakref
+    inst = new_instance(module)
+    ref = weakref.ref(inst.exports.add._owner)
+    add = wasabi.vectorize(inst.exports.add)
+    assert inst.exports.add.address
+    assert add(np.arange(3, dtype=np.int32), 1).tolist() == [1, 2, 3]
+    del inst
+    gc.collect()
+    assert ref() is not None and add(np.int32(1), 1) == 2     # the ufunc keeps it alive
+    del add
+    gc.collect()
+    assert ref() is None                  # the ufunc dropped its loops' data (ufunc->obj)
