@@ -5,6 +5,8 @@ numpy expressions and numba.vectorize in the same run (issue 19's targets).
 
 Summary (end of the run), as ratios of best rounds:
 - add(i32, i32) over 10M int32 vs `x + 5`                      target <= 1.1
+  (also both with out=: a fresh 40 MB result's page faults dominate otherwise,
+  and they vary with what the allocator kept from the test before)
 - poly f64 x*(x*x)+1 over 10M vs numpy / vs numba.vectorize    <= 0.6 / <= 1.1
 - parallel=True on 2 threads vs one, compute-bound export        >= 1.8x speed-up
 - numba @njit loop calling add through export.address: ns/call   <= 5 ns
@@ -52,6 +54,18 @@ def test_add_wasabi(benchmark, exports):
 def test_add_numpy(benchmark):
     x = np.arange(N, dtype=np.int32)
     best(benchmark, lambda: x + 5, "add numpy")
+
+
+def test_add_wasabi_out(benchmark, exports):
+    add, x = wasabi.vectorize(exports.add), np.arange(N, dtype=np.int32)
+    out = np.empty_like(x)
+    best(benchmark, lambda: add(x, 5, out=out), "add wasabi out=")
+
+
+def test_add_numpy_out(benchmark):
+    x = np.arange(N, dtype=np.int32)
+    out = np.empty_like(x)
+    best(benchmark, lambda: np.add(x, 5, out=out), "add numpy out=")
 
 
 def test_poly_wasabi(benchmark, exports):
@@ -146,6 +160,7 @@ def summary():
         if a in r and b in r:
             lines.append(f"  {a} / {b}: {r[a] / r[b]:.2f}  (target {target})")
     ratio("add wasabi", "add numpy", "<= 1.1")
+    ratio("add wasabi out=", "add numpy out=", "<= 1.1; no allocation: the loops alone")
     ratio("poly wasabi", "poly numpy", "<= 0.6")
     ratio("poly wasabi", "poly numba", "<= 1.1")
     if "spin 1 thread" in r and "spin 2 threads" in r:
