@@ -28,6 +28,7 @@ numba = pytest.importorskip("numba")
 N = 10_000_000
 WAT = """(module
  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+ (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
  (func (export "poly") (param f64) (result f64)
    local.get 0 local.get 0 local.get 0 f64.mul f64.mul f64.const 1 f64.add)
  (func (export "spin") (param i32) (result i32) (local i32)
@@ -110,6 +111,20 @@ def test_numba_address(benchmark, exports):
     best(benchmark, lambda: loop(1_000_000), "numba address 1M calls")
 
 
+def test_numba_address_entry(benchmark, exports):
+    """An export that can trap (div): every call goes through the entry (gate, _setjmp)."""
+    div = cffi.FFI().cast(exports.div.ctype, exports.div.address)
+
+    @numba.njit
+    def loop(n):
+        s = 0
+        for i in range(n):
+            s += div(i, 3)
+        return s
+    loop(10)
+    best(benchmark, lambda: loop(1_000_000), "numba address entry 1M calls")
+
+
 def test_numba_c_baseline(benchmark):
     ffi = cffi.FFI()
     ffi.cdef("int abs(int);")
@@ -169,6 +184,9 @@ def summary():
     if "numba address 1M calls" in r:
         lines.append(f"  numba -> export.address: {r['numba address 1M calls'] * 1e3:.1f} "
                      "ns/call  (target <= 5)")
+    if "numba address entry 1M calls" in r:
+        lines.append(f"  numba -> export.address of a trapping export (div, full entry): "
+                     f"{r['numba address entry 1M calls'] * 1e3:.1f} ns/call")
     if "numba C abs 1M calls" in r:
         lines.append(f"  numba -> C abs() via cffi (baseline): "
                      f"{r['numba C abs 1M calls'] * 1e3:.1f} ns/call")
