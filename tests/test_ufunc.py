@@ -94,8 +94,13 @@ def test_trap_names_the_element(inst):
     with pytest.raises(wasabi.Trap, match="integer divide by zero.*element 3") as info:
         div(np.array([10, 20, 30, 40, 50], np.int32), np.array([1, 2, 3, 0, 5], np.int32),
             out=out)
-    assert info.value.element == 3
+    assert info.value.element == 3 and info.value.arguments == (40, 0)
     assert out.tolist()[:3] == [10, 10, 10]          # the elements before it were written
+    b = np.ones((3, 4), np.int32)
+    b[2, 1] = 0
+    with pytest.raises(wasabi.Trap) as info:        # the inputs name it in any iteration order
+        div(np.arange(12, dtype=np.int32).reshape(3, 4)[:, ::-1], b)
+    assert info.value.arguments == (10, 0)
     load = wasabi.vectorize(inst.exports.load)
     with pytest.raises(wasabi.Trap, match="out of bounds.*element 2") as info:
         load(np.array([0, 4, 65536, 8], np.int32))

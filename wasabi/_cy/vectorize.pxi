@@ -232,7 +232,8 @@ cdef class UfuncLoops:
     cdef readonly bytes types, name, doc
     cdef readonly object keep
     cdef readonly list signatures
-    cdef int ntypes, nargs
+    cdef int ntypes, nargs, nin
+    cdef object __weakref__
 
     def __dealloc__(self):
         free(self.funcs)
@@ -250,17 +251,62 @@ cdef void _ufunc_trap(int code, int64_t element, char** args, const int64_t* ste
             exc = _trap_error(code)
             from wasabi.errors import Trap
             if isinstance(exc, Trap):
-                exc = _named_element(exc, element)
+                exc = _named_element(exc, element, _element_arguments(element, args, steps,
+                                                                      data))
         except BaseException as other:
             exc = other
         PyErr_SetObject(type(exc), exc)
 
 
-cdef object _named_element(object exc, int64_t element):
-    message = f"{exc} (at element {element} of the ufunc loop)"
+cdef object _named_element(object exc, int64_t element, tuple arguments):
+    shown = f", arguments {arguments}" if arguments is not None else ""
+    message = f"{exc} (at element {element} of the ufunc loop{shown})"
     new = type(exc)(message, exc.code)
     new.element = element
+    new.arguments = arguments
     return new
+
+
+# loop data address -> (the UfuncLoops, loop index), to read a trapped element's inputs
+_loop_owners = {}
+
+
+cdef object _element_arguments(int64_t element, char** args, const int64_t* steps,
+                               void* data):
+    """The input values of the element a loop trapped at (None if unknown)."""
+    found = _loop_owners.get(<uintptr_t>data)
+    if found is None or found[0]() is None:
+        return None
+    holder, k = found[0](), found[1]
+    dtypes = (<UfuncLoops>holder).signatures[k]
+    values = []
+    cdef int j
+    cdef int32_t i32
+    cdef int64_t i64
+    cdef float f32
+    cdef double f64
+    cdef const char* p
+    for j in range((<UfuncLoops>holder).nin):
+        p = args[j] + element * steps[j]
+        d = dtypes[j]
+        if d == "int32":
+            memcpy(&i32, p, 4)
+            values.append(i32)
+        elif d == "int64":
+            memcpy(&i64, p, 8)
+            values.append(i64)
+        elif d == "float32":
+            memcpy(&f32, p, 4)
+            values.append(f32)
+        else:
+            memcpy(&f64, p, 8)
+            values.append(f64)
+    return tuple(values)
+
+
+def _forget_loops(addresses):
+    for address in addresses:
+        _loop_owners.pop(address, None)
 
 
 wrt_set_ufunc_trap(_ufunc_trap)
@@ -302,6 +348,12 @@ def make_ufunc(str name, str doc, int nin, int nout, list loops, uintptr_t vmctx
     holder.doc = doc.encode()
     holder.keep = keep
     holder.signatures = [list(d) for _, d in loops]
+    holder.nin = nin
+    import weakref
+    addresses = [<uintptr_t>holder.data[k] for k in range(ntypes)]
+    for k in range(ntypes):
+        _loop_owners[addresses[k]] = (weakref.ref(holder), k)
+    weakref.finalize(holder, _forget_loops, addresses)
     return wrt_ufunc_new(_numpy_ufunc_api(), holder.funcs, holder.data, holder.types,
                          ntypes, nin, nout, holder.name, holder.doc, holder)
 

@@ -17,7 +17,8 @@ instance (its memory, globals and tables), elements in order, inside one entry
 per inner-loop call (the instance gate; numpy releases the GIL around large
 loops). A trap stops the loop and raises wasabi.Trap naming the element
 (`trap.element`: its index in the inner loop, the array index for a loop numpy
-runs in one piece); a host function's exception passes through.
+runs in one piece; numpy runs a loop per row or per buffer when it must) and
+`trap.arguments` its inputs; a host function's exception passes through.
 
 The loops are compiled once per module and function (cached on the module's
 code object) and shared by every instance; each ufunc binds one instance.
