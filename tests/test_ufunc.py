@@ -287,13 +287,17 @@ def test_host_calls_inside_the_loop(module, n):
         wasabi.vectorize(new_instance(module, fail).exports.block)(x)
 
 
-def test_interrupt_stops_between_chunks(module):
+@pytest.mark.parametrize("n", [65536, 200_000])
+def test_a_pending_interrupt_stops_the_call(module, n):
+    # polled before each chunk of 65536 elements (bodies without loops have no
+    # polls of their own): once polled after the last one, the trap named
+    # element n, past the arrays, and read its inputs there
     inst = new_instance(module)
     add = wasabi.vectorize(inst.exports.add)
     inst.exports.add._owner.store.interrupt()
     with pytest.raises(wasabi.Interrupted) as info:
-        add(np.arange(200_000, dtype=np.int32), 1)
-    assert info.value.element == 65536           # the first element of the second chunk
+        add(np.arange(n, dtype=np.int32), 1)
+    assert info.value.element == 0 and info.value.arguments == (0, 1)
     assert add(np.arange(3, dtype=np.int32), 1).tolist() == [1, 2, 3]
 
 

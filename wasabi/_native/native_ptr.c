@@ -75,6 +75,10 @@ static void ufunc_body(void* arg) {
     char* chunk_args[WRT_UFUNC_MAX_ARGS];
     volatile uint64_t* interrupt = &d->vmctx->interrupt;
     while (run->done < run->n) {
+        /* before each chunk, as a function entry polls: a pending interrupt stops
+         * the call at its first element, and one never names element n */
+        if (d->poll && *interrupt)
+            wasabi_rt_poll(d->vmctx);
         int64_t m = run->n - run->done;
         if (m > WRT_UFUNC_CHUNK)
             m = WRT_UFUNC_CHUNK;
@@ -83,8 +87,6 @@ static void ufunc_body(void* arg) {
         d->loop(d->vmctx, chunk_args, m, run->steps, &run->progress);
         run->done += m;
         run->progress = 0;
-        if (d->poll && *interrupt)
-            wasabi_rt_poll(d->vmctx);
     }
 }
 
