@@ -20,6 +20,8 @@ thread. The runtime asks it for this and nothing else:
 - `artifact()`: (objects, symbols) for a serialized module or the disk cache,
   or None when the code has nothing worth storing (the lazy modes).
 - `new_cell(desc)`: a Code for a REPL cell of this module (REPL code only).
+- `calls_through_records`, and `derived`: a dict where code made from this code
+  (the ufunc loops of runtime/ufuncs.py) is kept for as long as it lives.
 
 Signature thunks are not part of a module's Code: they depend on the signature
 only, so they are made once per process (runtime/func.py thunk_provider).
@@ -38,10 +40,15 @@ if (V.FUNC_CODE, V.FUNC_VMCTX, V.FUNC_TYPE_ID, V.FUNC_RECORD_SIZE) != (0, 8, 16,
 class Code:
     """Base of every mode's code (see the module docstring)."""
     mode = None             # the strategy's name: "eager", "lazy", "repl"...
+    # every call goes through the callee's record (code compiled or swapped in later
+    # is reached): code derived from this one (ufunc loops) must call the same way
+    calls_through_records = False
 
     def __init__(self, table, code_options):
         self.table = table
         self.code_options = code_options        # wasabi.options.CodeOptions
+        # code made from this code and living as long (ufunc loops), by its maker's key
+        self.derived = {}
 
     tier = property(lambda self: self.code_options.tier)
     bounds = property(lambda self: self.code_options.bounds)

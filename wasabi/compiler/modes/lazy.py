@@ -38,6 +38,7 @@ COMPILE_THREAD_STACK = 16 << 20
 
 class LazyCode(Code):
     """The code of a LAZY (or REPL) module, shared by every instance of it."""
+    calls_through_records = True
 
     def __init__(self, desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT, mode="lazy",
                  code_options=None, profile=None):
