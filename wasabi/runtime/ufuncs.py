@@ -3,9 +3,17 @@
 - make(func, ...): the numpy.ufunc of an export, over loops compiled once per
   module and function (wasabi/compiler/ufunc.py) and cached on the code object;
 - vectorize(func, parallel=...): what wasabi.vectorize is (see vectorize.py's doc).
+
+A ufunc made here pickles as the vectorize call that made it (its export pickles
+with its instance: api/pickling.py): numpy pickles ufuncs by name, so a reducer for
+numpy.ufunc (copyreg) knows ours and leaves numpy's to numpy.
 """
+import copyreg as _copyreg
 import os as _os
 import threading as _threading
+import weakref as _weakref
+
+import numpy as _np
 
 from .. import _ext
 from .clone import clone_instance
@@ -60,10 +68,45 @@ def make(func, parallel=False, threads=None, min_chunk=1 << 16):
     doc = (f"wasabi ufunc of wasm function {index} {func.functype}"
            + (f", parallel over {len(clones) + 1} threads" if clones else ""))
     poll = _options(instance.code)["interruptible"]
-    keep = (library, func, instance, clones)
-    return _ext.make_ufunc(name, doc, len(func.params), len(func.results), loops,
-                           instance.vmctx_address, poll, keep,
-                           [c.vmctx_address for c in clones], min_chunk)
+    made = _Made(func, parallel, threads, min_chunk)
+    keep = (library, func, instance, clones, made)
+    ufunc = _ext.make_ufunc(name, doc, len(func.params), len(func.results), loops,
+                            instance.vmctx_address, poll, keep,
+                            [c.vmctx_address for c in clones], min_chunk)
+    _remember(ufunc, made)
+    return ufunc
+
+
+class _Made:
+    """How a ufunc was made; kept alive by the ufunc (in its loops' `keep`)."""
+    __slots__ = ("arguments", "__weakref__")
+
+    def __init__(self, *arguments):
+        self.arguments = arguments
+
+
+_made = {}          # id(ufunc) -> weak reference to its _Made (gone with the ufunc)
+
+
+def _remember(ufunc, made):
+    key = id(ufunc)
+    _made[key] = _weakref.ref(made)
+    _weakref.finalize(made, _made.pop, key, None)
+    if _copyreg.dispatch_table.get(_np.ufunc) is not _reduce_ufunc:
+        _copyreg.pickle(_np.ufunc, _reduce_ufunc)
+
+
+def _reduce_ufunc(ufunc):
+    ref = _made.get(id(ufunc))
+    made = ref() if ref is not None else None
+    if made is None:
+        return ufunc.__reduce__()           # numpy's own ufuncs: by name, as always
+    func, parallel, threads, min_chunk = made.arguments
+    return _revectorize, (func, parallel, threads, min_chunk)
+
+
+def _revectorize(func, parallel, threads, min_chunk):
+    return vectorize(func, parallel=parallel, threads=threads, min_chunk=min_chunk)
 
 
 def vectorize(func, parallel=False, threads=None, min_chunk=1 << 16):
