@@ -86,21 +86,25 @@ class _Made:
 
 
 _made = {}          # id(ufunc) -> weak reference to its _Made (gone with the ufunc)
+_numpy_reducer = []     # the reducer numpy registered for its ufuncs (by name)
 
 
 def _remember(ufunc, made):
     key = id(ufunc)
     _made[key] = _weakref.ref(made)
     _weakref.finalize(made, _made.pop, key, None)
-    if _copyreg.dispatch_table.get(_np.ufunc) is not _reduce_ufunc:
+    current = _copyreg.dispatch_table.get(_np.ufunc)
+    if current is not _reduce_ufunc:
+        _numpy_reducer[:] = [current]
         _copyreg.pickle(_np.ufunc, _reduce_ufunc)
 
 
 def _reduce_ufunc(ufunc):
     ref = _made.get(id(ufunc))
     made = ref() if ref is not None else None
-    if made is None:
-        return ufunc.__reduce__()           # numpy's own ufuncs: by name, as always
+    if made is None:                        # numpy's own ufuncs: by name, as always
+        numpy_reducer = _numpy_reducer[0] if _numpy_reducer else None
+        return numpy_reducer(ufunc) if numpy_reducer is not None else ufunc.__name__
     func, parallel, threads, min_chunk = made.arguments
     return _revectorize, (func, parallel, threads, min_chunk)
 
