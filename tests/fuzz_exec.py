@@ -44,7 +44,7 @@ def main(argv=None):
     parser.add_argument("--generators", default="", help="weights, e.g. ttf=90,spec=7,clang=3")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per module")
     parser.add_argument("--check", help="run one .wasm file instead (for replays and reducers)")
-    parser.add_argument("--config", help="--check: one config (e.g. T1/guard); default all six")
+    parser.add_argument("--config", help="--check: one config (e.g. T1/guard); default all eight")
     parser.add_argument("--plan-seed", type=int, default=0, help="--check: the seed of the call plan")
     parser.add_argument("--brief", action="store_true", help="--check: print only the kinds found")
     options = parser.parse_args(argv)

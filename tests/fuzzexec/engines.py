@@ -263,7 +263,14 @@ def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call
     """Runs the plan on wasabi compiled with (tier, bounds); progress(i) before each call."""
     import wasabi
     run = Run()
-    compiled = wasabi.compile(data, wasabi.Options(tier=tier, bounds=bounds))
+    if tier == "PGO":
+        from wasabi.compiler.modes import tiered
+        from wasabi.compiler import translator
+        tiered.HOT, tiered.TICK, translator.OSR_EVERY = 1, 0.0005, 1
+        options = wasabi.Options(mode=wasabi.Mode.PGO, bounds=bounds)
+    else:
+        options = wasabi.Options(tier=tier, bounds=bounds)
+    compiled = wasabi.compile(data, options)
     imports = {}
     for mod, field, type_index in module.func_imports:
         imports.setdefault(mod, {})[field] = run.logger(f"{mod}.{field}", *module.types[type_index])

@@ -11,7 +11,9 @@ import time
 
 from . import compare, engines, plan as plans, wasmbin
 
-TIERS = ("T0", "T1", "O2")
+# PGO: Mode.PGO with every function hot at once, so that code is swapped (and loops
+# entered in optimised code) while the plan runs (engines.run_wasabi)
+TIERS = ("T0", "T1", "O2", "PGO")
 BOUNDS = ("guard", "explicit")
 CONFIGS = tuple(f"{tier}/{bounds}" for tier in TIERS for bounds in BOUNDS)
 
