@@ -47,8 +47,8 @@ def _includes():
     return ["-I", str(NATIVE), "-I", str(STANDALONE)]
 
 
-def _runtime_key(cc):
-    digest = _hashlib.sha256(" ".join(CFLAGS).encode())
+def _runtime_key(cc, sources=RUNTIME_SOURCES):
+    digest = _hashlib.sha256(" ".join(CFLAGS + tuple(sources)).encode())
     digest.update(_subprocess.run([cc, "--version"], capture_output=True).stdout)
     for folder in (NATIVE, STANDALONE):
         for name in sorted(_os.listdir(folder)):
@@ -57,20 +57,20 @@ def _runtime_key(cc):
     return digest.hexdigest()[:16]
 
 
-def runtime_objects(directory=None):
-    """The standalone runtime's object files, compiled on first use into
-    <cache dir>/runtime-<key>/ (atomically: a directory renamed into place)."""
+def runtime_objects(directory=None, sources=RUNTIME_SOURCES):
+    """The standalone runtime's object files (of `sources`, in NATIVE), compiled on
+    first use into <cache dir>/runtime-<key>/ (atomically: a directory renamed into place)."""
     from ..compiler.cache import cache_dir
     cc = compiler()
     base = _pathlib.Path(directory or cache_dir())
-    target = base / f"runtime-{_runtime_key(cc)}"
-    names = [_pathlib.Path(source).with_suffix(".o").name for source in RUNTIME_SOURCES]
+    target = base / f"runtime-{_runtime_key(cc, sources)}"
+    names = [_pathlib.Path(source).with_suffix(".o").name for source in sources]
     if all((target / name).exists() for name in names):
         return [target / name for name in names]
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     work = _pathlib.Path(_tempfile.mkdtemp(dir=base, prefix=".runtime-"))
     try:
-        for source, name in zip(RUNTIME_SOURCES, names):
+        for source, name in zip(sources, names):
             _run([cc, *CFLAGS, *_includes(), "-c", str(NATIVE / source), "-o",
                   str(work / name)])
         try:
