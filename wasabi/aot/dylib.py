@@ -26,6 +26,7 @@ import shutil as _shutil
 import tempfile as _tempfile
 
 from .._version import __version__
+from ..runtime.dylib import abi_key
 from ..options import CodeOptions, Options
 
 DYLIB_SOURCES = ("standalone/standalone.c", "standalone/dylib.c", "memory.c",
@@ -33,17 +34,6 @@ DYLIB_SOURCES = ("standalone/standalone.c", "standalone/dylib.c", "memory.c",
                  "wasi_misc.c", "wasi_path.c", "wasi_poll.c")
 # the wasm code section's id (the skeleton keeps every section, the bodies emptied)
 CODE_SECTION_ID = 10
-
-
-def abi_key():
-    """What the library's code depends on in the extension: the vmctx layout, the trap
-    codes and the builtins (runtime/dylib.py checks it on load)."""
-    import hashlib
-    from .. import _ext
-    from ..abi.builtins import BUILTINS
-    text = repr((sorted(_ext.abi_layout().items()), sorted(_ext.abi_trap_codes().items()),
-                 [b[:3] for b in BUILTINS]))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def lib_name(path):
