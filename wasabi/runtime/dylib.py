@@ -57,12 +57,12 @@ class _Info(_ctypes.Structure):
 
 def abi_key():
     """What a library's code depends on in the extension: the vmctx layout, the trap
-    codes and the builtins (written into the library, checked on load)."""
-    import hashlib
+    codes and the builtins (written into the library, checked on load). The text
+    itself, a few KB: hashing it would import hashlib, which costs more than the
+    comparison."""
     from ..abi.builtins import BUILTINS
-    text = repr((sorted(_ext.abi_layout().items()), sorted(_ext.abi_trap_codes().items()),
+    return repr((sorted(_ext.abi_layout().items()), sorted(_ext.abi_trap_codes().items()),
                  [b[:3] for b in BUILTINS]))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _words(address, count):
@@ -72,6 +72,29 @@ def _words(address, count):
     return out
 
 
+class LibraryTable(CodeTable):
+    """A CodeTable published up front whose record templates are made with array
+    operations (a 4000-function module's in a fraction of a ms, the per-record
+    struct.pack of CodeTable taking a few)."""
+
+    def __init__(self, first, codes):
+        super().__init__(first, first + len(codes))
+        self._codes = codes                 # array('Q'): per defined function
+        self.publish(dict(zip(range(first, first + len(codes)), codes)))
+
+    def record_templates(self, desc, type_id):
+        cached = self._templates
+        if cached is not None and cached[0] is desc:
+            return cached[1]
+        ids = _array.array("Q", [type_id(t) for t in desc.types])
+        records = _array.array("Q", bytes(24 * len(self._codes)))
+        records[0::3] = self._codes
+        records[2::3] = _array.array("Q", [ids[t] for t in
+                                           desc.func_type_indices[desc.num_imported_funcs:]])
+        self._templates = (desc, (ids.tobytes(), records.tobytes()))
+        return self._templates[1]
+
+
 class DylibCode(Code):
     """The machine code of a shared library: published up front, never freed."""
     mode = "dylib"
@@ -79,8 +102,7 @@ class DylibCode(Code):
     def __init__(self, library, code_options):
         info = library.info
         first = info.num_imports
-        addresses = _words(info.code, info.num_funcs - first)
-        super().__init__(CodeTable.fixed(dict(zip(range(first, info.num_funcs), addresses))),
+        super().__init__(LibraryTable(first, _words(info.code, info.num_funcs - first)),
                          code_options)
         self.library = library
 
