@@ -247,3 +247,19 @@ def test_cli_dylib(tmp_path):
     assert "int m_call_add(m_instance* instance" in (tmp_path / "libm.h").read_text()
     module = wasabi.load_dylib(tmp_path / "libm.so")
     assert module.options.tier == "T0"
+
+
+def test_module_without_a_c_api(tmp_path):
+    """A module the C API cannot instantiate (it imports a global) still makes a library:
+    its header says so, and load_dylib instantiates it with the import given."""
+    wat = """(module (import "env" "base" (global $base i32))
+               (func (export "get") (result i32) (i32.add (global.get $base) (i32.const 1))))"""
+    header = write_dylib(wasabi.wat2wasm(wat), tmp_path / "libnoc.so",
+                         options=wasabi.Options(tier="T0"))
+    text = header.read_text()
+    assert "no C API: it imports a non-function" in text and "noc_instantiate" not in text
+    module = wasabi.load_dylib(tmp_path / "libnoc.so")
+    store = wasabi.Store()
+    base = wasabi.Global(store, wasabi.Value.i32(41))
+    instance = wasabi.Instance(module, {"env": {"base": base}}, store=store)
+    assert instance.exports.get() == 42

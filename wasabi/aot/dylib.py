@@ -183,5 +183,5 @@ def write_dylib(wasm, path, name=None, options=None, source="a wasm module", job
     link_dylib(desc, wasm, objects, symbols, thunk_object, thunks, path, name, code_options)
     header_path = _pathlib.Path(path).with_suffix(".h")
     header_path.write_text(header(desc, name, _pathlib.Path(path).name, source,
-                                  header_path.name))
+                                  header_path.name, code_options.fuel))
     return header_path

@@ -37,8 +37,11 @@ def wrap_flags():
     return [f"-Wl,--wrap={name}" for name in BUILTIN_NAMES]
 
 
-def c_unsupported(desc):
-    """Why the C API cannot instantiate `desc` (None when it can)."""
+def c_unsupported(desc, fuel=False):
+    """Why the C API cannot instantiate `desc` (None when it can); `fuel`: the code
+    counts fuel, which the C runtime does not keep."""
+    if fuel:
+        return "its code was compiled with fuel, which the C runtime does not keep"
     for imp in desc.imports:
         if imp.kind != EXTERN_FUNC:
             return f'it imports a non-function ("{imp.module}" "{imp.name}")'
@@ -109,7 +112,7 @@ CDEF_BEGIN = "/* ---- cdef begin ---- */"
 CDEF_END = "/* ---- cdef end ---- */"
 
 
-def header(desc, name, library, source, filename=None):
+def header(desc, name, library, source, filename=None, fuel=False):
     """The C header of the library: what C programs include and cffi's cdef reads
     (the part between the cdef markers, wasabi.aot.cdef)."""
     up = name.upper()
@@ -123,7 +126,7 @@ def header(desc, name, library, source, filename=None):
              " * (a process uses a library one way or the other). */",
              f"#ifndef WASABI_{up}_H", f"#define WASABI_{up}_H", "", "#include <stdint.h>", "",
              "#ifdef __cplusplus", 'extern "C" {', "#endif", "", CDEF_BEGIN]
-    reason = c_unsupported(desc)
+    reason = c_unsupported(desc, fuel)
     if reason:
         lines += [f"/* no C API: {reason}. Use wasabi.load_dylib. */", CDEF_END]
     else:
@@ -290,7 +293,7 @@ def library_source(desc, name, symbols, thunks, parts, files, abi_key, header_fi
     """The C file of the library. `symbols`: func index -> symbol; `thunks`: (kind,
     type index) -> symbol; `parts`: how many code objects; `files`: paths of the wasm
     and its skeleton to .incbin."""
-    reason = c_unsupported(desc)
+    reason = c_unsupported(desc, header_fields.get("fuel", False))
     lines = ['#include "dylib.h"', "#include <stdint.h>", "",
              _incbin("wsa_wasm", files["wasm"]), _incbin("wsa_skeleton", files["skeleton"]),
              _trampolines()]
