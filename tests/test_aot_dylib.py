@@ -54,6 +54,7 @@ int main(void) {
     demo_instance* inst;
     demo_imports none = {0};
     printf("missing %d\n", demo_instantiate(&none, &inst));
+    printf("null %d\n", demo_instantiate(NULL, &inst));
     demo_imports imports = {&calls, my_log};
     printf("instantiate %d\n", demo_instantiate(&imports, &inst));
     int32_t r = 0; double d = 0; int64_t l = 0; uint64_t size = 0;
@@ -77,6 +78,7 @@ int main(void) {
 """
 
 C_EXPECTED = """missing -1
+null -1
 instantiate 0
 add 0 5
 div 2 integer divide by zero 2
@@ -171,6 +173,8 @@ for name, args in [("div", (1, 0)), ("rec", (0,)), ("load", (65534,)), ("indirec
     except wasabi.Trap as trap:
         traps[name] = str(trap)
 out["traps"] = traps
+import ctypes                         # the C API refuses: the library is bound to wasabi
+out["c_api"] = ctypes.CDLL(sys.argv[1]).demo_instantiate(None, ctypes.byref(ctypes.c_void_p()))
 out["llvmlite"] = sorted(m for m in sys.modules if m.split(".")[0] == "llvmlite")
 print(json.dumps(out))
 """
@@ -178,7 +182,8 @@ print(json.dumps(out))
 
 def test_load_dylib_in_a_fresh_process_without_llvm(library):
     """wasabi.load_dylib instantiates and calls (a Python host function, multiple results,
-    traps) and llvmlite is never imported."""
+    traps) and llvmlite is never imported; the library's C API then refuses to
+    instantiate in that process."""
     path = copy_of(library, "libdemo_fresh.so")
     ran = subprocess.run([sys.executable, "-c", LOAD_IN_FRESH_PROCESS, str(path)],
                          capture_output=True, text=True, timeout=120,
@@ -187,7 +192,7 @@ def test_load_dylib_in_a_fresh_process_without_llvm(library):
     out = json.loads(ran.stdout)
     assert out.pop("llvmlite") == []
     assert out == {"add": 5, "callog": 120, "calls": [12], "two": [3.0, -5],
-                   "indirect": 8, "memory": "hello",
+                   "indirect": 8, "memory": "hello", "c_api": -4,
                    "traps": {"div": "integer divide by zero", "rec": "call stack exhausted",
                              "load": "out of bounds memory access",
                              "indirect": "undefined element"}}
@@ -263,3 +268,14 @@ def test_module_without_a_c_api(tmp_path):
     base = wasabi.Global(store, wasabi.Value.i32(41))
     instance = wasabi.Instance(module, {"env": {"base": base}}, store=store)
     assert instance.exports.get() == 42
+
+
+def test_dylib_module_wasm_and_pickle(library):
+    """A library's Module gives its wasm (read from the library) to serialize and pickle."""
+    import pickle
+    module = wasabi.load_dylib(copy_of(library, "libdemo_py.so"))
+    assert module._wasm == wasabi.wat2wasm(WAT)
+    assert module.path.endswith("libdemo_py.so")
+    again = pickle.loads(pickle.dumps(module))
+    instance = wasabi.instantiate(again, {"env": {"log": lambda x: x}})
+    assert instance.exports.add(20, 22) == 42

@@ -128,7 +128,8 @@ def compile_thunks(desc, tier):
 # ---- linking ----
 
 def _version_script(name):
-    return f"{{\n  global:\n    wasabi_dylib_info;\n    {name}_*;\n  local:\n    *;\n}};\n"
+    return (f"{{\n  global:\n    wasabi_dylib_info;\n    wasabi_dylib_bind;\n    {name}_*;\n"
+            "  local:\n    *;\n};\n")
 
 
 def link_dylib(desc, wasm, objects, symbols, thunk_object, thunks, path, name, code_options):

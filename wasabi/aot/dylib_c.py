@@ -265,8 +265,10 @@ def _api_source(desc, name):
     lines += [f"    {_import_field(field, functype)}" for field, functype, _ in imports]
     lines += [f"}} {name}_imports;",
               f"API int {name}_instantiate(const {name}_imports* imports, {name}_instance** out) {{",
-              f"    void* fns[{max(1, len(imports))}] = {{"
-              + ", ".join(f"(void*)imports->{field}" for field, _, _ in imports) + "};",
+              f"    void* fns[{max(1, len(imports))}] = {{0}};", "    if (imports) {"]
+    lines += [f"        fns[{i}] = (void*)imports->{field};"
+              for i, (field, _, _) in enumerate(imports)]
+    lines += ["    }",
               "    return wsa_dl_instantiate(&wasabi_dylib_info, imports ? fns : 0, "
               "imports ? imports->env : 0, (void**)out);", "}",
               f"API void {name}_free({name}_instance* instance) {{ wsa_dl_free(instance); }}",

@@ -1,7 +1,7 @@
 """Loading a shared library that `wasabi compile --dylib` wrote (wasabi/aot/dylib.py),
 without LLVM: what instantiation and calls need from LLVM comes precompiled in it.
 
-    compiled = load_library("libprog.so")      # a CompiledModule (EAGER code)
+    compiled = load_library("libprog.so").compiled     # a CompiledModule
 
 - The library is mapped with dlopen (ctypes) and its `wasabi_dylib_info`
   (wasabi/_native/standalone/dylib.h, mirrored by _Info) read.
@@ -37,8 +37,6 @@ from . import func as _func
 
 MAGIC = 0x42494C5944415357          # "WSADYLIB", dylib.h
 VERSION = 1
-STATE_C = 2
-
 _P = _ctypes.c_void_p
 
 
@@ -153,16 +151,16 @@ class Library:
                                f"(wasabi {self.header.get('wasabi')}): build it again")
 
     def _bind(self):
-        """The builtin table -> the extension's builtins; the state word -> Python."""
+        """The builtin table -> the extension's builtins, unless the C API claimed the
+        library first (wasabi_dylib_bind, dylib.c: one compare-and-swap)."""
         info = self.info
-        if info.state[0] == STATE_C:
-            raise CompileError(f"{self.path} is in use through its C API in this process")
         builtins = _ext.builtin_addresses()
         names = [info.builtin_names[i].decode() for i in range(info.num_builtins)]
-        table = (_ctypes.c_void_p * info.num_builtins).from_address(info.builtin_table)
-        for i, name in enumerate(names):
-            table[i] = builtins[name]
-        info.state[0] = 1
+        table = (_ctypes.c_void_p * len(names))(*[builtins[name] for name in names])
+        bind = self._dll.wasabi_dylib_bind
+        bind.argtypes = (_ctypes.c_void_p, _ctypes.c_void_p)
+        if bind(_ctypes.addressof(info), table) != 0:
+            raise CompileError(f"{self.path} is in use through its C API in this process")
 
     def wasm(self):
         return _ctypes.string_at(self.info.wasm, self.info.wasm_len)
@@ -236,11 +234,11 @@ def _thunks():
 
 
 def load_library(path):
-    """(CompiledModule, wasm bytes, name) of the shared library at `path`; a path
-    loaded before in this process is mapped once (its Code is shared)."""
+    """The Library at `path` (.compiled: its CompiledModule, .wasm(): its bytes); a
+    path loaded before in this process is mapped once (its Code is shared)."""
     real = _os.path.realpath(path)
     with _lock:
         library = _libraries.get(real)
         if library is None:
             library = _libraries[real] = Library(real)
-    return library.compiled, library.wasm(), library.header.get("name")
+    return library

@@ -52,6 +52,19 @@ static int claim_for_c(const wsa_dylib* lib) {
     return expected == STATE_C ? 0 : WSA_ERROR_BOUND;
 }
 
+/* wasabi.load_dylib (runtime/dylib.py): the builtin table -> the extension's builtins
+ * (`addresses`, in builtin_names' order), unless the C API claimed the library first */
+__attribute__((visibility("default")))
+int wasabi_dylib_bind(const wsa_dylib* lib, void* const* addresses) {
+    int expected = STATE_FREE;
+    if (!__atomic_compare_exchange_n(lib->state, &expected, STATE_PYTHON, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE) && expected != STATE_PYTHON)
+        return WSA_ERROR_BOUND;
+    for (uint32_t i = 0; i < lib->num_builtins; i++)
+        __atomic_store_n(&lib->builtin_table[i], addresses[i], __ATOMIC_RELEASE);
+    return 0;
+}
+
 int wsa_dl_instantiate(const wsa_dylib* lib, void* const* imports, void* env, void** out) {
     const wsa_module* m = lib->module;
     *out = NULL;

@@ -43,6 +43,7 @@ typedef struct wsa_dylib {
     const wsa_module* module;           /* the C API's description */
 } wsa_dylib;
 
+int wasabi_dylib_bind(const wsa_dylib* lib, void* const* addresses);
 int wsa_dl_instantiate(const wsa_dylib* lib, void* const* imports, void* env, void** out);
 int wsa_dl_call(void* instance, uint32_t func, void* thunk, void* slots);
 uint8_t* wsa_dl_memory(void* instance, uint64_t* size);
