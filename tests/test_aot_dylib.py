@@ -46,9 +46,18 @@ WAT = """
 """
 
 C_PROGRAM = r"""
+#include <pthread.h>
 #include <stdio.h>
 #include "libdemo.h"
 static int32_t my_log(void* env, int32_t x) { ++*(int*)env; return x * 10; }
+static void* on_a_thread(void* inst) {     /* a thread of its own: prepared on its first call */
+    int32_t r = 0;
+    int st = demo_call_rec(inst, 0, &r);
+    printf("thread rec %d %d\n", st, demo_last_trap());
+    st = demo_call_add(inst, 1, 1, &r);
+    printf("thread add %d %d\n", st, r);
+    return NULL;
+}
 int main(void) {
     int calls = 0;
     demo_instance* inst;
@@ -72,6 +81,13 @@ int main(void) {
     st = demo_call_grow(inst, 2, &r); demo_memory(inst, &size);
     printf("grow %d %d %llu\n", st, r, (unsigned long long)size);
     st = demo_call_add(inst, 40, 2, &r); printf("add %d %d\n", st, r);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 1 << 20);
+    pthread_t thread;
+    pthread_create(&thread, &attr, on_a_thread, inst);
+    pthread_join(thread, NULL);
+    printf("main last %d\n", demo_last_trap());
     demo_free(inst);
     return 0;
 }
@@ -91,6 +107,9 @@ indirect 7 undefined element
 memory hello 65536
 grow 0 1 196608
 add 0 42
+thread rec 10 10
+thread add 0 2
+main last 0
 """
 
 
@@ -121,7 +140,7 @@ def test_c_program_against_the_header(library):
     assert header == folder / "libdemo.h"
     (folder / "app.c").write_text(C_PROGRAM)
     subprocess.run(["cc", "-o", str(folder / "app"), str(folder / "app.c"), f"-L{folder}",
-                    "-ldemo", f"-Wl,-rpath,{folder}"], check=True)
+                    "-ldemo", f"-Wl,-rpath,{folder}", "-lpthread"], check=True)
     ran = subprocess.run([str(folder / "app")], capture_output=True, text=True, timeout=60)
     assert (ran.returncode, ran.stdout, ran.stderr) == (0, C_EXPECTED, "")
 
