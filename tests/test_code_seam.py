@@ -28,14 +28,14 @@ def desc():
 
 
 def test_the_registry_has_the_modes_and_refuses_the_others():
-    assert set(modes.STRATEGIES) == {Mode.EAGER, Mode.LAZY, Mode.REPL}
+    assert set(modes.STRATEGIES) == {Mode.EAGER, Mode.LAZY, Mode.REPL, Mode.PGO}
     assert modes.strategy(Mode.EAGER).cached and not modes.strategy(Mode.LAZY).cached
     with pytest.raises(ValueError, match="mode AOT is not available yet"):
         modes.strategy(Mode.AOT)
 
 
 def test_a_new_mode_is_a_new_strategy(desc):
-    """A strategy registered for a mode is what wasabi.compile uses for it: here PGO
+    """A strategy registered for a mode is what wasabi.compile uses for it: here AOT
     stands in for a mode whose build is EAGER at T0 that counts its builds."""
     builds = []
 
@@ -43,24 +43,25 @@ def test_a_new_mode_is_a_new_strategy(desc):
         builds.append(options.mode)
         return eager.build(desc, CodeOptions(tier="T0"), jobs=1)
 
-    modes.register(modes.Strategy(Mode.PGO, build))
+    modes.register(modes.Strategy(Mode.AOT, build))
     try:
-        module = wasabi.compile(WAT, Options(mode=Mode.PGO))
-        assert builds == [Mode.PGO]
+        module = wasabi.compile(WAT, Options(mode=Mode.AOT))
+        assert builds == [Mode.AOT]
         assert module.stats()["tier"] == "T0"
         assert wasabi.instantiate(module).call("sq_plus", 7) == 50
     finally:
-        modes.unregister(Mode.PGO)
-    with pytest.raises(ValueError, match="mode PGO is not available yet"):
-        wasabi.compile(WAT, Options(mode=Mode.PGO))
+        modes.unregister(Mode.AOT)
+    with pytest.raises(ValueError, match="mode AOT is not available yet"):
+        wasabi.compile(WAT, Options(mode=Mode.AOT))
 
 
-@pytest.mark.parametrize("mode", [Mode.EAGER, Mode.LAZY, Mode.REPL])
+@pytest.mark.parametrize("mode", [Mode.EAGER, Mode.LAZY, Mode.REPL, Mode.PGO])
 def test_every_mode_is_a_code_with_a_table(desc, mode):
     compiled = modes.compile(desc, Options(mode=mode))
     code = compiled.code
     assert isinstance(code, Code) and isinstance(code.table, CodeTable)
-    assert code.mode == mode.value and code.code_options == Options(mode=mode).code
+    baseline = Options(mode=mode, tier="T0" if mode is Mode.PGO else "T1")
+    assert code.mode == mode.value and code.code_options == baseline.code
     assert code.table.deferred == (mode is not Mode.EAGER and CodeTable.stubs_supported())
     instance = compiled.instantiate()
     assert instance.exports.sq_plus(3) == 10
@@ -112,12 +113,16 @@ def test_the_compiler_never_writes_instance_records():
     assert not found, found
 
 
-def test_the_runtime_imports_only_the_thunks_from_the_compiler():
+def test_the_runtime_imports_from_the_compiler_only_what_it_derives_on_demand():
+    """Modules, modes and builds reach the runtime as Code; what the runtime imports
+    from the compiler makes code from runtime objects when first used: signature
+    thunks, ufunc loops, native pointer wrappers."""
     from test_layout import import_graph
     graph = import_graph()
     uses = {target for name, edges in graph.items() if name.startswith("wasabi.runtime")
             for target in edges if target.startswith("wasabi.compiler")}
-    assert uses == {"wasabi.compiler.thunks"}
+    assert uses == {"wasabi.compiler.thunks", "wasabi.compiler.ufunc",
+                    "wasabi.compiler.native_wrapper"}
 
 
 def test_reading_the_registry_loads_no_llvm():

@@ -1,13 +1,14 @@
 """The spec test suite through the compiler and the runtime (wasabi.runtime.instantiate).
 
 CompilerEngine drives the spec harness (tests/spec_harness.py): decode + validate,
-compile in a mode (eager, lazy, repl) at a tier and bounds mode, instantiate with the spectest host module
+compile in a mode (eager, lazy, repl, pgo with forced tier-up) at a tier and bounds mode, instantiate with the spectest host module
 and registered instances, invoke with raw bit patterns (exact NaN payloads).
 Run a script by hand: python tests/test_codegen_spec.py [--tier O2] [--bounds explicit] [--mode lazy] i32 f32
 (--all: every script, --simd: the simd_* scripts). Every module comes from our own assembler
 (wasabi.text) through the .wast reader (wasabi.text.wast).
 """
 import argparse
+import contextlib
 import pathlib
 import sys
 
@@ -147,11 +148,25 @@ CONFIGURATIONS = [(tier, bounds) for tier in ("T0", "T1", "O2") for bounds in ("
 # cross-instance imports and start functions
 QUICK_MODES = ["call", "call_indirect", "fac", "func_ptrs", "imports", "linking", "start",
                "traps", "unwind", "table_init", "bulk", "memory_grow", "i64", "float_exprs"]
-LAZY_MODES = ["lazy", "repl"]
+LAZY_MODES = ["lazy", "repl", "pgo"]
+
+
+@contextlib.contextmanager
+def forced_tier_up():
+    """PGO with every function hot from its first call and the tier-up thread looking
+    all the time: functions are swapped for their O2 builds while the script runs."""
+    from wasabi.compiler.modes import tiered
+    saved = tiered.HOT, tiered.TICK
+    tiered.HOT, tiered.TICK = 1, 0.0005
+    try:
+        yield
+    finally:
+        tiered.HOT, tiered.TICK = saved
 
 
 def check_script(name, tier, bounds, mode="eager"):
-    result = sh.run_script(SPEC_DIR, name, engine_class(tier, bounds, mode))
+    with forced_tier_up() if mode == "pgo" else contextlib.nullcontext():
+        result = sh.run_script(SPEC_DIR, name, engine_class(tier, bounds, mode))
     assert not result.failures, result.summary(10)
     assert result.total(sh.PASSED) > 0
 
@@ -196,7 +211,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tier", default="T1")
     parser.add_argument("--bounds", default="guard")
-    parser.add_argument("--mode", default="eager", choices=["eager", "lazy", "repl"])
+    parser.add_argument("--mode", default="eager", choices=["eager", *LAZY_MODES])
     parser.add_argument("--failures", type=int, default=10)
     parser.add_argument("--all", action="store_true", help="every script")
     parser.add_argument("--simd", action="store_true", help="every simd_* script")

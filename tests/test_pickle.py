@@ -334,6 +334,13 @@ def test_vectorized_function_travels(instance, how):
     assert np.array_equal(vec(np.arange(4), 10), np.arange(10, 14, dtype=np.int32))
 
 
+def test_numpy_ufuncs_still_pickle_by_name_beside_ours(instance):
+    """wasabi's ufunc reducer is registered for numpy.ufunc: numpy's stay numpy's."""
+    ours = wasabi.vectorize(instance.exports.add)
+    assert pickle.loads(pickle.dumps(np.add)) is np.add
+    assert pickle.loads(pickle.dumps([np.multiply, ours]))[0] is np.multiply
+
+
 def test_pickling_into_a_file(instance):
     f = io.BytesIO()
     pickle.dump(instance, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -17,7 +17,7 @@ from wasabi.runtime import Store, Table
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PRELUDE = """
-import threading, wasmtime, wasabi
+import threading, time, wasmtime, wasabi
 OWNER = wasabi.compile(wasmtime.wat2wasm('''(module
   (table $t (export "t") 1 funcref)
   (func $f (result i32) i32.const 7)
@@ -36,9 +36,12 @@ def linked_pair():
     a = wasabi.instantiate(OWNER)
     return a, wasabi.instantiate(USER, {"a": {"t": a.exports.t}})
 
-def grow_in_thread(grow, step, limit):
-    # a thread that grows a table by step until it has limit elements
+def grow_in_thread(grow, step, limit, go=None):
+    # a thread that grows a table by step until it has limit elements (once `go` is set:
+    # on a loaded machine it could otherwise be done before the other thread ran at all)
     def run():
+        if go is not None:
+            go.wait()
         while grow(step) + step < limit:
             pass
     thread = threading.Thread(target=run)
@@ -66,10 +69,12 @@ def test_call_indirect_through_a_shared_table_while_another_thread_grows_it():
             # a third instance grows the table: A's own code would hold A's gate,
             # and B's calls of A's function would then be refused as busy
             c = wasabi.instantiate(USER, {"a": {"t": a.exports.t}})
-            thread = grow_in_thread(c.exports.grow, 100, 200_000)
+            go = threading.Event()
+            thread = grow_in_thread(c.exports.grow, 100, 200_000, go)
             while thread.is_alive():
                 assert b.exports.spin(2000) == 14000
                 calls += 1
+                go.set()
             thread.join()
             assert a.exports.t.size >= 200_000 and a.exports.t.get(0)() == 7
         print(calls)
@@ -189,11 +194,16 @@ def test_calls_into_an_instance_being_cloned_are_refused_not_raced():
                 try:
                     assert a.exports.grow(0) == 1
                     outcomes["ran"] += 1
+                    # the GIL comes free mostly while this thread is inside the
+                    # instance: also leave it free outside, or every clone is refused
+                    time.sleep(0.0002)
                 except RuntimeError as exc:
                     assert "another thread" in str(exc) or "busy" in str(exc), exc
                     outcomes["busy"] += 1
         thread = threading.Thread(target=caller)
         thread.start()
+        while not outcomes["ran"]:        # the caller runs before cloning starts
+            time.sleep(0.001)
         clones = 0
         try:
             for _ in range(150):

@@ -24,7 +24,8 @@ from ._version import __version__
 from . import runtime  # noqa: E402
 from . import api as _api  # noqa: E402
 from .api import *  # noqa: E402,F401,F403  (the public faces; the names are api.__all__)
-from .runtime.vectorize import vectorize  # noqa: E402
+from .runtime.ufuncs import vectorize  # noqa: E402
+from .runtime.export_pointers import last_trap  # noqa: E402
 from . import wasi  # noqa: E402
 from .wasi import WasiConfig, WasiExit  # noqa: E402
 
@@ -33,7 +34,7 @@ __all__ = [
     "OutOfFuel", "Interrupted", "DeadlineExceeded",
     "decode_module", "validate", "validate_module", "parse", "Options", "Mode",
     *_api.__all__,
-    "vectorize", "wasi", "WasiConfig", "WasiExit",
+    "vectorize", "last_trap", "wasi", "WasiConfig", "WasiExit",
     "__version__", "__core_version__",
 ]
 

@@ -59,6 +59,17 @@ cdef class LazyStubs:
         self._check(index)
         return <uintptr_t>wrt_lazy_code(self.lz, index)
 
+    def swap(self, uint32_t index, uintptr_t code):
+        """Make every later call through the stub go to `code` instead of the code
+        published before (tiered code: a hot function's optimised build). Calls
+        running in the old code finish there; it must stay mapped."""
+        self._check(index)
+        if code == 0:
+            raise ValueError("cannot swap in a NULL code address")
+        if wrt_lazy_code(self.lz, index) == NULL:
+            raise RuntimeError(f"function {index} was never published")
+        wrt_lazy_publish(self.lz, index, <void*>code)
+
     def publish(self, uint32_t index, uintptr_t code):
         """Make every later call through the stub go to `code` (set once)."""
         self._check(index)

@@ -164,3 +164,233 @@ def vectorized_call(FuncHandle func, list inputs, list outputs, tuple shape):
             PyBuffer_Release(&bufs[k])
     if code != 0:
         raise _trap_error(code)
+
+
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from cpython.exc cimport PyErr_SetObject
+
+# ---- real numpy ufuncs over compiled strided loops (wasabi/_native/native_ptr.c) ----
+
+cdef extern from "fastcall.h":
+    int wrt_call_thunk_foreign(void* thunk, void* fn, VMContext* ctx, void* slots) nogil
+
+cdef extern from *:
+    """
+    typedef void (*wrt_ufunc_trap_fn)(int code, int64_t element, char** args,
+                                      const int64_t* steps, void* data);
+    void wrt_set_ufunc_trap(wrt_ufunc_trap_fn fn);
+    PyObject* wrt_ufunc_new(void** api, void* funcs, void* const* data, const char* types,
+                            int ntypes, int nin, int nout, const char* name, const char* doc,
+                            PyObject* keep);
+    size_t wrt_ufunc_data_size(void);
+    void wrt_ufunc_data_set(void* data, void* loop, void* vmctx, int nargs, int poll,
+                            void* clones, int nclones, int64_t min_chunk);
+    void* wrt_native_call_address(void);
+    int wrt_native_take_trap(void);
+    """
+    ctypedef void (*wrt_ufunc_trap_fn)(int code, int64_t element, char** args,
+                                      const int64_t* steps, void* data) noexcept nogil
+    void wrt_set_ufunc_trap(wrt_ufunc_trap_fn fn)
+    object wrt_ufunc_new(void** api, void* funcs, void* const* data, const char* types,
+                         int ntypes, int nin, int nout, const char* name, const char* doc,
+                         object keep)
+    size_t wrt_ufunc_data_size()
+    void wrt_ufunc_data_set(void* data, void* loop, void* vmctx, int nargs, int poll,
+                            void* clones, int nclones, int64_t min_chunk)
+    void* wrt_native_call_address()
+    int wrt_native_take_trap() nogil
+
+
+cdef void** _ufunc_api = NULL
+
+
+cdef void** _numpy_ufunc_api() except NULL:
+    global _ufunc_api
+    if _ufunc_api == NULL:
+        try:
+            from numpy._core import _multiarray_umath as umath       # numpy 2
+        except ImportError:
+            from numpy.core import _multiarray_umath as umath        # numpy 1.x
+        _ufunc_api = <void**>PyCapsule_GetPointer(umath._UFUNC_API, NULL)
+    return _ufunc_api
+
+
+# numpy type numbers of the dtypes a loop may take (NPY_INT32 ... on LP64 Linux/macOS)
+_NPY_TYPENUM = {"int32": 5, "int64": 7, "float32": 11, "float64": 12}
+_DTYPE_OF = {"int32": ("<i4", 4), "int64": ("<i8", 8), "float32": ("<f4", 4),
+             "float64": ("<f8", 8)}
+
+
+cdef class UfuncLoops:
+    """What a wasabi ufunc's loops need alive (the ufunc holds it): the numpy
+    arrays of loop functions, data and types, the loops' data records, and
+    Python references to the compiled code and the instance."""
+    cdef void* funcs
+    cdef void** data
+    cdef char* records
+    cdef uintptr_t* clones
+    cdef readonly bytes types, name, doc
+    cdef readonly object keep
+    cdef readonly list signatures
+    cdef int ntypes, nargs, nin
+    cdef object __weakref__
+
+    def __dealloc__(self):
+        free(self.funcs)
+        free(self.data)
+        free(self.records)
+        free(self.clones)
+
+
+cdef void _ufunc_trap(int code, int64_t element, char** args, const int64_t* steps,
+                      void* data) noexcept nogil:
+    with gil:
+        try:
+            if code == -2:
+                raise MemoryError()
+            exc = _trap_error(code)
+            from wasabi.errors import Trap
+            if isinstance(exc, Trap):
+                exc = _named_element(exc, element, _element_arguments(element, args, steps,
+                                                                      data))
+        except BaseException as other:
+            exc = other
+        PyErr_SetObject(type(exc), exc)
+
+
+cdef object _named_element(object exc, int64_t element, tuple arguments):
+    shown = f", arguments {arguments}" if arguments is not None else ""
+    message = f"{exc} (at element {element} of the ufunc loop{shown})"
+    new = type(exc)(message, exc.code)
+    new.element = element
+    new.arguments = arguments
+    return new
+
+
+# loop data address -> (the UfuncLoops, loop index), to read a trapped element's inputs
+_loop_owners = {}
+
+
+cdef object _element_arguments(int64_t element, char** args, const int64_t* steps,
+                               void* data):
+    """The input values of the element a loop trapped at (None if unknown)."""
+    found = _loop_owners.get(<uintptr_t>data)
+    if found is None or found[0]() is None:
+        return None
+    holder, k = found[0](), found[1]
+    dtypes = (<UfuncLoops>holder).signatures[k]
+    values = []
+    cdef int j
+    cdef int32_t i32
+    cdef int64_t i64
+    cdef float f32
+    cdef double f64
+    cdef const char* p
+    for j in range((<UfuncLoops>holder).nin):
+        p = args[j] + element * steps[j]
+        d = dtypes[j]
+        if d == "int32":
+            memcpy(&i32, p, 4)
+            values.append(i32)
+        elif d == "int64":
+            memcpy(&i64, p, 8)
+            values.append(i64)
+        elif d == "float32":
+            memcpy(&f32, p, 4)
+            values.append(f32)
+        else:
+            memcpy(&f64, p, 8)
+            values.append(f64)
+    return tuple(values)
+
+
+def _forget_loops(addresses):
+    for address in addresses:
+        _loop_owners.pop(address, None)
+
+
+wrt_set_ufunc_trap(_ufunc_trap)
+
+
+def make_ufunc(str name, str doc, int nin, int nout, list loops, uintptr_t vmctx, bint poll,
+               object keep, list clones=None, int64_t min_chunk=0):
+    """A numpy.ufunc over compiled loops: `loops` is [(loop address, [dtype names of
+    the inputs then the outputs])], best first; each loop runs bound to `vmctx`, or
+    split over threads bound to `clones` (vmctx addresses) in parts of at least
+    `min_chunk` elements."""
+    cdef UfuncLoops holder = UfuncLoops.__new__(UfuncLoops)
+    cdef int ntypes = len(loops), nargs = nin + nout, k, j
+    cdef size_t rec = wrt_ufunc_data_size()
+    if nargs > 32:
+        raise TypeError("a ufunc takes at most 32 operands")
+    holder.ntypes = ntypes
+    holder.nargs = nargs
+    holder.funcs = calloc(ntypes, sizeof(void*))
+    holder.data = <void**>calloc(ntypes, sizeof(void*))
+    holder.records = <char*>calloc(ntypes, rec)
+    clones = clones or []
+    holder.clones = <uintptr_t*>calloc(len(clones) + 1, sizeof(uintptr_t))
+    if (holder.funcs == NULL or holder.data == NULL or holder.records == NULL
+            or holder.clones == NULL):
+        raise MemoryError()
+    for k in range(len(clones)):
+        holder.clones[k] = clones[k]
+    types = bytearray()
+    for k, (address, dtypes) in enumerate(loops):
+        if len(dtypes) != nargs:
+            raise ValueError("each loop needs a dtype per operand")
+        types.extend(_NPY_TYPENUM[d] for d in dtypes)
+        holder.data[k] = holder.records + k * rec
+        wrt_ufunc_data_set(holder.data[k], <void*><uintptr_t>address, <void*>vmctx, nargs, poll,
+                           holder.clones, len(clones), min_chunk)
+    holder.types = bytes(types)
+    holder.name = name.encode()
+    holder.doc = doc.encode()
+    holder.keep = keep
+    holder.signatures = [list(d) for _, d in loops]
+    holder.nin = nin
+    import weakref
+    addresses = [<uintptr_t>holder.data[k] for k in range(ntypes)]
+    for k in range(ntypes):
+        _loop_owners[addresses[k]] = (weakref.ref(holder), k)
+    weakref.finalize(holder, _forget_loops, addresses)
+    return wrt_ufunc_new(_numpy_ufunc_api(), holder.funcs, holder.data, holder.types,
+                         ntypes, nin, nout, holder.name, holder.doc, holder)
+
+
+# ---- exports as native function pointers ----
+
+def native_call_address():
+    """Address of wasabi_native_call(rec, slots), imported by the JIT wrappers."""
+    return <uintptr_t>wrt_native_call_address()
+
+
+cdef class NativeRecord:
+    """The (thunk, code, vmctx) record a native wrapper calls through."""
+    cdef uintptr_t* rec
+    cdef readonly object keep
+
+    def __cinit__(self, uintptr_t thunk, uintptr_t code, uintptr_t vmctx, keep):
+        self.rec = <uintptr_t*>malloc(3 * sizeof(uintptr_t))
+        if self.rec == NULL:
+            raise MemoryError()
+        self.rec[0] = thunk
+        self.rec[1] = code
+        self.rec[2] = vmctx
+        self.keep = keep
+
+    @property
+    def address(self):
+        return <uintptr_t>self.rec
+
+    def __dealloc__(self):
+        free(self.rec)
+
+
+def last_trap():
+    """The trap (or error) of this thread's last failed call through an
+    export.address pointer, cleared by this call; None if there was none."""
+    cdef int code = wrt_native_take_trap()
+    if code == 0:
+        return None
+    return _trap_error(code)

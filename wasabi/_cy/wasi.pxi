@@ -27,6 +27,7 @@ cdef extern from "wasi.h":
     int wasi_ctx_set_stdio_host(wasi_ctx* c, int slot, int host_fd)
     int wasi_ctx_set_stdio_buffer(wasi_ctx* c, int slot, const uint8_t* data, size_t n)
     int wasi_ctx_preopen(wasi_ctx* c, const char* host_path, const char* guest_name, int readonly)
+    int wasi_ctx_virtual_root(wasi_ctx* c)
     int32_t wasi_take_exit_code()
     const wasi_export* wasi_exports(int snapshot0)
 
@@ -105,6 +106,13 @@ cdef class WasiContext:
         cdef int rc = wasi_ctx_preopen(self.ctx, host_path, guest_name, readonly)
         if rc < 0:
             _raise_errno(rc, f"cannot preopen {host_path.decode(errors='replace')}")
+        return rc
+
+    def virtual_root(self):
+        """Add the virtual read-only root "/" (before the preopens it lists); returns its fd."""
+        cdef int rc = wasi_ctx_virtual_root(self.ctx)
+        if rc < 0:
+            _raise_errno(rc, "cannot add the virtual root")
         return rc
 
     def copy(self):

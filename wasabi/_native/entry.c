@@ -357,6 +357,39 @@ int wrt_call_body(VMContext* ctx, wrt_body_fn body, void* arg) {
     return code;
 }
 
+/* ---- entries from foreign native code (numpy inner loops, export.address) ----
+ * The caller may or may not hold the GIL (numpy releases it around big loops,
+ * numba and C callers keep it): nothing is done with it here, and a host call
+ * inside finds no record and uses PyGILState_Ensure. Same gate as the other
+ * entries: WRT_BUSY when another thread runs the instance. */
+#define RUN_FOREIGN(ctx, code, CALL)                                  \
+    do {                                                              \
+        if (!tls_stack_low && wrt_thread_prepare() != 0)              \
+            return TRAP_STACK_EXHAUSTED;                              \
+        if (gate_enter(ctx) != 0)                                     \
+            return WRT_BUSY;                                          \
+        PyThreadState* outer_released_ = tls_released;                \
+        int outer_kept_ = tls_kept;                                   \
+        tls_released = NULL;                                          \
+        tls_kept = 0;                                                 \
+        RUN_ENTRY(ctx, code, CALL);                                   \
+        tls_released = outer_released_;                               \
+        tls_kept = outer_kept_;                                       \
+        gate_leave(ctx);                                              \
+    } while (0)
+
+int wrt_call_body_foreign(VMContext* ctx, wrt_body_fn body, void* arg) {
+    int code;
+    RUN_FOREIGN(ctx, code, body(arg));
+    return code;
+}
+
+int wrt_call_thunk_foreign(void* thunk, void* fn, VMContext* ctx, void* slots) {
+    int code;
+    RUN_FOREIGN(ctx, code, ((wrt_thunk_fn)thunk)(fn, ctx, slots));
+    return code;
+}
+
 int wrt_host_stack_ok(void) {
     return (uintptr_t)__builtin_frame_address(0) >= tls_host_floor;
 }

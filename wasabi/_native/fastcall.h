@@ -112,6 +112,10 @@ int wrt_call_regs(void* fn, VMContext* ctx, const uint64_t* iregs, const double*
 int wrt_call_thunk(void* thunk, void* fn, VMContext* ctx, void* slots);
 /* run body(arg) inside one entry (vectorize: a whole loop of calls) */
 int wrt_call_body(VMContext* ctx, wrt_body_fn body, void* arg);
+/* the same from foreign native code that may or may not hold the GIL (numpy
+ * inner loops, export.address callers): the GIL is left as it is */
+int wrt_call_body_foreign(VMContext* ctx, wrt_body_fn body, void* arg);
+int wrt_call_thunk_foreign(void* thunk, void* fn, VMContext* ctx, void* slots);
 
 /* Host calls (hostcall.c) take the GIL back from the innermost entry:
  * wrt_host_call_enter returns how (and holds the GIL on return, except for

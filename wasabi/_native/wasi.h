@@ -130,7 +130,8 @@ enum { WASI_EVENTRW_HANGUP = 1 };
 /* ---- the fd table ---- */
 enum { WASI_FD_HOST = 1,        /* a host file descriptor (file, dir, tty, pipe, socket) */
        WASI_FD_BUF_IN = 2,      /* reads from an in-memory byte string (stdin) */
-       WASI_FD_BUF_OUT = 3 };   /* writes append to an in-memory buffer (stdout/stderr) */
+       WASI_FD_BUF_OUT = 3,     /* writes append to an in-memory buffer (stdout/stderr) */
+       WASI_FD_VROOT = 4 };     /* the virtual read-only root "/" (wasi_root.c): no host fd */
 
 typedef struct wasi_buffer {
     uint8_t* data;
@@ -167,6 +168,13 @@ typedef struct wasi_ctx {
     wasi_buffer stdio[3];       /* in-memory stdin/stdout/stderr when configured so */
     int32_t exit_code;
     int32_t exited;
+    /* the virtual root's entries (wasi_root.c), when the ctx has one: one record
+     * per directory mapped under a plain name, sorted by name, each with its own
+     * host fd (a duplicate of the preopen's, so closing the preopen's fd keeps
+     * it listed) and the preopen's read-only flag and rights */
+    wasi_fd* root_entries;
+    uint32_t root_count;
+    uint8_t has_root;
 } wasi_ctx;
 
 /* slot i (< fd_count): its address never changes while the ctx lives */
@@ -226,6 +234,9 @@ int wasi_ctx_set_stdio_host(wasi_ctx* c, int slot, int host_fd);
 int wasi_ctx_set_stdio_buffer(wasi_ctx* c, int slot, const uint8_t* input, size_t len);
 /* preopen a host directory under a guest name; returns the fd, or -errno */
 int wasi_ctx_preopen(wasi_ctx* c, const char* host_path, const char* guest_name, int readonly);
+/* wasi_root.c: give the ctx the virtual read-only root "/" as a preopen (before
+ * the directories, which it then lists): the fd, or -errno */
+int wasi_ctx_virtual_root(wasi_ctx* c);
 int32_t wasi_take_exit_code(void);
 void wasi_note_exit(wasi_ctx* c, int32_t code);           /* proc_exit, before the trap */
 
@@ -255,10 +266,32 @@ typedef struct wasi_resolved {
     int owned;                  /* dirfd must be closed by wasi_resolved_done */
     char name[WASI_PATH_MAX];   /* the final component ("." for the directory itself) */
     int trailing_slash;         /* the path ended in '/': it names a directory */
+    int at_root;                /* the path names the virtual root itself: dirfd is -1 */
+    uint64_t inheriting;        /* the rights a new fd below the path's directory may get */
 } wasi_resolved;
 int wasi_resolve(wasi_ctx* c, uint32_t dirfd, uint64_t right, uint32_t path_ptr,
                  uint32_t path_len, int follow_final, wasi_resolved* out, wasi_fd** dir_entry);
 void wasi_resolved_done(wasi_resolved* r);
+/* internal to wasi_path.c / wasi_root.c: the guest path as a C string (0 or errno) */
+int wasi_guest_path(wasi_ctx* c, uint32_t path_ptr, uint32_t path_len, char* path);
+/* walk the writable `path` from host directory `base` (never above it) */
+int wasi_walk(int base, char* path, int follow_final, wasi_resolved* out);
+
+/* ---- wasi_root.c: the virtual root ---- */
+/* rights whose operation changes the directory holding the final component */
+#define R_PATH_CHANGES (R_PATH_CREATE_DIRECTORY | R_PATH_CREATE_FILE | R_PATH_LINK_SOURCE | \
+                        R_PATH_LINK_TARGET | R_PATH_RENAME_SOURCE | R_PATH_RENAME_TARGET | \
+                        R_PATH_FILESTAT_SET_SIZE | R_PATH_FILESTAT_SET_TIMES | R_PATH_SYMLINK | \
+                        R_PATH_REMOVE_DIRECTORY | R_PATH_UNLINK_FILE)
+/* add a preopened directory (its guest name and host fd) to the root's entries */
+int wasi_root_add(wasi_ctx* c, const char* guest_name, const wasi_fd* preopen);
+/* wasi_resolve for a path relative to the root fd `root` */
+int wasi_root_resolve(wasi_ctx* c, wasi_fd* root, uint64_t right, char* path,
+                      int follow_final, wasi_resolved* out, wasi_fd** dir_entry);
+/* the root's stat: a directory of no device */
+void wasi_root_stat(struct stat* st);
+/* fd_readdir on a root fd: ".", "..", then the entries */
+int wasi_root_readdir(wasi_ctx* c, uint8_t* out, uint32_t room, uint64_t cookie, uint32_t* used);
 
 /* ---- the imports (wasi_misc.c keeps their name/signature table) ---- */
 typedef struct wasi_export {

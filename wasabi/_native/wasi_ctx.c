@@ -64,6 +64,9 @@ void wasi_ctx_free(wasi_ctx* c) {
         wasi_fd_release(wasi_fd_slot(c, i));
     for (uint32_t i = 0; i < c->fd_count / WASI_FD_CHUNK; i++)
         free(c->fd_chunks[i]);
+    for (uint32_t i = 0; i < c->root_count; i++)
+        wasi_fd_release(&c->root_entries[i]);
+    free(c->root_entries);
     for (int i = 0; i < 3; i++)
         free(c->stdio[i].data);
     free(c->args);
@@ -259,6 +262,11 @@ int wasi_ctx_preopen(wasi_ctx* c, const char* host_path, const char* guest_name,
      * handing out an fd whose writes fail later */
     e->rights_base = R_DIR_ALL;
     e->rights_inheriting = R_DIR_ALL | R_FILE_ALL;
+    /* with a virtual root, the directory is also one of its entries */
+    if (c->has_root && (err = wasi_root_add(c, guest_name, e)) != 0) {
+        wasi_fd_release(e);
+        return -err;
+    }
     return (int)slot;
 }
 
@@ -308,6 +316,18 @@ static wasi_ctx* copy_locked(wasi_ctx* src, int* failed_fd, int* host_errno) {
     while (c->fd_count < src->fd_count)
         if (add_chunk(c))
             goto fail;
+    if (src->root_count) {
+        c->root_entries = calloc(src->root_count, sizeof *c->root_entries);
+        if (!c->root_entries)
+            goto fail;
+        for (uint32_t i = 0; i < src->root_count; i++) {
+            c->root_count = i + 1;           /* released with the rest on failure */
+            if ((*host_errno = copy_entry(c, src, &c->root_entries[i], &src->root_entries[i])))
+                goto fail;
+        }
+        *host_errno = ENOMEM;
+    }
+    c->has_root = src->has_root;
     for (uint32_t i = 0; i < src->fd_count; i++) {
         const wasi_fd* from = wasi_fd_slot(src, i);
         if (!from->kind)

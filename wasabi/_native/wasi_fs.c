@@ -166,7 +166,9 @@ static int32_t transfer(wasi_ctx* c, int32_t fd, int32_t iovs, int32_t iovs_len,
     if (!wasi_mem(c, (uint32_t)result_ptr, 4))
         return WASI_EFAULT;
     uint64_t total = 0;
-    if (e->kind == WASI_FD_HOST) {
+    if (e->kind == WASI_FD_VROOT) {
+        return WASI_EISDIR;              /* no rights reach here: a second lock */
+    } else if (e->kind == WASI_FD_HOST) {
         if (positioned && offset < 0)
             return WASI_EINVAL;
         vector_io io = positioned ? (writing ? do_pwritev : do_preadv)
@@ -379,7 +381,9 @@ static int32_t fd_filestat(wasi_ctx* c, int32_t fd, int32_t buf, int snapshot0) 
     if (!out)
         return WASI_EFAULT;
     struct stat st;
-    if (e->kind != WASI_FD_HOST) {
+    if (e->kind == WASI_FD_VROOT) {
+        wasi_root_stat(&st);
+    } else if (e->kind != WASI_FD_HOST) {
         memset(&st, 0, sizeof st);          /* an in-memory stream: no inode, no times */
         if (e->buffer)
             st.st_size = (off_t)e->buffer->len;
@@ -387,7 +391,7 @@ static int32_t fd_filestat(wasi_ctx* c, int32_t fd, int32_t buf, int snapshot0) 
         return wasi_errno_from_host(errno);
     }
     wasi_write_filestat(out, &st, snapshot0);
-    if (e->kind != WASI_FD_HOST)
+    if (e->kind == WASI_FD_BUF_IN || e->kind == WASI_FD_BUF_OUT)
         wasi_st_u8(out + 16, WASI_FILETYPE_UNKNOWN);
     return 0;
 }
@@ -447,6 +451,8 @@ int32_t wasi_fd_filestat_set_times(wasi_ctx* c, int32_t fd, int64_t atim, int64_
     struct timespec ts[2];
     if ((err = wasi_make_times(atim, mtim, fst_flags, ts)) != 0)
         return err;
+    if (e->kind == WASI_FD_VROOT)
+        return WASI_EROFS;
     if (e->readonly)
         return WASI_EPERM;
     if (e->kind != WASI_FD_HOST)
@@ -535,11 +541,17 @@ int32_t wasi_fd_readdir(wasi_ctx* c, int32_t fd, int32_t buf, int32_t buf_len, i
     wasi_fd* e = fd_with(c, fd, R_FD_READDIR, &err);
     if (!e)
         return err;
-    if (e->kind != WASI_FD_HOST || e->filetype != WASI_FILETYPE_DIRECTORY)
+    if (e->kind != WASI_FD_VROOT &&
+        (e->kind != WASI_FD_HOST || e->filetype != WASI_FILETYPE_DIRECTORY))
         return WASI_ENOTDIR;
     uint8_t* out = wasi_mem(c, (uint32_t)buf, (uint32_t)buf_len);
     if (!out || !wasi_mem(c, (uint32_t)bufused, 4))
         return WASI_EFAULT;
+    if (e->kind == WASI_FD_VROOT) {
+        uint32_t used;
+        wasi_root_readdir(c, out, (uint32_t)buf_len, (uint64_t)cookie, &used);
+        return wasi_put_u32(c, (uint32_t)bufused, used);
+    }
     if ((err = dir_seek(e, (uint64_t)cookie)) != 0)
         return err;
     uint32_t used = 0, room = (uint32_t)buf_len;

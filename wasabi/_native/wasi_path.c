@@ -145,18 +145,7 @@ static int walk_path(walk* w, char* path, int follow_final, wasi_resolved* out) 
     }
 }
 
-int wasi_resolve(wasi_ctx* c, uint32_t dirfd, uint64_t right, uint32_t path_ptr,
-                 uint32_t path_len, int follow_final, wasi_resolved* out, wasi_fd** dir_entry) {
-    out->dirfd = -1;
-    out->owned = 0;
-    out->trailing_slash = 0;
-    wasi_fd* e = wasi_fd_get(c, dirfd);
-    if (!e)
-        return WASI_EBADF;
-    if (e->kind != WASI_FD_HOST || e->filetype != WASI_FILETYPE_DIRECTORY)
-        return WASI_ENOTDIR;
-    if ((e->rights_base & right) != right)
-        return WASI_ENOTCAPABLE;
+int wasi_guest_path(wasi_ctx* c, uint32_t path_ptr, uint32_t path_len, char* path) {
     const uint8_t* guest = wasi_mem(c, path_ptr, path_len);
     if (!guest)
         return WASI_EFAULT;
@@ -168,13 +157,16 @@ int wasi_resolve(wasi_ctx* c, uint32_t dirfd, uint64_t right, uint32_t path_ptr,
         return WASI_EINVAL;
     if (guest[0] == '/')
         return WASI_EPERM;               /* absolute paths name nothing in a sandbox */
-    char path[WASI_PATH_MAX];
     memcpy(path, guest, path_len);
     path[path_len] = '\0';
+    return 0;
+}
+
+int wasi_walk(int base, char* path, int follow_final, wasi_resolved* out) {
     walk w = {malloc(16 * sizeof(int)), 0, 16};
     if (!w.fds)
         return WASI_ENOMEM;
-    w.fds[0] = e->host;
+    w.fds[0] = base;
     int err = walk_path(&w, path, follow_final, out);
     if (err) {
         walk_close(&w, 0);
@@ -183,6 +175,32 @@ int wasi_resolve(wasi_ctx* c, uint32_t dirfd, uint64_t right, uint32_t path_ptr,
     out->dirfd = w.fds[w.depth];
     out->owned = w.depth > 0;
     walk_close(&w, 1);
+    return 0;
+}
+
+int wasi_resolve(wasi_ctx* c, uint32_t dirfd, uint64_t right, uint32_t path_ptr,
+                 uint32_t path_len, int follow_final, wasi_resolved* out, wasi_fd** dir_entry) {
+    out->dirfd = -1;
+    out->owned = 0;
+    out->trailing_slash = 0;
+    out->at_root = 0;
+    wasi_fd* e = wasi_fd_get(c, dirfd);
+    if (!e)
+        return WASI_EBADF;
+    if (e->kind != WASI_FD_VROOT &&
+        (e->kind != WASI_FD_HOST || e->filetype != WASI_FILETYPE_DIRECTORY))
+        return WASI_ENOTDIR;
+    if ((e->rights_base & right) != right)
+        return WASI_ENOTCAPABLE;
+    char path[WASI_PATH_MAX];
+    int err = wasi_guest_path(c, path_ptr, path_len, path);
+    if (err)
+        return err;
+    if (e->kind == WASI_FD_VROOT)
+        return wasi_root_resolve(c, e, right, path, follow_final, out, dir_entry);
+    if ((err = wasi_walk(e->host, path, follow_final, out)) != 0)
+        return err;
+    out->inheriting = e->rights_inheriting;
     if (dir_entry)
         *dir_entry = e;
     return 0;
@@ -223,6 +241,28 @@ static int incidental_write(int32_t oflags, uint64_t base, int32_t fdflags) {
            !(fdflags & WASI_FDFLAG_APPEND);
 }
 
+/* path_open of the virtual root itself: another fd of it. Rights that write
+ * data are refused as a host directory refuses them; what would create or
+ * truncate was refused while resolving (EROFS) */
+static int32_t open_root(wasi_ctx* c, uint64_t base, uint64_t inheriting, int32_t fdflags,
+                         int32_t fd_out) {
+    if ((base & R_FD_WRITE) || (fdflags & WASI_FDFLAG_APPEND))
+        return WASI_EISDIR;
+    uint32_t slot;
+    int err = wasi_fd_alloc(c, 0, &slot);
+    if (err)
+        return err;
+    wasi_fd* e = wasi_fd_slot(c, slot);
+    e->kind = WASI_FD_VROOT;
+    e->host = -1;
+    e->filetype = WASI_FILETYPE_DIRECTORY;
+    e->readonly = 1;
+    e->rights_base = base & R_DIR_ALL;
+    e->rights_inheriting = inheriting;
+    wasi_put_u32(c, (uint32_t)fd_out, slot);
+    return 0;
+}
+
 int32_t wasi_path_open(wasi_ctx* c, int32_t dirfd, int32_t dirflags, int32_t path,
                        int32_t path_len, int32_t oflags, int64_t rights_base,
                        int64_t rights_inheriting, int32_t fdflags, int32_t fd_out) {
@@ -241,10 +281,12 @@ int32_t wasi_path_open(wasi_ctx* c, int32_t dirfd, int32_t dirflags, int32_t pat
                            follow, &r, &dir);
     if (err)
         return err;
+    if (r.at_root)
+        return open_root(c, base, (uint64_t)rights_inheriting & r.inheriting, fdflags, fd_out);
     /* what the new fd inherits, read now: nothing of `dir` is used after the
      * slot allocation below (the table no longer moves, but keep it local) */
     uint8_t readonly = dir->readonly;
-    uint64_t dir_inheriting = dir->rights_inheriting;
+    uint64_t dir_inheriting = r.inheriting;
     int fd = -1, open_errno = 0;
     if (incidental_write(oflags, base, fdflags)) {
         /* a directory opened with rights that only matter for files (Rust's std
@@ -305,9 +347,10 @@ static int resolve_for_change(wasi_ctx* c, int32_t dirfd, uint64_t right, int32_
     wasi_fd* dir;
     int err = wasi_resolve(c, (uint32_t)dirfd, right, (uint32_t)path, (uint32_t)path_len,
                            follow, r, &dir);
-    if (!err && dir->readonly) {
+    if (!err && (dir->readonly || r->at_root)) {
+        /* the virtual root refuses changes while resolving: this is a second lock */
+        err = r->at_root ? WASI_EROFS : WASI_EPERM;
         wasi_resolved_done(r);
-        err = WASI_EPERM;
     }
     return err;
 }
@@ -412,6 +455,8 @@ int32_t wasi_path_readlink(wasi_ctx* c, int32_t fd, int32_t path, int32_t path_l
                            0, &r, NULL);
     if (err)
         return err;
+    if (r.at_root)
+        return WASI_EINVAL;              /* a directory, not a link */
     char target[WASI_PATH_MAX];
     ssize_t n = readlinkat(r.dirfd, r.name, target, sizeof target);
     int saved = errno;
@@ -434,7 +479,11 @@ static int32_t path_filestat(wasi_ctx* c, int32_t fd, int32_t flags, int32_t pat
     if (err)
         return err;
     struct stat st;
-    int rc = fstatat(r.dirfd, r.name, &st, AT_SYMLINK_NOFOLLOW);
+    int rc = 0;
+    if (r.at_root)
+        wasi_root_stat(&st);
+    else
+        rc = fstatat(r.dirfd, r.name, &st, AT_SYMLINK_NOFOLLOW);
     int saved = errno;
     wasi_resolved_done(&r);
     if (rc != 0)

@@ -21,7 +21,8 @@ STANDALONE = NATIVE / "standalone"
 # the Python-free runtime files an executable links (standalone.c replaces entry.c,
 # control.c, limits.c and hostcall.c)
 RUNTIME_SOURCES = ("standalone/standalone.c", "memory.c", "memory_backing.c", "tables.c", "signals.c",
-                   "wasi_ctx.c", "wasi_fs.c", "wasi_misc.c", "wasi_path.c", "wasi_poll.c")
+                   "wasi_ctx.c", "wasi_fs.c", "wasi_misc.c", "wasi_path.c", "wasi_poll.c",
+                   "wasi_root.c")
 CFLAGS = ("-O2", "-fPIC", "-ffunction-sections", "-fdata-sections", "-DWASABI_STANDALONE")
 # -no-pie: the stack check addresses %fs:<absolute symbol> (an R_X86_64_32S a PIE refuses)
 LDFLAGS = ("-no-pie", "-Wl,--gc-sections", "-lpthread")

@@ -58,7 +58,23 @@ class _Engine:
 
 
 class Universal(_Engine):
-    """The engine that compiles modules into memory and runs them (wasabi's only one)."""
+    """The engine that compiles modules into memory and runs them (wasabi's only one).
+
+    ## Example
+
+    ```py
+from wasabi import Store, engine, target
+
+store = Store(engine.Universal("llvm"))        # wasmer's compiler names choose a tier
+assert store.compiler_name == "llvm" and store.options.tier == "O2"
+
+triple = target.Triple.host()
+features = target.CpuFeatures()
+features.add("sse2")
+store = Store(engine.Dylib("cranelift", target.Target(triple, features)))
+assert store.engine_name == "dylib"
+    ```
+    """
 
     name = "universal"
 

@@ -41,6 +41,27 @@ class Function(rfunc.HostFunction, metaclass=_abc.ABCMeta):
     results; None (or no return annotation) none. Calling it from Python
     converts the arguments and results as wasm would (TypeError for a wrong
     count or kind, OverflowError for an int out of range).
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, Instance, Function, FunctionType, Type
+
+store = Store()
+
+def sum(x: int, y: int) -> int:
+    return x + y
+
+add = Function(store, sum)                    # the type comes from the annotations
+assert add.type == FunctionType([Type.I32, Type.I32], [Type.I32])
+
+scale = Function(store, lambda x: x * 2.5, FunctionType([Type.F64], [Type.F64]))
+instance = Instance(Module(store, '''(module
+  (import "math" "scale" (func $scale (param f64) (result f64)))
+  (func (export "scale_twice") (param f64) (result f64)
+    (call $scale (call $scale (local.get 0)))))'''), {"math": {"scale": scale}})
+assert instance.exports.scale_twice(2.0) == 12.5
+    ```
     """
 
     def __init__(self, store, function, function_type=None):
@@ -81,7 +102,21 @@ def _as_wasm(valtype, value, keep):
 
 class WasmFunction(rfunc.Function):
     """An exported wasm function: call it like a Python function (the runtime's
-    fast path); `.type` is its FunctionType, `call_bits` takes exact bit patterns."""
+    fast path); `.type` is its FunctionType, `call_bits` takes exact bit patterns.
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, Instance, Function, FunctionType, Type
+
+instance = Instance(Module(Store(), '''(module
+  (func (export "neg") (param f32) (result f32) (f32.neg (local.get 0))))'''))
+neg = instance.exports.neg
+assert isinstance(neg, Function)
+assert neg.type == FunctionType([Type.F32], [Type.F32])
+assert neg(1.5) == -1.5
+    ```
+    """
 
     @property
     def type(self):
@@ -96,7 +131,23 @@ Function.register(WasmFunction)
 
 class Global(_RuntimeGlobal):
     """Global(store, Value.i32(42), mutable=False); `.value` reads and writes it
-    (RuntimeError when it is immutable); `get_bits` gives the exact bits."""
+    (RuntimeError when it is immutable); `get_bits` gives the exact bits.
+
+    ## Example
+
+    ```py
+from wasabi import Store, Global, Value, Type
+
+counter = Global(Store(), Value.i32(42), mutable=True)
+assert counter.value == 42 and counter.mutable
+counter.value = 7
+assert counter.value == 7
+assert counter.type.type == Type.I32
+
+constant = Global(Store(), Value.f64(3.5))
+assert not constant.mutable
+    ```
+    """
 
     def __init__(self, store, value, mutable=False):
         _check_store(store)
@@ -112,7 +163,42 @@ class Global(_RuntimeGlobal):
 
 class Memory(_RuntimeMemory, MemoryViewsMixin):
     """Memory(store, MemoryType(minimum, maximum=None)): `size` in pages,
-    `data_size` in bytes, `grow`, the buffer and the typed views."""
+    `data_size` in bytes, `grow`, the buffer and the typed views.
+
+    ## Examples
+
+    ```py
+from wasabi import Store, Memory, MemoryType
+
+memory = Memory(Store(), MemoryType(minimum=1, maximum=4))
+assert memory.size == 1 and memory.data_size == 65536
+
+view = memory.uint8_view(offset=16)
+view[0:3] = [1, 2, 3]
+assert memory.uint8_view()[16:19] == [1, 2, 3]
+assert bytes(memory.buffer)[16:19] == b"\\x01\\x02\\x03"
+
+old = memory.grow(2)                           # in pages of 64 KiB
+assert old == 1 and memory.size == 3
+    ```
+
+    ```py
+from wasabi import Store, Module, Instance
+
+instance = Instance(Module(Store(), '''(module
+  (memory (export "memory") 1)
+  (data (i32.const 0) "hello")
+  (func (export "store_i32") (param i32 i32) (i32.store (local.get 0) (local.get 1))))'''))
+memory = instance.exports.memory
+
+assert bytes(memory.uint8_view()[0:5]) == b"hello"
+instance.exports.store_i32(8, -2)
+assert memory.int32_view()[2] == -2            # index 2 of the i32 view: byte offset 8
+assert memory.uint32_view()[2] == 2**32 - 2
+memory.float64_view(offset=2)[0] = 0.5      # offsets count elements, as wasmer's
+assert memory.float64_view()[2] == 0.5
+    ```
+    """
 
     def __init__(self, store, memory_type):
         _check_store(store)
@@ -151,7 +237,25 @@ class Memory(_RuntimeMemory, MemoryViewsMixin):
 
 class Table(_RuntimeTable):
     """Table(store, TableType(Type.FUNC_REF, minimum, maximum), initial_value):
-    `size`, `type`, and wasabi's get/set/grow."""
+    `size`, `type`, and wasabi's get/set/grow.
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, Instance, Table, TableType, Type
+
+instance = Instance(Module(Store(), '''(module
+  (table (export "table") 2 funcref)
+  (func $f (result i32) (i32.const 7))
+  (elem (i32.const 1) $f))'''))
+table = instance.exports.table
+assert table.size == 2
+assert table.type == TableType(Type.FUNC_REF, minimum=2)
+
+own = Table(Store(), TableType(Type.EXTERN_REF, minimum=1, maximum=3))
+assert own.size == 1
+    ```
+    """
 
     def __init__(self, store, table_type, initial_value=None):
         _check_store(store)

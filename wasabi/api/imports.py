@@ -32,6 +32,28 @@ class ImportObject(dict):
         import_object = ImportObject()
         import_object.register("env", {"sum": Function(store, sum), "memory": memory})
         Instance(module, import_object)
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, Instance, ImportObject, Function, Memory, MemoryType
+
+store = Store()
+memory = Memory(store, MemoryType(minimum=1))
+import_object = ImportObject()
+
+def answer() -> int:
+    return 42
+
+import_object.register("env", {"memory": memory, "answer": Function(store, answer)})
+assert import_object.contains_namespace("env")
+instance = Instance(Module(store, '''(module
+  (import "env" "memory" (memory 1))
+  (import "env" "answer" (func $answer (result i32)))
+  (func (export "save") (i32.store8 (i32.const 0) (call $answer))))'''), import_object)
+instance.exports.save()
+assert memory.uint8_view()[0] == 42
+    ```
     """
 
     def register(self, namespace_name, namespace):

@@ -39,7 +39,24 @@ def _store_options(store):
 
 
 class Module:
-    """Module(store, bytes_or_wat): decode, validate and compile (CompileError when invalid)."""
+    """Module(store, bytes_or_wat): decode, validate and compile (CompileError when invalid).
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, Instance
+
+module = Module(Store(), '''
+(module
+  (func (export "sum") (param i32 i32) (result i32)
+    local.get 0
+    local.get 1
+    i32.add))
+''')
+assert [e.name for e in module.exports] == ["sum"]
+assert Instance(module).exports.sum(1, 2) == 3
+    ```
+    """
 
     def __init__(self, store, source):
         if not isinstance(store, _RuntimeStore):
@@ -70,7 +87,17 @@ class Module:
 
     @staticmethod
     def validate(store, data):
-        """Whether `data` (a binary module) is valid; never raises for bad input."""
+        """Whether `data` (a binary module) is valid; never raises for bad input.
+
+        ## Example
+
+        ```py
+from wasabi import Store, Module, wat2wasm
+
+assert Module.validate(Store(), wat2wasm("(module)"))
+assert not Module.validate(Store(), b"\\0asm")
+        ```
+        """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             return False
         try:
@@ -97,11 +124,36 @@ class Module:
 
     @property
     def imports(self):
-        """An ImportType(module, name, type) per import, in the module's order."""
+        """An ImportType(module, name, type) per import, in the module's order.
+
+        ## Example
+
+        ```py
+from wasabi import Store, Module, FunctionType, Type
+
+module = Module(Store(), '''(module
+  (import "env" "log" (func (param i32)))
+  (memory (export "memory") 1))''')
+imported = module.imports[0]
+assert (imported.module, imported.name) == ("env", "log")
+assert imported.type == FunctionType([Type.I32], [])
+assert module.exports[0].name == "memory"
+        ```
+        """
         return import_types(self._desc)
 
     def custom_sections(self, name):
-        """The contents (bytes) of every custom section called `name`, in order."""
+        """The contents (bytes) of every custom section called `name`, in order.
+
+        ## Example
+
+        ```py
+from wasabi import Store, Module
+
+module = Module(Store(), b"\\0asm\\1\\0\\0\\0" + b"\\0\\x08\\x04noteabc")
+assert module.custom_sections("note") == [b"abc"]
+        ```
+        """
         return list(self._desc.custom_sections(name))
 
     @property
@@ -157,14 +209,42 @@ class Module:
         return write_dylib(self._wasm, path, name, code)
 
     def serialize(self):
-        """Bytes that Module.deserialize turns back into this module (with its code)."""
+        """Bytes that Module.deserialize turns back into this module (with its code).
+
+        ## Example
+
+        ```py
+from wasabi import Store, Module, Instance
+
+store = Store()
+module = Module(store, '(module (func (export "answer") (result i32) i32.const 42))')
+serialized = module.serialize()
+
+again = Module.deserialize(store, serialized)
+assert Instance(again).exports.answer() == 42
+        ```
+        """
         from ..compiler import artifact
         return artifact.dump(self._wasm, self._compiled, self._name)
 
     @staticmethod
     def deserialize(store, data):
         """The Module that `serialize` wrote into `data` (code reused when this machine
-        can run it, else compiled again); CompileError for anything else."""
+        can run it, else compiled again); CompileError for anything else.
+
+        ## Example
+
+        ```py
+from wasabi import Store, Module, Instance
+
+store = Store()
+module = Module(store, '(module (func (export "answer") (result i32) i32.const 42))')
+serialized = module.serialize()
+
+again = Module.deserialize(store, serialized)
+assert Instance(again).exports.answer() == 42
+        ```
+        """
         if not isinstance(store, _RuntimeStore):
             raise TypeError(f"expected a wasabi Store, got {type(store).__name__}")
         from ..compiler import artifact
@@ -201,6 +281,31 @@ class Instance:
 
     `exports` gives each export by attribute (also for names that are not identifiers,
     through getattr) or by item, iterates as (name, extern) pairs and has a len.
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, Instance, ImportObject, Function
+
+store = Store()
+module = Module(store, '''
+(module
+  (import "env" "double" (func $double (param i32) (result i32)))
+  (func (export "quadruple") (param i32) (result i32)
+    (call $double (call $double (local.get 0)))))
+''')
+
+def double(x: int) -> int:
+    return 2 * x
+
+import_object = ImportObject()
+import_object.register("env", {"double": Function(store, double)})
+instance = Instance(module, import_object)
+
+assert instance.exports.quadruple(3) == 12
+assert instance.exports["quadruple"](5) == 20
+assert [name for name, _ in instance.exports] == ["quadruple"]
+    ```
     """
 
     def __init__(self, module, import_object=None, *, store=None):
@@ -241,7 +346,24 @@ class Instance:
     def clone(self):
         """A new instance of the same module with copies of this one's memories, tables
         and globals (the code is shared): the two then run independently, also on two
-        threads."""
+        threads.
+
+        ## Example
+
+        ```py
+from wasabi import Store, Module, Instance
+
+instance = Instance(Module(Store(), '''(module
+  (global $n (mut i32) (i32.const 0))
+  (func (export "next") (result i32)
+    (global.set $n (i32.add (global.get $n) (i32.const 1)))
+    (global.get $n)))'''))
+assert instance.exports.next() == 1
+twin = instance.clone()
+assert twin.exports.next() == 2 and twin.exports.next() == 3
+assert instance.exports.next() == 2           # each goes on with its own state
+        ```
+        """
         from ..runtime.clone import clone_instance
         return Instance._wrap(self.module, clone_instance(self._instance))
 
@@ -252,7 +374,19 @@ class Instance:
     def call(self, name, *args, timeout=None):
         """Call exported function `name` (LookupError if there is none, TypeError if
         that export is not a function). With `timeout` (seconds, wall clock) the call
-        traps wasabi.DeadlineExceeded when it runs longer."""
+        traps wasabi.DeadlineExceeded when it runs longer.
+
+        ## Example
+
+        ```py
+from wasabi import Store, Module, Instance
+
+instance = Instance(Module(Store(), '''(module
+  (func (export "add") (param i64 i64) (result i64) (i64.add (local.get 0) (local.get 1))))'''))
+assert instance.call("add", 40, 2) == 42
+assert instance.call("add", 1, 1, timeout=5.0) == 2
+        ```
+        """
         export = self.exports[name]
         if not callable(export):
             raise TypeError(f"export {name!r} is a {type(export).__name__}, not a function")

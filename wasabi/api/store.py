@@ -22,7 +22,21 @@ def check_options(options):
 
 
 class Store(_RuntimeStore):
-    """All global state of a group of instances, and the engine that compiles their modules."""
+    """All global state of a group of instances, and the engine that compiles their modules.
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, engine
+
+store = Store()                          # compiles with the default tier
+assert store.engine_name == "universal"
+module = Module(store, "(module)")
+
+fast_compiles = Store(engine.Universal("singlepass"))
+assert fast_compiles.options.tier == "T0"
+    ```
+    """
 
     def __init__(self, engine=None, *, options=None, limits=None, limiter=None):
         if engine is not None and not isinstance(engine, _Engine):

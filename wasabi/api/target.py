@@ -71,7 +71,19 @@ def _host_triple_text():
 
 
 class Triple:
-    """A target triple: Triple('x86_64-apple-darwin'); ValueError when it does not parse."""
+    """A target triple: Triple('x86_64-apple-darwin'); ValueError when it does not parse.
+
+    ## Example
+
+    ```py
+from wasabi import target
+
+triple = target.Triple("x86_64-apple-darwin")
+assert (triple.architecture, triple.vendor, triple.operating_system) == \\
+    ("x86_64", "apple", "darwin")
+assert str(triple) == "x86_64-apple-darwin"
+    ```
+    """
 
     def __init__(self, triple):
         if not isinstance(triple, str):
@@ -155,7 +167,19 @@ class CpuFeatures:
 
 
 class Target:
-    """A Triple and its CpuFeatures (an empty set when omitted)."""
+    """A Triple and its CpuFeatures (an empty set when omitted).
+
+    ## Example
+
+    ```py
+from wasabi import target
+
+features = target.CpuFeatures()
+features.add("avx2")
+host = target.Target(target.Triple.host(), features)
+assert "avx2" in host.cpu_features
+    ```
+    """
 
     def __init__(self, triple, cpu_features=None):
         if not isinstance(triple, Triple):

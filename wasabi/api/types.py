@@ -68,7 +68,17 @@ def _debug_bool(value):
 
 
 class FunctionType:
-    """The signature of a function: FunctionType(params=[Type.I32], results=[Type.I64])."""
+    """The signature of a function: FunctionType(params=[Type.I32], results=[Type.I64]).
+
+    ## Example
+
+    ```py
+from wasabi import FunctionType, Type
+
+signature = FunctionType(params=[Type.I32, Type.F64], results=[Type.I64])
+assert signature.params == [Type.I32, Type.F64] and signature.results == [Type.I64]
+    ```
+    """
 
     __slots__ = ("params", "results")
 

@@ -49,7 +49,18 @@ def _shortest_f32(value):
 
 class Value:
     """A typed WebAssembly value; build it with Value.i32/i64/f32/f64/v128
-    (wasabi also has Value.externref and Value.funcref)."""
+    (wasabi also has Value.externref and Value.funcref).
+
+    ## Example
+
+    ```py
+from wasabi import Store, Global, Value, Type
+
+value = Value.i64(-1)
+assert value.type == Type.I64 and value.value == -1
+assert Global(Store(), Value.f32(0.5)).value == 0.5
+    ```
+    """
 
     __slots__ = ("type", "value")
 

@@ -16,6 +16,7 @@ from ..options import CodeOptions
 from . import parallel
 from .jit import emit_object
 from .module_ir import ModuleContext, ModuleIR, assemble_module, func_symbol, translate_module
+from .irnames import osr_symbol
 from .pipelines import target_machine
 from .translator import FunctionTranslator
 
@@ -23,13 +24,14 @@ from .translator import FunctionTranslator
 class Build:
     """What one build made: objects (one per part), symbols and addresses by
     function index, and its counters."""
-    __slots__ = ("objects", "symbols", "addresses", "stats")
+    __slots__ = ("objects", "symbols", "addresses", "stats", "osr_addresses")
 
-    def __init__(self, objects, symbols, addresses, stats):
+    def __init__(self, objects, symbols, addresses, stats, osr_addresses=None):
         self.objects = objects
         self.symbols = symbols          # func index -> symbol
         self.addresses = addresses      # func index -> code address
         self.stats = stats
+        self.osr_addresses = osr_addresses or {}   # (func index, loop) -> entry (PGO)
 
 
 class BatchBuilder:
@@ -39,11 +41,12 @@ class BatchBuilder:
     callee's vmctx->funcs record (LAZY, REPL: code compiled or swapped in later is
     reached), else calls within the module are direct."""
 
-    def __init__(self, desc, options=None, *, table_calls=False):
+    def __init__(self, desc, options=None, *, table_calls=False, profile=None):
         self.desc = desc
         self.code = CodeOptions.of(options)
         self.tier = self.code.tier
         self.table_calls = table_calls
+        self.profile = profile          # PGO: counters to increment, or counts to use
         tm = target_machine(self.tier)
         self._triple, self._datalayout = tm.triple, str(tm.target_data)
 
@@ -53,7 +56,7 @@ class BatchBuilder:
         """The IR module of defined functions `indices` (None: all) as `part`."""
         return translate_module(self.desc, self.code, indices, triple=self._triple,
                                 datalayout=self._datalayout, table_calls=self.table_calls,
-                                part=part)
+                                part=part, profile=self.profile)
 
     def parts(self, jobs):
         """Translators of the whole module in parts (parallel.partition), for build."""
@@ -62,13 +65,20 @@ class BatchBuilder:
             return [lambda k: self.translate(None, k)]
         return [lambda k, indices=indices: self.translate(indices, k) for indices in parts]
 
-    def translate_with_callees(self, index, limit, budget, skip):
-        """`index` and its direct callees that `skip(callee)` does not refuse, breadth first, at most `limit`
-        functions and `budget` bytes of wasm code, as one IR module. The callees come
-        from the translator's call emitter (FunctionTranslator.callees); one whose
-        translation fails is left out (it fails on its own first call, if that ever
-        comes); a failure of `index` itself raises."""
+    def translate_with_callees(self, index, limit, budget, skip, direct=False, osr=False):
+        """`index` and its direct callees that `skip(callee)` does not refuse, breadth
+        first, at most `limit` functions and `budget` bytes of wasm code, as one IR
+        module. The callees come from the translator's call emitter
+        (FunctionTranslator.callees); one whose translation fails is left out (it fails
+        on its own first call, if that ever comes); a failure of `index` itself raises.
+        `direct`: the batch's functions call each other directly (translated twice:
+        once to find them, once to build); `osr`: also `index` entered at each of its
+        loop headers that allow it (FunctionTranslator.osr_define)."""
         start = _time.perf_counter()
+        if direct:
+            found = self.translate_with_callees(index, limit, budget, skip)
+            members = sorted(found.symbols, key=lambda i: i != index)     # index first
+            return self._translate_direct(members, start, index if osr else None)
         ctx = self._context()
         first = self.desc.num_imported_funcs
         funcs, bodies, instructions = [], [], 0
@@ -97,14 +107,34 @@ class BatchBuilder:
                         sum(f.body_end - f.body_start for f in funcs),
                         _time.perf_counter() - start)
 
+    def _translate_direct(self, indices, start, osr_of=None):
+        ctx = self._context()
+        ctx.direct = frozenset(indices)
+        first = self.desc.num_imported_funcs
+        funcs = [self.desc.funcs[i - first] for i in indices]
+        translators = [FunctionTranslator(ctx, func) for func in funcs]
+        bodies = [tr.translate() for tr in translators]
+        osr_symbols = {}
+        if osr_of is not None:
+            entered = translators[indices.index(osr_of)]
+            for k in entered.osr_entries():
+                bodies.append(entered.osr_define(k))
+                osr_symbols[osr_of, k] = osr_symbol(osr_of, k)
+        text = assemble_module(ctx, bodies, funcs, self._triple, self._datalayout)
+        return ModuleIR(text, {f.index: func_symbol(f.index) for f in funcs},
+                        sum(tr.instructions for tr in translators),
+                        sum(f.body_end - f.body_start for f in funcs),
+                        _time.perf_counter() - start, osr_symbols)
+
     def _context(self):
-        return ModuleContext(self.desc, self.code, self.table_calls)
+        return ModuleContext(self.desc, self.code, self.table_calls, self.profile)
 
     # ---- optimise, emit, link ----
 
-    def build(self, library, parts, jobs=1, builtin_addresses=None):
+    def build(self, library, parts, jobs=1, builtin_addresses=None, elsewhere=False):
         """Emit and link the parts (ModuleIRs, or callables k -> ModuleIR called in
-        order while workers emit earlier parts) into `library`: a Build."""
+        order while workers emit earlier parts) into `library`: a Build. `elsewhere`:
+        one part is emitted in a worker process too (parallel.emit_elsewhere)."""
         translated = []
 
         def text_of(k):
@@ -113,13 +143,15 @@ class BatchBuilder:
             return part.text
 
         if len(parts) == 1:
-            emitted = [emit_object(text_of(0), self.tier)]
+            emit = parallel.emit_elsewhere if elsewhere else emit_object
+            emitted = [emit(text_of(0), self.tier)]
         else:
             emitted = parallel.emit_parts(text_of, len(parts), self.tier, jobs)
         objects = [obj for obj, _ in emitted]
         symbols = {i: s for m in translated for i, s in m.symbols.items()}
+        osr = {key: s for m in translated for key, s in m.osr_symbols.items()}
         start = _time.perf_counter()
-        addresses = library.link(objects, list(symbols.values()), builtin_addresses)
+        addresses = library.link(objects, [*symbols.values(), *osr.values()], builtin_addresses)
         stats = {key: sum(timings[key] for _, timings in emitted) for key in emitted[0][1]}
         stats.update(self.code.as_dict(), parts=len(parts),
                      functions=len(symbols),
@@ -129,4 +161,5 @@ class BatchBuilder:
                      object_bytes=sum(map(len, objects)),
                      translate_seconds=sum(m.translate_seconds for m in translated),
                      link_seconds=_time.perf_counter() - start)
-        return Build(objects, symbols, {i: addresses[s] for i, s in symbols.items()}, stats)
+        return Build(objects, symbols, {i: addresses[s] for i, s in symbols.items()}, stats,
+                     {key: addresses[s] for key, s in osr.items()})

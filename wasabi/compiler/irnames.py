@@ -9,3 +9,8 @@ CODE_SECTION = ".text.wasabi"
 MD_SP_REGISTER = "!0"
 MD_INVARIANT = "!1"
 MD_COLD_BRANCH = "!2"
+
+
+def osr_symbol(func_index, loop):
+    """The optimised build of a function entered at its loop number `loop` (PGO)."""
+    return f"wasm_f{func_index}_osr{loop}"

@@ -11,6 +11,7 @@ link_objects: every mode's builds (builder.py, parts also emitted on worker
 processes), thunks (thunks.py), an artifact (library.py, linking only).
 """
 import itertools as _itertools
+import re as _re
 import threading as _threading
 import time as _time
 
@@ -41,11 +42,24 @@ def emit_object(ir_text, tier, passes=True):
     t1 = _time.perf_counter()
     if passes:
         optimize(module, tm, tier)
+        if '"function_entry_count"' in ir_text:
+            module = _without_call_graph_profile(module)
     t2 = _time.perf_counter()
     obj = tm.emit_object(module)
     t3 = _time.perf_counter()
     return obj, {"parse_seconds": t1 - t0, "optimize_seconds": t2 - t1,
                  "codegen_seconds": t3 - t2}
+
+
+def _without_call_graph_profile(module):
+    """The module without the call graph LLVM's CGProfile pass records when functions
+    carry entry counts (PGO builds): it becomes a .llvm.call-graph-profile section with
+    SHT_REL relocations, which JITLink refuses, and only a static linker has a use for it
+    (we set no other module flags)."""
+    text = str(module)
+    if '!"CG Profile"' not in text:
+        return module
+    return _llvm.parse_assembly(_re.sub(r"^!llvm\.module\.flags = .*$", "", text, flags=_re.M))
 
 
 def new_jit():

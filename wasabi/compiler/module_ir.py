@@ -41,15 +41,23 @@ def code_markers(part=0):
 class ModuleContext:
     """What every function translator needs to know about its module."""
 
-    def __init__(self, desc, code=None, table_calls=False, segment_stack_check=None):
+    def __init__(self, desc, code=None, table_calls=False, profile=None,
+                 segment_stack_check=None):
         code = CodeOptions.of(code)
         self.desc = desc
         self.bounds = code.bounds
         # LAZY/REPL: every call goes through its vmctx->funcs record (code, vmctx),
         # so code compiled later, or swapped in, is reached; no direct calls
         self.table_calls = table_calls
+        # with table_calls: functions of this build that are called directly all the
+        # same (PGO's optimised builds: a hot function and its callees, inlinable)
+        self.direct = frozenset()
         self.fuel = code.fuel                     # fuel accounting (emit/fuel.py)
         self.interruptible = code.interruptible   # interrupt polls
+        # PGO (modes/tiered.py): a Profile, whose counters the code increments
+        # (baseline) or whose counts annotate it (optimised build); None: neither
+        self.profile = profile
+        self.metadata = []                # extra metadata lines (!prof of entry counts)
         self.num_imported_funcs = desc.num_imported_funcs
         self._type_sigs = {}
         self.intrinsics = {}              # declaration text -> None (ordered set)
@@ -100,23 +108,26 @@ def _metadata():
 
 class ModuleIR:
     """The translated text plus what the code generator and the stats need."""
-    __slots__ = ("text", "symbols", "instructions", "body_bytes", "translate_seconds")
+    __slots__ = ("text", "symbols", "instructions", "body_bytes", "translate_seconds",
+                 "osr_symbols")
 
-    def __init__(self, text, symbols, instructions, body_bytes, translate_seconds):
+    def __init__(self, text, symbols, instructions, body_bytes, translate_seconds,
+                 osr_symbols=None):
         self.text = text
         self.symbols = symbols            # func index -> symbol
+        self.osr_symbols = osr_symbols or {}   # (func index, loop) -> symbol (PGO)
         self.instructions = instructions
         self.body_bytes = body_bytes
         self.translate_seconds = translate_seconds
 
 
 def translate_module(desc, code=None, func_indices=None, triple="", datalayout="",
-                     table_calls=False, part=0, segment_stack_check=None):
+                     table_calls=False, part=0, profile=None, segment_stack_check=None):
     """Translate the defined functions (all, or `func_indices`) into one IR module with
     the CodeOptions `code` (`part`: which code markers it gets, see code_markers;
     `segment_stack_check`: see ModuleContext)."""
     start = _time.perf_counter()
-    ctx = ModuleContext(desc, code, table_calls, segment_stack_check)
+    ctx = ModuleContext(desc, code, table_calls, profile, segment_stack_check)
     first = desc.num_imported_funcs
     funcs = desc.funcs if func_indices is None else [desc.funcs[i - first] for i in func_indices]
     bodies = []
@@ -154,6 +165,7 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
     # the stack check's asm: reads only the thread's limit, which wasm code never writes
     parts.append("attributes #2 = { nounwind memory(none) }")
     parts.append(_metadata())
+    parts.extend(ctx.metadata)
     return "\n".join(parts) + "\n"
 
 

@@ -123,6 +123,19 @@ class _Workers:
         self._lock = _threading.Lock()
         self._idle = []
 
+    def has_idle(self):
+        with self._lock:
+            return any(w.proc.poll() is None for w in self._idle)
+
+    def start_one(self):
+        """Start a worker now (it imports wasabi and LLVM meanwhile) and keep it idle."""
+        try:
+            worker = _Worker()
+        except WorkerGone:
+            return
+        with self._lock:
+            self._idle.append(worker)
+
     def emit(self, text, tier):
         worker = None
         with self._lock:
@@ -141,6 +154,20 @@ class _Workers:
 
 
 _workers = _Workers()
+
+
+def emit_elsewhere(text, tier):
+    """(object bytes, timings) of one IR text, emitted in a worker process, so that this
+    process's threads (and its GIL) are free meanwhile (PGO's background builds); in
+    this process when no worker is running yet (one is started for the next time: a
+    worker takes about a second to start) or none can run it."""
+    if not _workers.has_idle():
+        _workers.start_one()
+        return emit_object(text, tier)
+    try:
+        return _workers.emit(text, tier)
+    except WorkerGone:
+        return emit_object(text, tier)
 
 
 def emit_parts(translate_part, count, tier, jobs):

@@ -27,8 +27,12 @@ from ..binary.body import BodyReader, IMMEDIATE_READERS, skip_to_block_end
 from ..errors import CompileError
 from .emit import DISPATCH, DISPATCH_PREFIXED, fuel
 from .frames import FUNC, Frame
-from .irnames import CODE_SECTION, MD_COLD_BRANCH, MD_INVARIANT, MD_SP_REGISTER
+from .irnames import CODE_SECTION, MD_COLD_BRANCH, MD_INVARIANT, MD_SP_REGISTER, osr_symbol
 from .irtypes import ZERO, function_signature, llvm_type, return_type
+
+# PGO baseline: a loop header looks for an entry into optimised code every this many
+# iterations (a power of two)
+OSR_EVERY = 1024
 
 
 class FunctionTranslator:
@@ -56,6 +60,10 @@ class FunctionTranslator:
         self.instructions = 0
         self.callees = set()           # defined functions called (lazy compile batches)
         self.fuel = None               # Options(fuel=True): emit/fuel.py's counting state
+        # PGO: the header label of every loop, in order (None: no entry there, see
+        # osr_lines); whether the baseline spills locals for an entry into optimised code
+        self.loop_headers = []
+        self.osr_spills = False
 
     @staticmethod
     def _declared_locals(func):
@@ -267,10 +275,20 @@ class FunctionTranslator:
         self.instructions = count
         return self._assemble()
 
-    def _entry_block(self):
+    def _entry_block(self, from_buffer=False):
+        """Allocas for the locals, set from the parameters and zeros (or, for an entry at
+        a loop header, from the baseline's spill buffer %osrbuf)."""
         out = []
         for i, ty in enumerate(self.local_types):
             out.append(f"  %l{i} = alloca {ty}")
+        if self.osr_spills:
+            out.append(f"  %osrbuf = alloca [{max(len(self.local_types), 1)} x i128], align 16")
+        if from_buffer:
+            for i, ty in enumerate(self.local_types):
+                out.append(f"  %osr.s{i} = getelementptr inbounds i128, ptr %osrbuf, i64 {i}")
+                out.append(f"  %osr.v{i} = load {ty}, ptr %osr.s{i}, align 16")
+                out.append(f"  store {ty} %osr.v{i}, ptr %l{i}")
+            return out
         for i, ty in enumerate(self.param_types):
             out.append(f"  store {ty} %p{i}, ptr %l{i}")
         for i in range(len(self.param_types), len(self.local_types)):
@@ -278,7 +296,7 @@ class FunctionTranslator:
             out.append(f"  store {ty} {ZERO[ty]}, ptr %l{i}")
         return out
 
-    def _stack_check(self):
+    def _stack_check(self, then="body"):
         """Call wasabi_rt_stack_slow when the stack pointer is below this thread's
         limit (cold branch): it traps when the stack is exhausted, and polls when
         the limit was forced because an interrupt is due (entry.c, control.c), so
@@ -308,10 +326,10 @@ class FunctionTranslator:
         polled = "%vmctx" if self.m.interruptible else "null"
         return lines + [
             "  %sov = icmp ult i64 %sp, %sl",
-            f"  br i1 %sov, label %stack.slow, label %body, !prof {MD_COLD_BRANCH}",
+            f"  br i1 %sov, label %stack.slow, label %{then}, !prof {MD_COLD_BRANCH}",
             "stack.slow:",
             f"  call void @wasabi_rt_stack_slow(ptr {polled})",
-            "  br label %body"]
+            f"  br label %{then}"]
 
     def poll_lines(self, then):
         """Call wasabi_rt_poll when vmctx->interrupt is nonzero, then go to label `then`.
@@ -332,6 +350,92 @@ class FunctionTranslator:
             "  call void @wasabi_rt_poll(ptr %vmctx)",
             f"  br label %{then}"]
 
+    def count_lines(self, which):
+        """PGO baseline: add one to this function's counter `which` (0: calls, 1: loop
+        iterations) in the module's counter array (modes/tiered.py); else nothing.
+        A plain load/add/store: a count lost to a race between threads is noise."""
+        profile = self.m.profile
+        if profile is None or not profile.counting:
+            return []
+        self.n += 1
+        k = self.n
+        self.last_count = f"%cnt.n{k}"
+        address = profile.counter_address(self.func.index, which)
+        return [f"  %cnt.p{k} = inttoptr i64 {address} to ptr",
+                f"  %cnt{k} = load i64, ptr %cnt.p{k}, align 8",
+                f"  %cnt.n{k} = add i64 %cnt{k}, 1",
+                f"  store i64 %cnt.n{k}, ptr %cnt.p{k}, align 8"]
+
+    def loop_entry(self, frame):
+        """At a loop header: note it (an optimised build of this function may be
+        entered here, osr_define) and, in the PGO baseline, every OSR_EVERY iterations
+        look whether that entry exists: if so, hand the locals over and return what it
+        returns (a call that never returns here keeps running in the baseline: it
+        reaches optimised code the next time it gets here). Only loops entered with an
+        empty operand stack and no parameters: the locals are then the whole state."""
+        k = len(self.loop_headers)
+        eligible = not frame.params and frame.height == 0 and self.fuel is None
+        self.loop_headers.append(frame.label if eligible else None)
+        profile = self.m.profile
+        if not eligible or profile is None or not profile.counting:
+            return
+        self.osr_spills = True
+        n = self.n = self.n + 1
+        look, go, cont = f"osr.look{n}", f"osr.go{n}", f"osr.no{n}"
+        self.emit(f"%osr.tick{n} = and i64 {self.last_count}, {OSR_EVERY - 1}")
+        self.emit(f"%osr.at{n} = icmp eq i64 %osr.tick{n}, 0")
+        self.emit(f"br i1 %osr.at{n}, label %{look}, label %{cont}, !prof {MD_COLD_BRANCH}")
+        self.start_block(look)
+        slot = profile.osr_slot(self.func.index, k)
+        self.emit(f"%osr.p{n} = inttoptr i64 {slot} to ptr")
+        self.emit(f"%osr.f{n} = load atomic ptr, ptr %osr.p{n} monotonic, align 8")
+        self.emit(f"%osr.has{n} = icmp ne ptr %osr.f{n}, null")
+        self.emit(f"br i1 %osr.has{n}, label %{go}, label %{cont}")
+        self.start_block(go)
+        for i, ty in enumerate(self.local_types):
+            self.emit(f"%osr.s{n}.{i} = getelementptr inbounds i128, ptr %osrbuf, i64 {i}")
+            self.emit(f"%osr.v{n}.{i} = load {ty}, ptr %l{i}")
+            self.emit(f"store {ty} %osr.v{n}.{i}, ptr %osr.s{n}.{i}, align 16")
+        rtype = return_type(self.result_types)
+        call = f"notail call {rtype} %osr.f{n}(ptr %vmctx, ptr %osrbuf)"
+        if self.result_types:
+            self.emit(f"%osr.r{n} = {call}")
+            self.emit(f"ret {rtype} %osr.r{n}")
+        else:
+            self.emit(call)
+            self.emit("ret void")
+        self.start_block(cont)
+
+    def _entry_count(self):
+        """PGO optimised build: the function's entry count as its !prof."""
+        profile = self.m.profile
+        if profile is None or profile.counting:
+            return ""
+        md = f"!{100 + len(self.m.metadata)}"
+        count = profile.entry_count(self.func.index)
+        self.m.metadata.append(f'{md} = !{{!"function_entry_count", i64 {count}}}')
+        return f" !prof {md}"
+
+    def osr_entries(self):
+        """The loop ordinals at which an optimised build can be entered (osr_define)."""
+        return [k for k, label in enumerate(self.loop_headers) if label is not None]
+
+    def osr_define(self, k):
+        """After translate(): the same function as a `define` of its own that starts at
+        loop k's header, its locals read from the buffer the baseline spilled them to:
+        `RT @<symbol>_osr<k>(ptr %vmctx, ptr %osrbuf)`."""
+        header = (f"define {return_type(self.result_types)} "
+                  f"@{osr_symbol(self.func.index, k)}(ptr %vmctx, ptr %osrbuf)")
+        parts = [f'{header} #0 section "{CODE_SECTION}" {{', "entry:"]
+        parts.extend(self._entry_block(from_buffer=True))
+        parts.extend(self.prologue_lines)
+        parts.extend(self._stack_check(then=self.loop_headers[k]))
+        parts.append("body:")
+        parts.extend(self.lines)
+        parts.extend(self._trap_blocks())
+        parts.append("}")
+        return "\n".join(parts)
+
     def _trap_blocks(self):
         out = []
         for code in sorted(self.traps):
@@ -343,11 +447,12 @@ class FunctionTranslator:
     def _assemble(self):
         header = function_signature(self.m.func_symbol(self.func.index),
                                     self.param_types, self.result_types)
-        parts = [f'{header} #0 section "{CODE_SECTION}" {{', "entry:"]
+        parts = [f'{header} #0 section "{CODE_SECTION}"{self._entry_count()} {{', "entry:"]
         parts.extend(self._entry_block())
         parts.extend(self.prologue_lines)
         parts.extend(self._stack_check())
         parts.append("body:")
+        parts.extend(self.count_lines(0))
         parts.extend(self.lines)
         parts.extend(self._trap_blocks())
         parts.append("}")

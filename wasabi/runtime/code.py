@@ -20,6 +20,8 @@ thread. The runtime asks it for this and nothing else:
 - `artifact()`: (objects, symbols) for a serialized module or the disk cache,
   or None when the code has nothing worth storing (the lazy modes).
 - `new_cell(desc)`: a Code for a REPL cell of this module (REPL code only).
+- `calls_through_records`, and `derived`: a dict where code made from this code
+  (the ufunc loops of runtime/ufuncs.py) is kept for as long as it lives.
 
 Signature thunks are not part of a module's Code: they depend on the signature
 only, so they are made once per process (runtime/func.py thunk_provider).
@@ -38,10 +40,15 @@ if (V.FUNC_CODE, V.FUNC_VMCTX, V.FUNC_TYPE_ID, V.FUNC_RECORD_SIZE) != (0, 8, 16,
 class Code:
     """Base of every mode's code (see the module docstring)."""
     mode = None             # the strategy's name: "eager", "lazy", "repl"...
+    # every call goes through the callee's record (code compiled or swapped in later
+    # is reached): code derived from this one (ufunc loops) must call the same way
+    calls_through_records = False
 
     def __init__(self, table, code_options):
         self.table = table
         self.code_options = code_options        # wasabi.options.CodeOptions
+        # code made from this code and living as long (ufunc loops), by its maker's key
+        self.derived = {}
 
     tier = property(lambda self: self.code_options.tier)
     bounds = property(lambda self: self.code_options.bounds)
@@ -133,6 +140,9 @@ class CodeTable:
     def is_published(self, index):
         return index in self._published
 
+    def published_indices(self):
+        return set(self._published)
+
     def published(self, index):
         """The code of function `index` once published, else 0."""
         return self._published.get(index, 0)
@@ -142,10 +152,9 @@ class CodeTable:
         publications reach its records directly (now, for what is published)."""
         if self._stubs is None:
             return
-        with self._lock:
+        with self._lock:        # a swap meanwhile must not be undone by this patch
             self._instances.add(instance)
-            published = dict(self._published)
-        self._patch_records(instance, published)
+            self._patch_records(instance, self._published)
 
     def record_templates(self, desc, type_id):
         """(type ids, defined function records without their vmctx) as bytes: the same
@@ -169,9 +178,30 @@ class CodeTable:
                 self._stubs.publish(index, address)
         with self._lock:
             self._published.update(addresses)
-            instances = list(self._instances)
-        for instance in instances:
-            self._patch_records(instance, addresses)
+            for instance in list(self._instances):
+                self._patch_records(instance, addresses)
+
+    def swap(self, addresses):
+        """Replace published code with other code of the same functions (a hot swap:
+        {func index: new address}). Stubs, and the records of attached instances that
+        still point at the old code, go to the new code; calls running in the old
+        code finish there, so the caller keeps it mapped. Deferred tables only; a
+        function not published yet is published."""
+        if self._stubs is None:
+            raise ValueError("only a deferred table swaps code")
+        fresh = {i: a for i, a in addresses.items() if i not in self._published}
+        if fresh:
+            self.publish(fresh)
+            addresses = {i: a for i, a in addresses.items() if i not in fresh}
+        with self._lock:
+            old = {index: self._published[index] for index in addresses}
+            for index, address in addresses.items():
+                self._stubs.swap(index, address)
+            self._published.update(addresses)
+            for instance in list(self._instances):
+                for index, address in addresses.items():
+                    _ext.patch_record_code(instance.func_record_address(index), old[index],
+                                           address)
 
     def _resolve(self, index, deep):
         """Called by a stub's native resolver (GIL held): the code of `index`."""

@@ -56,6 +56,21 @@ class Function(_ext.FuncHandle):
         return tuple(raw_to_bits(t, r) for t, r in zip(results, self.call_raw(raws)))
 
     @property
+    def address(self):
+        """This function as a C function pointer (an int) with its C signature and
+        the instance bound (no vmctx argument), for cffi, ctypes, C and numba:
+        `ffi.cast(f.ctype, f.address)`. A trap returns zero; wasabi.last_trap()
+        then gives it (per thread). See wasabi.runtime.export_pointers."""
+        from .export_pointers import native_pointer
+        return native_pointer(self).address
+
+    @property
+    def ctype(self):
+        """The cffi declaration of `address`, e.g. "int32_t(*)(int32_t, int32_t)"."""
+        from ..compiler.native_wrapper import c_declaration
+        return c_declaration(self.functype.params, self.functype.results)
+
+    @property
     def store(self):
         return getattr(self._owner, "store", None)
 

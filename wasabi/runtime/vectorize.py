@@ -1,16 +1,38 @@
-"""vectorize(export): a scalar wasm export applied over numpy arrays like a ufunc.
+"""wasabi.vectorize(export): a scalar wasm export as a real numpy.ufunc
+(made by wasabi.runtime.ufuncs.vectorize; this module keeps the older
+elementwise callable, Vectorized, that export.map and vectorize() here return).
 
-    add = vectorize(instance.exports.add)         # or instance.exports.add.map(a, b)
-    add(np.arange(10), 5)                         # -> array([5, 6, ..., 14], dtype=int32)
+    add = vectorize(instance.exports.add)         # a numpy.ufunc
+    add(np.arange(10, dtype=np.int32), 5)         # -> array([5, 6, ..., 14], dtype=int32)
+    add.reduce(a), add.accumulate(a), add.outer(a, b), add(a, b, out=c, where=m)
 
-Arguments broadcast against each other as in numpy; each is converted to its
-parameter's dtype (i32 -> int32, i64 -> int64, f32 -> float32, f64 -> float64)
-with numpy's 'same_kind' casting (ints may narrow, wrapping like wasm; a float
-never silently becomes an int). The loop over the elements is C calling the
-machine code directly, inside one entry with the GIL released; results are new
-arrays of the result dtypes (or the `out` arrays): one array for one result, a
-tuple for several, None for none. A trap raises wasabi.Trap (or the host
-function's exception) after the elements before it were written.
+The ufunc's inner loops are compiled by LLVM (wasabi/compiler/ufunc.py): the
+export's body and its direct callees are inlined into a strided loop, optimised
+at O2 and vectorised where the body allows. One loop per dtype signature: the
+export's own (i32 -> int32, i64 -> int64, f32 -> float32, f64 -> float64), and
+for functions with i32 parameters one that takes int64 there (truncated, as
+i32.wrap_i64), so numpy's default integer arrays need no cast. Broadcasting,
+out=, where=, dtype= and casting= are numpy's own. Every call runs bound to the
+instance (its memory, globals and tables), elements in order, inside one entry
+per inner-loop call (the instance gate; numpy releases the GIL around large
+loops). A trap stops the loop and raises wasabi.Trap naming the element
+(`trap.element`: its index in the inner loop, the array index for a loop numpy
+runs in one piece; numpy runs a loop per row or per buffer when it must) and
+`trap.arguments` its inputs; a host function's exception passes through.
+
+The loops are compiled once per module and function (cached on the module's
+code object) and shared by every instance; each ufunc binds one instance.
+
+parallel=True splits every inner loop of at least `min_chunk` elements per
+thread over `threads` threads (default: the CPUs), each running its part on its
+own clone of the instance (made when vectorize() is called, wasabi.runtime.clone):
+functions that only compute scale; functions with state (memory, globals,
+tables) see each thread's clone, so state written by one part is invisible to
+the others and to the original instance, and which elements share a clone
+depends on the split. Use it for pure functions.
+
+Functions without results (or of other value types) get the older elementwise
+callable, Vectorized, which returns None.
 """
 from .. import _ext
 from ..binary.types import F32, F64, I32, I64, type_name
@@ -80,5 +102,7 @@ class Vectorized:
 
 
 def vectorize(func):
-    """The elementwise version of a compiled wasm function (see the module doc)."""
+    """The older elementwise callable (Vectorized): one C loop calling the export's
+    machine code per element; export.map uses it. wasabi.vectorize is the ufunc
+    (wasabi.runtime.ufuncs.vectorize)."""
     return Vectorized(func)

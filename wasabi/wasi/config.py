@@ -6,6 +6,7 @@ is in environment.py, next to the Environment its finalize() makes:
     config.preopen("data", "/data", readonly=True)
     config.stdin = b"input bytes"          # a Python bytes buffer
     config.stdout = "capture"              # collect into Environment.stdout
+    config.virtual_root = True             # "/" lists "data" (wasmer's way; default off)
     env = config.finalize()                # the native WASI context
 
 stdin / stdout / stderr each take:
@@ -15,6 +16,15 @@ stdin / stdout / stderr each take:
     "null"              nothing in, everything out discarded (os.devnull)
     a path (str/Path)   a host file: read for stdin, created or truncated for output
     a file object       anything with fileno() (its descriptor is duplicated)
+
+virtual_root: False (the default, as wasmtime and `wasabi run`): the guest's
+directories are the preopens, fd 3 onwards, and "/" itself names nothing. True (as
+wasmer, and the default of the wasmer face's StateBuilder): fd 3 is a read-only
+directory "/" whose entries are the preopens with plain names, and the preopens
+follow it (fd 4 onwards), so opendir("/") / Rust's fs::read_dir("/") list them.
+Nothing can be created, removed, renamed or written in "/" itself (EROFS); below
+an entry, that preopen's rules apply, and ".." never leads out of it
+(wasabi/_native/wasi_root.c).
 """
 import os as _os
 from dataclasses import dataclass
@@ -97,5 +107,7 @@ def apply(config, ctx):
     ctx.set_env(_env_pairs(config.env))
     for slot, spec in enumerate((config.stdin, config.stdout, config.stderr)):
         _set_stdio(ctx, slot, spec)
+    if getattr(config, "virtual_root", False):       # configs pickled before it existed
+        ctx.virtual_root()
     for p in config.preopens:
         ctx.preopen(_os.fsencode(p.host), _encode(p.guest), bool(p.readonly))

@@ -60,7 +60,18 @@ def get_version(module, strict=False):
     """The WASI version `module` imports, or None.
 
     strict: every function import must come from that one WASI namespace;
-    otherwise the first WASI namespace among the imports decides (as wasmer)."""
+    otherwise the first WASI namespace among the imports decides (as wasmer).
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, wasi
+
+old = Module(Store(), '(module (import "wasi_unstable" "proc_exit" (func (param i32))))')
+assert wasi.get_version(old, strict=True) == wasi.Version.SNAPSHOT0
+assert wasi.get_version(Module(Store(), "(module)")) is None
+    ```
+    """
     from ..binary.types import EXTERN_FUNC
     namespaces = [i.module for i in _module_imports(module) if i.kind == EXTERN_FUNC]
     if strict:
@@ -146,13 +157,16 @@ class WasiConfig:
     makes the Environment, which is why the two classes share this module."""
 
     def __init__(self, argv=None, env=None, preopens=(), stdin=INHERIT, stdout=INHERIT,
-                 stderr=INHERIT):
+                 stderr=INHERIT, virtual_root=False):
         self.argv = list(argv) if argv is not None else []
         self.env = dict(env) if env is not None else {}
         self.preopens = [as_preopen(p) for p in preopens]
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
+        # wasmer's read-only "/" listing the preopens (fd 3; they follow it), or
+        # wasmtime's table of preopens alone (the default; see wasi/config.py)
+        self.virtual_root = bool(virtual_root)
 
     def preopen(self, host, guest=None, readonly=False):
         """Give the guest `host` (a directory) under the name `guest` (default: `host`)."""
@@ -172,11 +186,24 @@ class WasiConfig:
 
     def __repr__(self):
         return (f"WasiConfig(argv={self.argv!r}, env={self.env!r}, preopens={self.preopens!r}, "
-                f"stdin={self.stdin!r}, stdout={self.stdout!r}, stderr={self.stderr!r})")
+                f"stdin={self.stdin!r}, stdout={self.stdout!r}, stderr={self.stderr!r}, "
+                f"virtual_root={self.virtual_root!r})")
 
 
 class Environment(ContextOutputs):
-    """A configured WASI context (wasmer's `wasi.Environment`)."""
+    """A configured WASI context (wasmer's `wasi.Environment`).
+
+    ## Example
+
+    ```py
+from wasabi import Store, wasi
+
+environment = wasi.StateBuilder("program").map_directory("data", ".").finalize()
+imports = environment.generate_imports(Store(), wasi.Version.SNAPSHOT1)
+assert "fd_write" in imports["wasi_snapshot_preview1"]
+assert environment.config.virtual_root                  # "/" lists "data", as in wasmer
+    ```
+    """
 
     def __init__(self, config=None):
         self.config = config if config is not None else WasiConfig()

@@ -7,7 +7,10 @@
 
 As in wasmer, the program name is argv[0], preopen_directory(d) shows host
 directory d under the same name, map_directory(alias, d) under `alias`, and
-every builder method returns the builder.
+every builder method returns the builder. Also as in wasmer, the guest has a
+virtual read-only root "/" (fd 3) listing the directories, which follow it as
+preopens of their own (fd 4, ...): a program's fs::read_dir("/") lists them
+(wasi/config.py says more; virtual_root=False gives wasmtime's layout).
 """
 import os as _os
 
@@ -16,11 +19,37 @@ from .environment import WasiConfig
 
 
 class StateBuilder:
+    """wasmer's WASI state builder: arguments, environment variables and directories,
+    then finalize() for the Environment.
+
+    ## Example
+
+    ```py
+from wasabi import Store, Module, Instance, wasi
+
+module = Module(Store(), '''
+(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "argc") (result i32)
+    (drop (call $sizes (i32.const 0) (i32.const 4)))
+    (i32.load (i32.const 0))))
+''')
+version = wasi.get_version(module, strict=True)
+assert version == wasi.Version.SNAPSHOT1
+
+environment = wasi.StateBuilder("program").argument("--verbose").environment("KEY", "value") \\
+    .finalize()
+instance = Instance(module, environment.generate_import_object(module.store, version))
+assert instance.exports.argc() == 2            # program --verbose
+    ```
+    """
+
     def __init__(self, program_name, arguments=None, environments=None, preopen_directories=None,
-                 map_directories=None):
+                 map_directories=None, virtual_root=True):
         if not isinstance(program_name, str):
             raise TypeError("the program name is a str")
-        self._config = WasiConfig(argv=[program_name])
+        self._config = WasiConfig(argv=[program_name], virtual_root=virtual_root)
         if arguments is not None:
             self.arguments(arguments)
         if environments is not None:
@@ -74,7 +103,8 @@ class StateBuilder:
         """A new Environment; the builder may be finalized again."""
         from .environment import Environment
         config = self._config
-        return Environment(WasiConfig(config.argv, config.env, config.preopens))
+        return Environment(WasiConfig(config.argv, config.env, config.preopens,
+                                      virtual_root=config.virtual_root))
 
 
 def _existing_directory(path):

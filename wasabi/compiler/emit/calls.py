@@ -4,7 +4,8 @@ A call to a function defined in this module is a direct call to @wasm_f<index>
 (LLVM may inline it); an imported function is called through its record in
 vmctx->funcs (code, vmctx), so it may be a host function or another instance's.
 In the LAZY and REPL modes (ModuleContext.table_calls) every call goes through
-the record, so that code compiled later or swapped in is reached.
+the record, so that code compiled later or swapped in is reached (except calls
+between the functions of one PGO optimised build: ModuleContext.direct).
 call_indirect reads the table element (a wrt_func*) and checks, in the spec's
 order: index < size (undefined element), not null (uninitialized element), the
 canonical signature id (indirect call type mismatch).
@@ -61,7 +62,8 @@ def call(t, func_index, op):
     params, results = t.m.func_sig(func_index)
     if func_index >= t.m.num_imported_funcs:
         t.callees.add(func_index)
-    if func_index < t.m.num_imported_funcs or t.m.table_calls:
+    if func_index < t.m.num_imported_funcs or (t.m.table_calls
+                                                and func_index not in t.m.direct):
         funcs = t.vmctx_ptr(VMCTX_FUNCS)
         record = t.inst(f"getelementptr inbounds i8, ptr {funcs}, "
                         f"i64 {func_index * FUNC_RECORD_SIZE}")

@@ -27,6 +27,8 @@ def loop(t, blocktype, op):
     after_poll = t.new_label()
     t.lines.extend(t.poll_lines(after_poll))
     t.start_block(after_poll)
+    t.lines.extend(t.count_lines(1))               # PGO: loop iterations
+    t.loop_entry(frame)                             # PGO: entries into optimised code
     frame.phi_names = [t.new() for _ in frame.params]
     del t.stack[frame.height:]
     for name, ty in zip(frame.phi_names, frame.params):

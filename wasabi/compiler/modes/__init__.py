@@ -13,6 +13,8 @@ all the runtime reads: runtime/code.py). Registered here:
 - LAZY (lazy.py): nothing built up front; each function (with the callees it is
   about to call) on its first call, through the table's stubs.
 - REPL (lazy.py): LAZY code that also makes cells for live instances (runtime/cells.py).
+- PGO (tiered.py): LAZY at T0 with counters; hot functions rebuilt at O2 with the
+  counts as their profile, in the background, and swapped in through the table.
 
 A new mode is a new Strategy: a `build(desc, options, **kwargs) -> Code` and
 whether its code is an artifact the disk cache may keep. Reading the registry
@@ -72,6 +74,7 @@ def compile(desc, options, **kwargs):
 register(Strategy(Mode.EAGER, "eager:build", cached=True))
 register(Strategy(Mode.LAZY, "lazy:build"))
 register(Strategy(Mode.REPL, "lazy:build_repl"))
+register(Strategy(Mode.PGO, "tiered:build"))
 
 __all__ = ["CompiledModule", "Strategy", "STRATEGIES", "compile", "register", "strategy",
            "unregister"]

@@ -38,13 +38,17 @@ COMPILE_THREAD_STACK = 16 << 20
 
 class LazyCode(Code):
     """The code of a LAZY (or REPL) module, shared by every instance of it."""
+    calls_through_records = True
 
-    def __init__(self, desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT, mode="lazy"):
+    def __init__(self, desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT, mode="lazy",
+                 code_options=None, profile=None):
         self.desc = desc
         self.options = options
         self.mode = mode
         self.batch_limit = max(1, int(batch_limit))
-        self._builder = BatchBuilder(desc, options, table_calls=True)
+        # code_options: what the code is built with, when not options.code (PGO's baseline)
+        self._builder = BatchBuilder(desc, code_options or options, table_calls=True,
+                                     profile=profile)
         self._library = JitLibrary()
         self._compile_lock = _threading.Lock()      # one compile at a time, never twice
         self._counters = {"functions_compiled": 0, "batches": 0, "compile_errors": 0,
