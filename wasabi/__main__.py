@@ -2,7 +2,7 @@
 
     wasabi run [--dir HOST[::GUEST]] [--env K=V] [--mode eager|lazy] [--invoke FUNC] [--no-cache]
                [--max-memory SIZE] prog.wasm [args...]
-    wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2] [--exe | --object]
+    wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2] [--exe | --object | --dylib]
     wasabi inspect prog.wasm
     wasabi cache info|clear
 
@@ -159,12 +159,21 @@ def cmd_run(args):
 # ---- compile ----
 
 def _compile_aot(args, data):
-    """--exe / --object: a native executable, or an object with its C header."""
+    """--exe / --object / --dylib: a native executable, or an object or a shared
+    library with its C header."""
     from . import aot
     if not args.output:
-        raise UsageError(f"--{'exe' if args.exe else 'object'} needs -o FILE")
+        flag = "exe" if args.exe else "object" if args.object else "dylib"
+        raise UsageError(f"--{flag} needs -o FILE")
     start = time.perf_counter()
-    if args.exe:
+    if args.dylib:
+        from .aot.dylib import write_dylib
+        from .options import Options
+        header = write_dylib(data, args.output, options=Options(tier=args.tier),
+                             source=args.module)
+        what = (f"shared library (header {header}; from Python: wasabi.load_dylib; "
+                f"link: cc -o app app.c {args.output} -Wl,-rpath,...)")
+    elif args.exe:
         aot.write_exe(data, args.output, args.tier)
         what = "executable"
     else:
@@ -181,7 +190,7 @@ def cmd_compile(args):
     from .compiler import compile_module
     from .options import Options
     data = _read_module(args.module)
-    if args.exe or args.object:
+    if args.exe or args.object or args.dylib:
         return _compile_aot(args, data)
     start = time.perf_counter()
     desc = parse(data)
@@ -354,6 +363,9 @@ def build_parser():
                       "linked in; run it as ./prog [--dir H::G --env K=V --] args)")
     kind.add_argument("--object", action="store_true",
                       help="write an object to link into C programs, and its C header")
+    kind.add_argument("--dylib", action="store_true",
+                      help="write a shared library (C API and header; wasabi.load_dylib "
+                      "loads it without LLVM)")
     comp.set_defaults(handler=cmd_compile)
 
     inspect = sub.add_parser("inspect", help="list a module's imports, exports and sizes")

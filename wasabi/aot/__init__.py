@@ -1,10 +1,12 @@
-"""Ahead-of-time outputs (issue 16): native executables of WASI commands, and
-objects that link into C programs.
+"""Ahead-of-time outputs (issue 16): native executables of WASI commands, objects
+that link into C programs, and shared libraries.
 
-    from wasabi.aot import write_exe, write_object
+    from wasabi.aot import write_exe, write_object, write_dylib
     write_exe(wasm_bytes, "prog")          # ./prog [--dir H::G --env K=V --] args...
     write_object(wasm_bytes, "prog.o")     # and prog.h: int prog_main(int, char**)
     # cc -no-pie -o app app.c prog.o -lpthread
+    write_dylib(wasm_bytes, "libprog.so") # and libprog.h (C API; cffi: ffi.cdef(cdef(h)))
+    # wasabi.load_dylib("libprog.so"): a Module, no LLVM (see dylib.py)
 
 The executable holds the module's machine code (EAGER's code, compiled without
 interrupt polls), a generated C description of the module (cgen.py) and the C
@@ -98,3 +100,20 @@ def write_object(wasm, path, name=None, tier="O2", source="a wasm module"):
     header = pathlib.Path(path).with_suffix(".h")
     header.write_text(HEADER.format(name=name, upper=name.upper(), source=source))
     return header
+
+
+def write_dylib(wasm, path, name=None, options=None, source="a wasm module"):
+    """Write a shared library of `wasm` (bytes) to `path` and its C header beside it
+    (path with .h); returns the header's path (aot/dylib.py; wasabi.load_dylib loads it)."""
+    from .dylib import write_dylib as write
+    return write(wasm, path, name, options, source)
+
+
+def cdef(header):
+    """The declarations of a generated header (its text, or a path to it) that cffi's
+    ffi.cdef reads: the part between its cdef markers."""
+    import os
+    from .dylib_c import cdef as declarations
+    if isinstance(header, os.PathLike):
+        header = open(header).read()
+    return declarations(header)

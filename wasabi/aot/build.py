@@ -58,29 +58,29 @@ def _runtime_key(cc):
     return digest.hexdigest()[:16]
 
 
-def runtime_objects(directory=None):
-    """The standalone runtime's object files, compiled on first use into
-    <cache dir>/runtime-<key>/ (atomically: a directory renamed into place)."""
+def runtime_objects(directory=None, sources=RUNTIME_SOURCES):
+    """The standalone runtime's object files (of `sources`, in NATIVE), each compiled
+    on first use into <cache dir>/runtime-<key>/ (atomically: renamed into place), so
+    that executables and shared libraries share the files they both link."""
     from ..compiler.cache import cache_dir
     cc = compiler()
     base = _pathlib.Path(directory or cache_dir())
     target = base / f"runtime-{_runtime_key(cc)}"
-    names = [_pathlib.Path(source).with_suffix(".o").name for source in RUNTIME_SOURCES]
-    if all((target / name).exists() for name in names):
-        return [target / name for name in names]
-    base.mkdir(mode=0o700, parents=True, exist_ok=True)
-    work = _pathlib.Path(_tempfile.mkdtemp(dir=base, prefix=".runtime-"))
-    try:
-        for source, name in zip(RUNTIME_SOURCES, names):
-            _run([cc, *CFLAGS, *_includes(), "-c", str(NATIVE / source), "-o",
-                  str(work / name)])
+    objects = [target / _pathlib.Path(source).with_suffix(".o").name for source in sources]
+    missing = [(s, o) for s, o in zip(sources, objects) if not o.exists()]
+    if missing:
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target.mkdir(mode=0o700, exist_ok=True)
+    for source, obj in missing:
+        fd, partial = _tempfile.mkstemp(dir=target, prefix=".", suffix=".o")
+        _os.close(fd)
+        partial = _pathlib.Path(partial)
         try:
-            _os.rename(work, target)
-        except OSError:                 # another process built it first
-            pass
-    finally:
-        _shutil.rmtree(work, ignore_errors=True)
-    return [target / name for name in names]
+            _run([cc, *CFLAGS, *_includes(), "-c", str(NATIVE / source), "-o", str(partial)])
+            _os.replace(partial, obj)
+        finally:
+            partial.unlink(missing_ok=True)
+    return objects
 
 
 def link_executable(object_bytes, module_c, output):

@@ -15,6 +15,7 @@ from . import engine, target
 from .externs import Function, Global, Memory, Table, WasmFunction
 from .imports import ImportObject
 from .module import Instance, Module, compile, instantiate
+from .dylib import load_dylib
 from .store import Store
 from .types import ExportType, FunctionType, GlobalType, ImportType, MemoryType, TableType, Type
 from .values import Value
@@ -24,7 +25,7 @@ from .wat import wasm2wat, wat2wasm
 ExportsIterator = type(iter({}.items()))
 
 __all__ = [
-    "compile", "instantiate",
+    "compile", "instantiate", "load_dylib",
     "Store", "Limits", "Module", "Instance", "Exports", "ExportsIterator", "ImportObject",
     "Function", "WasmFunction", "Global", "Memory", "Table",
     "Type", "Value", "FunctionType", "GlobalType", "MemoryType", "TableType",

@@ -196,6 +196,18 @@ assert module.custom_sections("note") == [b"abc"]
         from ..aot import write_object
         return write_object(self._wasm, path, name, tier)
 
+    def write_dylib(self, path, name=None, tier=None):
+        """Write a shared library of this module to `path` and its C header (path with
+        .h; C prefix `name`, default the file's name without lib and suffixes); returns
+        the header's path. wasabi.load_dylib(path) loads it without LLVM. The code is
+        compiled with this module's code options (`tier` overrides the tier)."""
+        from ..aot.dylib import write_dylib
+        from ..options import CodeOptions
+        code = self._code.code_options
+        if tier is not None:
+            code = CodeOptions(tier, code.bounds, code.fuel, code.interruptible)
+        return write_dylib(self._wasm, path, name, code)
+
     def serialize(self):
         """Bytes that Module.deserialize turns back into this module (with its code).
 

@@ -41,7 +41,8 @@ def code_markers(part=0):
 class ModuleContext:
     """What every function translator needs to know about its module."""
 
-    def __init__(self, desc, code=None, table_calls=False, profile=None):
+    def __init__(self, desc, code=None, table_calls=False, profile=None,
+                 segment_stack_check=None):
         code = CodeOptions.of(code)
         self.desc = desc
         self.bounds = code.bounds
@@ -62,7 +63,10 @@ class ModuleContext:
         self.intrinsics = {}              # declaration text -> None (ordered set)
         machine = _platform.machine().lower()
         self.fp_register = FP_REGISTER.get(machine, "x")
-        self.segment_stack_check = machine in TLS_SEGMENT_STACK_CHECK
+        # False: the limit's offset comes from the vmctx (AOT shared libraries, whose
+        # code runs under the extension or under the standalone runtime: two offsets)
+        self.segment_stack_check = (machine in TLS_SEGMENT_STACK_CHECK
+                                    if segment_stack_check is None else segment_stack_check)
 
     def type_sig(self, type_index):
         """(LLVM param types, LLVM result types) of a module type."""
@@ -118,11 +122,12 @@ class ModuleIR:
 
 
 def translate_module(desc, code=None, func_indices=None, triple="", datalayout="",
-                     table_calls=False, part=0, profile=None):
+                     table_calls=False, part=0, profile=None, segment_stack_check=None):
     """Translate the defined functions (all, or `func_indices`) into one IR module with
-    the CodeOptions `code` (`part`: which code markers it gets, see code_markers)."""
+    the CodeOptions `code` (`part`: which code markers it gets, see code_markers;
+    `segment_stack_check`: see ModuleContext)."""
     start = _time.perf_counter()
-    ctx = ModuleContext(desc, code, table_calls, profile)
+    ctx = ModuleContext(desc, code, table_calls, profile, segment_stack_check)
     first = desc.num_imported_funcs
     funcs = desc.funcs if func_indices is None else [desc.funcs[i - first] for i in func_indices]
     bodies = []

@@ -183,3 +183,33 @@ def native_import_thunk(functype, fnptr):
     return _compile("cfunc", functype,
                     lambda name, params, results: native_import_thunk_ir(name, params, results,
                                                                          fnptr), {}, fnptr)
+
+
+# ---- thunks emitted into an object (AOT shared libraries, wasabi/aot/dylib.py) ----
+
+THUNK_KINDS = ("array", "host", "native")
+
+
+def object_thunk_symbol(kind, index):
+    """The symbol of thunk `kind` for the `index`th signature of thunks_object_ir."""
+    return f"wasabi_{kind}_thunk_t{index}"
+
+
+def thunks_object_ir(functypes):
+    """IR of the array, host and native thunks (native: at most one result) of each
+    FuncType in `functypes`, named by object_thunk_symbol; the host thunks call
+    @wasabi_rt_host_call as the JIT's do. Returns (text, {(kind, index): symbol})."""
+    parts = [f"declare void @{HOST_CALL}(ptr, ptr) nounwind"]
+    symbols = {}
+    makers = {"array": array_thunk_ir, "host": host_thunk_ir, "native": native_thunk_ir}
+    for index, functype in enumerate(functypes):
+        params, results = _types(functype.params), _types(functype.results)
+        for kind in THUNK_KINDS:
+            if kind == "native" and len(results) > 1:
+                continue
+            name = object_thunk_symbol(kind, index)
+            text = makers[kind](name, params, results)
+            parts.append("".join(line + "\n" for line in text.splitlines()
+                                 if not line.startswith("declare ")))
+            symbols[(kind, index)] = name
+    return "\n".join(parts), symbols

@@ -51,6 +51,7 @@ __asm__(".globl wasabi_stack_limit_tpoff\n\t.set wasabi_stack_limit_tpoff, 0x70"
 
 static __thread __attribute__((tls_model("initial-exec"))) jmp_buf* tls_top;
 static __thread __attribute__((tls_model("initial-exec"))) uintptr_t tls_stack_low;
+static __thread __attribute__((tls_model("initial-exec"))) int tls_prepared;
 
 /* ---- what entry.c, control.c, limits.c and hostcall.c give the extension ---- */
 
@@ -84,7 +85,9 @@ void wasabi_rt_host_call(void* hostrec, void* slots) {
 
 /* ---- the thread: stack bounds, the limit compiled code reads, an altstack ---- */
 
-static int thread_prepare(void) {
+int wsa_thread_prepare(void) {
+    if (tls_prepared)
+        return 0;
     pthread_attr_t attr;
     void* addr = NULL;
     size_t size = 0;
@@ -98,12 +101,16 @@ static int thread_prepare(void) {
     stack_t ss = {.ss_sp = malloc(ALTSTACK_SIZE), .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
     if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0)
         return -1;
-    return wrt_signals_ensure();
+    if (wrt_signals_ensure() != 0)
+        return -1;
+    tls_prepared = 1;
+    return 0;
 }
 
 /* ---- calls into wasm ---- */
 
 typedef void (*wsa_void_fn)(void* vmctx);
+typedef void (*wsa_thunk_fn)(void* fn, void* vmctx, void* slots);
 
 static int run_wasm(const wsa_module* m, uint32_t index, VMContext* ctx) {
     jmp_buf buf;
@@ -113,6 +120,24 @@ static int run_wasm(const wsa_module* m, uint32_t index, VMContext* ctx) {
     if (code == 0) {
         tls_top = &buf;
         fn(ctx);
+    }
+    tls_top = outer;
+    return code;
+}
+
+int wsa_run_start(const wsa_module* m, VMContext* ctx) {
+    return m->start >= 0 ? run_wasm(m, (uint32_t)m->start, ctx) : 0;
+}
+
+/* thunk(fn, vmctx, slots) (an array-call thunk: parameters and results in 16-byte
+ * slots) inside an entry: 0, or the trap code */
+int wsa_call_thunk(void* thunk, void* fn, void* vmctx, void* slots) {
+    jmp_buf buf;
+    jmp_buf* volatile outer = tls_top;
+    int code = _setjmp(buf);
+    if (code == 0) {
+        tls_top = &buf;
+        ((wsa_thunk_fn)thunk)(fn, vmctx, slots);
     }
     tls_top = outer;
     return code;
@@ -149,7 +174,7 @@ static int link_wasi(const wsa_module* m, VMContext* ctx, wasi_ctx* wasi) {
     return 0;
 }
 
-static void define_functions(const wsa_module* m, VMContext* ctx) {
+void wsa_define_functions(const wsa_module* m, VMContext* ctx) {
     for (uint32_t i = m->num_imports; i < m->num_funcs; i++) {
         ctx->funcs[i].code = m->code[i - m->num_imports];
         ctx->funcs[i].vmctx = ctx;
@@ -158,7 +183,7 @@ static void define_functions(const wsa_module* m, VMContext* ctx) {
     ctx->type_ids = (uint64_t*)m->type_ids;
 }
 
-static void define_globals(const wsa_module* m, VMContext* ctx) {
+void wsa_define_globals(const wsa_module* m, VMContext* ctx) {
     uint8_t* cells = xcalloc(m->num_globals, GLOBAL_CELL_SIZE);
     ctx->globals = xcalloc(m->num_globals, sizeof(uint8_t*));
     for (uint32_t i = 0; i < m->num_globals; i++) {
@@ -171,7 +196,7 @@ static void define_globals(const wsa_module* m, VMContext* ctx) {
     }
 }
 
-static int define_tables(const wsa_module* m, VMContext* ctx) {
+int wsa_define_tables(const wsa_module* m, VMContext* ctx) {
     ctx->tables = xcalloc(m->num_tables, sizeof(wrt_table*));
     for (uint32_t i = 0; i < m->num_tables; i++) {
         const wsa_table* t = &m->tables[i];
@@ -182,7 +207,7 @@ static int define_tables(const wsa_module* m, VMContext* ctx) {
     return 0;
 }
 
-static void define_segments(const wsa_module* m, VMContext* ctx) {
+void wsa_define_segments(const wsa_module* m, VMContext* ctx) {
     ctx->datas = xcalloc(m->num_datas, sizeof(wrt_segment));
     for (uint32_t i = 0; i < m->num_datas; i++) {
         ctx->datas[i].ptr = (void*)m->datas[i].bytes;
@@ -201,7 +226,7 @@ static void define_segments(const wsa_module* m, VMContext* ctx) {
 
 /* active element then data segments, in order (a failure traps, as in the
  * spec); active and declarative segments are dropped afterwards */
-static int apply_segments(const wsa_module* m, VMContext* ctx) {
+int wsa_apply_segments(const wsa_module* m, VMContext* ctx) {
     for (uint32_t i = 0; i < m->num_elems; i++) {
         const wsa_elem* e = &m->elems[i];
         if (e->offset >= 0) {
@@ -223,6 +248,23 @@ static int apply_segments(const wsa_module* m, VMContext* ctx) {
         ctx->datas[i].len = 0;
     }
     return 0;
+}
+
+/* what wsa_define_* allocated (the VMContext and its funcs array are the caller's) */
+void wsa_free_parts(const wsa_module* m, VMContext* ctx) {
+    if (ctx->globals && m->num_globals)
+        free(ctx->globals[0]);          /* the cells, one block */
+    free(ctx->globals);
+    for (uint32_t i = 0; ctx->tables && i < m->num_tables; i++)
+        if (ctx->tables[i])
+            wrt_table_free(ctx->tables[i]);
+    free(ctx->tables);
+    free(ctx->datas);
+    for (uint32_t i = 0; ctx->elems && i < m->num_elems; i++)
+        free(ctx->elems[i].ptr);
+    free(ctx->elems);
+    if (ctx->memory)
+        wrt_memory_free(ctx->memory);
 }
 
 /* ---- the command line ---- */
@@ -318,7 +360,7 @@ static int report_trap(const wsa_module* m, int code) {
 }
 
 int wsa_main(const wsa_module* m, int argc, char** argv) {
-    if (thread_prepare() != 0)
+    if (wsa_thread_prepare() != 0)
         return fail("cannot prepare the thread (stack bounds, signal handlers)", NULL), ERROR_STATUS;
     wrt_register_code_range((uintptr_t)m->code_begin, (uintptr_t)m->code_end);
     wasi_ctx* wasi = wasi_ctx_new();
@@ -345,12 +387,12 @@ int wsa_main(const wsa_module* m, int argc, char** argv) {
     }
     if (link_wasi(m, ctx, wasi) != 0)
         return ERROR_STATUS;
-    define_functions(m, ctx);
-    define_globals(m, ctx);
-    if (define_tables(m, ctx) != 0)
+    wsa_define_functions(m, ctx);
+    wsa_define_globals(m, ctx);
+    if (wsa_define_tables(m, ctx) != 0)
         return ERROR_STATUS;
-    define_segments(m, ctx);
-    int code = apply_segments(m, ctx);
+    wsa_define_segments(m, ctx);
+    int code = wsa_apply_segments(m, ctx);
     if (code)
         return report_trap(m, code);
     if (m->start >= 0 && (code = run_wasm(m, (uint32_t)m->start, ctx)) != 0)

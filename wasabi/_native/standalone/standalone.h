@@ -56,6 +56,20 @@ typedef struct wsa_module {
     const void* code_end;
 } wsa_module;
 
+/* The pieces of an instantiation, for the shared libraries' C API (dylib.c).
+ * `ctx` is a VMContext (vmctx.h) whose funcs array holds the imports. */
+struct VMContext;
+int wsa_thread_prepare(void);       /* this thread's stack limit, altstack, signal handler */
+void wsa_define_functions(const wsa_module* m, struct VMContext* ctx);
+void wsa_define_globals(const wsa_module* m, struct VMContext* ctx);
+int wsa_define_tables(const wsa_module* m, struct VMContext* ctx);
+void wsa_define_segments(const wsa_module* m, struct VMContext* ctx);
+int wsa_apply_segments(const wsa_module* m, struct VMContext* ctx);   /* 0 or a trap code */
+int wsa_run_start(const wsa_module* m, struct VMContext* ctx);        /* 0 or a trap code */
+void wsa_free_parts(const wsa_module* m, struct VMContext* ctx);
+/* an array-call thunk(fn, vmctx, slots) inside an entry: 0 or the trap code */
+int wsa_call_thunk(void* thunk, void* fn, void* vmctx, void* slots);
+
 /* Run the module as `wasabi run` runs a WASI command: runtime options, `--`, the
  * program's arguments (see standalone.c). Returns the process exit status. */
 int wsa_main(const wsa_module* m, int argc, char** argv);
