@@ -1,8 +1,9 @@
 """wat2wasm: WebAssembly text -> binary module bytes."""
 from .errors import WatSyntaxError
+from .annotations import blank_unknown_annotations
 from .lexer import blank_block_comments, tokenize
 from .module import ModuleAssembler
-from .tokens import END, TokenStream, paren_depths
+from .tokens import END, TokenStream, display_name, paren_depths, unquote_ids
 
 _EMPTY_MODULE = b"\0asm\x01\0\0\0"
 
@@ -39,12 +40,14 @@ def wat2wasm(text, *, debug_names=True, encoder="wat"):
         raise TypeError(f"expected WebAssembly text as str, got {type(text).__name__}")
     if encoder not in ENCODERS:
         raise ValueError(f"encoder must be one of {ENCODERS}, not {encoder!r}")
-    text = blank_block_comments(text)
+    text = blank_unknown_annotations(blank_block_comments(text))
     toks = tokenize(text)
+    quoted_ids = unquote_ids(toks) if '$"' in text else frozenset()
     count = len(toks)
     depths = paren_depths(toks)
     toks += [END, END]
     stream = TokenStream(text, toks)
+    stream.quoted_ids = quoted_ids
     if count == 0:
         return _EMPTY_MODULE
     if min(depths) < 0:
@@ -52,13 +55,12 @@ def wat2wasm(text, *, debug_names=True, encoder="wat"):
     if depths[-1] != 0:
         stream.unexpected(count)                    # a '(' never closed
     if not (toks[0] == "(" and toks[1] == "module"):
-        return ModuleAssembler(text, toks, depths, 0, count, None, debug_names,
-                               encoder).assemble()
+        return _assemble(stream, depths, 0, count, None, debug_names, encoder)
     close = depths.index(0)
     if close != count - 1:
         stream.unexpected(close + 1)
     ident, i = stream.optional_id(2)
-    module_name = ident[1:] if ident is not None else None
+    module_name = display_name(ident) if ident is not None else None
     if toks[i] == "binary":
         data, i = stream.strings(i + 1)
         stream.close(i)
@@ -71,5 +73,11 @@ def wat2wasm(text, *, debug_names=True, encoder="wat"):
         except UnicodeDecodeError:
             stream.error("malformed UTF-8 encoding", i - 1)
         return wat2wasm(quoted, debug_names=debug_names, encoder=encoder)
-    return ModuleAssembler(text, toks, depths, i, close, module_name, debug_names,
-                           encoder).assemble()
+    return _assemble(stream, depths, i, close, module_name, debug_names, encoder)
+
+
+def _assemble(stream, depths, start, end, module_name, debug_names, encoder):
+    assembler = ModuleAssembler(stream.text, stream.toks, depths, start, end, module_name,
+                                debug_names, encoder)
+    assembler.quoted_ids = stream.quoted_ids
+    return assembler.assemble()

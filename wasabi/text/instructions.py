@@ -161,13 +161,17 @@ class InstructionParser:
         entry = INSTRUCTIONS.get(name)
         if entry is None:
             if name == "then" and stack and stack[-1][0] == _FOLDED_COND:
-                _, label, blocktype = stack[-1]
+                _, label, blocktype, hint = stack[-1]
                 self.note_block(label)
+                if hint is not None:
+                    self.hints.append((len(out), hint))
                 out += _IF
                 out += blocktype
                 self.labels.push(label)                  # the condition is outside it
                 stack[-1] = (_FOLDED_THEN,)
                 return i + 2
+            if name == "@metadata.code.branch_hint":
+                return self._branch_hint(i, stack)
             self.bad_instruction(i + 1)
         code, kind, op = entry
         if kind == "blocktype":
@@ -175,7 +179,7 @@ class InstructionParser:
             label, i = self._label_definition(i + 2, note=code != _IF)
             blocktype, i = self._blocktype(i)
             if code == _IF:
-                stack.append((_FOLDED_COND, label, blocktype))
+                stack.append((_FOLDED_COND, label, blocktype, None))
             else:
                 out += code
                 out += blocktype
@@ -196,6 +200,46 @@ class InstructionParser:
         stack.append((_FOLDED, out[mark:]))              # emitted after the operands
         del out[mark:]
         return i
+
+    def _branch_hint(self, i, stack):
+        """`(@metadata.code.branch_hint "\\00" or "\\01")` at i: a hint for the head of the
+        instruction that follows (a folded one's op, written after its operands; a
+        folded if's `if`, written at its (then), at that head's offset in the body."""
+        value, j = self.string(i + 2)
+        if value not in (b"\x00", b"\x01"):
+            self.error("invalid value for branch hint", i + 2)
+        j = self.close(j)
+        toks = self.toks
+        nxt = toks[j]
+        if nxt in INSTRUCTIONS or (nxt in ("end", "else") and stack
+                                   and stack[-1][0] == _FLAT_BLOCK):
+            self.hints.append((len(self.out), value[0]))   # a flat one: written next
+            return j
+        entry = INSTRUCTIONS.get(toks[j + 1]) if nxt == "(" else None
+        if entry is None:
+            message = ("duplicate annotation" if toks[j + 1] == "@metadata.code.branch_hint"
+                       and nxt == "(" else "must precede an instruction")
+            self.error(f"@metadata.code.branch_hint annotation: {message}", i)
+        code, kind, op = entry
+        if kind == "blocktype":
+            if code != _IF:
+                self.hints.append((len(self.out), value[0]))
+                return self._open_folded(j, stack)
+            j = self._open_folded(j, stack)
+            stack[-1] = stack[-1][:3] + (value[0],)    # noted when its (then) opens
+            return j
+        # (op imm* instr*): operands first, then the op the hint is for
+        out = self.out
+        mark = len(out)
+        j = j + 2 if kind == "none" else _IMMEDIATES[kind](self, j + 2, code, op, out)
+        if kind == "none":
+            out += code
+        head = out[mark:]
+        del out[mark:]
+        j = self.close_instrs(self.instrs(j))
+        self.hints.append((len(out), value[0]))
+        out += head
+        return j
 
     def _close_folded(self, i, stack):
         """')' at i closing the innermost folded frame."""
@@ -267,8 +311,8 @@ class InstructionParser:
         return self._expression(i, True)
 
     def _expression(self, i, single):
-        saved = self.out, self.labels, self.block_count, self.block_names
-        self.out, self.labels = bytearray(), LabelStack()
+        saved = self.out, self.labels, self.block_count, self.block_names, self.hints
+        self.out, self.labels, self.hints = bytearray(), LabelStack(), []
         self.block_count, self.block_names = 0, {}     # no label names outside functions
         try:
             i = self.instrs(i, single)
@@ -277,13 +321,13 @@ class InstructionParser:
             self.out.append(_END)
             return bytes(self.out), i
         finally:
-            self.out, self.labels, self.block_count, self.block_names = saved
+            self.out, self.labels, self.block_count, self.block_names, self.hints = saved
 
     def _label_definition(self, i, note=True):
         """The optional label of a block, loop or if that opens at i (noted for the name
         section unless `note` is False: then the caller notes it where it opens)."""
         label = None
-        if self.toks[i][:1] == "$":
+        if self.toks[i][:1] == "$" or self.toks[i] == "(":     # $id, (@name "...")
             label, i = self.optional_id(i)
         if note:
             self.note_block(label)

@@ -10,6 +10,7 @@ are appended in the order wabt and the spec's reading produce.
 """
 from ..binary.types import FUNCREF
 from . import encoding
+from .annotations import AnnotationParser
 from .encoding import uleb
 from .instructions import InstructionParser, LabelStack
 from .sections import data_segment, elem_segment, encode_locals, module_binary
@@ -22,7 +23,7 @@ _KIND_WORDS = {"func": "function", "table": "table", "memory": "memory", "global
 _PAGE = 65536
 
 
-class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
+class ModuleAssembler(TokenStream, InstructionParser, TypeParser, AnnotationParser):
     """Assembles the fields in toks[start:end] (inside `(module ...)`) into a binary."""
 
     def __init__(self, text, toks, depths, start, end, module_name=None, debug_names=True,
@@ -43,6 +44,9 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
         self.imports, self.func_types, self.tables, self.memories = [], [], [], []
         self.globals, self.exports, self.elems, self.codes, self.datas = [], [], [], [], []
         self.start_func = None
+        self.customs = []                 # (placement, encoded custom section)
+        self.branch_hints = {}            # function index -> [(offset in body, value)]
+        self.type_checks = []             # (type index, (params, results), token index)
         self.uses_data_count = False      # memory.init / data.drop seen: a datacount section
         self.next_index = dict.fromkeys(_KINDS, 0)
         # for the name section
@@ -51,11 +55,22 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
         # per function
         self.out, self.labels, self.local_names = bytearray(), LabelStack(), {}
         self.block_count, self.block_names = 0, {}      # every block counts, named or not
+        self.hints = []                                  # (offset in self.out, value)
 
     def assemble(self):
         self._scan()
         self._build()
+        self._check_deferred_types()
         return module_binary(self)
+
+    def _check_deferred_types(self):
+        """(type x) with an inline type, x not yet defined where it was written: the wat
+        crate checks it once every implicit type has been added."""
+        for index, key, i in self.type_checks:
+            if index >= len(self.types):
+                self.error("unknown type", i)
+            if self.types[index] != key:
+                self.error("inline function type", i)
 
     # --- pass 1 -----------------------------------------------------------------------
 
@@ -227,9 +242,13 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser):
         self.out = bytearray()
         self.labels = LabelStack()
         self.block_count, self.block_names = 0, {}
+        self.hints = []
         i = self.instrs(i)
         if self.toks[i] != ")":
             self.bad_instruction(i)
+        body_start = len(encode_locals(local_types))
+        if self.hints:
+            self.branch_hints[index] = [(body_start + at, value) for at, value in self.hints]
         if self.debug_names and self.local_names:
             self.local_names_by_func[index] = {v: k for k, v in self.local_names.items()}
         if self.debug_names and self.block_names:
@@ -466,6 +485,9 @@ _SCANNERS = {
     "data": lambda self, i: self._scan_segment("data", i),
     "export": ModuleAssembler._scan_nothing,
     "start": ModuleAssembler._scan_nothing,
+    "@custom": ModuleAssembler._scan_nothing,
+    "@producers": ModuleAssembler._scan_nothing,
+    "@dylink.0": ModuleAssembler._scan_nothing,
 }
 
 _BUILDERS = {
@@ -479,6 +501,9 @@ _BUILDERS = {
     "start": ModuleAssembler._build_start,
     "elem": ModuleAssembler._build_elem,
     "data": ModuleAssembler._build_data,
+    "@custom": ModuleAssembler._build_custom,
+    "@producers": ModuleAssembler._build_producers,
+    "@dylink.0": ModuleAssembler._build_dylink,
 }
 
 _IMPORT_DESCS = {

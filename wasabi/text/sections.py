@@ -3,35 +3,53 @@ encodings of segments, locals and the name section (minimal LEB128s; where the b
 format leaves a choice, wabt's, so that the bytes match wast2json's)."""
 from ..binary.types import FUNCREF
 from . import encoding
+from .annotations import AFTER_LAST, BEFORE_FIRST, branch_hint_section
 from .encoding import uleb
+from .tokens import display_name
 
 
 def module_binary(m):
     """The module's bytes from ModuleAssembler `m`: each non-empty section, in the
-    binary format's order; the data count section only where code needs it (as wabt)."""
+    binary format's order; the data count section only where code needs it (as wabt);
+    custom sections from annotations where the wat crate places them."""
     sections = [b"\0asm\x01\0\0\0"]
 
-    def add(section_id, entries):
+    def custom(place):
+        sections.extend(data for where, data in m.customs if where == place)
+
+    def add(anchor, section_id, entries):
+        custom(("before", anchor))
         if entries:
             sections.append(encoding.section(section_id, encoding.vector(entries)))
+        custom(("after", anchor))
 
-    add(1, [b"\x60" + encoding.vector([bytes((t,)) for t in params])
-            + encoding.vector([bytes((t,)) for t in results])
-            for params, results in m.types])
-    add(2, m.imports)
-    add(3, m.func_types)
-    add(4, m.tables)
-    add(5, m.memories)
-    add(6, m.globals)
-    add(7, m.exports)
+    custom(BEFORE_FIRST)
+    add("type", 1, [b"\x60" + encoding.vector([bytes((t,)) for t in params])
+                    + encoding.vector([bytes((t,)) for t in results])
+                    for params, results in m.types])
+    add("import", 2, m.imports)
+    add("func", 3, m.func_types)
+    add("table", 4, m.tables)
+    add("memory", 5, m.memories)
+    add("tag", 13, [])
+    add("global", 6, m.globals)
+    add("export", 7, m.exports)
+    custom(("before", "start"))
     if m.start_func is not None:
         sections.append(encoding.section(8, uleb(m.start_func)))
-    add(9, m.elems)
+    custom(("after", "start"))
+    add("elem", 9, m.elems)
     # wabt writes a data count only when there is data; the wat crate whenever code needs it
     if m.uses_data_count and (m.datas or not m.wabt):
         sections.append(encoding.section(12, uleb(len(m.datas))))
-    add(10, m.codes)
-    add(11, m.datas)
+    custom(("before", "code"))
+    if m.codes and m.branch_hints:       # just before the code it refers to
+        sections.append(branch_hint_section(m.branch_hints))
+    if m.codes:
+        sections.append(encoding.section(10, encoding.vector(m.codes)))
+    custom(("after", "code"))
+    add("data", 11, m.datas)
+    custom(AFTER_LAST)
     if m.debug_names:
         names = _name_section(m)
         if names is not None:
@@ -76,7 +94,7 @@ def _subsection(sub_id, payload):
 
 def _name_map(names):
     """index -> $identifier as a name map (the $ dropped), sorted by index."""
-    return encoding.vector([uleb(k) + encoding.name(v[1:])
+    return encoding.vector([uleb(k) + encoding.name(display_name(v))
                             for k, v in sorted(names.items())])
 
 

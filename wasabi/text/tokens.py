@@ -21,8 +21,26 @@ REFTYPES = {"funcref": FUNCREF, "externref": EXTERNREF, "anyfunc": FUNCREF}
 HEAPTYPES = {"func": FUNCREF, "extern": EXTERNREF}
 
 
+class NamedId(str):
+    """An entity's identifier (`$x`, or a unique stand-in `@<token index>` when it has
+    none) that carries the name a `(@name "...")` annotation gives it."""
+
+    def __new__(cls, ident, display):
+        self = super().__new__(cls, ident)
+        self.display = display
+        return self
+
+
+def display_name(ident):
+    """The name the name section records for identifier `ident`."""
+    display = getattr(ident, "display", None)
+    return ident[1:] if display is None else display
+
+
 class TokenStream:
     """Tokens of one text plus error reporting at a token's line and column."""
+
+    quoted_ids = frozenset()     # `$"..."` identifiers, unquoted (see unquote_ids)
 
     def __init__(self, text, toks):
         self.text = text
@@ -73,16 +91,28 @@ class TokenStream:
         return toks[i] == "(" and toks[i + 1] == word
 
     def optional_id(self, i):
-        """An identifier at i ($name), or None; validated."""
-        tok = self.toks[i]
+        """An identifier at i ($name), or None; validated. A `(@name "...")` after it
+        (or in its place) makes it a NamedId."""
+        toks = self.toks
+        tok = toks[i]
         if tok[:1] != "$":
+            if tok == "(" and toks[i + 1] == "@name":
+                display, i = self._name_annotation(i)
+                return NamedId(f"@{i}", display), i
             return None, i
         self.check_id(i)
+        if toks[i + 1] == "(" and toks[i + 2] == "@name":
+            display, j = self._name_annotation(i + 1)
+            return NamedId(tok, display), j
         return tok, i + 1
+
+    def _name_annotation(self, i):
+        display, i = self.name(i + 2)
+        return display, self.close(i)
 
     def check_id(self, i):
         tok = self.toks[i]
-        if len(tok) < 2 or IDCHARS_RE.fullmatch(tok) is None:
+        if len(tok) < 2 or (IDCHARS_RE.fullmatch(tok) is None and tok not in self.quoted_ids):
             self.unexpected(i, "an identifier")
 
     def string(self, i):
@@ -134,6 +164,24 @@ class TokenStream:
         if t is None:
             self.unexpected(i, "a reference type")
         return t, i + 1
+
+
+def unquote_ids(toks):
+    """Replace each `$"..."` identifier token by `$` and its name (the same identifier as
+    `$name` when the name is made of id characters); the set of those that are not."""
+    quoted = set()
+    for k, tok in enumerate(toks):
+        if tok[:2] == '$"' and literals.STRING_TOKEN_RE.fullmatch(tok[1:]):
+            try:
+                name = literals.name_text(literals.string_bytes(tok[1:]))
+            except literals.LiteralError:
+                continue                          # left reserved: reported where used
+            if not name:
+                continue
+            toks[k] = "$" + name
+            if IDCHARS_RE.fullmatch(toks[k]) is None:
+                quoted.add(toks[k])
+    return frozenset(quoted)
 
 
 def is_reserved(tok):

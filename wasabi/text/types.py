@@ -13,7 +13,7 @@ class TypeParser:
         params, results, names = [], [], []
         while toks[i] == "(" and toks[i + 1] == "param":
             i += 2
-            if toks[i][:1] == "$":
+            if toks[i][:1] == "$" or (toks[i] == "(" and toks[i + 1] == "@name"):
                 if not allow_names:
                     self.unexpected(i)
                 ident, i = self.optional_id(i)
@@ -55,9 +55,9 @@ class TypeParser:
         if index is not None:
             known = self.types[index] if index < len(self.types) else None
             if i != start:
-                if known is None:
-                    self.error("unknown type", start)
-                if known != (params, results):
+                if known is None:           # maybe an implicit type yet to come
+                    self.type_checks.append((index, (params, results), start))
+                elif known != (params, results):
                     self.error("inline function type", start)
             elif known is not None:
                 params, results = known
