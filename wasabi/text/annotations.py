@@ -97,6 +97,8 @@ class AnnotationParser:
             place, i = self._custom_place(i + 1)
         data, i = self.strings(i)
         self.customs.append((place, _custom_section(name, data)))
+        if name == "name":
+            self.custom_name_section = True     # written instead of the generated one
         return i
 
     def _custom_place(self, i):

@@ -45,6 +45,7 @@ class ModuleAssembler(TokenStream, InstructionParser, TypeParser, AnnotationPars
         self.globals, self.exports, self.elems, self.codes, self.datas = [], [], [], [], []
         self.start_func = None
         self.customs = []                 # (placement, encoded custom section)
+        self.custom_name_section = False  # an (@custom "name" ...) replaces ours
         self.branch_hints = {}            # function index -> [(offset in body, value)]
         self.type_checks = []             # (type index, (params, results), token index)
         self.uses_data_count = False      # memory.init / data.drop seen: a datacount section

@@ -50,7 +50,7 @@ def module_binary(m):
     custom(("after", "code"))
     add("data", 11, m.datas)
     custom(AFTER_LAST)
-    if m.debug_names:
+    if m.debug_names and not m.custom_name_section:     # as the wat crate
         names = _name_section(m)
         if names is not None:
             sections.append(names)
