@@ -142,25 +142,45 @@ def test_dask_client_map_over_a_modules_export(dask_client, module, instance):
                                .REGISTRY.links).values()) == 1
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'wasabi[ray]')")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
-             log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
-@pytest.mark.slow
-def test_ray_put_module_and_remote_call(ray_session, module, instance):
-    ray = ray_session
+RAY_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+import ray, wasabi
+import test_executors as t
+ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+try:
+    module = wasabi.compile(t.WAT)
+    instance = wasabi.instantiate(module)
     ref = ray.put(module)
 
     @ray.remote
     def steps(module, n):
         return wasabi.instantiate(module).exports.collatz(n)
 
-    assert ray.get([steps.remote(ref, n) for n in range(1, 41)]) == EXPECTED
+    assert ray.get([steps.remote(ref, n) for n in range(1, 41)]) == t.EXPECTED
     collatz = ray.remote(lambda f, n: f(n))
-    assert ray.get([collatz.remote(instance.exports.collatz, n) for n in (27, 97)]) == \
-        [collatz_steps(27), collatz_steps(97)]
+    assert ray.get([collatz.remote(instance.exports.collatz, n) for n in (27, 97)]) == \\
+        [t.collatz_steps(27), t.collatz_steps(97)]
+finally:
+    ray.shutdown()
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_ray_put_module_and_remote_call():
+    """In a process of its own: ray.init() installs its own SIGSEGV handler and
+    ray.shutdown() leaves SIG_DFL behind, so any other runtime's guard-page traps in
+    that process (wasmtime's, in the tests that follow) would kill it (wasabi puts its
+    own handler back at the next instantiation)."""
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'wasabi[ray]')")
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    tests = pathlib.Path(__file__).resolve().parent
+    root = str(tests.parent)
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", RAY_SCRIPT.format(tests=str(tests))],
+                          capture_output=True, text=True, timeout=600, env=env, cwd=root)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
