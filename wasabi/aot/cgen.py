@@ -109,6 +109,34 @@ def module_source(desc, symbols, name="wasabi_module", with_main=True):
     lines.append(f"static const char* const imports[] = {{{', '.join(imports) or '0'}}};")
     lines.append(f"static const uint64_t type_ids[] = "
                  f"{{{', '.join(map(str, type_ids(desc))) or '0'}}};")
+    lines += state_tables(desc, globals_)
+    top = max(MESSAGES) + 1
+    messages = [f'"{MESSAGES[c]}"' if c in MESSAGES else "0" for c in range(top)]
+    lines.append(f"static const char* const trap_messages[] = {{{', '.join(messages)}}};")
+    memory = desc.memories[0] if desc.memories else None
+    memory_max = MAX_PAGES if memory is None or memory.limits.max is None \
+        else memory.limits.max
+    lines += [
+        f"const wsa_module {name} = {{",
+        f"    {len(desc.func_type_indices)}, {first}, code, func_types, imports, "
+        f"{int(snapshot0)},",
+        f"    {len(desc.types)}, type_ids, {len(globals_)}, globals,",
+        f"    {int(memory is not None)}, {memory.limits.min if memory else 0}, {memory_max},",
+        f"    {len(desc.tables)}, tables, {len(desc.datas)}, datas, {len(desc.elems)}, elems,",
+        f"    {-1 if desc.start is None else desc.start}, "
+        f"{-1 if entry is None else entry.index},",
+        f"    trap_messages, {top}, __wasabi_code_begin, __wasabi_code_end}};",
+    ]
+    if with_main:
+        lines += ["", "int main(int argc, char** argv) {",
+                  f"    return wsa_main(&{name}, argc, argv);", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def state_tables(desc, globals_):
+    """C lines of the module's globals, tables, data and element segments (wsa_global,
+    wsa_table, wsa_data, wsa_elem arrays), as executables and shared libraries hold them."""
+    lines = []
     lines.append("static const wsa_global globals[] = {")
     for value in globals_:
         if isinstance(value, _FuncRef):
@@ -138,24 +166,4 @@ def module_source(desc, symbols, name="wasabi_module", with_main=True):
             offset = _offset(elem.offset, globals_)
         lines.append(f"    {{elem{i}, {len(elem.init)}, {elem.table_index}, {offset}}},")
     lines.append("    {0, 0, 0, 0}};")
-    top = max(MESSAGES) + 1
-    messages = [f'"{MESSAGES[c]}"' if c in MESSAGES else "0" for c in range(top)]
-    lines.append(f"static const char* const trap_messages[] = {{{', '.join(messages)}}};")
-    memory = desc.memories[0] if desc.memories else None
-    memory_max = MAX_PAGES if memory is None or memory.limits.max is None \
-        else memory.limits.max
-    lines += [
-        f"const wsa_module {name} = {{",
-        f"    {len(desc.func_type_indices)}, {first}, code, func_types, imports, "
-        f"{int(snapshot0)},",
-        f"    {len(desc.types)}, type_ids, {len(globals_)}, globals,",
-        f"    {int(memory is not None)}, {memory.limits.min if memory else 0}, {memory_max},",
-        f"    {len(desc.tables)}, tables, {len(desc.datas)}, datas, {len(desc.elems)}, elems,",
-        f"    {-1 if desc.start is None else desc.start}, "
-        f"{-1 if entry is None else entry.index},",
-        f"    trap_messages, {top}, __wasabi_code_begin, __wasabi_code_end}};",
-    ]
-    if with_main:
-        lines += ["", "int main(int argc, char** argv) {",
-                  f"    return wsa_main(&{name}, argc, argv);", "}"]
-    return "\n".join(lines) + "\n"
+    return lines

@@ -23,8 +23,7 @@ import re as _re
 from ..abi.builtins import BUILTINS
 from ..abi.traps import MESSAGES
 from ..binary.types import EXTERN_FUNC, F32, F64, I32, I64
-from .cgen import TABLE_NO_MAX, MAX_PAGES, M64, _FuncRef, _c_bytes, _const_index, \
-    _global_values, _offset, type_ids
+from .cgen import MAX_PAGES, _global_values, state_tables, type_ids
 
 C_TYPES = {I32: "int32_t", I64: "int64_t", F32: "float", F64: "double"}
 SLOT_FIELDS = {I32: "i32", I64: "i64", F32: "f32", F64: "f64"}
@@ -208,35 +207,7 @@ def _module_struct(desc, symbols, supported):
                      f"type_ids, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, {tail}")
         return lines
     globals_ = _global_values(desc)
-    lines.append("static const wsa_global globals[] = {")
-    for value in globals_:
-        if isinstance(value, _FuncRef):
-            lines.append(f"    {{0, 0, {value.index}}},")
-        else:
-            lines.append(f"    {{{value & M64:#x}ull, {(value >> 64) & M64:#x}ull, -1}},")
-    lines.append("    {0, 0, -1}};")
-    lines.append("static const wsa_table tables[] = {")
-    for table in desc.tables:
-        maximum = TABLE_NO_MAX if table.limits.max is None else table.limits.max
-        lines.append(f"    {{{table.limits.min}, {maximum:#x}ull, {table.elem_type:#x}}},")
-    lines.append("    {0, 0, 0}};")
-    for i, data in enumerate(desc.datas):
-        lines.append(f"static const uint8_t data{i}[] = {_c_bytes(data.data)};")
-    lines.append("static const wsa_data datas[] = {")
-    for i, data in enumerate(desc.datas):
-        offset = _offset(data.offset, globals_) if data.mode == "active" else -1
-        lines.append(f"    {{data{i}, {len(data.data)}, {offset}}},")
-    lines.append("    {0, 0, 0}};")
-    for i, elem in enumerate(desc.elems):
-        funcs = [str(_const_index(expr, globals_)) for expr in elem.init]
-        lines.append(f"static const int32_t elem{i}[] = {{{', '.join(funcs) or '0'}}};")
-    lines.append("static const wsa_elem elems[] = {")
-    for i, elem in enumerate(desc.elems):
-        offset = {"passive": -1, "declarative": -2}.get(elem.mode)
-        if offset is None:
-            offset = _offset(elem.offset, globals_)
-        lines.append(f"    {{elem{i}, {len(elem.init)}, {elem.table_index}, {offset}}},")
-    lines.append("    {0, 0, 0, 0}};")
+    lines += state_tables(desc, globals_)
     memory = desc.memories[0] if desc.memories else None
     memory_max = MAX_PAGES if memory is None or memory.limits.max is None \
         else memory.limits.max
