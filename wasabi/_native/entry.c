@@ -25,7 +25,6 @@
  * thread stack); a call deeper than that traps "call stack exhausted" instead
  * of letting Python overflow the stack. */
 #define HOST_STACK_RESERVE (1024u * 1024u)
-#define ALTSTACK_SIZE (64u * 1024u)
 
 typedef struct wrt_jmp {
     jmp_buf buf;
@@ -60,52 +59,12 @@ static WRT_TLS size_t tls_gates_len, tls_gates_cap;
 static WRT_TLS PyThreadState* tls_released;
 
 static uint64_t max_wasm_stack;            /* 0 = bounded by the real stack only */
-static pthread_key_t altstack_key;
-static pthread_once_t altstack_once = PTHREAD_ONCE_INIT;
-
-/* Called at thread exit (pthread key destructor): the altstack was ours. */
-static void altstack_release(void* mem) {
-    stack_t ss;
-    memset(&ss, 0, sizeof ss);
-    ss.ss_flags = SS_DISABLE;
-    sigaltstack(&ss, NULL);
-    free(mem);
-}
-
 static pthread_key_t gates_key;
+static pthread_once_t gates_once = PTHREAD_ONCE_INIT;
 
 static void gates_release(void* mem) { free(mem); }
 
-static void altstack_key_create(void) {
-    pthread_key_create(&altstack_key, altstack_release);
-    pthread_key_create(&gates_key, gates_release);
-}
-
-/* A signal on an overflowed stack can only run on an alternate stack. Keep one
- * installed by somebody else (CPython's faulthandler has its own). */
-static int altstack_ensure(void) {
-    stack_t cur;
-    if (sigaltstack(NULL, &cur) != 0)
-        return -1;
-    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= ALTSTACK_SIZE / 2)
-        return 0;
-    pthread_once(&altstack_once, altstack_key_create);
-    void* mem = malloc(ALTSTACK_SIZE);
-    if (!mem)
-        return -1;
-    stack_t ss;
-    ss.ss_sp = mem;
-    ss.ss_size = ALTSTACK_SIZE;
-    ss.ss_flags = 0;
-    if (sigaltstack(&ss, NULL) != 0) {
-        free(mem);
-        return -1;
-    }
-    void* old = pthread_getspecific(altstack_key);
-    pthread_setspecific(altstack_key, mem);
-    free(old);
-    return 0;
-}
+static void gates_key_create(void) { pthread_key_create(&gates_key, gates_release); }
 
 static uintptr_t query_stack_low(size_t* size) {
     pthread_attr_t attr;
@@ -153,7 +112,7 @@ void wasabi_rt_stack_slow(void* vmctx) {
 int wrt_thread_prepare(void) {
     if (tls_stack_low)
         return 0;
-    if (altstack_ensure() != 0)
+    if (wrt_altstack_ensure() != 0)
         return -1;
     size_t size;
     uintptr_t low = query_stack_low(&size);
@@ -250,7 +209,7 @@ static int gates_push(VMContext* ctx) {
         VMContext** grown = realloc(tls_gates, cap * sizeof *grown);
         if (!grown)
             return -1;
-        pthread_once(&altstack_once, altstack_key_create);
+        pthread_once(&gates_once, gates_key_create);
         pthread_setspecific(gates_key, grown);
         tls_gates = grown;
         tls_gates_cap = cap;

@@ -26,6 +26,7 @@ void wrt_vmctx_init(VMContext* ctx);         /* the fields every VMContext start
 /* ---- signals.c: guard-page and stack-overflow faults ---- */
 int wrt_signals_ensure(void);                /* install or re-install on top; 0 ok */
 int wrt_signals_on_top(void);
+int wrt_altstack_ensure(void);              /* this thread has an alternate signal stack; 0 ok */
 int wrt_register_code_range(uintptr_t begin, uintptr_t end);
 int wrt_unregister_code_range(uintptr_t begin, uintptr_t end);
 int wrt_register_reservation(uintptr_t begin, uintptr_t end);

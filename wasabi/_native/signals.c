@@ -33,6 +33,8 @@ static range_table* code_ranges;
 static range_table* reservations;
 static pthread_mutex_t ranges_lock = PTHREAD_MUTEX_INITIALIZER;
 
+#define ALTSTACK_SIZE (64u * 1024u)
+
 static struct sigaction previous_segv, previous_bus;
 static int installed;
 
@@ -248,5 +250,54 @@ int wrt_signals_ensure(void) {
     if (install_one(SIGSEGV, &previous_segv) != 0 || install_one(SIGBUS, &previous_bus) != 0)
         return -1;
     installed = 1;
+    return 0;
+}
+
+/* ---- the alternate stack: a fault on an overflowed stack can only run on one ---- */
+
+/* One that somebody else installed (CPython's faulthandler, a sanitizer, the host
+ * program) is kept when it is big enough. Ours is freed at thread exit, after the
+ * one it replaced is put back: that one's owner frees it in its own thread-exit
+ * code (ASan unmaps whatever altstack it finds then). */
+typedef struct altstack_owned {
+    void* mem;
+    stack_t previous;
+} altstack_owned;
+
+static pthread_key_t altstack_key;
+static pthread_once_t altstack_once = PTHREAD_ONCE_INIT;
+
+static void altstack_release(void* p) {
+    altstack_owned* owned = (altstack_owned*)p;
+    sigaltstack(&owned->previous, NULL);
+    free(owned->mem);
+    free(owned);
+}
+
+static void altstack_key_create(void) { pthread_key_create(&altstack_key, altstack_release); }
+
+int wrt_altstack_ensure(void) {
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) != 0)
+        return -1;
+    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= ALTSTACK_SIZE / 2)
+        return 0;
+    pthread_once(&altstack_once, altstack_key_create);
+    altstack_owned* replaced = pthread_getspecific(altstack_key);
+    altstack_owned* owned = malloc(sizeof *owned);
+    void* mem = malloc(ALTSTACK_SIZE);
+    stack_t ss = {.ss_sp = mem, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
+    if (!owned || !mem || sigaltstack(&ss, NULL) != 0) {
+        free(owned);
+        free(mem);
+        return -1;
+    }
+    owned->mem = mem;
+    owned->previous = cur;
+    if (replaced) {   /* ours, replaced since by a smaller one or disabled: unused now */
+        free(replaced->mem);
+        free(replaced);
+    }
+    pthread_setspecific(altstack_key, owned);
     return 0;
 }

@@ -43,7 +43,6 @@
 #endif
 
 #define STACK_MARGIN (128u * 1024u)     /* as entry.c: builtins and the signal handler */
-#define ALTSTACK_SIZE (64u * 1024u)
 #define TRAP_EXIT_STATUS 134
 #define ERROR_STATUS 1
 
@@ -98,8 +97,7 @@ int wsa_thread_prepare(void) {
     tls_stack_low = (uintptr_t)addr;
     uintptr_t limit = tls_stack_low + STACK_MARGIN;
     __asm__ volatile("movq %0, %%fs:0x70" : : "r"(limit) : "memory");
-    stack_t ss = {.ss_sp = malloc(ALTSTACK_SIZE), .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
-    if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0)
+    if (wrt_altstack_ensure() != 0)
         return -1;
     if (wrt_signals_ensure() != 0)
         return -1;
