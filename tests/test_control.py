@@ -1,8 +1,8 @@
 """Stopping running code: store.interrupt(), deadlines, call timeouts and Ctrl-C.
 
-Compiled code polls vmctx->interrupt at every loop header; function entries poll
-through their stack check, whose limit control.c forces when an interrupt is due
-(wasabi/_native/control.c, entry.c). Ctrl-C is tested in child processes, so that
+Function entries poll vmctx->interrupt through their stack check, whose limit
+control.c forces when an interrupt is due (wasabi/_native/control.c, entry.c);
+loops are made to poll by a signal to the thread running them (preempt.c). Ctrl-C is tested in child processes, so that
 the signal never reaches pytest itself.
 """
 import os
@@ -58,7 +58,10 @@ def test_interrupt_from_another_thread_stops_a_loop_and_the_instance_stays_usabl
         inst.exports.count_forever()
     assert isinstance(info.value, wasabi.Trap) and str(info.value) == "interrupted"
     counted = inst.exports.count.value
-    assert counted > 0                       # the stores it executed stay, as with a trap
+    # the stores the machine code executed stay; an optimised loop keeps the
+    # global in a register (there is no check in the loop: the interrupt comes
+    # by signal, _native/preempt.c), so it may still hold its value from before
+    assert counted > 0 or tier != "T0"
     assert inst.exports.add(2, 3) == 5
     assert inst.exports.down(1000) == 0
 

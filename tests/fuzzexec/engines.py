@@ -263,6 +263,7 @@ def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call
     """Runs the plan on wasabi compiled with (tier, bounds); progress(i) before each call."""
     import wasabi
     run = Run()
+    tier, preempted = tier.removesuffix("+preempt"), tier.endswith("+preempt")
     if tier == "PGO":
         from wasabi.compiler.modes import tiered
         from wasabi.compiler import translator
@@ -274,12 +275,43 @@ def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call
     imports = {}
     for mod, field, type_index in module.func_imports:
         imports.setdefault(mod, {})[field] = run.logger(f"{mod}.{field}", *module.types[type_index])
+    store = wasabi.Store()
     try:
-        instance = wasabi.instantiate(compiled, imports)
+        instance = wasabi.instantiate(compiled, imports, store=store)
     except (wasabi.Trap, wasabi.LinkError) as error:
         run.instantiation = wasabi_trap(error)
         return run
     run.instantiation = {"ok": True}
+    if preempted:
+        with Nudger(store):
+            return run_plan(run, module, instance, plan, progress, memory_each_call, keep_memory)
+    return run_plan(run, module, instance, plan, progress, memory_each_call, keep_memory)
+
+
+class Nudger:
+    """A thread that makes code running in `store` poll every ~50 us (and go on)."""
+
+    def __init__(self, store, period=50e-6):
+        import threading
+        self.store, self.period, self.stop = store, period, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.wait(self.period):
+            self.store.control.nudge()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def run_plan(run, module, instance, plan, progress, memory_each_call, keep_memory):
+    """The plan's calls on `instance`, each outcome into run.calls; returns run."""
+    import wasabi
     exports = instance.exports
     state, memory = exports[wasmbin.STATE_EXPORT], wasmbin.memory_export_name(module)
     signatures = {n: sig for n, _, sig in module.exported_functions()}

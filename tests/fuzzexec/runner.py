@@ -15,7 +15,10 @@ from . import compare, engines, plan as plans, wasmbin
 # entered in optimised code) while the plan runs (engines.run_wasabi)
 TIERS = ("T0", "T1", "O2", "PGO")
 BOUNDS = ("guard", "explicit")
-CONFIGS = tuple(f"{tier}/{bounds}" for tier in TIERS for bounds in BOUNDS)
+# +preempt: while the plan runs, another thread makes the code poll (and go on) thousands
+# of times a second, wherever it is (_native/preempt.c): results must not change
+PREEMPTED = ("O2+preempt/guard", "T1+preempt/explicit")
+CONFIGS = tuple(f"{tier}/{bounds}" for tier in TIERS for bounds in BOUNDS) + PREEMPTED
 
 
 def reference_accepts(data):

@@ -1,6 +1,7 @@
 # Control of running code: Ctrl-C, store.interrupt(), deadlines and call
-# timeouts (wasabi/_native/control.c). Compiled code polls vmctx->interrupt;
-# these set it through the store's control block.
+# timeouts (wasabi/_native/control.c). Compiled code polls vmctx->interrupt at
+# function entries and, by signal, in loops (preempt.c); these set it through the
+# store's control block.
 import signal as _signal
 
 cdef extern from "runtime.h":
@@ -14,12 +15,15 @@ cdef extern from "runtime.h":
     int wrt_store_ctl_join(wrt_store_ctl* ctl, VMContext* ctx)
     void wrt_store_ctl_leave(VMContext* ctx)
     void wrt_store_interrupt(wrt_store_ctl* ctl) nogil
+    void wrt_store_nudge(wrt_store_ctl* ctl) nogil
     uint64_t wrt_store_interrupts(wrt_store_ctl* ctl)
     void wrt_store_clear_interrupts(wrt_store_ctl* ctl)
     void wrt_store_set_deadline(wrt_store_ctl* ctl, uint64_t deadline_ns) nogil
     uint64_t wrt_store_deadline(wrt_store_ctl* ctl)
     uint64_t wrt_call_deadline_push(uint64_t deadline_ns)
     void wrt_call_deadline_pop(uint64_t outer)
+    int wrt_preempt_supported()
+    uint64_t wrt_preempt_redirects()
 
 cdef extern from "Python.h":
     int PyErr_CheckSignals() except -1
@@ -69,6 +73,12 @@ cdef class StoreControl:
         with nogil:    # callable from a signal handler and from any thread
             wrt_store_interrupt(self.ctl)
 
+    def nudge(self):
+        """Make code running in the store poll and go on (tests: compiled code
+        interrupted anywhere, by signal, must then compute the same)."""
+        with nogil:
+            wrt_store_nudge(self.ctl)
+
     @property
     def pending_interrupts(self):
         return wrt_store_interrupts(self.ctl)
@@ -114,3 +124,13 @@ def call_with_timeout(seconds, fn, *args):
         return fn(*args)
     finally:
         wrt_call_deadline_pop(outer)
+
+
+def preempt_supported():
+    """Whether compiled loops are interrupted by signal (else they poll at headers)."""
+    return bool(wrt_preempt_supported())
+
+
+def preempt_redirects():
+    """How many preemption signals found a thread in compiled code, in this process."""
+    return wrt_preempt_redirects()

@@ -27,6 +27,7 @@ const wrt_abi_value wrt_abi_layout[] = {
     {"HINT_SIGINT", HINT_SIGINT},
     {"HINT_INTERRUPT", HINT_INTERRUPT},
     {"HINT_DEADLINE", HINT_DEADLINE},
+    {"HINT_NUDGE", HINT_NUDGE},
     {"WRT_KIND_VMCTX", WRT_KIND_VMCTX},
     {"HOST_KIND", offsetof(wrt_host, kind)},
     {"VMCTX_SIZE", sizeof(VMContext)},

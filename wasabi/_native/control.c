@@ -1,14 +1,16 @@
 /* Control: Ctrl-C, store.interrupt(), store deadlines and per-call timeouts.
  *
- * Compiled code checks one word, vmctx->interrupt, at every loop header (a
- * load from the VMContext it already has in a register, and a branch).
- * Nonzero makes it call wasabi_rt_poll, which finds the reason and traps, or
- * clears the word and goes on. Function entries check nothing more than the
- * stack: a hint on an instance that a thread runs also forces that thread's
- * stack limit to UINTPTR_MAX, so its next function entry takes the slow path,
- * wasabi_rt_stack_slow (entry.c), which restores the limit and polls. The
- * watchdog forces again on every tick while a running instance has hints (a
- * nested instance's slow path may have restored the limit first).
+ * One word per instance, vmctx->interrupt, holds hints. Function entries
+ * check nothing more than the stack: a hint on an instance that a thread runs
+ * also forces that thread's stack limit to UINTPTR_MAX, so its next function
+ * entry takes the slow path, wasabi_rt_stack_slow (entry.c), which restores
+ * the limit and polls (wasabi_rt_poll finds the reason and traps, or clears
+ * the word and goes on). Loops carry no check: the same hint sends the thread
+ * a signal that makes it poll where it runs compiled code (preempt.c; where
+ * that is unsupported, loops check the word at their headers). The watchdog
+ * forces and signals again on every tick while a running instance has hints
+ * (a nested instance's slow path may have restored the limit first, a signal
+ * may have found the thread in a builtin).
  * Everything in this file only sets hints; a hint without a reason costs one
  * poll.
  *
@@ -52,6 +54,8 @@
 #include "runtime.h"
 
 #define WATCH_RUNNING_NS (20ull * 1000000)    /* while code runs: check our SIGINT handler */
+/* while a hint waits on code that runs: signal its thread again this often */
+#define WATCH_HINTED_NS (5ull * 1000000)
 /* while instances exist but none runs: how soon a call that starts is seen (and
  * our handler put back if Python replaced it) */
 #define WATCH_IDLE_NS (50ull * 1000000)
@@ -68,6 +72,7 @@ typedef struct wrt_store_ctl {
 
 typedef struct wrt_thread_rec {
     uint64_t token;                 /* the thread's gate token (entry.c) */
+    pthread_t thread;               /* to signal it (preempt.c) */
     uintptr_t* stack_limit;         /* the thread's stack limit, forced to poll (entry.c) */
     uint64_t sigint_pending;        /* a SIGINT arrived while this thread ran code (atomic) */
     uint64_t call_deadline_ns;      /* the innermost timed call's deadline, 0 = none */
@@ -169,6 +174,7 @@ int wrt_control_thread_register(uint64_t token, uintptr_t* stack_limit) {
     if (!rec)
         return -1;
     rec->token = token;
+    rec->thread = pthread_self();
     rec->stack_limit = stack_limit;
     pthread_mutex_lock(&ctl_lock);
     rec->next = threads;
@@ -192,11 +198,17 @@ static wrt_thread_rec* thread_of(uint64_t token) {
 
 static uint64_t owner_of(VMContext* ctx);
 
-/* under ctl_lock (the record cannot go away meanwhile) */
+/* under ctl_lock (the record cannot go away meanwhile, nor its thread end):
+ * the thread's next function entry polls, and a loop it runs in compiled code
+ * is made to poll now (preempt.c) */
 static void force_slow_entry(uint64_t token) {
     wrt_thread_rec* rec = thread_of(token);
-    if (rec && rec->stack_limit)
+    if (!rec)
+        return;
+    if (rec->stack_limit)
         __atomic_store_n(rec->stack_limit, UINTPTR_MAX, __ATOMIC_SEQ_CST);
+    if (!pthread_equal(rec->thread, pthread_self()))
+        wrt_preempt_thread(rec->thread);
 }
 
 /* under ctl_lock: the word first, then the limit of the thread inside (if any) */
@@ -240,21 +252,26 @@ static int hint_running(uint64_t token, uint64_t bits, int mark_sigint) {
     return any;
 }
 
-/* Whether a thread is inside any instance; each one inside an instance with
- * hints pending gets its limit forced again (see the top of the file). */
+/* 0: no thread is inside any instance; RUNNING: some are; HINTED: one inside
+ * an instance with hints pending, which got its limit forced and a preemption
+ * signal again (see the top of the file; the last one may have found it in a
+ * builtin or in Python code). */
+enum { RUNNING = 1, HINTED = 2 };
 static int running_instances(void) {
-    int any = 0;
+    int state = 0;
     for (wrt_store_ctl* s = stores; s; s = s->next) {
         for (size_t i = 0; i < s->n_members; i++) {
             uint64_t owner = owner_of(s->members[i]);
             if (!owner)
                 continue;
-            any = 1;
-            if (__atomic_load_n(&s->members[i]->interrupt, __ATOMIC_SEQ_CST))
+            state |= RUNNING;
+            if (__atomic_load_n(&s->members[i]->interrupt, __ATOMIC_SEQ_CST)) {
                 force_slow_entry(owner);
+                state |= HINTED;
+            }
         }
     }
-    return any;
+    return state;
 }
 
 static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
@@ -291,9 +308,11 @@ static uint64_t watch_once(uint64_t now) {
             hint_running(r->token, HINT_DEADLINE, 0);
         }
     }
-    if (running_instances()) {
+    int running = running_instances();
+    if (running) {
         sigint_ensure();
-        next = earlier(next, now + WATCH_RUNNING_NS);
+        wrt_preempt_ensure();
+        next = earlier(next, now + (running & HINTED ? WATCH_HINTED_NS : WATCH_RUNNING_NS));
     } else if (have_members) {
         next = earlier(next, now + WATCH_IDLE_NS);
     }
@@ -382,6 +401,7 @@ wrt_store_ctl* wrt_store_ctl_new(void) {
     stores = ctl;
     pthread_mutex_unlock(&ctl_lock);
     sigint_ensure();
+    wrt_preempt_ensure();
     return ctl;
 }
 
@@ -450,6 +470,13 @@ void wrt_store_interrupt(wrt_store_ctl* ctl) {
     pthread_mutex_lock(&ctl_lock);
     __atomic_add_fetch(&ctl->interrupts, 1, __ATOMIC_SEQ_CST);
     hint_members(ctl, HINT_INTERRUPT);
+    pthread_mutex_unlock(&ctl_lock);
+}
+
+/* A hint without a reason: code running in the store polls and goes on. */
+void wrt_store_nudge(wrt_store_ctl* ctl) {
+    pthread_mutex_lock(&ctl_lock);
+    hint_members(ctl, HINT_NUDGE);
     pthread_mutex_unlock(&ctl_lock);
 }
 

@@ -29,6 +29,8 @@
 typedef struct wrt_jmp {
     jmp_buf buf;
     struct wrt_jmp* prev;
+    VMContext* entered;        /* the instance entered (preempt.c polls it) */
+    size_t gates_mark;         /* tls_gates_len at the entry */
 } wrt_jmp;
 
 static WRT_TLS wrt_jmp* tls_top;           /* innermost entry, NULL outside */
@@ -109,6 +111,23 @@ void wasabi_rt_stack_slow(void* vmctx) {
         wasabi_rt_poll(ctx);
 }
 
+/* A poll where compiled code was interrupted (preempt.c's trampoline): the
+ * instance entered through another instance's import, if any, and the one
+ * the innermost entry entered. Hints on others wait for their own checks. */
+void wrt_preempt_poll(void) {
+    wrt_jmp* top = tls_top;
+    if (!top)
+        return;
+    if (tls_gates_len > top->gates_mark) {
+        VMContext* inner = tls_gates[tls_gates_len - 1];
+        if (__atomic_load_n(&inner->interrupt, __ATOMIC_SEQ_CST))
+            wasabi_rt_poll(inner);
+    }
+    VMContext* ctx = top->entered;
+    if (ctx && ctx->kind == WRT_KIND_VMCTX && __atomic_load_n(&ctx->interrupt, __ATOMIC_SEQ_CST))
+        wasabi_rt_poll(ctx);
+}
+
 int wrt_thread_prepare(void) {
     if (tls_stack_low)
         return 0;
@@ -155,6 +174,8 @@ static void gates_unwind(size_t mark);
         size_t gates_mark_ = tls_gates_len;                           \
         wrt_jmp rec_;                                                 \
         rec_.prev = tls_top;                                          \
+        rec_.entered = (ctx);                                         \
+        rec_.gates_mark = gates_mark_;                                \
         (code) = _setjmp(rec_.buf);                                   \
         if ((code) == 0) {                                            \
             tls_top = &rec_;                                          \

@@ -3,6 +3,8 @@
 #ifndef WASABI_RUNTIME_H
 #define WASABI_RUNTIME_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include "vmctx.h"
 
@@ -26,6 +28,7 @@ void wrt_vmctx_init(VMContext* ctx);         /* the fields every VMContext start
 /* ---- signals.c: guard-page and stack-overflow faults ---- */
 int wrt_signals_ensure(void);                /* install or re-install on top; 0 ok */
 int wrt_signals_on_top(void);
+int wrt_pc_in_code(uintptr_t pc);            /* in registered compiled code (signal-safe) */
 int wrt_altstack_ensure(void);              /* this thread has an alternate signal stack; 0 ok */
 int wrt_register_code_range(uintptr_t begin, uintptr_t end);
 int wrt_unregister_code_range(uintptr_t begin, uintptr_t end);
@@ -100,6 +103,7 @@ void wrt_store_ctl_release(wrt_store_ctl* ctl);    /* the store's reference */
 int wrt_store_ctl_join(wrt_store_ctl* ctl, VMContext* ctx);   /* ctx->ctl = ctl */
 void wrt_store_ctl_leave(VMContext* ctx);          /* before ctx is freed */
 void wrt_store_interrupt(wrt_store_ctl* ctl);
+void wrt_store_nudge(wrt_store_ctl* ctl);            /* a poll that finds nothing (tests) */
 uint64_t wrt_store_interrupts(wrt_store_ctl* ctl);
 void wrt_store_clear_interrupts(wrt_store_ctl* ctl);
 void wrt_store_set_deadline(wrt_store_ctl* ctl, uint64_t deadline_ns);
@@ -107,5 +111,13 @@ uint64_t wrt_store_deadline(wrt_store_ctl* ctl);
 uint64_t wrt_call_deadline_push(uint64_t deadline_ns);   /* returns the outer deadline */
 void wrt_call_deadline_pop(uint64_t outer);
 int wrt_sigint_pending_here(void);
+
+/* ---- preempt.c: interrupting compiled loops, which carry no checks ---- */
+#define WRT_PREEMPT_SIGNAL SIGURG    /* ignored by default; as Go's preemption */
+void wrt_preempt_ensure(void);               /* our handler on top; the watchdog calls it again */
+int wrt_preempt_supported(void);             /* 0: compiled loops poll instead */
+void wrt_preempt_thread(pthread_t thread);   /* signal it: a poll where it runs compiled code */
+uint64_t wrt_preempt_redirects(void);        /* signals that became a poll, ever */
+void wrt_preempt_poll(void);                 /* entry.c: the trampoline's poll */
 
 #endif

@@ -122,6 +122,7 @@ static int range_contains(range_table** tp, uintptr_t addr) {
 
 int wrt_register_code_range(uintptr_t b, uintptr_t e) { return range_add(&code_ranges, b, e); }
 int wrt_unregister_code_range(uintptr_t b, uintptr_t e) { return range_remove(&code_ranges, b, e); }
+int wrt_pc_in_code(uintptr_t pc) { return range_contains(&code_ranges, pc); }
 int wrt_register_reservation(uintptr_t b, uintptr_t e) { return range_add(&reservations, b, e); }
 int wrt_unregister_reservation(uintptr_t b, uintptr_t e) { return range_remove(&reservations, b, e); }
 

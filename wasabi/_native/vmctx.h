@@ -35,6 +35,7 @@
 #define HINT_SIGINT     1u
 #define HINT_INTERRUPT  2u
 #define HINT_DEADLINE   4u
+#define HINT_NUDGE      8u      /* no reason: a poll and nothing else (wrt_store_nudge) */
 
 #define WASM_PAGE_SIZE      65536u
 #define WASM_MAX_PAGES      65536u              /* 4 GiB of 32-bit memory */

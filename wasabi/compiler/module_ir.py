@@ -7,6 +7,7 @@ emitted in this order into one .text section, so the markers bracket the code; t
 runtime registers [begin, end) for its SIGSEGV handler.
 """
 import platform as _platform
+import sys as _sys
 import time as _time
 
 from ..abi.builtins import llvm_declarations
@@ -24,6 +25,11 @@ SP_REGISTER = {"x86_64": "rsp", "amd64": "rsp", "aarch64": "sp", "arm64": "sp"}
 FP_REGISTER = {"x86_64": "x", "amd64": "x", "aarch64": "w", "arm64": "w"}
 # architectures whose stack check is one `cmp %fs:<absolute symbol>, %rsp` (translator)
 TLS_SEGMENT_STACK_CHECK = {"x86_64", "amd64"}
+# Loops check vmctx->interrupt at their headers only where the runtime cannot
+# make a thread poll by signal wherever it runs compiled code (_native/preempt.c:
+# x86-64 Linux; tests/test_control.py ties the two).
+LOOP_POLLS = not (_platform.machine().lower() in ("x86_64", "amd64")
+                  and _sys.platform.startswith("linux"))
 
 
 def func_symbol(index):
@@ -53,7 +59,8 @@ class ModuleContext:
         # same (PGO's optimised builds: a hot function and its callees, inlinable)
         self.direct = frozenset()
         self.fuel = code.fuel                     # fuel accounting (emit/fuel.py)
-        self.interruptible = code.interruptible   # interrupt polls
+        self.interruptible = code.interruptible   # interrupt polls at function entries
+        self.loop_polls = code.interruptible and LOOP_POLLS
         # PGO (modes/tiered.py): a Profile, whose counters the code increments
         # (baseline) or whose counts annotate it (optimised build); None: neither
         self.profile = profile

@@ -334,10 +334,11 @@ class FunctionTranslator:
     def poll_lines(self, then):
         """Call wasabi_rt_poll when vmctx->interrupt is nonzero, then go to label `then`.
 
-        At every loop header (function entries poll through their stack check):
-        Ctrl-C, store.interrupt() and deadlines set that word (control.c). A volatile load, so that LLVM neither
-        hoists it out of a loop nor merges two of them."""
-        if not self.m.interruptible:
+        At every loop header where the runtime cannot interrupt loops by signal
+        (module_ir.LOOP_POLLS; function entries poll through their stack check):
+        Ctrl-C, store.interrupt() and deadlines set that word (control.c). A volatile
+        load, so that LLVM neither hoists it out of a loop nor merges two of them."""
+        if not self.m.loop_polls:
             return [f"  br label %{then}"]
         self.n += 1
         k = self.n

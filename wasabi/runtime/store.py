@@ -89,7 +89,7 @@ class Store:
 
     def interrupt(self):
         """Stop code running in this store: it traps wasabi.Interrupted at its next
-        function entry or loop header. Callable from any thread and from a signal
+        function entry, or where it runs a loop. Callable from any thread and from a signal
         handler. When nothing runs, the next call into the store traps instead; each
         interrupt() stops one call."""
         self.control.interrupt()

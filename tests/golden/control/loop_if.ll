@@ -13,33 +13,27 @@ body:
   %v1 = load i32, ptr %l0
   br label %L2
 L2:
-  %v5 = phi i32 [%v1, %body], [%v13, %L9]
-  %hint.p4 = getelementptr inbounds i8, ptr %vmctx, i64 88
-  %hint4 = load volatile i64, ptr %hint.p4, align 8
-  %hint.set4 = icmp ne i64 %hint4, 0
-  br i1 %hint.set4, label %poll4, label %L3, !prof !2
-poll4:
-  call void @wasabi_rt_poll(ptr %vmctx)
+  %v4 = phi i32 [%v1, %body], [%v12, %L8]
   br label %L3
 L3:
-  %v6 = load i32, ptr %l0
-  %v7 = icmp eq i32 %v6, 0
-  %v8 = zext i1 %v7 to i32
-  br i1 %v7, label %L11, label %L10
-L11:
-  br label %L9
+  %v5 = load i32, ptr %l0
+  %v6 = icmp eq i32 %v5, 0
+  %v7 = zext i1 %v6 to i32
+  br i1 %v6, label %L10, label %L9
 L10:
-  %v12 = add i32 %v5, 1
-  br label %L9
+  br label %L8
 L9:
-  %v13 = phi i32 [%v5, %L11], [%v12, %L10]
-  %v14 = load i32, ptr %l0
-  %v15 = sub i32 %v14, 1
+  %v11 = add i32 %v4, 1
+  br label %L8
+L8:
+  %v12 = phi i32 [%v4, %L10], [%v11, %L9]
+  %v13 = load i32, ptr %l0
+  %v14 = sub i32 %v13, 1
+  store i32 %v14, ptr %l0
+  %v15 = load i32, ptr %l0
   store i32 %v15, ptr %l0
-  %v16 = load i32, ptr %l0
-  store i32 %v16, ptr %l0
-  %v17 = icmp ne i32 %v16, 0
-  br i1 %v17, label %L2, label %L18
-L18:
-  ret i32 %v13
+  %v16 = icmp ne i32 %v15, 0
+  br i1 %v16, label %L2, label %L17
+L17:
+  ret i32 %v12
 }
