@@ -109,6 +109,17 @@ def closure(desc, func_index):
     return order, any(s[0] for s in scans), any(s[1] for s in scans), graph
 
 
+def _reachable(graph, start):
+    """The functions reached from `start` (a set of indices) in the call graph."""
+    seen, todo = set(), list(start)
+    while todo:
+        index = todo.pop()
+        if index not in seen:
+            seen.add(index)
+            todo.extend(graph.get(index, ()))
+    return seen
+
+
 def has_cycle(graph):
     """Whether the call graph {index: callees} has a cycle (recursion)."""
     state = {}
@@ -141,7 +152,9 @@ OPAQUE = _re.compile(r'^(  %\S+ = call \S+ asm "", "=\w,0"\([^)]*\))$', _re.M)
 
 
 # the translator's entry stack check (translator.py _stack_check): its branch
-STACK_BRANCH = _re.compile(r"^  br i1 %sov, label %stack\.slow, label %(\S+), !prof \S+$", _re.M)
+STACK_BRANCH = _re.compile(r"^  br i1 %sov, label %stack\.slow, label %(\S+), !prof \S+\n"
+                          r"stack\.slow:\n  call void @wasabi_rt_stack_slow\(ptr \S+\)\n"
+                          r"  br label %\S+$", _re.M)
 CALL_TARGET = _re.compile(r"\bcall\b.*?(\basm\s|@[\w.$]+\(|%[\w.]+\()")
 
 
@@ -173,10 +186,11 @@ def loop_module_ir(desc, func_index, signatures, *, bounds="guard", fuel=False,
                         table_calls=table_calls)
     funcs, bodies = _translate(ctx, desc, indices)
     # an acyclic closure is inlined whole into the loop: no function of it needs
-    # its own stack check, the loop's (at its entry) covers the one frame
+    # its own stack check, the loop's (at its entry) covers the one frame (with
+    # recursion every check stays, the export's too: it may be called again)
     flat = not table_calls and not has_cycle(graph)
     for k, index in enumerate(indices):
-        if k == 0 or flat:
+        if flat or (k == 0 and index not in _reachable(graph, graph[index])):
             params, results = ctx.func_sig(index)
             header = function_signature(func_symbol(index), params, results)
             bodies[k] = strip_stack_check(bodies[k].replace(f"{header} #0 ", f"{header} #3 ", 1))
