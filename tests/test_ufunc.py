@@ -164,6 +164,22 @@ def test_loops_of_bodies_that_cannot_trap_are_vectorised(inst):
                 > ir.count("define void @wasabi_ufunc_")), name
 
 
+def test_in_place(inst):
+    add, poly = wasabi.vectorize(inst.exports.add), wasabi.vectorize(inst.exports.poly)
+    for case in range(5):
+        x = np.arange(1000, dtype=np.int32)
+        y = np.arange(1000, dtype=np.int32) * 3
+        args, out, want = [((x, 5), x, x + 5), ((5, x), x, x + 5), ((x, y), y, x + y),
+                           ((y, x), y, x + y), ((x, x), x, 2 * x)][case]
+        assert add(*args, out=out) is out and np.array_equal(out, want), case
+    z = np.random.default_rng(2).random(1001)
+    want = z * (z * z) + 1
+    assert np.array_equal(poly(z, out=z), want)
+    w = np.arange(12, dtype=np.int32)
+    add(w[:-2], 1, out=w[2:])          # overlapping: numpy buffers it, as its own add does
+    assert w.tolist() == np.add(np.arange(12)[:-2], 1, out=np.arange(12)[2:]).base.tolist()
+
+
 def test_stateful_functions_run_in_order(inst):
     count = wasabi.vectorize(inst.exports.count)
     assert count(np.arange(1, 6, dtype=np.int32)).tolist() == [1, 3, 6, 10, 15]

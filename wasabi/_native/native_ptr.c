@@ -1,16 +1,18 @@
 /* Exports as native function pointers (export.address) and numpy ufunc loops.
  *
  * export.address is a small JIT wrapper with the export's C signature
- * (wasabi/compiler/ufunc.py: native_wrapper_ir) that puts its arguments in
- * slots and calls wasabi_native_call. That enters like every other entry
- * (thread setup, instance gate, _setjmp) but leaves the GIL as the caller has
- * it. A trap never unwinds through the caller's frames: the entry returns its
- * code, kept for this thread until wasabi.last_trap() takes it, and the
- * wrapper returns zero.
+ * (wasabi/compiler/native_wrapper.py) that puts its arguments in slots and
+ * calls wasabi_native_call. That enters like every other entry (thread setup,
+ * instance gate, _setjmp) but leaves the GIL as the caller has it. A trap never
+ * unwinds through the caller's frames: the entry returns its code, kept for
+ * this thread until wasabi.last_trap() takes it, and the wrapper returns zero.
+ * (Exports that can neither trap nor touch instance state skip all of this:
+ * their body is inlined in the wrapper.)
  *
  * A ufunc loop (wasabi_ufunc_inner, numpy's PyUFuncGenericFunction) runs the
- * compiled strided loop in chunks inside one entry, polling the instance's
- * interrupt word between chunks (the inlined bodies may have no polls).
+ * compiled strided loop (wasabi/compiler/ufunc.py) in chunks inside one entry,
+ * polling the instance's interrupt word between chunks (the inlined bodies may
+ * have no polls); parallel=True shares the chunks out over a pool of threads.
  */
 #include <Python.h>
 #include <pthread.h>

@@ -4,17 +4,24 @@ loop_module_ir(desc, func_index, signatures, ...) builds one LLVM module with
 
 - the export and every defined function it reaches by direct calls, translated
   as the module's code is (same bounds, fuel and interrupt options), the export
-  marked alwaysinline;
+  marked alwaysinline (its callees too when none recurses);
 - per dtype signature, `void @wasabi_ufunc_<k>(ptr vmctx, ptr args, i64 n,
   ptr steps, ptr progress)`: numpy's strided inner loop (args/steps as numpy
   passes them) that calls the export once per element, in order.
 
 Each loop has specialised copies of its body for every input being contiguous
 or a broadcast scalar (step 0) with contiguous outputs -- the shapes numpy
-hands over for `f(x, 5)` or `f(x, y)` -- which LLVM's O2 pipeline inlines and
-vectorises; anything else runs a general strided copy. *progress holds the
-index of the running element (0 first, i + 1 stored after element i), so a trap
-(a _longjmp out of the loop) leaves the element it happened at there.
+hands over for `f(x, 5)` or `f(x, y)` -- and, for those, one more where the
+output is an input (`out=x`); LLVM's O2 pipeline inlines and vectorises them.
+Anything else runs a general strided copy.
+
+What would stop vectorisation is kept out of the element loop:
+- the stack check: the loop checks once at its entry; the inlined bodies'
+  checks are dropped (without recursion the closure is one frame, the loop's);
+- *progress, the index of the running element that names a trapping element
+  (a trap _longjmps out of the loop): stored after every element (volatile
+  where a guard-page fault can happen) only when the code can trap at all
+  (trap_free); otherwise it stays 0, which is where the entry's stack check traps.
 
 Functions reached through call_indirect or imports run the instance's own code
 (through its vmctx records), so they keep their behaviour, and a function body
@@ -235,9 +242,10 @@ def _load(ptr, dtype, wasm_ty, tag):
     return lines, f"%{tag}"
 
 
-def _variant(name, v, kinds, fi, params, results, ins, outs, volatile, exact):
+def _variant(name, v, kinds, fi, params, results, ins, outs, volatile, exact, alias=None):
     """One copy of the element loop: kinds[k] is 'c' (contiguous), 's' (scalar,
-    step 0) or 'g' (any step) for input k; outputs are 'c' unless all are 'g'."""
+    step 0) or 'g' (any step) for input k; outputs are 'c' unless all are 'g'.
+    alias {r: k}: output r is input k (the same pointer, checked by the caller)."""
     nin = len(ins)
     pre, loop, lines = f"v{v}.pre", f"v{v}.loop", []
     lines.append(f"{pre}:")
@@ -273,7 +281,8 @@ def _variant(name, v, kinds, fi, params, results, ins, outs, volatile, exact):
         if len(results) > 1:
             value = f"%v{v}.r{r}"
             lines.append(f"  {value} = extractvalue {ret} %v{v}.r, {r}")
-        ptr = _element_ptr(lines, v, f"a{nin + r}", outs[r], out_kind, nin + r)
+        base = f"a{alias[r]}" if alias and r in alias else f"a{nin + r}"
+        ptr = _element_ptr(lines, v, base, outs[r], out_kind, nin + r)
         lines.append(f"  store {rty} {value}, ptr {ptr}, align 1")
     lines.append(f"  %v{v}.next = add nuw nsw i64 %v{v}.i, 1")
     if exact:
@@ -294,6 +303,15 @@ def _element_ptr(lines, v, base, dtype, kind, k):
         lines.append(f"  {name}.off = mul i64 %v{v}.i, %s{k}")
         lines.append(f"  {name} = getelementptr inbounds i8, ptr %{base}, i64 {name}.off")
     return name
+
+
+def _in_place_input(kinds, ins, outs):
+    """The contiguous input the first output may be in place of (same element
+    type), or None."""
+    for k, kind in enumerate(kinds):
+        if outs and kind == "c" and DTYPE_LLVM[ins[k]] == DTYPE_LLVM[outs[0]]:
+            return k
+    return None
 
 
 def _kinds(nin):
@@ -334,7 +352,19 @@ def strided_loop(name, fi, params, results, ins, outs, volatile=False, exact=Tru
         for k, kind in enumerate(kinds):
             tests.append(_step_is(lines, k, DTYPE_LLVM[ins[k]][1] if kind == "c" else 0))
         test = _all(lines, tests, f"t{v}")
-        lines.append(f"  br i1 {test}, label %v{v}.pre, label %d{v}")
+        twin = None if exact else _in_place_input(kinds, ins, outs)
+        if twin is None:
+            lines.append(f"  br i1 {test}, label %v{v}.pre, label %d{v}")
+        else:
+            # in place (out= an input, as `f(x, 5, out=x)`): a copy that writes
+            # through the input's own pointer, so LLVM sees element i read, then
+            # written, and vectorises with no overlap check (which would fail)
+            lines.append(f"  br i1 {test}, label %w{v}, label %d{v}")
+            lines.append(f"w{v}:")
+            lines.append(f"  %same{v} = icmp eq ptr %a{nin}, %a{twin}")
+            lines.append(f"  br i1 %same{v}, label %v{v}i.pre, label %v{v}.pre")
+            body += _variant(name, f"{v}i", kinds, fi, params, results, ins, outs, volatile,
+                             exact, alias={0: twin})
         lines.append(f"d{v}:")
         body += _variant(name, v, kinds, fi, params, results, ins, outs, volatile, exact)
     g = len(variants)
