@@ -233,6 +233,28 @@ def test_parallel_matches_and_uses_clones(inst):
         assert len(os.listdir("/proc/self/task")) == tasks
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_parallel_in_a_forked_child(inst):
+    # the child has none of the parent's pool workers: it makes its own
+    import time
+    spin = wasabi.vectorize(inst.exports.spin, parallel=True, threads=2, min_chunk=1000)
+    n = np.full(10_000, 20, np.int32)
+    assert np.array_equal(spin(n), n)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if np.array_equal(spin(n), n) else 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the parallel ufunc hung in the forked child")
+
+
 def _two_counts(values):
     """Whether `values` is two sequences 1, 2, 3, ... interleaved (one per clone)."""
     last = [0, 0]
