@@ -1,5 +1,6 @@
 """wasabi.vectorize as a real numpy.ufunc (compiled loops), parallel=True, and
 exports as native function pointers (export.address / export.ctype / last_trap)."""
+import os
 import threading
 
 import numpy as np
@@ -31,6 +32,10 @@ WAT = """
     (loop $l local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_s br_if $l)
     local.get 1)
   (func (export "block") (param i32) (result i32) local.get 0 call $wait)
+  (func $rec (export "rec") (param i32) (result i32)
+    local.get 0 i32.eqz
+    if (result i32) i32.const 0
+    else local.get 0 i32.const 1 i32.sub call $rec i32.const 1 i32.add end)
 )
 """
 
@@ -107,6 +112,74 @@ def test_trap_names_the_element(inst):
     assert info.value.element == 2
 
 
+def test_recursion_keeps_its_stack_checks(inst):
+    # the loop checks the stack once at its entry and drops the checks of the
+    # bodies it inlines, but a recursive export is called again: its check stays
+    # (a wasm stack bound far below the thread's: without the checks the
+    # recursion would run on to the real stack's end, and return)
+    from wasabi import _ext
+    rec = wasabi.vectorize(inst.exports.rec)
+    _ext.set_max_wasm_stack(256 << 10)
+    try:
+        with pytest.raises(wasabi.Trap, match="stack exhausted.*element 2") as info:
+            rec(np.array([3, 5, 100_000, 4], np.int32))
+    finally:
+        # (the limit is recomputed by an outermost entry only while a bound is set)
+        _ext.set_max_wasm_stack(1 << 62)
+        rec(np.zeros(1, np.int32))
+        _ext.set_max_wasm_stack(0)
+    assert info.value.element == 2
+    assert rec(np.array([3, 5, 100_000], np.int32)).tolist() == [3, 5, 100_000]
+
+
+def _optimized_loops(inst, name):
+    """The optimised IR text of an export's ufunc loops (as compile_loops makes them)."""
+    import llvmlite.binding as llvm
+    from wasabi.compiler import ufunc as cu
+    from wasabi.compiler.pipelines import optimize, target_machine
+    from wasabi.runtime.ufuncs import _options, _owner_and_index
+    owner, index = _owner_and_index(getattr(inst.exports, name))
+    ftype = owner.desc.func_type(index)
+    tm = target_machine("O2")
+    text, _ = cu.loop_module_ir(owner.desc, index, cu.signatures_for(ftype.params, ftype.results),
+                                triple=tm.triple, datalayout=str(tm.target_data),
+                                **_options(owner.code))
+    module = llvm.parse_assembly(text)
+    optimize(module, tm, "O2")
+    return str(module)
+
+
+def test_loops_of_bodies_that_cannot_trap_are_vectorised(inst):
+    import re
+    for name, ty in [("add", "i32"), ("poly", "double"), ("viacall", "double")]:
+        ir = _optimized_loops(inst, name)
+        assert re.search(rf"<\d+ x {ty}>", ir), name
+        # *progress is set to 0 at each loop's entry and never again
+        assert (len(re.findall(r"store (volatile )?i64 \S+, ptr %progress", ir))
+                == ir.count("define void @wasabi_ufunc_")), name
+    # where an element can trap, *progress follows every element
+    for name in ["div", "load"]:
+        ir = _optimized_loops(inst, name)
+        assert (len(re.findall(r"store (volatile )?i64 %\S+, ptr %progress", ir))
+                > ir.count("define void @wasabi_ufunc_")), name
+
+
+def test_in_place(inst):
+    add, poly = wasabi.vectorize(inst.exports.add), wasabi.vectorize(inst.exports.poly)
+    for case in range(5):
+        x = np.arange(1000, dtype=np.int32)
+        y = np.arange(1000, dtype=np.int32) * 3
+        args, out, want = [((x, 5), x, x + 5), ((5, x), x, x + 5), ((x, y), y, x + y),
+                           ((y, x), y, x + y), ((x, x), x, 2 * x)][case]
+        assert add(*args, out=out) is out and np.array_equal(out, want), case
+    z = np.random.default_rng(2).random(1001)
+    want = z * (z * z) + 1
+    assert np.array_equal(poly(z, out=z), want)
+    w = np.arange(12, dtype=np.int32)
+    add(w[:-2], 1, out=w[2:])          # overlapping: numpy buffers it, as its own add does
+    assert w.tolist() == np.add(np.arange(12)[:-2], 1, out=np.arange(12)[2:]).base.tolist()
+
+
 def test_stateful_functions_run_in_order(inst):
     count = wasabi.vectorize(inst.exports.count)
     assert count(np.arange(1, 6, dtype=np.int32)).tolist() == [1, 3, 6, 10, 15]
@@ -138,15 +211,64 @@ def test_parallel_matches_and_uses_clones(inst):
     assert np.array_equal(spin(n), n)
     count = wasabi.vectorize(inst.exports.count, parallel=True, threads=2, min_chunk=1000)
     out = count(np.ones(4000, np.int32))
-    # the first half runs on the instance, the second on its clone: each counts from 0
-    assert out[:2000].tolist() == list(range(1, 2001))
-    assert out[2000:].tolist() == list(range(1, 2001))
+    # the threads claim chunks in order, each counting on its own clone from 0:
+    # the results are two runs 1, 2, 3, ... interleaved chunk-wise, in element order
+    assert _two_counts(out.tolist())
     div = wasabi.vectorize(inst.exports.div, parallel=True, threads=2, min_chunk=1000)
     d = np.ones(4000, np.int32)
     d[3000] = 0
     with pytest.raises(wasabi.Trap) as info:
         div(np.ones(4000, np.int32), d)
     assert info.value.element == 3000
+    d[[1500, 1700, 3500]] = 0           # the lowest trapping element, on any thread
+    for _ in range(20):
+        with pytest.raises(wasabi.Trap) as info:
+            div(np.ones(4000, np.int32), d)
+        assert info.value.element == 1500
+    # the workers are made once: more calls run on the same threads
+    tasks = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
+    for _ in range(20):
+        assert np.array_equal(spin(n), n)
+    if tasks is not None:
+        assert len(os.listdir("/proc/self/task")) == tasks
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_parallel_in_a_forked_child(inst):
+    # the child has none of the parent's pool workers: it makes its own
+    import time
+    spin = wasabi.vectorize(inst.exports.spin, parallel=True, threads=2, min_chunk=1000)
+    n = np.full(10_000, 20, np.int32)
+    assert np.array_equal(spin(n), n)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if np.array_equal(spin(n), n) else 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the parallel ufunc hung in the forked child")
+
+
+def _two_counts(values):
+    """Whether `values` is two sequences 1, 2, 3, ... interleaved (one per clone)."""
+    last = [0, 0]
+    for v in values:
+        k = 0 if last[0] == v - 1 else 1 if last[1] == v - 1 else None
+        if k is None:
+            return False
+        last[k] = v
+    return True
+
+
+def test_two_counts_helper():
+    assert _two_counts([1, 2, 1, 3, 2]) and _two_counts([1, 2, 3])
+    assert not _two_counts([1, 2, 2, 2]) and not _two_counts([1, 3])
 
 
 def test_busy_instance(module):
@@ -159,6 +281,7 @@ def test_busy_instance(module):
 
     inst = new_instance(module, wait)
     add = wasabi.vectorize(inst.exports.add)
+    padd = wasabi.vectorize(inst.exports.add, parallel=True, threads=2, min_chunk=1000)
     ffi = cffi.FFI()
     cadd = ffi.cast(inst.exports.add.ctype, inst.exports.add.address)
     t = threading.Thread(target=inst.exports.block, args=(1,))
@@ -167,6 +290,10 @@ def test_busy_instance(module):
         assert started.wait(10)
         with pytest.raises(RuntimeError, match="another thread"):
             add(np.arange(3, dtype=np.int32), 1)
+        out = np.zeros(5000, np.int32)
+        with pytest.raises(RuntimeError, match="another thread"):
+            padd(np.arange(5000, dtype=np.int32), 1, out=out)
+        assert not out.any()                # no part ran, not even on the clone
         assert cadd(1, 2) == 0
         err = wasabi.last_trap()
         assert isinstance(err, RuntimeError) and "another thread" in str(err)

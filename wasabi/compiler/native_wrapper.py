@@ -21,7 +21,7 @@ from .irnames import MD_COLD_BRANCH
 from .irtypes import function_signature, llvm_type, return_type
 from .module_ir import ModuleContext, assemble_module, func_symbol, sp_register
 from .translator import FunctionTranslator
-from .ufunc import LOOP_OPCODE, OPAQUE, READ_SP, READ_SP_ASM, _translate
+from .ufunc import LOOP_OPCODE, OPAQUE, READ_SP, READ_SP_ASM, _translate, has_cycle
 
 C_TYPE = {I32: "int32_t", I64: "int64_t", F32: "float", F64: "double"}
 SLOT = 16
@@ -92,7 +92,7 @@ def pure_closure(desc, func_index):
         graph[index] = callees
         todo.extend(callees)
     size = sum(desc.funcs[i - first].body_end - desc.funcs[i - first].body_start for i in graph)
-    if len(graph) > PURE_MAX_FUNCS or size > PURE_MAX_BODY_BYTES or _has_cycle(graph):
+    if len(graph) > PURE_MAX_FUNCS or size > PURE_MAX_BODY_BYTES or has_cycle(graph):
         return None
     ctx = ModuleContext(desc, CodeOptions(interruptible=False))
     for index in graph:
@@ -101,19 +101,6 @@ def pure_closure(desc, func_index):
         if tr.traps - {TRAP_STACK_EXHAUSTED}:
             return None                        # div, rem, trunc, unreachable
     return [func_index] + sorted(i for i in graph if i != func_index)
-
-
-def _has_cycle(graph):
-    state = {}
-
-    def visit(node):
-        state[node] = 1
-        for nxt in graph[node]:
-            if state.get(nxt) == 1 or (nxt not in state and visit(nxt)):
-                return True
-        state[node] = 2
-        return False
-    return any(node not in state and visit(node) for node in graph)
 
 
 def native_wrapper_ir(name, params, results, record):

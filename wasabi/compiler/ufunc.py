@@ -4,17 +4,24 @@ loop_module_ir(desc, func_index, signatures, ...) builds one LLVM module with
 
 - the export and every defined function it reaches by direct calls, translated
   as the module's code is (same bounds, fuel and interrupt options), the export
-  marked alwaysinline;
+  marked alwaysinline (its callees too when none recurses);
 - per dtype signature, `void @wasabi_ufunc_<k>(ptr vmctx, ptr args, i64 n,
   ptr steps, ptr progress)`: numpy's strided inner loop (args/steps as numpy
   passes them) that calls the export once per element, in order.
 
 Each loop has specialised copies of its body for every input being contiguous
 or a broadcast scalar (step 0) with contiguous outputs -- the shapes numpy
-hands over for `f(x, 5)` or `f(x, y)` -- which LLVM's O2 pipeline inlines and
-vectorises; anything else runs a general strided copy. *progress holds the
-index of the running element (0 first, i + 1 stored after element i), so a trap
-(a _longjmp out of the loop) leaves the element it happened at there.
+hands over for `f(x, 5)` or `f(x, y)` -- and, for those, one more where the
+output is an input (`out=x`); LLVM's O2 pipeline inlines and vectorises them.
+Anything else runs a general strided copy.
+
+What would stop vectorisation is kept out of the element loop:
+- the stack check: the loop checks once at its entry; the inlined bodies'
+  checks are dropped (without recursion the closure is one frame, the loop's);
+- *progress, the index of the running element that names a trapping element
+  (a trap _longjmps out of the loop): stored after every element (volatile
+  where a guard-page fault can happen) only when the code can trap at all
+  (trap_free); otherwise it stays 0, which is where the entry's stack check traps.
 
 Functions reached through call_indirect or imports run the instance's own code
 (through its vmctx records), so they keep their behaviour, and a function body
@@ -26,6 +33,7 @@ compile_loops() links the module (jit.py, library.py). Exports as native
 function pointers are in native_wrapper.py.
 """
 import re as _re
+import types as _types
 
 from ..binary.body import IMMEDIATE_READERS, BodyReader
 from ..binary.opcodes import PREFIX_FC, PREFIX_FD, lookup
@@ -89,21 +97,48 @@ def _scan(desc, index):
 
 def closure(desc, func_index):
     """(defined functions reached by direct calls from func_index, itself first;
-    whether any contains a loop; whether any accesses memory directly)."""
+    whether any contains a loop; whether any accesses memory directly; the call
+    graph {index: callees})."""
     first = desc.num_imported_funcs
     ctx = ModuleContext(desc, CodeOptions(interruptible=False))
-    order, seen, todo = [], {func_index}, [func_index]
+    order, seen, todo, graph = [], {func_index}, [func_index], {}
     while todo:
         index = todo.pop()
         order.append(index)
         tr = FunctionTranslator(ctx, desc.funcs[index - first])
         tr.translate()
-        for callee in sorted(tr.callees):
-            if callee >= first and callee not in seen:
+        graph[index] = {c for c in tr.callees if c >= first}
+        for callee in sorted(graph[index]):
+            if callee not in seen:
                 seen.add(callee)
                 todo.append(callee)
     scans = [_scan(desc, i) for i in order]
-    return order, any(s[0] for s in scans), any(s[1] for s in scans)
+    return order, any(s[0] for s in scans), any(s[1] for s in scans), graph
+
+
+def _reachable(graph, start):
+    """The functions reached from `start` (a set of indices) in the call graph."""
+    seen, todo = set(), list(start)
+    while todo:
+        index = todo.pop()
+        if index not in seen:
+            seen.add(index)
+            todo.extend(graph.get(index, ()))
+    return seen
+
+
+def has_cycle(graph):
+    """Whether the call graph {index: callees} has a cycle (recursion)."""
+    state = {}
+
+    def visit(node):
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1 or (nxt not in state and visit(nxt)):
+                return True
+        state[node] = 2
+        return False
+    return any(node not in state and visit(node) for node in graph)
 
 
 # The stack check reads the stack pointer with llvm.read_register, which LLVM
@@ -123,34 +158,78 @@ READ_SP_ASM = {"rsp": 'call i64 asm "movq %rsp, $0", "=r"() #2',
 OPAQUE = _re.compile(r'^(  %\S+ = call \S+ asm "", "=\w,0"\([^)]*\))$', _re.M)
 
 
+# the translator's entry stack check (translator.py _stack_check): its branch
+STACK_BRANCH = _re.compile(r"^  br i1 %sov, label %stack\.slow, label %(\S+), !prof \S+\n"
+                          r"stack\.slow:\n  call void @wasabi_rt_stack_slow\(ptr \S+\)\n"
+                          r"  br label %\S+$", _re.M)
+CALL_TARGET = _re.compile(r"\bcall\b.*?(\basm\s|@[\w.$]+\(|%[\w.]+\()")
+
+
+def strip_stack_check(body):
+    """The function body without its entry stack check (the loop checks once,
+    at its own entry: an inlined body's frame is the loop's frame)."""
+    return STACK_BRANCH.sub(r"  br label %\1", body, count=1)
+
+
+def trap_free(bodies, symbols):
+    """Whether code of these bodies (stack checks stripped) can neither trap nor
+    run foreign code: calls only inline asm, LLVM intrinsics and `symbols`."""
+    for target in CALL_TARGET.findall("\n".join(bodies)):
+        if target.startswith("asm") or target.startswith("@llvm."):
+            continue
+        if target[:-1] not in symbols:
+            return False
+    return True
+
+
 def loop_module_ir(desc, func_index, signatures, *, bounds="guard", fuel=False,
                    interruptible=True, table_calls=False, triple="", datalayout=""):
     """The IR text of the loops (see the module doc); returns (text, [symbols])."""
-    indices, has_loop, has_memory = closure(desc, func_index)
+    indices, has_loop, has_memory, graph = closure(desc, func_index)
     if table_calls:
         indices = [func_index]        # callees through the instance's records
-    ctx = ModuleContext(desc, CodeOptions(bounds=bounds, fuel=fuel,
-                                          interruptible=interruptible and (has_loop or fuel)),
+    polled = interruptible and (has_loop or fuel)
+    ctx = ModuleContext(desc, CodeOptions(bounds=bounds, fuel=fuel, interruptible=polled),
                         table_calls=table_calls)
     funcs, bodies = _translate(ctx, desc, indices)
+    # an acyclic closure is inlined whole into the loop: no function of it needs
+    # its own stack check, the loop's (at its entry) covers the one frame (with
+    # recursion every check stays, the export's too: it may be called again)
+    flat = not table_calls and not has_cycle(graph)
+    for k, index in enumerate(indices):
+        if flat or (k == 0 and index not in _reachable(graph, graph[index])):
+            params, results = ctx.func_sig(index)
+            header = function_signature(func_symbol(index), params, results)
+            bodies[k] = strip_stack_check(bodies[k].replace(f"{header} #0 ", f"{header} #3 ", 1))
     params, results = ctx.func_sig(func_index)
-    header = function_signature(func_symbol(func_index), params, results)
-    bodies[0] = bodies[0].replace(f"{header} #0 ", f"{header} #3 ", 1)
     read_sp = READ_SP_ASM.get(sp_register())
     if read_sp:
         bodies = [b.replace(READ_SP, read_sp) for b in bodies]
     bodies = [OPAQUE.sub(r"\1 #2", b) for b in bodies]
-    # a guard-page fault is a volatile load or store: the index must be in memory
-    # before it, which only a volatile store is guaranteed to be
+    # Where a trap can happen, *progress follows every element (a guard-page
+    # fault is a volatile load or store: the index must be in memory before it,
+    # which only a volatile store is guaranteed to be). Code that cannot trap
+    # needs no progress at all, and without those stores the loop vectorises.
+    exact = not (flat and not has_memory
+                 and trap_free(bodies, {f"@{func_symbol(i)}" for i in indices}))
     volatile = has_memory and bounds == "guard"
+    check = _entry_stack_check(ctx, read_sp)
     symbols = []
     for k, (ins, outs) in enumerate(signatures):
         bodies.append(strided_loop(loop_symbol(k), func_index, params, results, ins, outs,
-                                   volatile))
+                                   volatile, exact, check))
         symbols.append(loop_symbol(k))
     text = assemble_module(ctx, bodies, funcs, triple, datalayout)
     text += "attributes #3 = { alwaysinline nounwind }\n"
     return text, symbols
+
+
+def _entry_stack_check(ctx, read_sp):
+    """The loop's one stack check (the translator's own, translator.py), before
+    any element: its trap names element 0."""
+    lines = FunctionTranslator._stack_check(_types.SimpleNamespace(m=ctx), then="checked")
+    lines = [line.replace(READ_SP, read_sp) if read_sp else line for line in lines]
+    return lines + ["checked:"]
 
 
 def _load(ptr, dtype, wasm_ty, tag):
@@ -163,9 +242,10 @@ def _load(ptr, dtype, wasm_ty, tag):
     return lines, f"%{tag}"
 
 
-def _variant(name, v, kinds, fi, params, results, ins, outs, volatile):
+def _variant(name, v, kinds, fi, params, results, ins, outs, volatile, exact, alias=None):
     """One copy of the element loop: kinds[k] is 'c' (contiguous), 's' (scalar,
-    step 0) or 'g' (any step) for input k; outputs are 'c' unless all are 'g'."""
+    step 0) or 'g' (any step) for input k; outputs are 'c' unless all are 'g'.
+    alias {r: k}: output r is input k (the same pointer, checked by the caller)."""
     nin = len(ins)
     pre, loop, lines = f"v{v}.pre", f"v{v}.loop", []
     lines.append(f"{pre}:")
@@ -201,13 +281,14 @@ def _variant(name, v, kinds, fi, params, results, ins, outs, volatile):
         if len(results) > 1:
             value = f"%v{v}.r{r}"
             lines.append(f"  {value} = extractvalue {ret} %v{v}.r, {r}")
-        ptr = _element_ptr(lines, v, f"a{nin + r}", outs[r], out_kind, nin + r)
+        base = f"a{alias[r]}" if alias and r in alias else f"a{nin + r}"
+        ptr = _element_ptr(lines, v, base, outs[r], out_kind, nin + r)
         lines.append(f"  store {rty} {value}, ptr {ptr}, align 1")
     lines.append(f"  %v{v}.next = add nuw nsw i64 %v{v}.i, 1")
-    # *progress holds the index of the element running: 0 before the loop, i + 1
-    # after element i (stored after it: a store before the inlined body's stack
-    # check would keep LLVM from unswitching that check out of the loop)
-    lines.append(f"  store{' volatile' if volatile else ''} i64 %v{v}.next, ptr %progress")
+    if exact:
+        # *progress holds the index of the element running: 0 before the loop,
+        # i + 1 after element i
+        lines.append(f"  store{' volatile' if volatile else ''} i64 %v{v}.next, ptr %progress")
     lines.append(f"  %v{v}.done = icmp eq i64 %v{v}.next, %n")
     lines.append(f"  br i1 %v{v}.done, label %exit, label %{loop}")
     return lines
@@ -224,6 +305,15 @@ def _element_ptr(lines, v, base, dtype, kind, k):
     return name
 
 
+def _in_place_input(kinds, ins, outs):
+    """The contiguous input the first output may be in place of (same element
+    type), or None."""
+    for k, kind in enumerate(kinds):
+        if outs and kind == "c" and DTYPE_LLVM[ins[k]] == DTYPE_LLVM[outs[0]]:
+            return k
+    return None
+
+
 def _kinds(nin):
     """The specialised input kinds, most common first, then the general copy."""
     if nin > MAX_SPECIALISED_INPUTS:
@@ -234,7 +324,7 @@ def _kinds(nin):
     return [c for c in combos if "c" in c or nin == 0]
 
 
-def strided_loop(name, fi, params, results, ins, outs, volatile=False):
+def strided_loop(name, fi, params, results, ins, outs, volatile=False, exact=True, check=()):
     """The define text of one dtype signature's loop (see the module doc)."""
     nin, nout = len(ins), len(outs)
     dtypes = list(ins) + list(outs)
@@ -247,6 +337,7 @@ def strided_loop(name, fi, params, results, ins, outs, volatile=False):
         lines.append(f"  %s{k}.p = getelementptr inbounds i64, ptr %steps, i64 {k}")
         lines.append(f"  %s{k} = load i64, ptr %s{k}.p")
     lines.append(f"  store{' volatile' if volatile else ''} i64 0, ptr %progress")
+    lines += check
     lines.append("  %empty = icmp sle i64 %n, 0")
     lines.append("  br i1 %empty, label %exit, label %dispatch")
     lines.append("dispatch:")
@@ -261,12 +352,24 @@ def strided_loop(name, fi, params, results, ins, outs, volatile=False):
         for k, kind in enumerate(kinds):
             tests.append(_step_is(lines, k, DTYPE_LLVM[ins[k]][1] if kind == "c" else 0))
         test = _all(lines, tests, f"t{v}")
-        lines.append(f"  br i1 {test}, label %v{v}.pre, label %d{v}")
+        twin = None if exact else _in_place_input(kinds, ins, outs)
+        if twin is None:
+            lines.append(f"  br i1 {test}, label %v{v}.pre, label %d{v}")
+        else:
+            # in place (out= an input, as `f(x, 5, out=x)`): a copy that writes
+            # through the input's own pointer, so LLVM sees element i read, then
+            # written, and vectorises with no overlap check (which would fail)
+            lines.append(f"  br i1 {test}, label %w{v}, label %d{v}")
+            lines.append(f"w{v}:")
+            lines.append(f"  %same{v} = icmp eq ptr %a{nin}, %a{twin}")
+            lines.append(f"  br i1 %same{v}, label %v{v}i.pre, label %v{v}.pre")
+            body += _variant(name, f"{v}i", kinds, fi, params, results, ins, outs, volatile,
+                             exact, alias={0: twin})
         lines.append(f"d{v}:")
-        body += _variant(name, v, kinds, fi, params, results, ins, outs, volatile)
+        body += _variant(name, v, kinds, fi, params, results, ins, outs, volatile, exact)
     g = len(variants)
     lines.append(f"  br label %v{g}.pre")
-    body += _variant(name, g, ("g",) * nin, fi, params, results, ins, outs, volatile)
+    body += _variant(name, g, ("g",) * nin, fi, params, results, ins, outs, volatile, exact)
     lines += body
     lines += ["exit:", "  ret void", "}"]
     return "\n".join(lines)
