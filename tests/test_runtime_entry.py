@@ -372,3 +372,21 @@ def test_a_real_crash_still_reaches_faulthandler():
         """)
     assert r.returncode == -11
     assert "Fatal Python error: Segmentation fault" in r.stderr
+
+
+def test_removing_the_wasm_stack_bound_takes_effect_at_the_next_call():
+    # the limit of a thread is computed at its outermost entry; "no bound" (0) must
+    # replace a bound set before, on a thread that already ran under it
+    import wasabi
+    down = wasabi.instantiate(wasabi.compile("""(module
+      (func $down (export "down") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))"""),
+        {}).exports.down
+    _ext.set_max_wasm_stack(64 << 10)
+    try:
+        with pytest.raises(wasabi.Trap, match="call stack exhausted"):
+            down(50_000)
+    finally:
+        _ext.set_max_wasm_stack(0)
+    assert down(50_000) == 50_000

@@ -79,7 +79,14 @@ static uintptr_t query_stack_low(size_t* size) {
     return (uintptr_t)addr;
 }
 
+/* bumped by each wrt_set_max_wasm_stack: a thread's limit computed under an
+ * older setting is computed again at its next outermost entry (also when the
+ * new setting is 0, "no bound", which otherwise needs no computing) */
+static uint64_t max_stack_setting;
+static WRT_TLS uint64_t tls_limit_setting;
+
 static void compute_stack_limit(void) {
+    tls_limit_setting = __atomic_load_n(&max_stack_setting, __ATOMIC_ACQUIRE);
     uintptr_t limit = tls_stack_low + STACK_MARGIN;
     if (max_wasm_stack) {
         uintptr_t here = (uintptr_t)__builtin_frame_address(0);
@@ -149,7 +156,10 @@ uintptr_t wrt_thread_stack_low(void) { return tls_stack_low; }
 
 int wrt_in_entry(void) { return tls_top != NULL; }
 
-void wrt_set_max_wasm_stack(uint64_t bytes) { max_wasm_stack = bytes; }
+void wrt_set_max_wasm_stack(uint64_t bytes) {
+    max_wasm_stack = bytes;
+    __atomic_add_fetch(&max_stack_setting, 1, __ATOMIC_RELEASE);
+}
 
 int64_t wrt_stack_limit_tpoff(void) {
     return (int64_t)((uintptr_t)&tls_stack_limit - (uintptr_t)__builtin_thread_pointer());
@@ -168,7 +178,8 @@ static void gates_unwind(size_t mark);
  * needs to be volatile. */
 #define RUN_ENTRY(ctx, code, CALL)                                    \
     do {                                                              \
-        if (!tls_top && max_wasm_stack)                               \
+        if (!tls_top && (max_wasm_stack ||                            \
+                         tls_limit_setting != max_stack_setting))     \
             compute_stack_limit(); /* counts from the outermost */    \
         poll_on_entry_if_hinted(ctx);                                 \
         size_t gates_mark_ = tls_gates_len;                           \
