@@ -118,8 +118,13 @@ static void on_sigint(int sig, siginfo_t* info, void* uctx) {
     int ignored = !(prev->sa_flags & SA_SIGINFO) && prev->sa_handler == SIG_IGN;
     if (!ignored) {
         __atomic_add_fetch(&sigint_count, 1, __ATOMIC_SEQ_CST);
-        if (tls_rec && wrt_in_entry())
+        if (tls_rec && wrt_in_entry()) {
             __atomic_store_n(&tls_rec->sigint_pending, 1, __ATOMIC_RELEASE);
+            /* in compiled code: poll as soon as this handler returns, without
+             * waiting for the watchdog to wake up and signal this thread */
+            wrt_hint_innermost(HINT_SIGINT);
+            wrt_preempt_here(uctx);
+        }
         wake_watchdog();
     }
     if (prev->sa_flags & SA_SIGINFO)

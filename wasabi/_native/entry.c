@@ -135,6 +135,12 @@ void wrt_preempt_poll(void) {
         wasabi_rt_poll(ctx);
 }
 
+void wrt_hint_innermost(uint64_t bits) {
+    wrt_jmp* top = tls_top;
+    if (top && top->entered && top->entered->kind == WRT_KIND_VMCTX)
+        __atomic_or_fetch(&top->entered->interrupt, bits, __ATOMIC_SEQ_CST);
+}
+
 int wrt_thread_prepare(void) {
     if (tls_stack_low)
         return 0;

@@ -141,11 +141,16 @@ static void redirect(ucontext_t* uc) {
     __atomic_add_fetch(&redirects, 1, __ATOMIC_RELAXED);
 }
 
+int wrt_preempt_here(void* uctx) {
+    if (!can_redirect((ucontext_t*)uctx))
+        return 0;
+    redirect((ucontext_t*)uctx);
+    return 1;
+}
+
 static void on_preempt(int sig, siginfo_t* info, void* uctx) {
     int saved = errno;
-    if (can_redirect((ucontext_t*)uctx)) {
-        redirect((ucontext_t*)uctx);
-    } else {
+    if (!wrt_preempt_here(uctx)) {
         const struct sigaction* prev = &chained[__atomic_load_n(&chained_at, __ATOMIC_ACQUIRE)];
         if (prev->sa_flags & SA_SIGINFO)
             prev->sa_sigaction(sig, info, uctx);
@@ -185,6 +190,7 @@ uint64_t wrt_preempt_redirects(void) { return __atomic_load_n(&redirects, __ATOM
 #else   /* elsewhere compiled loops poll (compiler/module_ir.py LOOP_POLLS) */
 
 void wrt_preempt_ensure(void) {}
+int wrt_preempt_here(void* uctx) { (void)uctx; return 0; }
 int wrt_preempt_supported(void) { return 0; }
 void wrt_preempt_thread(pthread_t thread) { (void)thread; }
 uint64_t wrt_preempt_redirects(void) { return 0; }

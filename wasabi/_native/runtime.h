@@ -117,6 +117,8 @@ int wrt_sigint_pending_here(void);
 void wrt_preempt_ensure(void);               /* our handler on top; the watchdog calls it again */
 int wrt_preempt_supported(void);             /* 0: compiled loops poll instead */
 void wrt_preempt_thread(pthread_t thread);   /* signal it: a poll where it runs compiled code */
+int wrt_preempt_here(void* uctx);            /* in a signal handler: poll on return; 1 if so */
+void wrt_hint_innermost(uint64_t bits);      /* entry.c, signal-safe: hint the instance entered */
 uint64_t wrt_preempt_redirects(void);        /* signals that became a poll, ever */
 void wrt_preempt_poll(void);                 /* entry.c: the trampoline's poll */
 
