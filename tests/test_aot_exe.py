@@ -160,3 +160,70 @@ def test_preopened_directories_as_wasabi_run(tmp_path):
         shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
     same(ran, exe_run(exe, str(files), ["--dir", "."], [], cwd=work))
     assert (work / "result.txt").read_bytes() == result
+
+
+# ---- stopping an executable: --timeout, Ctrl-C, --fuel (as `wasabi run`) ----
+
+SPIN = """(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $n i32)
+    (local.set $n (i32.const 100))
+    (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (loop $forever (br $forever))))"""
+
+COUNT_THEN_EXIT = """(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $n i32)
+    (local.set $n (i32.const 100))
+    (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (call $exit (i32.const 7))))"""
+
+
+def _wat_file(tmp_path, name, text):
+    path = tmp_path / f"{name}.wasm"
+    path.write_bytes(wasabi.wat2wasm(text))
+    return path
+
+
+def test_timeout_ends_an_endless_loop_as_wasabi_run(tmp_path):
+    wasm = _wat_file(tmp_path, "spin", SPIN)
+    exe = tmp_path / "spin"
+    aot.write_exe(wasm.read_bytes(), exe, tier="T1")
+    built = exe_run(exe, str(wasm), ["--timeout", "0.2"], [])
+    assert (built.returncode, built.stderr) == (134, b"wasabi: trap: deadline exceeded\n")
+    same(wasabi_run("--timeout", "0.2", str(wasm)), built)
+    bad = exe_run(exe, str(wasm), ["--timeout", "soon"], [])
+    assert bad.returncode == 1 and b"--timeout" in bad.stderr
+
+
+def test_ctrl_c_ends_an_executable_with_status_130(tmp_path):
+    import signal
+    import time
+    wasm = _wat_file(tmp_path, "spin", SPIN)
+    exe = tmp_path / "spin"
+    aot.write_exe(wasm.read_bytes(), exe, tier="T1")
+    child = subprocess.Popen([str(exe)], stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)
+    assert (child.returncode, err) == (130, b"wasabi: interrupted\n")
+
+
+def test_fuel_bounds_an_executable_as_wasabi_run(tmp_path):
+    for name, text in (("spin", SPIN), ("count", COUNT_THEN_EXIT)):
+        wasm = _wat_file(tmp_path, name, text)
+        exe = tmp_path / name
+        aot.write_exe(wasm.read_bytes(), exe, tier="T1", fuel=True)
+        for fuel in ("50", "100000"):
+            built = exe_run(exe, str(wasm), ["--fuel", fuel], [])
+            same(wasabi_run("--fuel", fuel, str(wasm)), built)
+            if name == "count":
+                assert built.returncode == (134 if fuel == "50" else 7), (fuel, built)
+        if name == "count":             # without --fuel: as much as it takes
+            assert exe_run(exe, str(wasm), [], []).returncode == 7
+    unfueled = tmp_path / "plain"
+    aot.write_exe(wasabi.wat2wasm(COUNT_THEN_EXIT), unfueled, tier="T1")
+    refused = exe_run(unfueled, "plain", ["--fuel", "10"], [])
+    assert refused.returncode == 1 and b"compiled without fuel" in refused.stderr

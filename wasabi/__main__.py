@@ -174,7 +174,7 @@ def _compile_aot(args, data):
         what = (f"shared library (header {header}; from Python: wasabi.load_dylib; "
                 f"link: cc -o app app.c {args.output} -Wl,-rpath,...)")
     elif args.exe:
-        aot.write_exe(data, args.output, args.tier)
+        aot.write_exe(data, args.output, args.tier, fuel=args.fuel)
         what = "executable"
     else:
         header = aot.write_object(data, args.output, tier=args.tier, source=args.module)
@@ -190,6 +190,8 @@ def cmd_compile(args):
     from .compiler import compile_module
     from .options import Options
     data = _read_module(args.module)
+    if args.fuel and not args.exe:
+        raise UsageError("--fuel goes with --exe")
     if args.exe or args.object or args.dylib:
         return _compile_aot(args, data)
     start = time.perf_counter()
@@ -366,6 +368,9 @@ def build_parser():
     kind.add_argument("--dylib", action="store_true",
                       help="write a shared library (C API and header; wasabi.load_dylib "
                       "loads it without LLVM)")
+    comp.add_argument("--fuel", action="store_true",
+                      help="with --exe: compile fuel accounting in, so that the program's "
+                      "--fuel N runtime option bounds the work it does")
     comp.set_defaults(handler=cmd_compile)
 
     inspect = sub.add_parser("inspect", help="list a module's imports, exports and sizes")

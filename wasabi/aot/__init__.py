@@ -16,32 +16,34 @@ and no LLVM at run time.
 """
 from ..options import Options
 
-# the executable cannot be interrupted from outside the program (Ctrl-C ends
-# the process as for any C program): no polls to pay for
+# Ctrl-C and a --timeout end an executable's process from the signal handler
+# (standalone.c): no polls to pay for
 EXE_OPTIONS = dict(interruptible=False)
 
 
-def compile_for_exe(wasm, tier="O2"):
-    """(desc, object bytes, {function index: symbol}) of `wasm` compiled in one object."""
+def compile_for_exe(wasm, tier="O2", fuel=False):
+    """(desc, object bytes, {function index: symbol}) of `wasm` compiled in one object
+    (with fuel accounting: the program's `--fuel N` runtime option)."""
     from ..compiler import compile_module
     from ..validate import parse
     from .cgen import check_importable
     desc = parse(bytes(wasm))
     check_importable(desc)              # before the compile: a clear error first
-    code = compile_module(desc, Options(tier=tier, **EXE_OPTIONS), jobs=1)
+    code = compile_module(desc, Options(tier=tier, fuel=fuel, **EXE_OPTIONS), jobs=1)
     objects, symbols = code.artifact()
     if len(objects) != 1:
         raise RuntimeError("expected one object for an executable")
     return desc, objects[0], symbols
 
 
-def write_exe(wasm, path, tier="O2"):
-    """Write a native executable of the WASI command `wasm` (bytes) to `path`."""
+def write_exe(wasm, path, tier="O2", fuel=False):
+    """Write a native executable of the WASI command `wasm` (bytes) to `path`
+    (fuel: compiled with fuel accounting, so that `./prog --fuel N --` bounds it)."""
     from .build import compiler, link_executable
     from .cgen import module_source
     compiler()                          # no compiler: say so before compiling
-    desc, obj, symbols = compile_for_exe(wasm, tier)
-    return link_executable(obj, module_source(desc, symbols), path)
+    desc, obj, symbols = compile_for_exe(wasm, tier, fuel)
+    return link_executable(obj, module_source(desc, symbols, fuel=fuel), path)
 
 
 def c_name(path):

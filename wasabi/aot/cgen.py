@@ -87,8 +87,9 @@ def type_ids(desc):
     return out
 
 
-def module_source(desc, symbols, name="wasabi_module", with_main=True):
-    """C source defining `const wsa_module <name>` (and a main() calling wsa_main)."""
+def module_source(desc, symbols, name="wasabi_module", with_main=True, fuel=False):
+    """C source defining `const wsa_module <name>` (and a main() calling wsa_main);
+    fuel: the code was compiled with fuel accounting."""
     snapshot0 = check_importable(desc)
     if desc.num_imported_memories or len(desc.all_memories) > 1:
         raise CompileError("an executable has at most one memory of its own")
@@ -125,7 +126,7 @@ def module_source(desc, symbols, name="wasabi_module", with_main=True):
         f"    {len(desc.tables)}, tables, {len(desc.datas)}, datas, {len(desc.elems)}, elems,",
         f"    {-1 if desc.start is None else desc.start}, "
         f"{-1 if entry is None else entry.index},",
-        f"    trap_messages, {top}, __wasabi_code_begin, __wasabi_code_end}};",
+        f"    trap_messages, {top}, __wasabi_code_begin, __wasabi_code_end, {int(fuel)}}};",
     ]
     if with_main:
         lines += ["", "int main(int argc, char** argv) {",

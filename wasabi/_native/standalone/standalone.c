@@ -20,10 +20,11 @@
  *
  * wsa_main runs a WASI command as `wasabi run` does: the runtime options come
  * before a `--` (`--dir HOST[::GUEST]`, `--dir-ro HOST[::GUEST]`, `--env K=V`,
- * `--env K`); without a `--` every argument is the program's and nothing is
- * preopened. argv[0] is the program's name. Exit status: the program's
- * proc_exit code, 134 after a trap (reported as "wasabi: trap: ..."), 1 when it
- * cannot start.
+ * `--env K`, `--timeout SECONDS`, and `--fuel N` when compiled with fuel);
+ * without a `--` every argument is the program's and nothing is preopened.
+ * argv[0] is the program's name. Exit status: the program's proc_exit code,
+ * 134 after a trap (reported as "wasabi: trap: ..."; also when the timeout
+ * passes), 130 after Ctrl-C ("wasabi: interrupted"), 1 when it cannot start.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -32,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "builtins.h"
 #include "runtime.h"
@@ -45,6 +48,7 @@
 #define STACK_MARGIN (128u * 1024u)     /* as entry.c: builtins and the signal handler */
 #define TRAP_EXIT_STATUS 134
 #define ERROR_STATUS 1
+#define INTERRUPTED_STATUS 130          /* 128 + SIGINT, as `wasabi run` */
 
 __asm__(".globl wasabi_stack_limit_tpoff\n\t.set wasabi_stack_limit_tpoff, 0x70");
 
@@ -265,6 +269,62 @@ void wsa_free_parts(const wsa_module* m, VMContext* ctx) {
         wrt_memory_free(ctx->memory);
 }
 
+/* ---- Ctrl-C and --timeout: the process ends, as `wasabi run` ends ---- */
+
+/* Both end the process from the signal handler, wherever the program is (in
+ * compiled code, in a WASI call, in the runtime): the lines are made before,
+ * so the handler only writes and exits (both async-signal-safe). */
+static char deadline_line[128];
+
+static void write_all(const char* text) {
+    size_t n = strlen(text);
+    while (n) {
+        ssize_t w = write(2, text, n);
+        if (w <= 0)
+            return;
+        text += w;
+        n -= (size_t)w;
+    }
+}
+
+static void on_interrupt(int sig) {
+    (void)sig;
+    write_all("wasabi: interrupted\n");
+    _exit(INTERRUPTED_STATUS);
+}
+
+static void on_deadline(int sig) {
+    (void)sig;
+    write_all(deadline_line);
+    _exit(TRAP_EXIT_STATUS);
+}
+
+static int stop_on_signals(const wsa_module* m, double timeout) {
+    struct sigaction cur, sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    /* a Ctrl-C the shell has us ignore (a background job) stays ignored */
+    if (sigaction(SIGINT, NULL, &cur) == 0 && cur.sa_handler != SIG_IGN) {
+        sa.sa_handler = on_interrupt;
+        sigaction(SIGINT, &sa, NULL);
+    }
+    if (timeout <= 0)
+        return 0;
+    const char* text = TRAP_DEADLINE < m->num_trap_messages && m->trap_messages[TRAP_DEADLINE]
+                       ? m->trap_messages[TRAP_DEADLINE] : "deadline exceeded";
+    snprintf(deadline_line, sizeof deadline_line, "wasabi: trap: %s\n", text);
+    sa.sa_handler = on_deadline;
+    if (sigaction(SIGALRM, &sa, NULL) != 0)
+        return -1;
+    struct itimerval timer;
+    memset(&timer, 0, sizeof timer);
+    timer.it_value.tv_sec = (time_t)timeout;
+    timer.it_value.tv_usec = (suseconds_t)((timeout - (double)(time_t)timeout) * 1e6);
+    if (timer.it_value.tv_sec == 0 && timer.it_value.tv_usec == 0)
+        timer.it_value.tv_usec = 1;       /* 0 would disarm it */
+    return setitimer(ITIMER_REAL, &timer, NULL);
+}
+
 /* ---- the command line ---- */
 
 typedef struct options {
@@ -274,6 +334,8 @@ typedef struct options {
     char* env;
     size_t env_size;
     uint32_t env_count;
+    double timeout;             /* seconds; 0: none */
+    int64_t fuel;               /* the fuel the program starts with (compiled with fuel) */
 } options;
 
 static void append(char** buf, size_t* size, uint32_t* count, const char* a, const char* b) {
@@ -309,7 +371,8 @@ static int preopen(wasi_ctx* wasi, const char* spec, int readonly) {
 }
 
 /* runtime options up to a `--` (when there is one), then the program's arguments */
-static int parse_command_line(int argc, char** argv, wasi_ctx* wasi, options* o) {
+static int parse_command_line(const wsa_module* m, int argc, char** argv, wasi_ctx* wasi,
+                              options* o) {
     int dashes = 0;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--") == 0) {
@@ -334,6 +397,19 @@ static int parse_command_line(int argc, char** argv, wasi_ctx* wasi, options* o)
                 append(&o->env, &o->env_size, &o->env_count, kv, host ? host : "");
                 free(kv);
             }
+        } else if (strcmp(argv[i], "--timeout") == 0) {
+            char* end = NULL;
+            o->timeout = value ? strtod(value, &end) : -1;
+            if (!value || end == value || *end || !(o->timeout >= 0))
+                return fail("--timeout needs a number of seconds", NULL);
+        } else if (strcmp(argv[i], "--fuel") == 0) {
+            char* end = NULL;
+            o->fuel = value ? strtoll(value, &end, 10) : -1;
+            if (!value || end == value || *end || o->fuel < 0)
+                return fail("--fuel needs a whole number of fuel units", NULL);
+            if (!m->fuel)
+                return fail("--fuel: this executable was compiled without fuel accounting "
+                            "(wasabi compile --exe --fuel)", NULL);
         } else {
             return fail("unknown runtime option (before --): ", argv[i]);
         }
@@ -362,9 +438,11 @@ int wsa_main(const wsa_module* m, int argc, char** argv) {
         return fail("cannot prepare the thread (stack bounds, signal handlers)", NULL), ERROR_STATUS;
     wrt_register_code_range((uintptr_t)m->code_begin, (uintptr_t)m->code_end);
     wasi_ctx* wasi = wasi_ctx_new();
-    options o = {0};
-    if (!wasi || parse_command_line(argc, argv, wasi, &o) != 0)
+    options o = {.fuel = INT64_MAX};
+    if (!wasi || parse_command_line(m, argc, argv, wasi, &o) != 0)
         return ERROR_STATUS;
+    if (stop_on_signals(m, o.timeout) != 0)
+        return fail("cannot arm the timeout", NULL), ERROR_STATUS;
     if (wasi_ctx_set_args(wasi, o.args, (uint32_t)o.args_size, o.args_count) != 0 ||
         wasi_ctx_set_env(wasi, o.env ? o.env : "", (uint32_t)o.env_size, o.env_count) != 0)
         return fail("cannot set the arguments", NULL), ERROR_STATUS;
@@ -375,6 +453,9 @@ int wsa_main(const wsa_module* m, int argc, char** argv) {
     VMContext* ctx = xcalloc(1, sizeof(VMContext));
     ctx->kind = WRT_KIND_VMCTX;
     ctx->stack_limit_tpoff = 0x70;
+    static int64_t fuel_cell;       /* the store's fuel: compiled code draws from it */
+    fuel_cell = o.fuel;
+    ctx->fuel = &fuel_cell;
     ctx->funcs = xcalloc(m->num_funcs, sizeof(wrt_func));
     if (m->has_memory) {
         ctx->memory = wrt_memory_new(m->memory_min, m->memory_max, 1, 0);

@@ -54,6 +54,7 @@ typedef struct wsa_module {
     uint32_t num_trap_messages;
     const void* code_begin;
     const void* code_end;
+    int fuel;                   /* compiled with fuel accounting (--fuel N at run time) */
 } wsa_module;
 
 /* The pieces of an instantiation, for the shared libraries' C API (dylib.c).
