@@ -243,11 +243,12 @@ def test_br_table_counts_each_target_and_the_default():
         (return (i32.const 10))) (return (i32.const 20))) (i32.const 30)))"""
     module = modes.compile(wasabi.parse(wasabi.wat2wasm(wat)), Options(mode=Mode.PGO), hot=10**9)
     f = module.instantiate().exports.f
-    assert [f(k) for k in [0, 1, 1, 2, 7, 9, 9, 9]] == [10, 20, 20, 30, 30, 30, 30, 30]
+    for _ in range(10):
+        assert [f(k) for k in [0, 1, 1, 2, 7, 9, 9, 9]] == [10, 20, 20, 30, 30, 30, 30, 30]
     (counts,) = module.code.profile.sites().values()
-    assert list(counts) == [1, 2, 5]            # cases 0, 1 and the default ($d)
+    assert list(counts) == [10, 20, 50]         # cases 0, 1 and the default ($d)
     text = module.code._optimizer.translate([0]).text
-    assert '!{!"branch_weights", i32 5, i32 1, i32 2}' in text
+    assert '!{!"branch_weights", i32 50, i32 10, i32 20}' in text
 
 
 def test_branch_weights_are_scaled_into_32_bits():
@@ -256,10 +257,24 @@ def test_branch_weights_are_scaled_into_32_bits():
     inst.exports.sum(3)
     profile = module.code.profile
     ((index, offset),) = [k for k in profile.sites() if k[0] == module.desc.export("sum").index]
-    profile.prior = {(index, offset): tiered._np.array([3 << 40, 1 << 40], dtype="u8")}
+    profile.prior = {(index, offset): tiered._np.array([19 << 40, 1 << 40], dtype="u8")}
     profile._sites.clear()
     text = module.code._optimizer.translate([index]).text
-    assert f'!{{!"branch_weights", i32 {((1 << 32) - 1) // 3}, i32 {(1 << 32) - 1}}}' in text
+    assert f'!{{!"branch_weights", i32 {((1 << 32) - 1) // 19}, i32 {(1 << 32) - 1}}}' in text
+
+
+def test_weights_only_for_branches_seen_often_that_mostly_go_one_way():
+    module = compiled(hot=10**9)
+    inst = instance(module)
+    inst.exports.sum(40)                                # 41 < MIN_SAMPLE
+    inst.exports.fib(12)                                # its if: 233 then, 232 else
+    sites = module.code.profile.sites()
+    assert sorted(int(c.sum()) for c in sites.values()) == [41, 465]
+    text = module.code._optimizer.translate().text
+    assert text.count('"branch_weights"') == 1          # the module's cold-branch node only
+    inst.exports.sum(40)                                # 82: one exit in 41
+    text = module.code._optimizer.translate().text
+    assert text.count('"branch_weights"') == 2 and '"branch_weights", i32 2, i32 80}' in text
 
 
 # ---- profiles in the disk cache (compiler/profile_store.py) ----
@@ -420,3 +435,28 @@ def test_a_stored_build_that_does_not_link_is_built_again_before_its_first_call(
     assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
     assert module.stats()["functions_compiled"] == 0
     assert instance(module).exports.fib(12) == 144
+
+
+def test_stats_name_every_tier_swap_build_second_and_hot_function(tmp_path, monkeypatch):
+    monkeypatch.setattr(tiered, "HOT", 1000)
+    monkeypatch.setattr(tiered, "TICK", 0.0005)
+    module = cached_pgo(tmp_path)
+    inst = instance(module)
+    assert inst.exports.fib(16) == 987 and inst.exports.sum(10) == 55
+    assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
+    stats = module.stats()
+    fib_index, sum_index = module.desc.export("fib").index, module.desc.export("sum").index
+    assert stats["mode"] == "pgo" and stats["hot_threshold"] == 1000
+    assert stats["tiers"] == {"T0": 1, "O2": 1}           # sum in the baseline, fib optimised
+    assert stats["swaps"] == 1 and stats["optimize_errors"] == 0
+    assert 0 < stats["optimize_seconds"] < 60
+    assert stats["branch_sites"] == 2                     # fib's if, sum's br_if
+    assert not stats["profile_loaded"] and stats["profile_saves"] == 0
+    assert stats["hottest"][0] == {"function": fib_index, "name": "fib", "tier": "O2",
+                                   "calls": 3193, "loop_iterations": 0}
+    assert stats["hottest"][1] == {"function": sum_index, "name": "sum", "tier": "T0",
+                                   "calls": 1, "loop_iterations": 11}
+    module.code.close()
+    again = cached_pgo(tmp_path).stats()
+    assert again["profile_loaded"] and again["stored_builds_linked"] == 1
+    assert again["tiers"] == {"T0": 0, "O2": 1} and again["hottest"][1]["tier"] is None

@@ -20,6 +20,15 @@ import numpy as _np
 # branch counters live in chunks that never move (the baseline's code holds their
 # addresses); a site wider than a chunk gets a chunk of its own
 SITE_CHUNK = 4096
+# whether the baseline counts branches (and optimised builds get branch weights);
+# the call and loop counters are always on (they decide what is hot)
+BRANCHES = True
+# weights only where they tell LLVM something: a site seen at least MIN_SAMPLE times;
+# a two-way branch only when it goes one way at least 9 times in 10 (weights on
+# balanced branches made fib 8-18% slower and none faster: see README, PGO); a
+# br_table's whatever they are (which cases are hot)
+MIN_SAMPLE = 64
+PREDICTABLE_NUM, PREDICTABLE_DEN = 9, 10
 # LLVM reads branch weights as u32: larger counts are scaled down, ratios kept
 MAX_WEIGHT = (1 << 32) - 1
 
@@ -98,6 +107,10 @@ class Profile:
             out[key] = self.site_counts(*key)
         return out
 
+    def site_count(self):
+        """How many branch sites this run's baseline counts."""
+        return len(self._sites)
+
     def entry_count(self, index):
         return int(self.counts[index, 0])
 
@@ -126,7 +139,7 @@ def two_way(t, cond):
     baseline, count which way it goes; in an optimised build, the `, !prof !N` to
     append to the branch ("" without counts)."""
     return _site(t, 2, lambda base, k: [f"  %bc.w{k} = zext i1 {cond} to i64"],
-                 lambda counts: [counts[1], counts[0]])
+                 lambda counts: [counts[1], counts[0]], predictable_only=True)
 
 
 def multi_way(t, index, cases):
@@ -139,9 +152,9 @@ def multi_way(t, index, cases):
     return _site(t, cases + 1, way, lambda counts: [counts[cases], *counts[:cases]])
 
 
-def _site(t, width, way_lines, weights_of):
+def _site(t, width, way_lines, weights_of, predictable_only=False):
     profile = t.m.profile
-    if profile is None:
+    if profile is None or not BRANCHES:
         return ""
     offset = t.r.pos - t.func.body_start
     if profile.counting:
@@ -157,9 +170,13 @@ def _site(t, width, way_lines, weights_of):
                         f"  store i64 %bc.n{k}, ptr %bc.p{k}, align 8"])
         return ""
     counts = profile.site_counts(t.func.index, offset)
-    if counts is None or not counts.any():
+    if counts is None:
         return ""           # never ran: LLVM's own guesses
     weights = [int(c) for c in weights_of(counts)]
+    total = sum(weights)
+    if total < MIN_SAMPLE or predictable_only and \
+            max(weights) * PREDICTABLE_DEN < PREDICTABLE_NUM * total:
+        return ""           # too few to tell, or neither way is likely: LLVM's own guesses
     top = max(weights)
     if top > MAX_WEIGHT:
         weights = [c * MAX_WEIGHT // top for c in weights]
@@ -167,3 +184,4 @@ def _site(t, width, way_lines, weights_of):
     t.m.metadata.append(f'{md} = !{{!"branch_weights", '
                         + ", ".join(f"i32 {w}" for w in weights) + "}")
     return f", !prof {md}"
+

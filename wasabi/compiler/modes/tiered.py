@@ -29,6 +29,7 @@ import weakref as _weakref
 
 import numpy as _np
 
+from ...binary.types import EXTERN_FUNC
 from ...options import CodeOptions
 from ..builder import BatchBuilder
 from .. import profile_store
@@ -63,6 +64,7 @@ class TieredCode(LazyCode):
         # the stored ones linked at load
         self.stored_builds = []
         self.save_profile = None               # profile_store.keep: saves the profile
+        self.profile_keeper = None
         self._tier_lock = _threading.Lock()    # an O2 build vs close()
         self._closed = False
         self._tiering = {"swaps": 0, "optimize_seconds": 0.0, "optimize_errors": 0,
@@ -144,20 +146,41 @@ class TieredCode(LazyCode):
 
     @property
     def stats(self):
-        """LAZY's counters for the baseline, plus: functions per tier, swaps, the
-        seconds of background builds and the hottest functions with their counts."""
+        """LAZY's counters for the baseline, plus: functions per tier (`tiers`; a function
+        not called yet is in neither), `swaps` (optimised builds swapped in), the seconds
+        of background builds (`optimize_seconds`), `hottest`: the hottest functions with
+        their counts (calls and loop iterations, earlier runs' included), name and tier;
+        `branch_sites` counted; and the stored profile's part (`profile_loaded`,
+        `stored_builds_linked`, `stored_link_errors`, `profile_saves`)."""
         out = super().stats
         counts = self.profile.counts
         heat = self.profile.heat()
         hottest = _np.argsort(-heat, kind="stable")[:HOTTEST_SHOWN]
+        keeper = self.profile_keeper
         out.update(self._tiering, hot_threshold=self.hot,
                    tiers={BASELINE_TIER: len(self.table.published_indices()
                                              - set(self._optimized)),
                           OPTIMIZED_TIER: len(self._optimized)},
-                   hottest=[{"function": int(i), "calls": int(counts[i, 0]),
+                   hottest=[{"function": int(i), "name": self._name(int(i)),
+                             "tier": self._tier_of(int(i)), "calls": int(counts[i, 0]),
                              "loop_iterations": int(counts[i, 1])}
-                            for i in hottest if heat[i]])
+                            for i in hottest if heat[i]],
+                   branch_sites=self.profile.site_count(),
+                   profile_saves=keeper.saves if keeper is not None else 0)
         return out
+
+    def _name(self, index):
+        """The function's name in the name section, else an export's, else None."""
+        name = self.desc.names.funcs.get(index)
+        if name is None:
+            name = next((e.name for e in self.desc.exports
+                         if e.kind == EXTERN_FUNC and e.index == index), None)
+        return name
+
+    def _tier_of(self, index):
+        if index in self._optimized:
+            return OPTIMIZED_TIER
+        return BASELINE_TIER if self.table.is_published(index) else None
 
     def close(self):
         if self.save_profile is not None:
