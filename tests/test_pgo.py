@@ -460,3 +460,19 @@ def test_stats_name_every_tier_swap_build_second_and_hot_function(tmp_path, monk
     again = cached_pgo(tmp_path).stats()
     assert again["profile_loaded"] and again["stored_builds_linked"] == 1
     assert again["tiers"] == {"T0": 0, "O2": 1} and again["hottest"][1]["tier"] is None
+
+
+def test_wasabi_run_mode_pgo_keeps_the_profile_for_the_next_run(tmp_path):
+    import os
+    import subprocess
+    import sys
+    wasm = tmp_path / "fib.wasm"
+    wasm.write_bytes(wasabi.wat2wasm(PROFILE_WORKER_WAT()))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path),
+               WASABI_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "wasabi", "run", "--mode", "pgo",
+                               "--invoke", "fib", str(wasm), "22"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0 and done.stdout == "17711\n", done.stderr
+        assert len(profile_files(tmp_path / "cache")) == 1

@@ -244,6 +244,14 @@ class ProfileKeeper:
                 self._mark()
             return written
 
+    def save_quietly(self):
+        """save(), for the finalizer: a profile is an optimisation, so nothing it
+        raises reaches the program (at exit, it would be printed)."""
+        try:
+            self.save()
+        except Exception:       # noqa: BLE001 - see the docstring
+            pass
+
     def forget_parent(self):
         """In a forked child: what the parent counted is the parent's to save."""
         self._lock = _threading.Lock()
@@ -284,7 +292,7 @@ def keep(code, path, limit):
     keeper = ProfileKeeper(path, code.profile, code.stored_builds, functions, first, limit)
     code.profile_keeper = keeper
     # at close(), when the code is freed, or at exit (finalize's own atexit hook)
-    code.save_profile = _weakref.finalize(code, keeper.save)
+    code.save_profile = _weakref.finalize(code, keeper.save_quietly)
     _KEEPERS.add(keeper)
     return keeper
 
