@@ -476,3 +476,30 @@ def test_wasabi_run_mode_pgo_keeps_the_profile_for_the_next_run(tmp_path):
                               capture_output=True, text=True, env=env, timeout=120)
         assert done.returncode == 0 and done.stdout == "17711\n", done.stderr
         assert len(profile_files(tmp_path / "cache")) == 1
+
+
+def test_a_prewarm_build_racing_the_first_calls_baseline_compile(tmp_path, monkeypatch):
+    """A function hot in the stored profile is built in the background at load while
+    its first call compiles the baseline: whichever publishes first, the other must not
+    fail ("function 0 was already compiled" from `wasabi run --mode pgo`, before the
+    swap took the compile lock)."""
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    module = cached_pgo(tmp_path)
+    instance(module).exports.fib(15)                   # counts only: nothing built
+    module.code.close()
+    monkeypatch.setattr(tiered, "HOT", 1000)
+    monkeypatch.setattr(tiered, "TICK", 0.0005)
+    module = cached_pgo(tmp_path)
+    code = module.code
+    fib_index = module.desc.export("fib").index
+    assert fib_index in code._prewarm
+    baseline_build = code._build
+
+    def slow_baseline(module_ir):
+        made = baseline_build(module_ir)
+        wait_for(lambda: code.table.is_published(fib_index), seconds=1)  # let O2 go first
+        return made
+    monkeypatch.setattr(code, "_build", slow_baseline)
+    assert instance(module).exports.fib(15) == 610
+    assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
+    assert instance(module).exports.fib(16) == 987

@@ -105,7 +105,10 @@ class TieredCode(LazyCode):
                 self._failed.add(index)
                 self._tiering["optimize_errors"] += 1
                 return 0
-            self.table.swap(made.addresses)
+            # under the compile lock: a baseline compile of one of these functions that
+            # is under way publishes first (then this swaps it), or finds it published
+            with self._compile_lock:
+                self.table.swap(made.addresses)
             for (func, loop), address in made.osr_addresses.items():
                 self.profile.set_osr(func, loop, address)
             self._optimized.update(made.addresses)
