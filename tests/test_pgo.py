@@ -216,3 +216,290 @@ def test_entries_at_loop_headers_keep_every_local(monkeypatch, n):
     for _ in range(3):
         assert (inst.exports.mixed(n), inst.exports.carried(n % 50 + 1)) == expected
         wait_for(lambda: module.stats()["tiers"]["O2"] >= 2, seconds=5)
+
+
+# ---- branch weights (compiler/profile.py) ----
+
+def test_branches_are_counted_in_the_baseline_and_become_weights_in_the_o2_build():
+    module = compiled(hot=10**9)
+    inst = instance(module)
+    assert inst.exports.sum(1000) == 500500 and inst.exports.fib(10) == 55
+    code = module.code
+    sites = code.profile.sites()
+    sum_index, fib_index = module.desc.export("sum").index, module.desc.export("fib").index
+    # sum's br_if leaves the loop once and falls through 1000 times
+    assert [list(c) for (f, _), c in sites.items() if f == sum_index] == [[1000, 1]]
+    # fib's if: 88 calls with n >= 2 (false: else), 89 with n < 2 (true: then)
+    assert [list(c) for (f, _), c in sites.items() if f == fib_index] == [[88, 89]]
+    text = code._optimizer.translate_with_callees(sum_index, 8, 1 << 14, skip=lambda c: False,
+                                                  direct=True).text
+    assert '!{!"branch_weights", i32 1, i32 1000}' in text
+    assert '!{!"function_entry_count", i64 1}' in text
+
+
+def test_br_table_counts_each_target_and_the_default():
+    wat = """(module (func (export "f") (param i32) (result i32)
+      (block $d (block $b (block $a (br_table $a $b $d (local.get 0)))
+        (return (i32.const 10))) (return (i32.const 20))) (i32.const 30)))"""
+    module = modes.compile(wasabi.parse(wasabi.wat2wasm(wat)), Options(mode=Mode.PGO), hot=10**9)
+    f = module.instantiate().exports.f
+    for _ in range(10):
+        assert [f(k) for k in [0, 1, 1, 2, 7, 9, 9, 9]] == [10, 20, 20, 30, 30, 30, 30, 30]
+    (counts,) = module.code.profile.sites().values()
+    assert list(counts) == [10, 20, 50]         # cases 0, 1 and the default ($d)
+    text = module.code._optimizer.translate([0]).text
+    assert '!{!"branch_weights", i32 50, i32 10, i32 20}' in text
+
+
+def test_branch_weights_are_scaled_into_32_bits():
+    module = compiled(hot=10**9)
+    inst = instance(module)
+    inst.exports.sum(3)
+    profile = module.code.profile
+    ((index, offset),) = [k for k in profile.sites() if k[0] == module.desc.export("sum").index]
+    profile.prior = {(index, offset): tiered._np.array([19 << 40, 1 << 40], dtype="u8")}
+    profile._sites.clear()
+    text = module.code._optimizer.translate([index]).text
+    assert f'!{{!"branch_weights", i32 {((1 << 32) - 1) // 19}, i32 {(1 << 32) - 1}}}' in text
+
+
+def test_weights_only_for_branches_seen_often_that_mostly_go_one_way():
+    module = compiled(hot=10**9)
+    inst = instance(module)
+    inst.exports.sum(40)                                # 41 < MIN_SAMPLE
+    inst.exports.fib(12)                                # its if: 233 then, 232 else
+    sites = module.code.profile.sites()
+    assert sorted(int(c.sum()) for c in sites.values()) == [41, 465]
+    text = module.code._optimizer.translate().text
+    assert text.count('"branch_weights"') == 1          # the module's cold-branch node only
+    inst.exports.sum(40)                                # 82: one exit in 41
+    text = module.code._optimizer.translate().text
+    assert text.count('"branch_weights"') == 2 and '"branch_weights", i32 2, i32 80}' in text
+
+
+# ---- profiles in the disk cache (compiler/profile_store.py) ----
+
+PROFILE_WORKER = __import__("pathlib").Path(__file__).with_name("pgo_profile_worker.py")
+
+
+def cached_pgo(tmp_path, wat=WAT):
+    from wasabi.compiler.cache import compile_bytes
+    return compile_bytes(wasabi.wat2wasm(wat), Options(mode=Mode.PGO, cache=True), tmp_path)
+
+
+def profile_files(tmp_path):
+    from wasabi.compiler import profile_store
+    return sorted(tmp_path.glob("*" + profile_store.SUFFIX))
+
+
+def run_worker(directory, hot, n, wait=False):
+    import json
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run([sys.executable, str(PROFILE_WORKER), str(directory), str(hot), str(n)]
+                          + (["wait"] if wait else []), capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_second_process_starts_with_the_first_ones_hot_functions_optimised(tmp_path):
+    first = run_worker(tmp_path, 1000, 20, wait=True)
+    assert first["result"] == 6765 and not first["at_load"]["profile_loaded"]
+    assert first["end"]["tiers"]["O2"] == 1
+    assert len(profile_files(tmp_path)) == 1            # saved at exit
+    second = run_worker(tmp_path, 1000, 20)
+    assert second["result"] == 6765
+    at_load = second["at_load"]
+    assert at_load["profile_loaded"] and at_load["stored_builds_linked"] == 1
+    assert at_load["tiers"] == {"T0": 0, "O2": 1} and at_load["functions_compiled"] == 0
+    assert at_load["hottest"][0]["calls"] >= 21891      # the first run's counts
+    assert second["end"]["swaps"] == 0                  # nothing left to tier up
+
+
+def test_counts_and_branch_counts_add_up_over_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    expected_calls = 0
+    for run in range(3):
+        module = cached_pgo(tmp_path)
+        assert module.stats()["profile_loaded"] == (run > 0)
+        inst = instance(module)
+        assert inst.exports.fib(10) == 55 and inst.exports.sum(100) == 5050
+        expected_calls += 177
+        fib_index = module.desc.export("fib").index
+        assert module.code.profile.entry_count(fib_index) == expected_calls
+        sites = module.code.profile.sites()
+        assert [list(c) for (f, _), c in sites.items() if f == fib_index] == \
+            [[88 * (run + 1), 89 * (run + 1)]]
+        module.code.close()                              # saves
+    assert len(profile_files(tmp_path)) == 1
+
+
+def test_an_unchanged_profile_is_not_written_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    module = cached_pgo(tmp_path)
+    instance(module).exports.fib(5)
+    keeper = module.code.profile_keeper
+    assert keeper.save() and not keeper.save()          # nothing new since
+    module.code.close()
+    assert keeper.saves == 1
+
+
+def test_counts_are_halved_past_the_bound(tmp_path, monkeypatch):
+    from wasabi.compiler import profile_store
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    monkeypatch.setattr(profile_store, "MAX_COUNT", 1000)
+    for _ in range(2):
+        module = cached_pgo(tmp_path)
+        instance(module).exports.fib(12)                # 465 calls a run
+        module.code.close()
+    module = cached_pgo(tmp_path)
+    fib_index = module.desc.export("fib").index
+    assert module.code.profile.entry_count(fib_index) == 930
+    instance(module).exports.fib(12)
+    module.code.close()                                 # 1395 > 1000: halved
+    assert cached_pgo(tmp_path).code.profile.entry_count(fib_index) == 697
+
+
+@pytest.mark.parametrize("damage", ["garbage", "flipped", "truncated", "empty", "foreign"])
+def test_a_damaged_profile_file_is_ignored_and_replaced(tmp_path, monkeypatch, damage):
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    module = cached_pgo(tmp_path)
+    instance(module).exports.fib(8)
+    module.code.close()
+    (path,) = profile_files(tmp_path)
+    good = path.read_bytes()
+    if damage == "foreign":         # a valid profile of another module, at this path
+        other = cached_pgo(tmp_path / "other", "(module (func (export \"f\")))")
+        other.instantiate().exports.f()
+        other.code.close()
+        (other_path,) = profile_files(tmp_path / "other")
+        bad = other_path.read_bytes()
+    else:
+        bad = {"garbage": b"\0wsbpgo\x01" + bytes(range(256)) * 4,
+               "flipped": good[:40] + bytes([good[40] ^ 4]) + good[41:],
+               "truncated": good[:len(good) // 2], "empty": b""}[damage]
+    path.write_bytes(bad)
+    module = cached_pgo(tmp_path)
+    assert not module.stats()["profile_loaded"]
+    assert instance(module).exports.fib(8) == 21
+    module.code.close()
+    again = cached_pgo(tmp_path)                        # the save replaced it
+    assert again.stats()["profile_loaded"]
+    assert again.code.profile.entry_count(again.desc.export("fib").index) == 67
+
+
+def test_concurrent_processes_leave_a_valid_profile(tmp_path):
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: run_worker(tmp_path, 10**9, 15), range(4)))
+    assert all(r["result"] == 610 for r in runs)
+    (path,) = profile_files(tmp_path)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]     # no temp files
+    module = cached_pgo(tmp_path, PROFILE_WORKER_WAT())
+    calls = module.code.profile.entry_count(0)
+    # each run adds its 1973 calls to what the file holds when it saves (a save racing
+    # another's between its read and its rename loses that one's counts)
+    assert calls % 1973 == 0 and 1973 <= calls <= 4 * 1973
+
+
+def PROFILE_WORKER_WAT():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("pgo_profile_worker", PROFILE_WORKER)
+    worker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(worker)
+    return worker.WAT
+
+
+def test_a_stored_build_that_does_not_link_is_built_again_before_its_first_call(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(tiered, "HOT", 1000)
+    monkeypatch.setattr(tiered, "TICK", 0.0005)
+    module = cached_pgo(tmp_path)
+    instance(module).exports.fib(18)
+    assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
+    module.code.close()
+    from wasabi.compiler.library import JitLibrary
+
+    def refuse(self, objects, symbols, builtin_addresses=None):
+        raise RuntimeError("simulated JITLink refusal")
+    original = JitLibrary.link
+    monkeypatch.setattr(JitLibrary, "link", refuse)
+    module = cached_pgo(tmp_path)
+    monkeypatch.setattr(JitLibrary, "link", original)
+    stats = module.stats()
+    assert stats["stored_link_errors"] == 1 and stats["tiers"]["O2"] == 0
+    # hot in the profile: built in the background without being called
+    assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
+    assert module.stats()["functions_compiled"] == 0
+    assert instance(module).exports.fib(12) == 144
+
+
+def test_stats_name_every_tier_swap_build_second_and_hot_function(tmp_path, monkeypatch):
+    monkeypatch.setattr(tiered, "HOT", 1000)
+    monkeypatch.setattr(tiered, "TICK", 0.0005)
+    module = cached_pgo(tmp_path)
+    inst = instance(module)
+    assert inst.exports.fib(16) == 987 and inst.exports.sum(10) == 55
+    assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
+    stats = module.stats()
+    fib_index, sum_index = module.desc.export("fib").index, module.desc.export("sum").index
+    assert stats["mode"] == "pgo" and stats["hot_threshold"] == 1000
+    assert stats["tiers"] == {"T0": 1, "O2": 1}           # sum in the baseline, fib optimised
+    assert stats["swaps"] == 1 and stats["optimize_errors"] == 0
+    assert 0 < stats["optimize_seconds"] < 60
+    assert stats["branch_sites"] == 2                     # fib's if, sum's br_if
+    assert not stats["profile_loaded"] and stats["profile_saves"] == 0
+    assert stats["hottest"][0] == {"function": fib_index, "name": "fib", "tier": "O2",
+                                   "calls": 3193, "loop_iterations": 0}
+    assert stats["hottest"][1] == {"function": sum_index, "name": "sum", "tier": "T0",
+                                   "calls": 1, "loop_iterations": 11}
+    module.code.close()
+    again = cached_pgo(tmp_path).stats()
+    assert again["profile_loaded"] and again["stored_builds_linked"] == 1
+    assert again["tiers"] == {"T0": 0, "O2": 1} and again["hottest"][1]["tier"] is None
+
+
+def test_wasabi_run_mode_pgo_keeps_the_profile_for_the_next_run(tmp_path):
+    import os
+    import subprocess
+    import sys
+    wasm = tmp_path / "fib.wasm"
+    wasm.write_bytes(wasabi.wat2wasm(PROFILE_WORKER_WAT()))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path),
+               WASABI_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "wasabi", "run", "--mode", "pgo",
+                               "--invoke", "fib", str(wasm), "22"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0 and done.stdout == "17711\n", done.stderr
+        assert len(profile_files(tmp_path / "cache")) == 1
+
+
+def test_a_prewarm_build_racing_the_first_calls_baseline_compile(tmp_path, monkeypatch):
+    """A function hot in the stored profile is built in the background at load while
+    its first call compiles the baseline: whichever publishes first, the other must not
+    fail ("function 0 was already compiled" from `wasabi run --mode pgo`, before the
+    swap took the compile lock)."""
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    module = cached_pgo(tmp_path)
+    instance(module).exports.fib(15)                   # counts only: nothing built
+    module.code.close()
+    monkeypatch.setattr(tiered, "HOT", 1000)
+    monkeypatch.setattr(tiered, "TICK", 0.0005)
+    module = cached_pgo(tmp_path)
+    code = module.code
+    fib_index = module.desc.export("fib").index
+    assert fib_index in code._prewarm
+    baseline_build = code._build
+
+    def slow_baseline(module_ir):
+        made = baseline_build(module_ir)
+        wait_for(lambda: code.table.is_published(fib_index), seconds=1)  # let O2 go first
+        return made
+    monkeypatch.setattr(code, "_build", slow_baseline)
+    assert instance(module).exports.fib(15) == 610
+    assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
+    assert instance(module).exports.fib(16) == 987

@@ -1,6 +1,6 @@
 """The wasabi command line: run, compile, inspect.
 
-    wasabi run [--dir HOST[::GUEST]] [--env K=V] [--mode eager|lazy] [--invoke FUNC] [--no-cache]
+    wasabi run [--dir HOST[::GUEST]] [--env K=V] [--mode eager|lazy|pgo] [--invoke FUNC] [--no-cache]
                [--max-memory SIZE] prog.wasm [args...]
     wasabi compile prog.wasm [-o prog.o] [--tier T0|T1|O2] [--exe | --object | --dylib]
     wasabi inspect prog.wasm
@@ -332,9 +332,11 @@ def build_parser():
                      help="the same, read-only: nothing below it can change")
     run.add_argument("--env", action="append", default=[], metavar="K=V", type=_env_spec,
                      help="set an environment variable (K alone: the host's value)")
-    run.add_argument("--mode", choices=["eager", "lazy"], default="eager",
+    run.add_argument("--mode", choices=["eager", "lazy", "pgo"], default="eager",
                      help="eager: compile every function first (default); lazy: compile each "
-                     "function on its first call (quicker start for big programs)")
+                     "function on its first call (quicker start for big programs); pgo: lazily "
+                     "at a baseline tier, hot functions optimised in the background with their "
+                     "profile, which the cache keeps for the next run")
     run.add_argument("--tier", choices=["T0", "T1", "O2"], default="T1",
                      help="optimisation tier (default T1)")
     run.add_argument("--invoke", metavar="FUNC", help="call this export instead of _start")

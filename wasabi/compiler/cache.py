@@ -222,6 +222,9 @@ def compile_bytes(wasm, options, directory=None):
     compiled and stored there; otherwise (and in the lazy modes) it is compiled."""
     wasm = bytes(wasm)
     if not options.cache or not modes.strategy(options.mode).cached:
+        if options.cache and modes.strategy(options.mode).profiled:   # PGO: profile_store.py
+            return modes.compile(parse(wasm), options, stored_profile=(
+                entry_path(wasm, options, directory).with_suffix(".pgo" + ENTRY_SUFFIX)))
         return modes.compile(parse(wasm), options)
     path = entry_path(wasm, options, directory)
     compiled = _load(path, wasm, options)

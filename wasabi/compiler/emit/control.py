@@ -2,6 +2,7 @@
 unreachable, nop. See translator.py for how frames map to basic blocks."""
 from ...abi.traps import TRAP_UNREACHABLE
 from ..frames import BLOCK, FUNC, IF, LOOP, Frame
+from ..profile import multi_way, two_way
 
 
 def _open(t, kind, blocktype):
@@ -41,7 +42,8 @@ def if_(t, blocktype, op):
     frame.entry_values = t.top_values(len(frame.params))
     frame.else_label = t.new_label()
     then_label = t.new_label()
-    t.emit(f"br i1 {cond}, label %{then_label}, label %{frame.else_label}")
+    prof = two_way(t, cond)                         # PGO: counted, or its weights
+    t.emit(f"br i1 {cond}, label %{then_label}, label %{frame.else_label}{prof}")
     t.start_block(then_label)
 
 
@@ -95,19 +97,21 @@ def br_if(t, depth, op):
     cond = t.cond()
     frame = t.frames[-1 - depth]
     cont = t.new_label()
+    prof = two_way(t, cond)                         # PGO: counted, or its weights
     if frame.kind == FUNC:
         ret = t.new_label()
-        t.emit(f"br i1 {cond}, label %{ret}, label %{cont}")
+        t.emit(f"br i1 {cond}, label %{ret}, label %{cont}{prof}")
         t.start_block(ret)
         t.emit_return()
     else:
-        t.emit(f"br i1 {cond}, label %{t.branch_edge(frame)}, label %{cont}")
+        t.emit(f"br i1 {cond}, label %{t.branch_edge(frame)}, label %{cont}{prof}")
     t.start_block(cont)
 
 
 def br_table(t, imm, op):
     depths, default = imm
     index = t.pop_value()
+    prof = multi_way(t, index, len(depths))         # PGO: counted, or its weights
     ret_label = None
 
     def target(depth):
@@ -121,7 +125,7 @@ def br_table(t, imm, op):
         return t.branch_edge(frame)
 
     cases = " ".join(f"i32 {i}, label %{target(d)}" for i, d in enumerate(depths))
-    t.emit(f"switch i32 {index}, label %{target(default)} [{cases}]")
+    t.emit(f"switch i32 {index}, label %{target(default)} [{cases}]{prof}")
     if ret_label is not None:
         t.start_block(ret_label)
         t.emit_return()

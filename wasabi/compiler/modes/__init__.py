@@ -35,6 +35,7 @@ class Strategy:
     # (desc, options, **kwargs) -> runtime.code.Code, or "module:function" naming one here
     builder: Union[Callable, str]
     cached: bool = False     # its code is an artifact (Code.artifact()) the cache keeps
+    profiled: bool = False   # its build takes stored_profile=<path> (compiler/profile_store.py)
 
     def build(self, desc, options, **kwargs):
         builder = self.builder
@@ -74,7 +75,7 @@ def compile(desc, options, **kwargs):
 register(Strategy(Mode.EAGER, "eager:build", cached=True))
 register(Strategy(Mode.LAZY, "lazy:build"))
 register(Strategy(Mode.REPL, "lazy:build_repl"))
-register(Strategy(Mode.PGO, "tiered:build"))
+register(Strategy(Mode.PGO, "tiered:build", profiled=True))
 
 __all__ = ["CompiledModule", "Strategy", "STRATEGIES", "compile", "register", "strategy",
            "unregister"]

@@ -1,32 +1,40 @@
 """PGO (Mode.PGO): tiered execution with profile-guided hot swap.
 
 Every function starts in the baseline: LLVM T0, compiled lazily on its first call
-(LAZY's stubs and batches), with two counters per function -- calls and loop
-iterations -- in one array per module (`Profile`), incremented by the code itself.
-A tier-up thread (one per process) looks at the counters of every live PGO module
-every TICK seconds. A function whose calls plus iterations reach `hot` is rebuilt
-at O2 with its counts as the profile (its function entry count), its LLVM work
-done in a worker process (parallel.emit_elsewhere) so that Python threads and
-running wasm go on, and swapped in through the CodeTable (runtime/code.py): the
-stub and the records of live instances go to the new code, frames running in
+(LAZY's stubs and batches), with counters in one Profile per module
+(compiler/profile.py), incremented by the code itself: calls and loop iterations
+per function, and which way each branch (br_if, if, br_table) went. A tier-up
+thread (one per process) looks at the counters of every live PGO module every
+TICK seconds. A function whose calls plus iterations reach `hot` is rebuilt at O2
+with the counts as its profile (function entry counts, branch weights), its LLVM
+work done in a worker process (parallel.emit_elsewhere) so that Python threads
+and running wasm go on, and swapped in through the CodeTable (runtime/code.py):
+the stub and the records of live instances go to the new code, frames running in
 the baseline finish there (its code stays mapped until the module is freed).
 Calls go through records in both tiers, so a caller reaches whatever its callee
-has become.
+has become. A loop that runs on in the baseline enters the optimised build at its
+header (translator.loop_entry), so a function called once leaves the baseline too.
 
-Not yet (issue 15): entering optimised code in the middle of a long loop (a
-function called once stays in the baseline), branch weights from per-branch
-counters, profiles kept in the disk cache across runs.
+With the disk cache (Options(cache=True)), the profile and the optimised builds are
+kept in a file beside the cache's entries (profile_store.py): the next run of the
+module links the stored builds before its first call and adds its counts to the
+file's.
 """
 import atexit as _atexit
 import os as _os
+import pathlib as _pathlib
 import threading as _threading
 import time as _time
 import weakref as _weakref
 
 import numpy as _np
 
+from ...binary.types import EXTERN_FUNC
 from ...options import CodeOptions
 from ..builder import BatchBuilder
+from .. import profile_store
+from ..cache import size_limit
+from ..profile import Profile, ProfileCounts
 from .lazy import DEFAULT_BATCH_LIMIT, LazyCode
 
 BASELINE_TIER = "T0"
@@ -41,58 +49,6 @@ BUILD_BODY_BYTES = 16 * 1024
 HOTTEST_SHOWN = 10      # functions listed in stats()["hottest"]
 
 
-class Profile:
-    """Two counters per function index of a module: calls and loop iterations,
-    incremented by the baseline's code (translator.count_lines)."""
-    counting = True
-
-    def __init__(self, count):
-        self.counts = _np.zeros((max(count, 1), 2), dtype=_np.uint64)
-        self._osr = {}                  # (func index, loop) -> (chunk, position)
-        self._osr_chunks = []
-
-    def counter_address(self, index, which):
-        return self.counts.ctypes.data + self.counts.strides[0] * index + 8 * which
-
-    # entries into optimised code at loop headers: one code pointer per (function, loop),
-    # 0 until published; chunks that never move, as the baseline code holds their addresses
-    OSR_CHUNK = 1024
-
-    def osr_slot(self, index, loop):
-        """The address of the code pointer the baseline reads at loop `loop` of `index`."""
-        key = (index, loop)
-        slot = self._osr.get(key)
-        if slot is None:
-            chunk, at = divmod(len(self._osr), self.OSR_CHUNK)
-            if chunk == len(self._osr_chunks):
-                self._osr_chunks.append(_np.zeros(self.OSR_CHUNK, dtype=_np.uint64))
-            slot = self._osr[key] = (chunk, at)
-        chunk, at = slot
-        return self._osr_chunks[chunk].ctypes.data + 8 * at
-
-    def set_osr(self, index, loop, address):
-        slot = self._osr.get((index, loop))
-        if slot is not None:            # (a loop the baseline never reached has none)
-            self._osr_chunks[slot[0]][slot[1]] = address
-
-    def entry_count(self, index):
-        return int(self.counts[index, 0])
-
-    def heat(self):
-        return self.counts[:, 0] + self.counts[:, 1]
-
-
-class ProfileCounts:
-    """What an optimised build sees of a Profile: the counts, as annotations."""
-    counting = False
-
-    def __init__(self, profile):
-        self.profile = profile
-
-    def entry_count(self, index):
-        return self.profile.entry_count(index)
-
-
 class TieredCode(LazyCode):
     """LAZY code at the baseline tier whose hot functions are swapped for O2 builds."""
 
@@ -102,9 +58,18 @@ class TieredCode(LazyCode):
         self.hot = HOT if hot is None else max(1, int(hot))
         self._optimized = {}                   # func index -> O2 code address
         self._failed = set()                   # O2 builds that raised: not tried again
+        # hot in a stored profile but without a stored build: built before their first call
+        self._prewarm = set()
+        # the O2 builds (profile_store.StoredBuild) a profile file keeps: this run's and
+        # the stored ones linked at load
+        self.stored_builds = []
+        self.save_profile = None               # profile_store.keep: saves the profile
+        self.profile_keeper = None
         self._tier_lock = _threading.Lock()    # an O2 build vs close()
         self._closed = False
-        self._tiering = {"swaps": 0, "optimize_seconds": 0.0, "optimize_errors": 0}
+        self._tiering = {"swaps": 0, "optimize_seconds": 0.0, "optimize_errors": 0,
+                         "profile_loaded": False, "stored_builds_linked": 0,
+                         "stored_link_errors": 0}
         super().__init__(desc, options, batch_limit=batch_limit, mode="pgo",
                          code_options=_with_tier(code, BASELINE_TIER), profile=self.profile)
         self._optimizer = BatchBuilder(desc, _with_tier(code, OPTIMIZED_TIER), table_calls=True,
@@ -121,7 +86,8 @@ class TieredCode(LazyCode):
         hot = _np.flatnonzero(heat >= self.hot)
         order = hot[_np.argsort(-heat[hot], kind="stable")]
         todo = [int(i) for i in order if int(i) not in self._optimized
-                and int(i) not in self._failed and self.table.is_published(int(i))]
+                and int(i) not in self._failed
+                and (self.table.is_published(int(i)) or int(i) in self._prewarm)]
         return sum(self._optimize(index) for index in todo[:MAX_PER_TICK])
 
     def _optimize(self, index):
@@ -139,34 +105,89 @@ class TieredCode(LazyCode):
                 self._failed.add(index)
                 self._tiering["optimize_errors"] += 1
                 return 0
-            self.table.swap(made.addresses)
+            # under the compile lock: a baseline compile of one of these functions that
+            # is under way publishes first (then this swaps it), or finds it published
+            with self._compile_lock:
+                self.table.swap(made.addresses)
             for (func, loop), address in made.osr_addresses.items():
                 self.profile.set_osr(func, loop, address)
             self._optimized.update(made.addresses)
+            self.stored_builds.append(profile_store.StoredBuild(index, made.objects, made.symbols,
+                                                  made.osr_addresses))
         self._tiering["swaps"] += 1
         self._tiering["optimize_seconds"] += _time.perf_counter() - start
         return 1
+
+    # ---- a profile from earlier runs (profile_store.py) ----
+
+    def adopt(self, stored):
+        """Start from a stored profile (before the first call): its counts, and its
+        optimised builds linked and published now; functions hot in it without a build
+        are built by the tier-up thread at once."""
+        with self._tier_lock:
+            self.profile.counts[:] = stored.counts
+            self.profile.prior = dict(stored.sites)
+            self._tiering["profile_loaded"] = True
+            if not self.table.deferred:
+                return                  # everything was compiled at once (no stubs)
+            for build in stored.builds:
+                try:
+                    linked = self._library.link(build.objects, build.link_symbols())
+                except Exception:       # objects JITLink refuses: built afresh instead
+                    self._tiering["stored_link_errors"] += 1
+                    continue
+                fresh = {i: linked[s] for i, s in build.symbols.items()
+                         if not self.table.is_published(i)}
+                self.table.publish(fresh)
+                self._optimized.update(fresh)
+                self.stored_builds.append(build)
+                self._tiering["stored_builds_linked"] += 1
+            hot = _np.flatnonzero(self.profile.heat() >= self.hot)
+            self._prewarm = {int(i) for i in hot if int(i) not in self._optimized}
 
     # ---- what the runtime and users see ----
 
     @property
     def stats(self):
-        """LAZY's counters for the baseline, plus: functions per tier, swaps, the
-        seconds of background builds and the hottest functions with their counts."""
+        """LAZY's counters for the baseline, plus: functions per tier (`tiers`; a function
+        not called yet is in neither), `swaps` (optimised builds swapped in), the seconds
+        of background builds (`optimize_seconds`), `hottest`: the hottest functions with
+        their counts (calls and loop iterations, earlier runs' included), name and tier;
+        `branch_sites` counted; and the stored profile's part (`profile_loaded`,
+        `stored_builds_linked`, `stored_link_errors`, `profile_saves`)."""
         out = super().stats
         counts = self.profile.counts
         heat = self.profile.heat()
         hottest = _np.argsort(-heat, kind="stable")[:HOTTEST_SHOWN]
+        keeper = self.profile_keeper
         out.update(self._tiering, hot_threshold=self.hot,
                    tiers={BASELINE_TIER: len(self.table.published_indices()
                                              - set(self._optimized)),
                           OPTIMIZED_TIER: len(self._optimized)},
-                   hottest=[{"function": int(i), "calls": int(counts[i, 0]),
+                   hottest=[{"function": int(i), "name": self._name(int(i)),
+                             "tier": self._tier_of(int(i)), "calls": int(counts[i, 0]),
                              "loop_iterations": int(counts[i, 1])}
-                            for i in hottest if heat[i]])
+                            for i in hottest if heat[i]],
+                   branch_sites=self.profile.site_count(),
+                   profile_saves=keeper.saves if keeper is not None else 0)
         return out
 
+    def _name(self, index):
+        """The function's name in the name section, else an export's, else None."""
+        name = self.desc.names.funcs.get(index)
+        if name is None:
+            name = next((e.name for e in self.desc.exports
+                         if e.kind == EXTERN_FUNC and e.index == index), None)
+        return name
+
+    def _tier_of(self, index):
+        if index in self._optimized:
+            return OPTIMIZED_TIER
+        return BASELINE_TIER if self.table.is_published(index) else None
+
     def close(self):
+        if self.save_profile is not None:
+            self.save_profile()         # (once: a weakref.finalize)
         with self._tier_lock:
             self._closed = True
             super().close()
@@ -228,6 +249,11 @@ class _TierUpThread:
 TIER_UP = _TierUpThread()
 
 
-def build(desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT, hot=None):
-    """PGO: validated; nothing compiled yet; hot functions are rebuilt at O2."""
-    return TieredCode(desc, options, batch_limit=batch_limit, hot=hot)
+def build(desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT, hot=None, stored_profile=None):
+    """PGO: validated; nothing compiled yet; hot functions are rebuilt at O2.
+    `stored_profile`: the path of its profile in the disk cache (profile_store.py),
+    loaded now and saved when the code is closed or freed, or at exit."""
+    code = TieredCode(desc, options, batch_limit=batch_limit, hot=hot)
+    if stored_profile is not None:
+        profile_store.keep(code, _pathlib.Path(stored_profile), size_limit(options))
+    return code

@@ -1,0 +1,63 @@
+"""PGO's O2 builds with branch weights beside the same builds without, and EAGER O2,
+interleaved in one process (best thread CPU time of ROUNDS: other processes' load
+counts less than in wall time). Prints per kernel and geometric means.
+
+    PYTHONPATH=$PWD python bench/pgo_weights.py [k_interp,k_sort,...] [ROUNDS]
+"""
+import math
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import wasabi  # noqa: E402
+from wasabi.compiler import profile  # noqa: E402
+from kernels.build import KERNELS, build_wasm, load_native  # noqa: E402
+
+BRANCHY = ("k_interp", "k_sort", "k_hash", "k_strsearch")
+
+
+def warmed(wasm, kernel, arg, branches):
+    """A PGO module whose `kernel` was swapped for its O2 build (counted with or
+    without branch counters, so built with or without weights)."""
+    profile.BRANCHES = branches
+    module = wasabi.compile(wasm, wasabi.Options(mode="pgo"))
+    exports = wasabi.instantiate(module).exports
+    index = module.desc.export(kernel).index
+    end = time.monotonic() + 60
+    while index not in module._code._optimized and time.monotonic() < end:
+        getattr(exports, kernel)(arg)
+        time.sleep(0.01)
+    return module, getattr(exports, kernel)
+
+
+def main(kernels, rounds):
+    wasm, native = build_wasm().read_bytes(), load_native()
+    out = {}
+    for kernel in kernels:
+        arg = KERNELS[kernel]
+        keep = [warmed(wasm, kernel, arg, True), warmed(wasm, kernel, arg, False)]
+        eager = wasabi.compile(wasm, wasabi.Options(mode="eager", tier="O2"))
+        runs = {"weights": keep[0][1], "flat": keep[1][1],
+                "eager-O2": getattr(wasabi.instantiate(eager).exports, kernel)}
+        expected = getattr(native, kernel)(arg)
+        best = dict.fromkeys(runs, math.inf)
+        for _ in range(rounds):
+            for name, run in runs.items():
+                start = time.thread_time()
+                assert run(arg) == expected, (kernel, name)
+                best[name] = min(best[name], time.thread_time() - start)
+        out[kernel] = best
+        print(f"{kernel:12s}" + "".join(f" {k} {v * 1e3:8.2f} ms" for k, v in best.items())
+              + f"  flat/weights {best['flat'] / best['weights']:.3f}", flush=True)
+    for label, chosen in (("branchy", [k for k in BRANCHY if k in out]), ("all", list(out))):
+        if chosen:
+            mean = math.exp(sum(math.log(out[k]["flat"] / out[k]["weights"]) for k in chosen)
+                            / len(chosen))
+            print(f"geomean {label}: flat/weights {mean:.3f} (> 1: weights are faster)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1].split(",") if len(sys.argv) > 1 and sys.argv[1] else sorted(KERNELS),
+         int(sys.argv[2]) if len(sys.argv) > 2 else 7)

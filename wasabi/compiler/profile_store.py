@@ -1,0 +1,305 @@
+"""PGO profiles kept in the disk cache (compiler/cache.py), so that a module's next
+run starts where the last one got to.
+
+    code = tiered.build(desc, options, stored_profile=path)    # cache.compile_bytes does this
+
+One file per module and code options beside the cache's entries (`<key>.pgo.wasabi`:
+keyed as an entry, so by wasabi, LLVM, CPU and code options too; evicted, listed and
+cleared with them). It holds:
+
+- the counters (calls and loop iterations per function, and the branch sites'
+  counts: compiler/profile.py), added up over the runs;
+- the objects of the optimised builds the tier-up made (each a hot function and the
+  callees it calls directly), which the next run links and publishes before its
+  first call: no LLVM work, and the hot functions never run in the baseline again.
+  Functions hot in the profile without a stored build (one that failed to link, or
+  one a later run made hot) are built in the background at once, not at their
+  N-th call.
+
+Linking the stored objects rather than rebuilding them from the counts at load is
+measured in bench/test_pgo.py (test_pgo_second_run): the objects are the code the
+counts would make again, and linking them costs milliseconds where O2 costs tenths
+of seconds per function.
+
+Saving: when the module's code is closed or freed, and at interpreter exit (a
+weakref.finalize, so that a program that never closes its module saves too); only
+when something changed. A save reads the file again and adds this run's counts
+since its load (or its last save) to what it holds, so concurrent runs add up
+instead of overwriting each other (bar a race in the window between that read and
+the rename); counts are halved while the largest exceeds MAX_COUNT (ratios kept),
+and the builds kept are the hottest roots' up to MAX_BUILDS / MAX_OBJECT_BYTES.
+Writes go to a temporary file renamed into place (atomic: readers see the old or
+the new file, never half of one). A file that is unreadable, damaged (the digest),
+of another format, module or owner is ignored, never an error; a save that fails
+(read-only or full disk) leaves the program alone.
+
+Format: MAGIC | header length (u32 LE) | header (JSON) | counts (u64 LE, functions
+x 2) | sites (u64 LE records: function, offset, width, counts...) | objects | SHA-256
+of everything before it.
+"""
+import hashlib as _hashlib
+import json as _json
+import os as _os
+import struct as _struct
+import tempfile as _tempfile
+import threading as _threading
+import weakref as _weakref
+
+import numpy as _np
+
+from . import cache as _cache
+from .artifact import machine_key
+from .irnames import osr_symbol
+
+MAGIC = b"\0wsbpgo\x01"
+FORMAT = 1
+SUFFIX = ".pgo" + _cache.ENTRY_SUFFIX      # beside the entry of the same key (cache.py)
+DIGEST_SIZE = _hashlib.sha256().digest_size
+MAX_COUNT = 1 << 40             # counts are halved past this (so they never overflow)
+MAX_BUILDS = 1024               # optimised builds kept, the hottest roots first
+MAX_OBJECT_BYTES = 64 << 20
+
+
+class StoredBuild:
+    """One optimised build: its root function (the hot one), its objects, the symbol of
+    each function in it and the loops it can be entered at (OSR, of the root)."""
+    __slots__ = ("root", "objects", "symbols", "osr")
+
+    def __init__(self, root, objects, symbols, osr):
+        self.root = int(root)
+        self.objects = [bytes(obj) for obj in objects]
+        self.symbols = {int(i): str(s) for i, s in symbols.items()}
+        self.osr = sorted((int(f), int(k)) for f, k in osr)
+
+    def link_symbols(self):
+        return [*self.symbols.values(), *(osr_symbol(f, k) for f, k in self.osr)]
+
+
+class StoredProfile:
+    """What a profile file holds: counts (functions x 2), sites {(func, offset): counts},
+    builds [StoredBuild]."""
+
+    def __init__(self, counts, sites, builds):
+        self.counts = counts
+        self.sites = sites
+        self.builds = builds
+
+
+# ---- bytes ----
+
+def encode(stored):
+    sites = []
+    for (func, offset), counts in sorted(stored.sites.items()):
+        sites += [func, offset, len(counts), *(int(c) for c in counts)]
+    header = {"format": FORMAT, "key": machine_key(), "functions": len(stored.counts),
+              "sites": len(sites),
+              "builds": [{"root": b.root, "symbols": {str(i): s for i, s in b.symbols.items()},
+                          "osr": b.osr, "objects": [len(o) for o in b.objects]}
+                         for b in stored.builds]}
+    text = _json.dumps(header, sort_keys=True).encode()
+    body = b"".join([MAGIC, _struct.pack("<I", len(text)), text,
+                     _np.ascontiguousarray(stored.counts, dtype="<u8").tobytes(),
+                     _np.asarray(sites, dtype="<u8").tobytes(),
+                     *(obj for b in stored.builds for obj in b.objects)])
+    return body + _hashlib.sha256(body).digest()
+
+
+def decode(data, functions, first):
+    """The StoredProfile of `data` for a module of `functions` counters whose defined
+    functions start at `first`; ValueError for anything else."""
+    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4 + DIGEST_SIZE:
+        raise ValueError("not a profile")
+    body, digest = data[:-DIGEST_SIZE], data[-DIGEST_SIZE:]
+    if _hashlib.sha256(body).digest() != digest:
+        raise ValueError("damaged profile (digest mismatch)")
+    (length,) = _struct.unpack_from("<I", body, len(MAGIC))
+    at = len(MAGIC) + 4
+    try:
+        header = _json.loads(body[at:at + length].decode())
+        if header["format"] != FORMAT or header["key"] != machine_key() \
+                or header["functions"] != functions:
+            raise ValueError("a profile of another format, machine or module")
+        at += length
+        counts = _np.frombuffer(body, dtype="<u8", count=2 * functions, offset=at)
+        at += 16 * functions
+        flat = _np.frombuffer(body, dtype="<u8", count=int(header["sites"]), offset=at)
+        at += 8 * len(flat)
+        sites = _sites(flat.astype(_np.uint64), functions)
+        builds = []
+        for b in header["builds"]:
+            objects = []
+            for size in b["objects"]:
+                if size <= 0 or at + size > len(body):
+                    raise ValueError("truncated objects")
+                objects.append(body[at:at + size])
+                at += size
+            build = StoredBuild(b["root"], objects, {int(i): s for i, s in b["symbols"].items()},
+                                [tuple(x) for x in b["osr"]])
+            if not objects or not all(first <= i < functions for i in build.symbols) \
+                    or not all(f in build.symbols for f, _ in build.osr):
+                raise ValueError("a build of functions the module does not have")
+            builds.append(build)
+    except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+        raise ValueError(f"unreadable profile ({exc!r})") from None
+    if at != len(body):
+        raise ValueError("wrong length")
+    return StoredProfile(counts.reshape(functions, 2).astype(_np.uint64), sites, builds)
+
+
+def _sites(flat, functions):
+    sites, i = {}, 0
+    while i < len(flat):
+        if i + 3 > len(flat):
+            raise ValueError("truncated site")
+        func, offset, width = (int(x) for x in flat[i:i + 3])
+        if func >= functions or not 0 < width <= len(flat) - i - 3:
+            raise ValueError("a site the module cannot have")
+        sites[func, offset] = flat[i + 3:i + 3 + width].copy()
+        i += 3 + width
+    return sites
+
+
+def read(path, functions, first):
+    """The StoredProfile at `path`, or None (missing, another user's, or anything
+    decode refuses: a profile is an optimisation, never a reason to fail)."""
+    try:
+        with open(path, "rb") as f:
+            if _os.fstat(f.fileno()).st_uid != _os.getuid():
+                return None
+            data = f.read()
+        stored = decode(data, functions, first)
+    except (OSError, ValueError):
+        return None
+    try:
+        _os.utime(path)             # used now: its place in the cache's LRU order
+    except OSError:
+        pass
+    return stored
+
+
+def write(path, stored, limit):
+    """Write atomically (a temporary file renamed into place); then let the cache
+    evict past its size limit. False when it could not (or would not fit)."""
+    try:
+        data = encode(stored)
+        if len(data) > limit:
+            return False
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=_cache.TEMP_PREFIX)
+        try:
+            with _os.fdopen(fd, "wb") as f:
+                f.write(data)
+            _os.replace(temporary, path)
+        except BaseException:
+            _os.unlink(temporary)
+            raise
+        _cache.evict(path.parent, limit)
+        return True
+    except OSError:
+        return False
+
+
+# ---- a live module's profile and its file ----
+
+class ProfileKeeper:
+    """Saves one TieredCode's profile to its file (see the module docstring). Holds the
+    Profile and the list of builds, not the code, so that it can run when the code is
+    freed."""
+
+    def __init__(self, path, profile, builds, functions, first, limit):
+        self.path = path
+        self.profile = profile
+        self.builds = builds            # the code's list of StoredBuilds (it appends)
+        self.functions, self.first, self.limit = functions, first, limit
+        self._lock = _threading.Lock()
+        self.saves = 0
+        self._mark()
+
+    def _mark(self):
+        """What the file has of this process's counts: a save adds what came after."""
+        self._saved_counts = self.profile.counts.copy()
+        self._saved_sites = self.profile.sites()
+        self._saved_builds = {id(b) for b in self.builds}
+
+    def save(self):
+        """Add this run's counts and builds to the file; True when it wrote."""
+        with self._lock:
+            counts = self.profile.counts.copy()
+            sites = self.profile.sites()
+            builds = list(self.builds)
+            delta = counts - _np.minimum(counts, self._saved_counts)
+            site_delta = {key: c - self._saved_sites[key] if key in self._saved_sites
+                          and len(self._saved_sites[key]) == len(c) else c
+                          for key, c in sites.items()}
+            site_delta = {key: c for key, c in site_delta.items() if c.any()}
+            new_builds = [b for b in builds if id(b) not in self._saved_builds]
+            if not delta.any() and not site_delta and not new_builds:
+                return False
+            disk = read(self.path, self.functions, self.first) or StoredProfile(
+                _np.zeros_like(counts), {}, [])
+            merged = _merge(disk, delta, site_delta, builds)
+            written = write(self.path, merged, self.limit)
+            if written:
+                self.saves += 1
+                self._mark()
+            return written
+
+    def save_quietly(self):
+        """save(), for the finalizer: a profile is an optimisation, so nothing it
+        raises reaches the program (at exit, it would be printed)."""
+        try:
+            self.save()
+        except Exception:       # noqa: BLE001 - see the docstring
+            pass
+
+    def forget_parent(self):
+        """In a forked child: what the parent counted is the parent's to save."""
+        self._lock = _threading.Lock()
+        self._mark()
+
+
+def _merge(disk, delta, site_delta, builds):
+    counts = disk.counts + delta
+    sites = {key: c.copy() for key, c in disk.sites.items()}
+    for key, c in site_delta.items():
+        old = sites.get(key)
+        sites[key] = c.copy() if old is None or len(old) != len(c) else old + c
+    while counts.max(initial=0) > MAX_COUNT or any(c.max() > MAX_COUNT for c in sites.values()):
+        counts //= 2
+        sites = {key: c // 2 for key, c in sites.items()}
+    by_root = {b.root: b for b in disk.builds}
+    by_root.update((b.root, b) for b in builds)         # this run's are the newer
+    heat = counts[:, 0] + counts[:, 1]
+    kept, size = [], 0
+    for build in sorted(by_root.values(), key=lambda b: -int(heat[b.root])):
+        size += sum(map(len, build.objects))
+        if len(kept) == MAX_BUILDS or size > MAX_OBJECT_BYTES:
+            break
+        kept.append(build)
+    return StoredProfile(counts, sites, kept)
+
+
+_KEEPERS = _weakref.WeakSet()
+
+
+def keep(code, path, limit):
+    """Load `path` into `code` (a TieredCode: code.adopt) and save its profile there
+    when the code is closed or freed, or the interpreter exits. Returns the keeper."""
+    functions, first = len(code.profile.counts), code.desc.num_imported_funcs
+    stored = read(path, functions, first)
+    if stored is not None:
+        code.adopt(stored)
+    keeper = ProfileKeeper(path, code.profile, code.stored_builds, functions, first, limit)
+    code.profile_keeper = keeper
+    # at close(), when the code is freed, or at exit (finalize's own atexit hook)
+    code.save_profile = _weakref.finalize(code, keeper.save_quietly)
+    _KEEPERS.add(keeper)
+    return keeper
+
+
+def _after_fork_in_child():
+    for keeper in list(_KEEPERS):
+        keeper.forget_parent()
+
+
+_os.register_at_fork(after_in_child=_after_fork_in_child)
