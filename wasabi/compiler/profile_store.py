@@ -16,10 +16,11 @@ cleared with them). It holds:
   one a later run made hot) are built in the background at once, not at their
   N-th call.
 
-Linking the stored objects rather than rebuilding them from the counts at load is
-measured in bench/test_pgo.py (test_pgo_second_run): the objects are the code the
-counts would make again, and linking them costs milliseconds where O2 costs tenths
-of seconds per function.
+The stored objects are linked at load rather than rebuilt from the counts: they are
+the code the counts would make again, and linking costs milliseconds where an O2
+build costs tenths of seconds per function (tests/test_pgo.py checks that a second
+run compiles nothing for a function the first run optimised; the two were not timed
+side by side).
 
 Saving: when the module's code is closed or freed, and at interpreter exit (a
 weakref.finalize, so that a program that never closes its module saves too); only
