@@ -20,6 +20,8 @@ from wasabi import _ext
 from wasabi.compiler import module_ir
 from wasabi.options import CodeOptions
 
+from fuzzexec.engines import Nudger
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # integer, float and SIMD state live across the loop, in as many registers as it takes;
@@ -65,28 +67,6 @@ WAT = """
 N = 3_000_000
 
 
-class Nudger:
-    """Nudges `store` every `period` seconds from another thread until stopped."""
-
-    def __init__(self, store, period=20e-6):
-        self.store, self.period, self.stop = store, period, threading.Event()
-        self.count = 0
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop.wait(self.period):
-            self.store.control.nudge()
-            self.count += 1
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
-
-
 def test_loops_poll_at_headers_only_where_signals_cannot_interrupt_them():
     assert module_ir.LOOP_POLLS == (not _ext.preempt_supported())
 
@@ -113,7 +93,7 @@ def test_polls_anywhere_in_a_loop_change_nothing(tier, bounds):
     store = wasabi.Store()
     mix = wasabi.instantiate(module, {}, store=store).exports.mix
     before = _ext.preempt_redirects()
-    with Nudger(store) as nudger:
+    with Nudger(store, period=20e-6) as nudger:
         got = [mix(N) for _ in range(3)]
     polled = _ext.preempt_redirects() - before
     assert got == [expected] * 3

@@ -289,16 +289,19 @@ def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call
 
 
 class Nudger:
-    """A thread that makes code running in `store` poll every ~50 us (and go on)."""
+    """A thread that makes code running in `store` poll every `period` seconds (and go
+    on: store.control.nudge()); `count`: how many times it did."""
 
     def __init__(self, store, period=50e-6):
         import threading
         self.store, self.period, self.stop = store, period, threading.Event()
+        self.count = 0
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
         while not self.stop.wait(self.period):
             self.store.control.nudge()
+            self.count += 1
 
     def __enter__(self):
         self.thread.start()

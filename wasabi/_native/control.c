@@ -89,8 +89,7 @@ static pthread_once_t rec_once = PTHREAD_ONCE_INIT;
 
 static uint64_t sigint_count;       /* signals seen by our handler (atomic) */
 static uint64_t sigint_done;        /* the count the watchdog has dealt with */
-static struct sigaction chained[2]; /* the handler we replaced; `chained_at` says which */
-static int chained_at;
+static wrt_chain sigint_chain;       /* the handler we replaced */
 static int wake_fds[2] = {-1, -1};
 static int watchdog_started;
 static wrt_signal_dispatch_fn signal_dispatch;
@@ -114,7 +113,7 @@ static void wake_watchdog(void) {
 
 static void on_sigint(int sig, siginfo_t* info, void* uctx) {
     int saved = errno;
-    const struct sigaction* prev = &chained[__atomic_load_n(&chained_at, __ATOMIC_ACQUIRE)];
+    const struct sigaction* prev = wrt_chained(&sigint_chain);
     int ignored = !(prev->sa_flags & SA_SIGINFO) && prev->sa_handler == SIG_IGN;
     if (!ignored) {
         __atomic_add_fetch(&sigint_count, 1, __ATOMIC_SEQ_CST);
@@ -140,17 +139,8 @@ static void on_sigint(int sig, siginfo_t* info, void* uctx) {
 /* Ours on top of whatever is installed now (Python's, usually). */
 static void sigint_ensure(void) {
     struct sigaction cur;
-    if (sigaction(SIGINT, NULL, &cur) != 0 || cur.sa_sigaction == on_sigint)
-        return;
-    int next = 1 - chained_at;
-    chained[next] = cur;
-    __atomic_store_n(&chained_at, next, __ATOMIC_RELEASE);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigint;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | (cur.sa_flags & SA_RESTART);
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    int restart = sigaction(SIGINT, NULL, &cur) == 0 ? cur.sa_flags & SA_RESTART : 0;
+    wrt_chain_install(SIGINT, on_sigint, restart, &sigint_chain);
 }
 
 /* ---- threads ---- */

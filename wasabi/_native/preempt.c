@@ -104,8 +104,7 @@ __asm__(
 
 __attribute__((visibility("hidden"))) void wrt_preempt_trampoline(void);
 
-static struct sigaction chained[2];   /* the handler we replaced; `chained_at` says which */
-static int chained_at;
+static wrt_chain chain;                /* the handler we replaced */
 static uint64_t redirects;            /* how many signals became a poll (tests read it) */
 
 static void xsave_size_init(void) {
@@ -151,7 +150,7 @@ int wrt_preempt_here(void* uctx) {
 static void on_preempt(int sig, siginfo_t* info, void* uctx) {
     int saved = errno;
     if (!wrt_preempt_here(uctx)) {
-        const struct sigaction* prev = &chained[__atomic_load_n(&chained_at, __ATOMIC_ACQUIRE)];
+        const struct sigaction* prev = wrt_chained(&chain);
         if (prev->sa_flags & SA_SIGINFO)
             prev->sa_sigaction(sig, info, uctx);
         else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN)
@@ -166,19 +165,7 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
  * (Python's signal.signal may have replaced it). */
 void wrt_preempt_ensure(void) {
     pthread_once(&init_once, xsave_size_init);
-    struct sigaction cur;
-    if (sigaction(WRT_PREEMPT_SIGNAL, NULL, &cur) != 0 ||
-        ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_preempt))
-        return;
-    int next = 1 - chained_at;
-    chained[next] = cur;
-    __atomic_store_n(&chained_at, next, __ATOMIC_RELEASE);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_preempt;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(WRT_PREEMPT_SIGNAL, &sa, NULL);
+    wrt_chain_install(WRT_PREEMPT_SIGNAL, on_preempt, SA_RESTART, &chain);
 }
 
 int wrt_preempt_supported(void) { return 1; }

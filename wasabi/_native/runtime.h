@@ -28,6 +28,14 @@ void wrt_vmctx_init(VMContext* ctx);         /* the fields every VMContext start
 /* ---- signals.c: guard-page and stack-overflow faults ---- */
 int wrt_signals_ensure(void);                /* install or re-install on top; 0 ok */
 int wrt_signals_on_top(void);
+/* a handler on top of another, which it calls (see wrt_chain_install) */
+typedef struct wrt_chain {
+    struct sigaction actions[2];
+    int at;
+} wrt_chain;
+void wrt_chain_install(int sig, void (*handler)(int, siginfo_t*, void*), int flags,
+                       wrt_chain* chain);
+const struct sigaction* wrt_chained(wrt_chain* chain);   /* the replaced action */
 int wrt_pc_in_code(uintptr_t pc);            /* in registered compiled code (signal-safe) */
 int wrt_altstack_ensure(void);              /* this thread has an alternate signal stack; 0 ok */
 int wrt_register_code_range(uintptr_t begin, uintptr_t end);

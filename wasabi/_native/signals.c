@@ -254,6 +254,33 @@ int wrt_signals_ensure(void) {
     return 0;
 }
 
+/* ---- handlers that chain: SIGINT (control.c), the preemption signal (preempt.c) ---- */
+
+/* Put `handler` on top of whatever `sig` has now, unless it is there already; the
+ * replaced action goes to chain->actions[the slot not in use], then becomes the
+ * one in use (a handler running meanwhile reads a complete record). Called again
+ * whenever Python may have replaced ours (signal.signal installs its own). */
+void wrt_chain_install(int sig, void (*handler)(int, siginfo_t*, void*), int flags,
+                       wrt_chain* chain) {
+    struct sigaction cur;
+    if (sigaction(sig, NULL, &cur) != 0 ||
+        ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == handler))
+        return;
+    int next = 1 - chain->at;
+    chain->actions[next] = cur;
+    __atomic_store_n(&chain->at, next, __ATOMIC_RELEASE);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | flags;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+const struct sigaction* wrt_chained(wrt_chain* chain) {
+    return &chain->actions[__atomic_load_n(&chain->at, __ATOMIC_ACQUIRE)];
+}
+
 /* ---- the alternate stack: a fault on an overflowed stack can only run on one ---- */
 
 /* One that somebody else installed (CPython's faulthandler, a sanitizer, the host
