@@ -162,7 +162,7 @@ def test_machine_key_needs_no_llvm():
 
 
 def _rewrite(data, edit_header=None, edit_code=None):
-    """Artifact bytes with the header and/or the code changed and the digest made to match."""
+    """Artifact bytes with the header and/or the code changed and the digests made to match."""
     length = int.from_bytes(data[8:12], "little")
     header = json.loads(data[12:12 + length])
     wasm_end = 12 + length + header["wasm"]
@@ -171,10 +171,10 @@ def _rewrite(data, edit_header=None, edit_code=None):
         edit_header(header)
     if edit_code:
         edit_code(header, code)
+    header["code_sha256"] = hashlib.sha256(code).hexdigest()
     text = json.dumps(header, sort_keys=True).encode()
     head = data[:8] + len(text).to_bytes(4, "little") + text
-    return head + data[12 + length:wasm_end] + bytes(code) + \
-        hashlib.sha256(head + bytes(code)).digest()
+    return head + data[12 + length:wasm_end] + bytes(code) + hashlib.sha256(head).digest()
 
 
 @pytest.mark.parametrize("damage", ["regions", "fixups count", "functions", "ranges"])

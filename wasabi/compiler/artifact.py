@@ -6,14 +6,16 @@ code: either a prelinked image (compiler/prelink.py, loaded without LLVM by
 compiler/image.py) or, when the objects hold something the image cannot express
 (or on a machine other than x86-64), the objects one after the other (one per
 part of a module compiled in parts; the header lists their lengths) for JITLink.
-digest: SHA-256 of everything before it but the wasm bytes, whose own SHA-256 is
-in the header: the disk cache compares the stored wasm with the wasm it was asked
-for and need not hash it twice; everybody else checks the wasm's digest too.
+digest: SHA-256 of the magic bytes, length and header; the header holds the
+SHA-256 of the wasm and of the code. Each part is checked before it is used: the
+header first, the wasm (the disk cache compares it with the wasm it was asked for
+instead of hashing it again), and the code when this machine can run it (code for
+another machine is neither checked nor used: the wasm is compiled again).
 
-The digests are checked before anything else is read, so bytes damaged in any way
-(a bit flipped on disk, a truncated cache entry) are refused with a CompileError
-and never mapped or linked: running damaged code can crash the process. They guard
-against accidents, not attackers (anyone can compute a digest).
+So bytes damaged in any way (a bit flipped on disk, a truncated cache entry) are
+refused with a CompileError and never mapped or linked: running damaged code can
+crash the process. The digests guard against accidents, not attackers (anyone can
+compute a digest).
 
 The header names the options the code was compiled with (its CodeOptions: tier,
 bounds, fuel, interruptible; and the mode), the module's name, and a key of
@@ -43,7 +45,7 @@ from ..validate import parse
 from . import modes
 
 MAGIC = b"\0wasabi\x01"
-FORMAT = 4                  # 3: the trailing digest; 4: prelinked images, the wasm's own digest
+FORMAT = 4          # 3: the trailing digest; 4: prelinked images, a digest per part
 DIGEST_SIZE = _hashlib.sha256().digest_size
 MODES = tuple(mode.value for mode in modes.STRATEGIES)
 
@@ -119,12 +121,11 @@ def dump(wasm, compiled, name):
         "image": code_image.meta() if code_image is not None else None,
         "image_bytes": len(blob),
     }
+    code = b"".join([*objects, blob])
+    header["code_sha256"] = _hashlib.sha256(code).hexdigest()
     text = _json.dumps(header, sort_keys=True).encode()
     head = MAGIC + _struct.pack("<I", len(text)) + text
-    digest = _hashlib.sha256(head)
-    for part in [*objects, blob]:
-        digest.update(part)
-    return b"".join([head, wasm, *objects, blob, digest.digest()])
+    return b"".join([head, wasm, code, _hashlib.sha256(head).digest()])
 
 
 def _code_of(compiled):
@@ -173,38 +174,36 @@ def load(data, wasm_digest=None):
     if len(data) < start + DIGEST_SIZE:
         raise _bad("truncated")
     (length,) = _struct.unpack_from("<I", data, len(MAGIC))
+    code_end = len(data) - DIGEST_SIZE
+    if start + length > code_end:
+        raise _bad("truncated")
+    if _hashlib.sha256(memoryview(data)[:start + length]).digest() != data[code_end:]:
+        raise _bad("damaged or truncated (digest mismatch), or another format version")
     header = _header(data, start, length)
     wasm_end = start + length + header["wasm"]
-    code_end = len(data) - DIGEST_SIZE
-    if start + length > code_end or wasm_end > code_end or wasm_end + sum(header["objects"]) + header["image_bytes"] \
-            != code_end:
+    if wasm_end + sum(header["objects"]) + header["image_bytes"] != code_end:
         raise _bad("wrong length")
-    view = memoryview(data)
-    digest = _hashlib.sha256(view[:start + length])
-    digest.update(view[wasm_end:code_end])
-    if digest.digest() != data[code_end:]:
-        raise _bad("damaged or truncated (digest mismatch), or another format version")
     wasm = data[start + length:wasm_end]
     expected = _hashlib.sha256(wasm).digest() if wasm_digest is None else wasm_digest
     if header["wasm_sha256"] != expected.hex():
         raise _bad("damaged wasm (digest mismatch)")
-    objects, at = [], wasm_end
-    for size in header["objects"]:
-        objects.append(data[at:at + size])
-        at += size
-    image = None
-    if header["key"] != machine_key():
-        objects = None
-    elif header["image"] is not None:
-        from .image import CodeImage, ImageError
-        try:
-            image = CodeImage.parse(header["image"], view[at:code_end])
-        except ImageError as exc:
-            raise _bad(str(exc)) from None
-        objects = None
-    elif not objects:
-        objects = None
-    return Loaded(header, wasm, image, objects)
+    if header["key"] != machine_key() or wasm_end == code_end:
+        return Loaded(header, wasm, None, None)         # no code for this machine
+    code = memoryview(data)[wasm_end:code_end]
+    if _hashlib.sha256(code).hexdigest() != header["code_sha256"]:
+        raise _bad("damaged code (digest mismatch)")
+    if header["image"] is None:
+        objects, at = [], wasm_end
+        for size in header["objects"]:
+            objects.append(data[at:at + size])
+            at += size
+        return Loaded(header, wasm, None, objects)
+    from .image import CodeImage, ImageError
+    try:
+        image = CodeImage.parse(header["image"], code[sum(header["objects"]):])
+    except ImageError as exc:
+        raise _bad(str(exc)) from None
+    return Loaded(header, wasm, image, None)
 
 
 def _header(data, start, length):
@@ -218,12 +217,13 @@ def _header(data, start, length):
         code = CodeOptions(**{name: header[name] for name in CodeOptions.FIELDS})
         header["symbols"] = {int(k): str(v) for k, v in header["symbols"].items()}
         header["wasm_sha256"] = str(header["wasm_sha256"])
+        header["code_sha256"] = str(header["code_sha256"])
         header.setdefault("key", None)
         header.setdefault("image", None)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise _bad(f"unreadable header ({exc})") from None
     if header.get("format") != FORMAT or header["wasm"] < 0 or header["image_bytes"] < 0 \
-            or any(size <= 0 for size in header["objects"]) or len(data) < start + length:
+            or any(size <= 0 for size in header["objects"]):
         raise _bad("unknown format or wrong length")
     if mode not in MODES:
         raise _bad(f"unknown mode {mode!r}")
