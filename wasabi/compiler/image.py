@@ -136,7 +136,8 @@ def _check_fixups(fixups, size, externals):
     if not len(fixups):
         return
     kinds = fixups["kind"]
-    if kinds.max() > FIX_EXT32 or fixups["offset"].max() > size - 8:
+    width = _np.where(kinds <= FIX_EXT64, 8, 4)         # bytes written
+    if kinds.max() > FIX_EXT32 or (fixups["offset"] > size - width).any():
         raise ImageError("a fixup outside the image")
     if ((kinds != FIX_REBASE64) & (fixups["target"] >= externals)).any():
         raise ImageError("a fixup of an unknown symbol")
@@ -329,6 +330,7 @@ def load_code(code_image, desc, code_options):
 
 _thunk_lock = _threading.Lock()
 _thunk_signatures = set()       # (kind, params, results) whose thunks a mapped image has
+_thunk_mappings = []
 
 
 def _add_thunks(code_image, desc):
@@ -344,7 +346,8 @@ def _add_thunks(code_image, desc):
                  for kind, offset in zip(THUNK_KINDS, row) if offset >= 0}
         if fresh <= _thunk_signatures:
             return
-        mapping = code_image.thunks.map(resolve)        # kept for the process
+        mapping = code_image.thunks.map(resolve)
+        _thunk_mappings.append(mapping)                 # never unmapped
         base = _np.int64(mapping.base)
         tables = {kind: _array.array("Q", _np.where(table[:, n] >= 0, table[:, n] + base, 0)
                                      .astype(_np.uint64).tobytes())
