@@ -35,7 +35,7 @@ def corruptions(good, rng, count):
     yield "a byte appended", good + b"\0"
     # header changes, also with the digest made to match (another version, not damage)
     body = good[:-32]
-    for old, new in [(b'"format": 3', b'"format": 2'), (b'"format": 3', b'"format": 4'),
+    for old, new in [(b'"format": 4', b'"format": 3'), (b'"format": 4', b'"format": 5'),
                      (b'"tier": "T1"', b'"tier": "T9"'), (b'"mode": "eager"', b'"mode": "nope"'),
                      (b'"wasm": ', b'"wasm": -'), (b'"objects": [', b'"objects": [-1, ')]:
         assert old in body, old

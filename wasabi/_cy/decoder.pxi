@@ -46,7 +46,7 @@ cdef object _CompileError = None
 cdef object _ModuleDesc, _FuncDesc, _ImportDesc, _ExportDesc, _GlobalDesc, _ElemDesc
 cdef object _DataDesc, _ConstExpr, _CustomSection, _NameMap
 cdef object _FuncType, _Limits, _TableType, _MemoryType, _GlobalType
-cdef _FrozenFactory _new_func_desc, _new_const_expr
+cdef _FrozenFactory _new_func_desc, _new_const_expr, _new_export_desc
 
 
 cdef _load_classes():
@@ -63,8 +63,9 @@ cdef _load_classes():
     _FuncType, _Limits, _TableType = types.FuncType, types.Limits, types.TableType
     _MemoryType, _GlobalType = types.MemoryType, types.GlobalType
     _CompileError = CompileError
-    global _new_func_desc, _new_const_expr
+    global _new_func_desc, _new_const_expr, _new_export_desc
     _new_func_desc = _FrozenFactory(_FuncDesc)
+    _new_export_desc = _FrozenFactory(_ExportDesc)
     _new_const_expr = _FrozenFactory(_ConstExpr)
 
 
@@ -73,7 +74,7 @@ cdef class _FrozenFactory:
     """Builds instances of a frozen slots dataclass without its __init__.
 
     A frozen dataclass's __init__ sets each field through object.__setattr__ (about 2 us
-    for a FuncDesc); the decoder makes one object per function and per element item, so
+    for a FuncDesc); the decoder makes one object per function, export and element item, so
     it writes the slots directly through their member descriptors' C setter instead.
     Falls back to the constructor for a class that is not a slots dataclass."""
     cdef object cls
@@ -493,7 +494,7 @@ cdef class _ModuleDecoder:
             kind = c.byte()
             if kind > 3:
                 c.fail("malformed export kind", at)
-            self.exports.append(_ExportDesc(name, kind, c.u32()))
+            self.exports.append(_new_export_desc.make((name, kind, c.u32())))
 
     cdef element_section(self):
         cdef _Cursor c = self.c

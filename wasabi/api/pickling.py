@@ -2,11 +2,11 @@
 concurrent.futures, joblib, dask and ray can move them between processes.
 
 - A Module pickles as its artifact (compiler/artifact.py: wasm, the options its
-  code depends on, and its objects with the key of the machine they were made
-  for) plus its Options and its Store's options. Unpickled where the key matches,
-  the objects are linked (no LLVM optimisation or code generation); elsewhere the
-  wasm is compiled again through the on-disk cache (compiler/cache.py), so the
-  workers of one machine compile it once.
+  code depends on, and its code, a prelinked image, with the key of the machine
+  it was made for) plus its Options and its Store's options. Unpickled where the
+  key matches, the image is mapped (no LLVM at all, llvmlite not even imported);
+  elsewhere the wasm is compiled again through the on-disk cache
+  (compiler/cache.py), so the workers of one machine compile it once.
 - A worker links a module once: unpickled modules are registered by the
   artifact's digest (and options), and unpickling the same bytes again shares the
   CompiledModule already linked (while any module made from it lives, and for the
@@ -108,18 +108,21 @@ REGISTRY = _Registry()
 
 
 def _link(payload, options):
+    """Its code mapped (an image: no LLVM at all) or linked when this machine can run
+    it, else compiled through the on-disk cache (EAGER) or afresh (the lazy modes)."""
     from ..compiler import artifact, cache, modes
     from ..validate import parse
-    header, wasm, objects = artifact.load(payload)
-    desc = parse(wasm)
-    compiled = artifact.link(header, desc, objects)
+    loaded = artifact.load(payload)
+    compiled = artifact.link(loaded)
     if compiled is None:
         if modes.strategy(options.mode).cached:
-            compiled = cache.compile_bytes(wasm, _dataclasses.replace(options, cache=True))
+            compiled = cache.compile_bytes(
+                loaded.wasm, _dataclasses.replace(options, cache=True),
+                wasm_digest=bytes.fromhex(loaded.header["wasm_sha256"]))
         else:
-            compiled = modes.compile(desc, options)
+            compiled = modes.compile(parse(loaded.wasm), options)
     compiled.options = options
-    return _Entry(compiled, wasm, header.get("name"))
+    return _Entry(compiled, loaded.wasm, loaded.header.get("name"))
 
 
 def load_module(module_class, payload, options, store_options):

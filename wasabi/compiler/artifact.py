@@ -1,117 +1,234 @@
 """The bytes of a compiled module: Module.serialize / deserialize and the disk cache.
 
-    MAGIC (8 bytes) | header length (u32 LE) | header (JSON) | wasm bytes | objects | digest
+    MAGIC (8 bytes) | header length (u32 LE) | header (JSON) | wasm bytes | code | digest
 
-(the objects one after the other: one per part of a module compiled in parts;
-the header lists their lengths; digest: SHA-256 of everything before it)
+code: either a prelinked image (compiler/prelink.py, loaded without LLVM by
+compiler/image.py) or, when the objects hold something the image cannot express
+(or on a machine other than x86-64), the objects one after the other (one per
+part of a module compiled in parts; the header lists their lengths) for JITLink.
+digest: SHA-256 of the magic bytes, length and header; the header holds the
+SHA-256 of the wasm and of the code. Each part is checked before it is used: the
+header first, the wasm (the disk cache compares it with the wasm it was asked for
+instead of hashing it again), and the code when this machine can run it (code for
+another machine is neither checked nor used: the wasm is compiled again).
 
-The digest is checked before anything else is read, so bytes damaged in any way
-(a bit flipped on disk, a truncated cache entry) are refused with a CompileError
-and never linked: linking a damaged object can crash the process. It guards
-against accidents, not attackers (anyone can compute a digest).
+So bytes damaged in any way (a bit flipped on disk, a truncated cache entry) are
+refused with a CompileError and never mapped or linked: running damaged code can
+crash the process. The digests guard against accidents, not attackers (anyone can
+compute a digest).
 
 The header names the options the code was compiled with (its CodeOptions: tier,
-bounds, fuel, interruptible; and the mode), the module's name,
-the symbol of each function and a key of everything the machine code depends
-on (wasabi and LLVM versions, target triple, CPU and its features, the ABI).
-When the key matches this process, deserialize links the stored object again
-(no LLVM optimisation or code generation); otherwise, or when there is no
-object, it compiles the embedded wasm afresh. Either way the module behaves
-the same. `restore` is the one loader: Module.deserialize and the disk cache
-(cache.py) both use it. Like wasmer's, these bytes contain machine code: deserialize only
-bytes you produced yourself.
+bounds, fuel, interruptible; and the mode), the module's name, and a key of
+everything the machine code depends on (machine_key: wasabi, LLVM, the CPU, the
+ABI). When the key matches this process, restore maps the stored image (or links
+the objects: no LLVM optimisation or code generation either way) and decodes the
+wasm without validating it again: the artifact was made from a module that was
+validated when it was compiled, and its code is run as it is anyway. Otherwise,
+or when there is no code, the wasm is validated and compiled afresh. Either way
+the module behaves the same. `restore` is the one loader: Module.deserialize,
+unpickling (api/pickling.py) and the disk cache (cache.py) use it. Like wasmer's,
+these bytes contain machine code: deserialize only bytes you produced yourself.
 """
 import functools as _functools
 import hashlib as _hashlib
 import json as _json
+import os as _os
 import struct as _struct
 
 from .. import _ext
 from .._version import __version__
+from ..binary.reader import decode_module
 from ..errors import CompileError
 from ..options import CodeOptions, Options
 from ..runtime.compiled import CompiledModule
 from ..validate import parse
 from . import modes
-from .modes import eager
-from .pipelines import host_identity
 
 MAGIC = b"\0wasabi\x01"
-FORMAT = 3                  # 3: the trailing digest
+FORMAT = 4          # 3: the trailing digest; 4: prelinked images, a digest per part
 DIGEST_SIZE = _hashlib.sha256().digest_size
 MODES = tuple(mode.value for mode in modes.STRATEGIES)
 
 
+# ---- what the code depends on ----
+
 @_functools.lru_cache(maxsize=1)
 def machine_key():
-    """What compiled code depends on, as one string."""
+    """What compiled code depends on, as one string: wasabi's version and ABI, and
+    the host (host_fingerprint; LLVM's view of it when there is none)."""
     abi = repr(sorted(_ext.abi_layout().items())) + repr(sorted(_ext.builtin_addresses()))
-    parts = [__version__, *host_identity(), _hashlib.sha256(abi.encode()).hexdigest()[:16]]
-    return "|".join(parts)
+    host = host_fingerprint()
+    if host is None:
+        from .pipelines import host_identity        # imports llvmlite (about 40 ms)
+        host = "llvm:" + "|".join(host_identity())
+    return "|".join([__version__, host, _hashlib.sha256(abi.encode()).hexdigest()[:16]])
 
+
+CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags",
+              "CPU implementer", "CPU architecture", "CPU variant", "CPU part",
+              "CPU revision", "Features", "isa", "uarch")
+
+
+def host_fingerprint():
+    """The host as the code generator sees it, without importing llvmlite: the LLVM
+    build (llvmlite's revision and the size of its library), the OS and machine, and
+    the CPU (model and feature flags of /proc/cpuinfo's first processor, which are
+    what LLVM's CPU name and features are derived from). None where /proc/cpuinfo
+    or llvmlite's files cannot be read (machine_key then asks LLVM)."""
+    import importlib.util as _util
+    try:
+        spec = _util.find_spec("llvmlite")
+        folder = spec.submodule_search_locations[0]
+        with open(_os.path.join(folder, "_version.py"), "rb") as f:
+            llvmlite = f.read()
+        library = _os.stat(_os.path.join(folder, "binding", "libllvmlite.so")).st_size
+        cpu = []
+        with open("/proc/cpuinfo", "rb") as f:
+            for line in f:
+                if not line.strip():
+                    break               # the first processor's block
+                name, _, value = line.decode(errors="replace").partition(":")
+                if name.strip() in CPU_FIELDS:
+                    cpu.append(f"{name.strip()}={value.strip()}")
+    except (OSError, AttributeError, TypeError, IndexError, ImportError, ValueError):
+        return None
+    if not cpu:
+        return None
+    uname = _os.uname()
+    digest = _hashlib.sha256(llvmlite + repr((library, uname.sysname, uname.machine,
+                                              cpu)).encode())
+    return "host:" + digest.hexdigest()[:32]
+
+
+# ---- writing ----
 
 def dump(wasm, compiled, name):
-    """The serialized bytes of a CompiledModule: its wasm, its code's artifact (the
-    objects of an EAGER module; LAZY and REPL modules compile again, lazily, when
+    """The serialized bytes of a CompiledModule: its wasm, its code (an EAGER
+    module's image, or objects; LAZY and REPL modules compile again, lazily, when
     loaded), name and mode."""
-    code = compiled.code
-    objects, symbols = code.artifact() or ([], {})
+    code_image, objects, symbols = _code_of(compiled)
+    blob = code_image.blob() if code_image is not None else b""
     header = {
         "format": FORMAT,
-        "key": machine_key() if objects else None,
-        **code.code_options.as_dict(),
+        "key": machine_key() if objects or code_image is not None else None,
+        **compiled.code.code_options.as_dict(),
         "name": name,
         "mode": compiled.mode.value,
         "wasm": len(wasm),
+        "wasm_sha256": _hashlib.sha256(wasm).hexdigest(),
         "objects": [len(obj) for obj in objects],
         "symbols": {str(index): symbol for index, symbol in symbols.items()},
+        "image": code_image.meta() if code_image is not None else None,
+        "image_bytes": len(blob),
     }
+    code = b"".join([*objects, blob])
+    header["code_sha256"] = _hashlib.sha256(code).hexdigest()
     text = _json.dumps(header, sort_keys=True).encode()
-    body = b"".join([MAGIC, _struct.pack("<I", len(text)), text, wasm, *objects])
-    return body + _hashlib.sha256(body).digest()
+    head = MAGIC + _struct.pack("<I", len(text)) + text
+    return b"".join([head, wasm, code, _hashlib.sha256(head).digest()])
+
+
+def _code_of(compiled):
+    """(CodeImage or None, objects, symbols) to store: a loaded image as it is, else
+    the objects prelinked (once per Code), else the objects themselves."""
+    code = compiled.code
+    loaded = getattr(code, "image", None)
+    if loaded is not None:
+        return loaded, [], {}
+    objects, symbols = code.artifact() or ([], {})
+    if not objects:
+        return None, [], {}
+    if "artifact.image" not in code.derived:
+        from .prelink import code_image
+        code.derived["artifact.image"] = code_image(compiled.desc, objects, symbols)
+    made = code.derived["artifact.image"]
+    return (made, [], {}) if made is not None else (None, list(objects), dict(symbols))
+
+
+# ---- reading ----
+
+class Loaded:
+    """An artifact read by load(): header (dict; "code": its CodeOptions), wasm, and
+    the code when this machine can run it: image (a CodeImage) or objects, else None."""
+
+    def __init__(self, header, wasm, image, objects):
+        self.header, self.wasm, self.image, self.objects = header, wasm, image, objects
+
+    @property
+    def usable(self):
+        return self.image is not None or self.objects is not None
 
 
 def _bad(reason):
     return CompileError(f"not a serialized wasabi module: {reason}")
 
 
-def load(data):
-    """(header dict, wasm bytes, list of objects or None when they cannot be used here)."""
+def load(data, wasm_digest=None):
+    """The Loaded artifact of `data`; CompileError for bytes that are no artifact or
+    are damaged. `wasm_digest`: the SHA-256 the caller computed of the wasm it expects
+    (the cache): the stored wasm's is then compared with it, not computed."""
     data = bytes(data)
     if not data.startswith(MAGIC):
         raise _bad("wrong magic bytes")
     start = len(MAGIC) + 4
     if len(data) < start + DIGEST_SIZE:
         raise _bad("truncated")
-    data, digest = data[:-DIGEST_SIZE], data[-DIGEST_SIZE:]
-    if _hashlib.sha256(data).digest() != digest:
-        raise _bad("damaged or truncated (digest mismatch), or another format version")
     (length,) = _struct.unpack_from("<I", data, len(MAGIC))
+    code_end = len(data) - DIGEST_SIZE
+    if start + length > code_end:
+        raise _bad("truncated")
+    if _hashlib.sha256(memoryview(data)[:start + length]).digest() != data[code_end:]:
+        raise _bad("damaged or truncated (digest mismatch), or another format version")
+    header = _header(data, start, length)
+    wasm_end = start + length + header["wasm"]
+    if wasm_end + sum(header["objects"]) + header["image_bytes"] != code_end:
+        raise _bad("wrong length")
+    wasm = data[start + length:wasm_end]
+    expected = _hashlib.sha256(wasm).digest() if wasm_digest is None else wasm_digest
+    if header["wasm_sha256"] != expected.hex():
+        raise _bad("damaged wasm (digest mismatch)")
+    if header["key"] != machine_key() or wasm_end == code_end:
+        return Loaded(header, wasm, None, None)         # no code for this machine
+    code = memoryview(data)[wasm_end:code_end]
+    if _hashlib.sha256(code).hexdigest() != header["code_sha256"]:
+        raise _bad("damaged code (digest mismatch)")
+    if header["image"] is None:
+        objects, at = [], wasm_end
+        for size in header["objects"]:
+            objects.append(data[at:at + size])
+            at += size
+        return Loaded(header, wasm, None, objects)
+    from .image import CodeImage, ImageError
+    try:
+        image = CodeImage.parse(header["image"], code[sum(header["objects"]):])
+    except ImageError as exc:
+        raise _bad(str(exc)) from None
+    return Loaded(header, wasm, image, None)
+
+
+def _header(data, start, length):
+    """The header dict, its fields checked (CompileError otherwise)."""
     try:
         header = _json.loads(data[start:start + length].decode())
-        wasm_end = start + length + int(header["wasm"])
-        sizes = [int(size) for size in header["objects"]]
-        object_end = wasm_end + sum(sizes)
+        for field in ("wasm", "image_bytes"):
+            header[field] = int(header[field])
+        header["objects"] = [int(size) for size in header["objects"]]
         mode = header.setdefault("mode", "eager")
-        fields = {"fuel": False, "interruptible": True, **header}
-        code = CodeOptions(**{name: fields[name] for name in CodeOptions.FIELDS})
+        code = CodeOptions(**{name: header[name] for name in CodeOptions.FIELDS})
         header["symbols"] = {int(k): str(v) for k, v in header["symbols"].items()}
+        header["wasm_sha256"] = str(header["wasm_sha256"])
+        header["code_sha256"] = str(header["code_sha256"])
+        header.setdefault("key", None)
+        header.setdefault("image", None)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise _bad(f"unreadable header ({exc})") from None
-    if header.get("format") != FORMAT or object_end != len(data) or wasm_end > len(data) \
-            or wasm_end < start + length or any(size <= 0 for size in sizes):
+    if header.get("format") != FORMAT or header["wasm"] < 0 or header["image_bytes"] < 0 \
+            or any(size <= 0 for size in header["objects"]):
         raise _bad("unknown format or wrong length")
     if mode not in MODES:
         raise _bad(f"unknown mode {mode!r}")
     header["code"] = code
-    wasm = data[start + length:wasm_end]
-    objects, at = [], wasm_end
-    for size in sizes:
-        objects.append(data[at:at + size])
-        at += size
-    if not objects or header.get("key") != machine_key():
-        objects = None
-    return header, wasm, objects
+    return header
 
 
 def options_of(header):
@@ -119,30 +236,44 @@ def options_of(header):
     return Options(mode=header["mode"], **header["code"].as_dict())
 
 
-def restore(data, *, compile_missing=True):
-    """(CompiledModule, header, wasm) of artifact bytes: the stored objects linked
-    when this machine can run them (no LLVM optimisation or code generation), else
-    the wasm compiled afresh in the stored options; with not `compile_missing`
-    (the cache: it compiles and stores a fresh entry itself) None instead.
-    CompileError for bytes that are no artifact."""
-    header, wasm, objects = load(data)
-    desc = parse(wasm)
-    compiled = link(header, desc, objects)
+def restore(data, *, compile_missing=True, wasm=None, wasm_digest=None):
+    """(CompiledModule, header, wasm) of artifact bytes: the stored code mapped or
+    linked when this machine can run it (no LLVM optimisation or code generation),
+    else the wasm validated and compiled afresh in the stored options; with not
+    `compile_missing` (the cache: it compiles and stores a fresh entry itself) None
+    instead. `wasm` and `wasm_digest` (the cache): the wasm the artifact must hold
+    and its SHA-256; None when it holds other bytes. CompileError for bytes that are
+    no artifact."""
+    loaded = load(data, wasm_digest)
+    if wasm is not None and loaded.wasm != wasm:
+        return None
+    compiled = link(loaded)
     if compiled is None:
         if not compile_missing:
             return None
-        compiled = modes.compile(desc, options_of(header))
-    return compiled, header, wasm
+        compiled = modes.compile(parse(loaded.wasm), options_of(loaded.header))
+    return compiled, loaded.header, loaded.wasm
 
 
-def link(header, desc, objects):
-    """The CompiledModule of load()'s objects linked (no LLVM optimisation or code
-    generation), or None when there are none for this machine or JITLink refuses
-    them (api/pickling.py then compiles through the cache)."""
-    if objects is None:
+def link(loaded):
+    """The CompiledModule of a Loaded artifact's code, mapped (an image) or linked
+    (objects), with its wasm decoded but not validated again (see the module
+    docstring); None when there is no code for this machine or it does not load here
+    (a symbol missing in this process, objects JITLink refuses)."""
+    if not loaded.usable:
         return None
-    try:
-        code = eager.from_objects(objects, header["symbols"], header["code"])
-    except (RuntimeError, KeyError, ValueError):      # objects JITLink refuses
-        return None
+    desc = decode_module(loaded.wasm)
+    header = loaded.header
+    if loaded.image is not None:
+        from .image import ImageError, load_code
+        try:
+            code = load_code(loaded.image, desc, header["code"])
+        except ImageError:
+            return None
+    else:
+        from .modes import eager
+        try:
+            code = eager.from_objects(loaded.objects, header["symbols"], header["code"])
+        except (RuntimeError, KeyError, ValueError):      # objects JITLink refuses
+            return None
     return CompiledModule(desc, code, options_of(header))

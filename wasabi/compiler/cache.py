@@ -2,17 +2,19 @@
 
     compiled = compile_bytes(wasm, Options(cache=True))    # a CompiledModule
 
-An entry is the bytes of artifact.py (wasm, objects, and the key of the
-machine the code was made for), named by a hash of the wasm bytes, the code options
-(Options.code) and that machine key, so that another wasabi, LLVM or CPU never
-finds it. A hit parses and validates the wasm again (fast) and links the
-stored objects: no LLVM code generation. A missing, unreadable, corrupt or
-stale entry is compiled afresh and written again, atomically (a temporary file
-renamed into place), so concurrent runs never see half an entry. Corrupt means
-anything artifact.load refuses: its digest over header, wasm and objects is
-checked before an object is linked, so a damaged entry is never run. Only the
-modes whose strategy says `cached` (EAGER) are cached: LAZY and REPL compile
-nothing up front.
+An entry is the bytes of artifact.py (wasm, the code as a prelinked image, and the
+key of the machine the code was made for), named by a hash of the wasm bytes, the
+code options (Options.code) and that machine key, so that another wasabi, LLVM or
+CPU never finds it. A hit is the fast path of a cached program (a 1.5 MB module in
+about 10 ms, without importing llvmlite): the stored wasm is compared with the wasm
+asked for and decoded but not validated again (the entry was written after it was
+validated), and the image is mapped (compiler/image.py): no LLVM at all. A missing,
+unreadable, corrupt or stale entry is compiled afresh and written again, atomically
+(a temporary file renamed into place), so concurrent runs never see half an entry.
+Corrupt means anything artifact.load refuses: its digest over header and code is
+checked before any code is mapped, so a damaged entry is never run. Only the modes
+whose strategy says `cached` (EAGER) are cached: LAZY and REPL compile nothing up
+front.
 
 Where: $WASABI_CACHE_DIR, else $XDG_CACHE_HOME/wasabi, else ~/.cache/wasabi.
 The entries hold machine code that this process will run: the directory is
@@ -56,17 +58,19 @@ def cache_dir():
     return _pathlib.Path(base) / "wasabi"
 
 
-def entry_path(wasm, options, directory=None):
+def entry_path(wasm, options, directory=None, wasm_digest=None):
+    """Where the entry of `wasm` (bytes; `wasm_digest`: its SHA-256 when known) in
+    `options` is: named by a hash of the machine key, the code options and the wasm."""
     digest = _hashlib.sha256()
     code = options.code
     parts = [artifact.machine_key(), code.tier, code.bounds]
     if code.fuel:
-        parts.append("fuel")        # (without fuel the key is what it always was)
+        parts.append("fuel")
     if not code.interruptible:
         parts.append("no-polls")
     for part in parts:
         digest.update(part.encode() + b"\0")
-    digest.update(wasm)
+    digest.update(wasm_digest or _hashlib.sha256(wasm).digest())
     return _pathlib.Path(directory or cache_dir()) / f"{digest.hexdigest()}{ENTRY_SUFFIX}"
 
 
@@ -92,18 +96,20 @@ def size_limit(options=None):
     return DEFAULT_SIZE
 
 
-def _load(path, wasm, options):
-    """The CompiledModule stored at `path`, or None."""
+def _load(path, wasm, options, wasm_digest):
+    """The CompiledModule stored at `path` for `wasm` (whose SHA-256 is `wasm_digest`),
+    or None."""
     try:
         if path.stat().st_uid != _os.getuid():
             return None
-        restored = artifact.restore(path.read_bytes(), compile_missing=False)
+        restored = artifact.restore(path.read_bytes(), compile_missing=False, wasm=wasm,
+                                    wasm_digest=wasm_digest)
     except (OSError, CompileError):
         return None
     if restored is None:
         return None
-    compiled, header, stored_wasm = restored
-    if stored_wasm != wasm or header["code"] != options.code:
+    compiled, header, _ = restored
+    if header["code"] != options.code:
         compiled.code.close()
         return None
     _touch(path)
@@ -216,18 +222,20 @@ def clear(directory=None):
     return removed, freed
 
 
-def compile_bytes(wasm, options, directory=None):
+def compile_bytes(wasm, options, directory=None, *, wasm_digest=None):
     """A CompiledModule of `wasm` (bytes) in `options`. With options.cache, EAGER
     code comes from the cache when it holds some for this machine, else it is
-    compiled and stored there; otherwise (and in the lazy modes) it is compiled."""
+    compiled and stored there; otherwise (and in the lazy modes) it is compiled.
+    `wasm_digest`: the SHA-256 of `wasm` when the caller has it already."""
     wasm = bytes(wasm)
     if not options.cache or not modes.strategy(options.mode).cached:
         if options.cache and modes.strategy(options.mode).profiled:   # PGO: profile_store.py
             return modes.compile(parse(wasm), options, stored_profile=(
                 entry_path(wasm, options, directory).with_suffix(".pgo" + ENTRY_SUFFIX)))
         return modes.compile(parse(wasm), options)
-    path = entry_path(wasm, options, directory)
-    compiled = _load(path, wasm, options)
+    wasm_digest = wasm_digest or _hashlib.sha256(wasm).digest()
+    path = entry_path(wasm, options, directory, wasm_digest)
+    compiled = _load(path, wasm, options, wasm_digest)
     if compiled is None:
         compiled = modes.compile(parse(wasm), options)
         _store(path, compiled, wasm, size_limit(options))

@@ -2,8 +2,9 @@
 
 EAGER code is one link (all parts of the module together); LAZY code links
 one library per compile batch into the same JIT; an artifact from the disk
-cache or Module.deserialize is one link without any LLVM optimisation or code
-generation. Each link's code ranges (between its code markers, see
+cache or Module.deserialize whose objects could not be prelinked is one link
+without any LLVM optimisation or code generation (a prelinked one does not come
+here: compiler/image.py maps it without LLVM). Each link's code ranges (between its code markers, see
 module_ir.code_markers) are registered with the runtime's fault handler, so a
 fault in that code is a wasm trap; closing unregisters them and frees the code.
 """
