@@ -127,21 +127,29 @@ def _touch(path):
 
 def _store(path, compiled, wasm, limit):
     try:
-        data = artifact.dump(wasm, compiled, "")
-        if len(data) > limit:
-            return          # it would evict everything and itself
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
-        try:
-            with _os.fdopen(fd, "wb") as f:
-                f.write(data)
-            _os.replace(temporary, path)
-        except BaseException:
-            _os.unlink(temporary)
-            raise
-        evict(path.parent, limit)
+        write_entry(path, artifact.dump(wasm, compiled, ""), limit)
     except OSError:
         pass        # a read-only or full disk: the module is compiled all the same
+
+
+def write_entry(path, data, limit):
+    """Write `data` to `path` atomically (a temporary file renamed into place: readers
+    in other processes see the old file or the new one), then evict past `limit`.
+    False when it would not fit (it would evict everything and itself); OSError when
+    the disk refuses."""
+    if len(data) > limit:
+        return False
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
+    try:
+        with _os.fdopen(fd, "wb") as f:
+            f.write(data)
+        _os.replace(temporary, path)
+    except BaseException:
+        _os.unlink(temporary)
+        raise
+    evict(path.parent, limit)
+    return True
 
 
 def _scan(directory):

@@ -42,7 +42,6 @@ import hashlib as _hashlib
 import json as _json
 import os as _os
 import struct as _struct
-import tempfile as _tempfile
 import threading as _threading
 import weakref as _weakref
 
@@ -182,20 +181,7 @@ def write(path, stored, limit):
     """Write atomically (a temporary file renamed into place); then let the cache
     evict past its size limit. False when it could not (or would not fit)."""
     try:
-        data = encode(stored)
-        if len(data) > limit:
-            return False
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=_cache.TEMP_PREFIX)
-        try:
-            with _os.fdopen(fd, "wb") as f:
-                f.write(data)
-            _os.replace(temporary, path)
-        except BaseException:
-            _os.unlink(temporary)
-            raise
-        _cache.evict(path.parent, limit)
-        return True
+        return _cache.write_entry(path, encode(stored), limit)
     except OSError:
         return False
 
