@@ -58,3 +58,18 @@ def test_cli_run_after_corrupting_the_cache(tmp_path):
         done = run()
         assert (done.returncode, done.stdout) == (0, b"42\n"), done.stderr.decode()[-2000:]
         assert entry.read_bytes() == good          # compiled again, not loaded
+
+
+def test_a_changed_code_generator_file_changes_the_machine_key():
+    # between two releases of one version, a change to the compiler must not let the
+    # cache hand out code the current compiler would not make
+    import os
+    from wasabi.compiler import artifact, translator
+    before = artifact.generator_stamp()
+    info = os.stat(translator.__file__)
+    try:
+        os.utime(translator.__file__, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        assert artifact.generator_stamp() != before
+    finally:
+        os.utime(translator.__file__, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert artifact.generator_stamp() == before
