@@ -67,20 +67,22 @@ def machine_key():
 
 
 def generator_stamp():
-    """The name, size and modification time of every file code generation reads
-    (the compiler's and the ABI's Python files): a change to any of them, between
-    two releases of the same version, makes new keys, so that no cache entry keeps
-    code the current compiler would not make. Stats, not contents: about 0.2 ms."""
+    """A digest of every file code generation reads (the compiler's and the ABI's
+    Python files): a change to any of them, between two releases of the same
+    version, makes new keys, so that no cache entry keeps code the current compiler
+    would not make. Contents, not modification times, so that two installs of the
+    same files (a cluster's workers) agree. About 1 ms (400 KB)."""
     package = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-    parts = []
+    digest = _hashlib.sha256()
     for folder in ("compiler", "abi"):
         for root, dirs, files in _os.walk(_os.path.join(package, folder)):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(files):
                 if name.endswith(".py"):
-                    info = _os.stat(_os.path.join(root, name))
-                    parts.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
-    return ";".join(parts)
+                    digest.update(name.encode() + b"\0")
+                    with open(_os.path.join(root, name), "rb") as f:
+                        digest.update(f.read())
+    return digest.hexdigest()
 
 
 CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags",
