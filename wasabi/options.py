@@ -69,9 +69,9 @@ class Options:
     # fuel (Store.set_fuel) and traps with OutOfFuel when it runs out, as wasmtime's
     # consume_fuel; off, the code is exactly what it is without it
     fuel: bool = False
-    # polls of the interrupt word at function entries and loop headers, so that
-    # Ctrl-C, store.interrupt() and deadlines can stop the code (control.c); off, the
-    # code cannot be stopped that way and runs a little faster
+    # polls of the interrupt word at function entries (loops are stopped by signal,
+    # _native/preempt.c), so that Ctrl-C, store.interrupt() and deadlines can stop
+    # the code (control.c); off, function entries do not poll (loops still can be)
     interruptible: bool = True
 
     def __post_init__(self):

@@ -33,7 +33,8 @@ void wasabi_rt_host_call(void* hostrec, void* slots);
 void wasabi_rt_gate_enter(void* callee);
 void wasabi_rt_gate_leave(void* callee);
 
-/* vmctx->interrupt was nonzero at a function entry or loop header: trap if an
+/* vmctx->interrupt was nonzero at a function entry, in a loop (preempt.c) or at a
+ * loop header (where loops poll): trap if an
  * interrupt, deadline or Ctrl-C is due, else return (control.c) */
 void wasabi_rt_poll(void* vmctx);
 

@@ -46,7 +46,7 @@ static WRT_TLS uintptr_t tls_stack_limit;
  * UINTPTR_MAX (control.c, wrt_force_slow_entry_here): every function entry
  * then fails its stack check and calls wasabi_rt_stack_slow, which polls.
  * So the entry check of compiled code is also its interrupt check, at no
- * cost (SpiderMonkey's trick); loop headers read vmctx->interrupt. */
+ * cost (SpiderMonkey's trick); loops are made to poll by signal (preempt.c). */
 static WRT_TLS uintptr_t tls_real_limit;
 
 /* The instances this thread entered through wasabi_rt_gate_enter (calls

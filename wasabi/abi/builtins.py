@@ -30,7 +30,8 @@ BUILTINS = (
     # (one thread at a time); traps "instance busy" when another thread runs it
     ("wasabi_rt_gate_enter",        "void", ("ptr",),                                       "nounwind"),
     ("wasabi_rt_gate_leave",        "void", ("ptr",),                                       "nounwind"),
-    # vmctx->interrupt was nonzero at a function entry or loop header: traps when an
+    # vmctx->interrupt was nonzero at a function entry, in a loop (by signal,
+    # preempt.c) or at a loop header (module_ir.LOOP_POLLS): traps when an
     # interrupt, a deadline or Ctrl-C is due, else returns (control.c)
     ("wasabi_rt_poll",              "void", ("ptr",),                                       "nounwind cold"),
     # the stack check at a function entry failed: traps "call stack exhausted" when

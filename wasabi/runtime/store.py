@@ -96,7 +96,7 @@ class Store:
 
     def set_deadline(self, seconds):
         """Code of this store traps wasabi.DeadlineExceeded once `seconds` (wall clock,
-        from now) have passed, at its next function entry or loop header, and so do
+        from now) have passed, at its next function entry or wherever it loops, and so do
         later calls until the deadline is changed; None clears it."""
         self.control.set_deadline(seconds)
 
