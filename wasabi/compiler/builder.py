@@ -73,12 +73,13 @@ class BatchBuilder:
         on its own first call, if that ever comes); a failure of `index` itself raises.
         `direct`: the batch's functions call each other directly (translated twice:
         once to find them, once to build); `osr`: also `index` entered at each of its
-        loop headers that allow it (FunctionTranslator.osr_define)."""
+        loop headers that allow it (FunctionTranslator.osr_define), at most `osr` of them
+        (a number; True: all)."""
         start = _time.perf_counter()
         if direct:
             found = self.translate_with_callees(index, limit, budget, skip)
             members = sorted(found.symbols, key=lambda i: i != index)     # index first
-            return self._translate_direct(members, start, index if osr else None)
+            return self._translate_direct(members, start, index if osr else None, osr)
         ctx = self._context()
         first = self.desc.num_imported_funcs
         funcs, bodies, instructions = [], [], 0
@@ -107,7 +108,7 @@ class BatchBuilder:
                         sum(f.body_end - f.body_start for f in funcs),
                         _time.perf_counter() - start)
 
-    def _translate_direct(self, indices, start, osr_of=None):
+    def _translate_direct(self, indices, start, osr_of=None, osr_entries=True):
         ctx = self._context()
         ctx.direct = frozenset(indices)
         first = self.desc.num_imported_funcs
@@ -117,7 +118,8 @@ class BatchBuilder:
         osr_symbols = {}
         if osr_of is not None:
             entered = translators[indices.index(osr_of)]
-            for k in entered.osr_entries():
+            entries = entered.osr_entries()
+            for k in entries if osr_entries is True else entries[:osr_entries]:
                 bodies.append(entered.osr_define(k))
                 osr_symbols[osr_of, k] = osr_symbol(osr_of, k)
         text = assemble_module(ctx, bodies, funcs, self._triple, self._datalayout)

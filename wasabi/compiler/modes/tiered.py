@@ -46,6 +46,12 @@ MAX_PER_TICK = 4        # builds per look, the hottest functions first
 # directly (so LLVM inlines them), at most this many functions and bytes of wasm
 BUILD_FUNCTIONS = 8
 BUILD_BODY_BYTES = 16 * 1024
+# loop entries (OSR) only into functions of at most this much wasm, and at most this
+# many per function: each entry is a copy of the whole function for LLVM to optimise
+# (SQLite's 54 KB interpreter function, entered at each of its loops, kept an O2 build
+# busy for minutes, and the next run's first call waited for it)
+OSR_MAX_BODY = 8 * 1024
+OSR_MAX_ENTRIES = 4
 HOTTEST_SHOWN = 10      # functions listed in stats()["hottest"]
 
 
@@ -98,7 +104,7 @@ class TieredCode(LazyCode):
             try:
                 batch = self._optimizer.translate_with_callees(
                     index, BUILD_FUNCTIONS, BUILD_BODY_BYTES, skip=lambda callee: False,
-                    direct=True, osr=True)
+                    direct=True, osr=self._osr_entries(index))
                 made = self._optimizer.build(self._library, [batch], elsewhere=True)
             except Exception:
                 # the baseline keeps running it; a build LLVM refuses is not retried
@@ -117,6 +123,11 @@ class TieredCode(LazyCode):
         self._tiering["swaps"] += 1
         self._tiering["optimize_seconds"] += _time.perf_counter() - start
         return 1
+
+    def _osr_entries(self, index):
+        """How many loop entries an optimised build of `index` gets (OSR_MAX_BODY)."""
+        func = self.desc.funcs[index - self.desc.num_imported_funcs]
+        return OSR_MAX_ENTRIES if func.body_end - func.body_start <= OSR_MAX_BODY else 0
 
     # ---- a profile from earlier runs (profile_store.py) ----
 
