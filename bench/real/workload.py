@@ -109,8 +109,24 @@ def workload(scale=1.0, seed=2024):
 
 
 def small():
-    """A short script for the transcript test (a fraction of a second)."""
-    return workload(scale=0.02)
+    """A short script for the transcript test (a fraction of a second of work): the workload
+    at a small scale, then the shell's output modes, its schema commands, float formatting
+    and a failing statement (an error on stderr and exit status 1)."""
+    return workload(scale=0.02) + "\n".join([
+        ".headers on",
+        ".mode box",
+        "SELECT city, count(*) AS n, avg(since) FROM customers GROUP BY city ORDER BY city "
+        "LIMIT 3;",
+        ".mode json",
+        "SELECT * FROM customers ORDER BY id LIMIT 2;",
+        ".mode list",
+        ".tables",
+        ".schema items",
+        "SELECT printf('%.6f|%e|%g', sum(id * 1.5 / 7), exp(1), pi()) FROM orders;",
+        "SELECT no_such_function(1);",
+        ".print end",
+        "",
+    ])
 
 
 if __name__ == "__main__":
