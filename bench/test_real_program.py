@@ -4,7 +4,7 @@ about a second, under wasabi, wasmtime-py and natively (gcc -O2), in the same ru
     python -m pytest bench/test_real_program.py --benchmark-only -s
 
 The program and its native twin are built by bench/real/build.py (cached in bench/build/real/);
-the script is bench/real/workload.py at scale $WASABI_REAL_SCALE (default 0.6), fed on stdin.
+the script is bench/real/workload.py at scale $WASABI_REAL_SCALE (default 1.0), fed on stdin.
 Every run is a fresh process, timed from its start to its exit (total) and to its first line
 of output (a `.print` before any work); every transcript is checked against the native one.
 
@@ -33,7 +33,7 @@ from real.build import build_or_skip
 from real.workload import FIRST_LINE, workload
 
 RUNNER = pathlib.Path(__file__).resolve().parent / "real" / "wasmtime_run.py"
-SCALE = float(os.environ.get("WASABI_REAL_SCALE", "0.6"))
+SCALE = float(os.environ.get("WASABI_REAL_SCALE", "1.0"))
 WASABI = [sys.executable, "-m", "wasabi"]
 TIMEOUT = float(os.environ.get("WASABI_REAL_TIMEOUT", "600"))    # seconds, per process
 
@@ -271,8 +271,10 @@ def summary():
         lines.append(f"  {label:36s} total {figures['total']:8.3f} s   first output "
                      f"{figures['first'] * 1000:8.1f} ms")
     workload_labels = [label for label in RESULTS if not label.startswith("start-up")]
-    lines += _ratio_lines("wasmtime-py (compile+run)", workload_labels)
+    wasabi_labels = [label for label in workload_labels if label.startswith("wasabi")]
+    lines += _ratio_lines("wasmtime-py (compile+run)", wasabi_labels)
     lines += _ratio_lines("native gcc -O2", workload_labels)
+    lines += _ratio_lines("wasabi run --mode eager (cached)", ["wasabi exe (O2)"])
     lines += _ratio_lines("start-up: native", [label for label in RESULTS
                                                if label.startswith("start-up")])
     for label, text in EXTRA.items():
