@@ -160,7 +160,6 @@ const char* wsa_dl_trap_message(const wsa_dylib* lib, int code) {
         return "this module cannot be instantiated from C (imports other than functions, "
                "or several memories)";
     }
-    if (code > 0 && (uint32_t)code < m->num_trap_messages && m->trap_messages[code])
-        return m->trap_messages[code];
-    return "unknown trap";
+    const char* text = wsa_trap_message(m, code);
+    return text ? text : "unknown trap";
 }

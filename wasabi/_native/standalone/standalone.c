@@ -269,6 +269,10 @@ void wsa_free_parts(const wsa_module* m, VMContext* ctx) {
         wrt_memory_free(ctx->memory);
 }
 
+const char* wsa_trap_message(const wsa_module* m, int code) {
+    return code > 0 && (uint32_t)code < m->num_trap_messages ? m->trap_messages[code] : NULL;
+}
+
 /* ---- Ctrl-C and --timeout: the process ends, as `wasabi run` ends ---- */
 
 /* Both end the process from the signal handler, wherever the program is (in
@@ -310,9 +314,9 @@ static int stop_on_signals(const wsa_module* m, double timeout) {
     }
     if (timeout <= 0)
         return 0;
-    const char* text = TRAP_DEADLINE < m->num_trap_messages && m->trap_messages[TRAP_DEADLINE]
-                       ? m->trap_messages[TRAP_DEADLINE] : "deadline exceeded";
-    snprintf(deadline_line, sizeof deadline_line, "wasabi: trap: %s\n", text);
+    const char* text = wsa_trap_message(m, TRAP_DEADLINE);
+    snprintf(deadline_line, sizeof deadline_line, "wasabi: trap: %s\n",
+             text ? text : "deadline exceeded");
     sa.sa_handler = on_deadline;
     if (sigaction(SIGALRM, &sa, NULL) != 0)
         return -1;
@@ -423,8 +427,9 @@ static int parse_command_line(const wsa_module* m, int argc, char** argv, wasi_c
 static int report_trap(const wsa_module* m, int code) {
     if (code == TRAP_WASI_EXIT)
         return wasi_take_exit_code() & 0xFF;
-    const char* text = (uint32_t)code < m->num_trap_messages && m->trap_messages[code]
-                       ? m->trap_messages[code] : "trap";
+    const char* text = wsa_trap_message(m, code);
+    if (!text)
+        text = "trap";
     int64_t element = wrt_take_trap_element();
     if (code == TRAP_UNINITIALIZED_ELEMENT && element >= 0)
         fprintf(stderr, "wasabi: trap: %s %lld\n", text, (long long)element);

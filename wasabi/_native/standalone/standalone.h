@@ -68,6 +68,8 @@ void wsa_define_segments(const wsa_module* m, struct VMContext* ctx);
 int wsa_apply_segments(const wsa_module* m, struct VMContext* ctx);   /* 0 or a trap code */
 int wsa_run_start(const wsa_module* m, struct VMContext* ctx);        /* 0 or a trap code */
 void wsa_free_parts(const wsa_module* m, struct VMContext* ctx);
+/* the message of trap `code` (the module's table), or NULL */
+const char* wsa_trap_message(const wsa_module* m, int code);
 /* an array-call thunk(fn, vmctx, slots) inside an entry: 0 or the trap code */
 int wsa_call_thunk(void* thunk, void* fn, void* vmctx, void* slots);
 
