@@ -164,21 +164,19 @@ def test_preopened_directories_as_wasabi_run(tmp_path):
 
 # ---- stopping an executable: --timeout, Ctrl-C, --fuel (as `wasabi run`) ----
 
-SPIN = """(module
+def _count_then(tail):
+    """A WASI command that counts down from 100, then runs `tail`."""
+    return f"""(module
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (memory (export "memory") 1)
   (func (export "_start") (local $n i32)
     (local.set $n (i32.const 100))
     (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
-    (loop $forever (br $forever))))"""
+    {tail}))"""
 
-COUNT_THEN_EXIT = """(module
-  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-  (memory (export "memory") 1)
-  (func (export "_start") (local $n i32)
-    (local.set $n (i32.const 100))
-    (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
-    (call $exit (i32.const 7))))"""
+
+SPIN = _count_then("(loop $forever (br $forever))")
+COUNT_THEN_EXIT = _count_then("(call $exit (i32.const 7))")
 
 
 def _wat_file(tmp_path, name, text):
