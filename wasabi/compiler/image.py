@@ -352,7 +352,7 @@ def _add_thunks(code_image, desc):
         tables = {kind: _array.array("Q", _np.where(table[:, n] >= 0, table[:, n] + base, 0)
                                      .astype(_np.uint64).tobytes())
                   for n, kind in enumerate(THUNK_KINDS)}
-        dylib._thunks().add(_ThunkSource(desc.types, tables))
+        dylib.library_thunks().add(_ThunkSource(desc.types, tables))
         _thunk_signatures.update(fresh)
 
 

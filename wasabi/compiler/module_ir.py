@@ -27,7 +27,7 @@ FP_REGISTER = {"x86_64": "x", "amd64": "x", "aarch64": "w", "arm64": "w"}
 TLS_SEGMENT_STACK_CHECK = {"x86_64", "amd64"}
 # Loops check vmctx->interrupt at their headers only where the runtime cannot
 # make a thread poll by signal wherever it runs compiled code (_native/preempt.c:
-# x86-64 Linux; tests/test_control.py ties the two).
+# x86-64 Linux; tests/test_preempt.py ties the two).
 LOOP_POLLS = not (_platform.machine().lower() in ("x86_64", "amd64")
                   and _sys.platform.startswith("linux"))
 

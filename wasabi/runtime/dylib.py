@@ -140,7 +140,7 @@ class Library:
             _ext.register_code_range(begin, end)
         desc = self.desc()
         self.desc_types = desc.types
-        _thunks().add(self)
+        library_thunks().add(self)
         code_options = self.code_options()
         self.compiled = CompiledModule(desc, DylibCode(self, code_options),
                                        Options(**code_options.as_dict()))
@@ -222,7 +222,7 @@ _lock = _threading.RLock()
 _libraries = {}                 # realpath -> Library
 
 
-def _thunks():
+def library_thunks():
     """The LibraryThunks in place (installed on first use; the provider it replaces,
     None for the JIT's default, becomes its fallback)."""
     current = _func._thunks
