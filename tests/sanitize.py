@@ -78,11 +78,15 @@ def _prebuild_wasi_programs():
 
 
 def copy_tree(dest):
-    """The package, the tests (with their built programs) and the build files, under dest."""
+    """The package, the tests (with their built programs), the benchmark sources that some
+    tests import (bench/real builds the SQLite shell; not bench/build, their outputs) and
+    the build files, under dest."""
     ignore = shutil.ignore_patterns("*.so", "*.o", "__pycache__", "_ext.c")
     dest = pathlib.Path(dest)
     for name in ("wasabi", "tests"):
         shutil.copytree(ROOT / name, dest / name, ignore=ignore, dirs_exist_ok=True)
+    shutil.copytree(ROOT / "bench", dest / "bench", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("build", "__pycache__"))
     for name in ("setup.py", "pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, dest / name)
     (dest / "sitecustomize.py").write_text(SITECUSTOMIZE)

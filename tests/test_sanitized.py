@@ -37,6 +37,23 @@ def test_under_sanitizers(sanitized_tree, suite, tmp_path):
     assert status == 0, output[-6000:]
 
 
+def test_the_copied_tree_collects(tmp_path):
+    """What the sanitized run sees: every test module of the copied tree imports (session 6's
+    CI failed because tests/test_real_program.py imports bench/real, which was not copied).
+    Collected with the unsanitized extension, which is enough to import everything."""
+    import glob
+    import shutil
+    import subprocess
+    import sys
+    sanitize.copy_tree(tmp_path)
+    for ext in glob.glob(str(sanitize.ROOT / "wasabi" / "_ext*.so")):
+        shutil.copy2(ext, tmp_path / "wasabi")
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "--run-slow",
+                           "-p", "no:cacheprovider", "tests"], cwd=tmp_path, capture_output=True,
+                          text=True, env={**sanitize.os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
 BAD_C = """
 #include <limits.h>
 #include <stdlib.h>
