@@ -171,7 +171,8 @@ def _map_chunks(vec):
 def test_dask_throughput(benchmark, workers):
     pytest.importorskip("dask.array", reason="dask is not installed (pip install 'wasabi[dask]')")
     import wasabi
-    vec = wasabi.vectorize(wasabi.instantiate(wasabi.compile(COLLATZ)).exports.collatz)
+    export = wasabi.instantiate(wasabi.compile(COLLATZ)).exports.collatz
+    vec = wasabi.vectorize(export)
     cluster, client = _cluster(workers)
     with cluster, client:
         client.run(lambda: None)
@@ -182,7 +183,7 @@ def test_dask_throughput(benchmark, workers):
         RESULTS[f"dask map_blocks, {CHUNKS} chunks of {CHUNK} Collatz, {workers} worker(s)"] = \
             benchmark.stats.stats.min
         if workers == 2:
-            _task_overhead(client, vec)
+            _task_overhead(client, export)
     one = RESULTS.get(f"dask map_blocks, {CHUNKS} chunks of {CHUNK} Collatz, 1 worker(s)")
     if workers == 2 and one:
         speedup = one / benchmark.stats.stats.min
@@ -191,9 +192,7 @@ def test_dask_throughput(benchmark, workers):
         benchmark.extra_info["speedup_2_over_1"] = round(speedup, 2)
 
 
-def _task_overhead(client, vec, tasks=400):
-    export = vec.func
-
+def _task_overhead(client, export, tasks=400):
     def python_steps(n):
         return n
 

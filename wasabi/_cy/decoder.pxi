@@ -12,7 +12,6 @@
 
 cimport cython
 import gc
-from cpython.object cimport Py_TYPE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 
 cdef enum:
@@ -46,7 +45,7 @@ cdef object _CompileError = None
 cdef object _ModuleDesc, _FuncDesc, _ImportDesc, _ExportDesc, _GlobalDesc, _ElemDesc
 cdef object _DataDesc, _ConstExpr, _CustomSection, _NameMap
 cdef object _FuncType, _Limits, _TableType, _MemoryType, _GlobalType
-cdef _FrozenFactory _new_func_desc, _new_const_expr, _new_export_desc
+cdef _RecordFactory _new_func_desc, _new_const_expr, _new_export_desc
 
 
 cdef _load_classes():
@@ -64,43 +63,26 @@ cdef _load_classes():
     _MemoryType, _GlobalType = types.MemoryType, types.GlobalType
     _CompileError = CompileError
     global _new_func_desc, _new_const_expr, _new_export_desc
-    _new_func_desc = _FrozenFactory(_FuncDesc)
-    _new_export_desc = _FrozenFactory(_ExportDesc)
-    _new_const_expr = _FrozenFactory(_ConstExpr)
+    _new_func_desc = _RecordFactory(_FuncDesc)
+    _new_export_desc = _RecordFactory(_ExportDesc)
+    _new_const_expr = _RecordFactory(_ConstExpr)
 
 
 @cython.final
-cdef class _FrozenFactory:
-    """Builds instances of a frozen slots dataclass without its __init__.
-
-    A frozen dataclass's __init__ sets each field through object.__setattr__ (about 2 us
-    for a FuncDesc); the decoder makes one object per function, export and element item, so
-    it writes the slots directly through their member descriptors' C setter instead.
-    Falls back to the constructor for a class that is not a slots dataclass."""
+cdef class _RecordFactory:
+    """Builds a NamedTuple record (wasabi.module.desc) from a tuple of all its fields
+    through tuple.__new__, without the class's Python-level __new__ (the decoder makes
+    one record per function, export and element item)."""
     cdef object cls
-    cdef tuple slots           # member descriptors, in field order
-    cdef bint direct
 
     def __cinit__(self, cls):
-        import dataclasses
         self.cls = cls
-        self.slots = tuple([cls.__dict__.get(f.name) for f in dataclasses.fields(cls)])
-        self.direct = (cls.__dict__.get("__post_init__") is None and
-                       all([type(d).__name__ == "member_descriptor" for d in self.slots]))
 
     cdef object make(self, tuple values):
-        cdef Py_ssize_t i
-        cdef object d
-        if not self.direct or len(values) != len(self.slots):
-            return self.cls(*values)
-        obj = _object_new(self.cls)
-        for i in range(len(values)):
-            d = self.slots[i]
-            Py_TYPE(d).tp_descr_set(d, obj, values[i])
-        return obj
+        return _tuple_new(self.cls, values)
 
 
-cdef object _object_new = object.__new__
+cdef object _tuple_new = tuple.__new__
 
 
 cdef inline bint _is_valtype(int b) noexcept nogil:
