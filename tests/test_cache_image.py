@@ -138,7 +138,8 @@ if sys.argv[1] == "hit":
 module = wasabi.compile(wasm, wasabi.Options(cache=True))
 exports = wasabi.instantiate(module, {{"env": {{"host": lambda x: x * 3}}}}).exports
 assert (exports.dispatch(1, 7), exports.dispatch(2, 7), exports.loop(10)) == (8, 21, 65)
-print(type(module._compiled.code).__name__, sorted(m for m in sys.modules if "llvmlite" in m))
+print(type(module._compiled.code).__name__, sorted(m for m in sys.modules if "llvmlite" in m),
+      "numpy" in sys.modules)
 """
     env = dict(os.environ, WASABI_CACHE_DIR=str(tmp_path), PYTHONPATH=ROOT)
 
@@ -148,7 +149,7 @@ print(type(module._compiled.code).__name__, sorted(m for m in sys.modules if "ll
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout.split("\n")[0]
     assert run("miss").startswith("EagerCode")
-    assert run("hit") == "ImageCode []"
+    assert run("hit") == "ImageCode [] False"        # nor numpy (wasabi/_cy/image.pxi)
 
 
 def test_machine_key_needs_no_llvm():
@@ -260,3 +261,46 @@ def test_cache_entry_wasm_is_compared_not_trusted(tmp_path):
     compiled = cache.compile_bytes(two, options, tmp_path)
     assert type(compiled.code).__name__ == "EagerCode"
     assert wasabi.runtime.instantiate(compiled.desc, compiled.code).exports.f() == 2
+
+
+def test_import_wasabi_does_not_import_numpy():
+    """numpy (about 40 ms, and OpenBLAS threads that spin a while) is imported when an
+    array, a view or a ufunc is first made, not by `import wasabi`."""
+    done = subprocess.run([sys.executable, "-c", "import sys, wasabi; print('numpy' in sys.modules)"],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT),
+                          timeout=120)
+    assert done.stdout.strip() == "False", done.stderr[-2000:]
+
+
+def test_the_fixup_record_layout_is_one():
+    from wasabi import _ext
+    assert _ext.IMAGE_FIXUP_SIZE == image.FIXUP_SIZE == prelink.FIXUP_DTYPE.itemsize
+
+
+def _fixup(offset, kind, target, addend):
+    return (offset.to_bytes(8, "little") + kind.to_bytes(4, "little")
+            + target.to_bytes(4, "little") + addend.to_bytes(8, "little", signed=True))
+
+
+@pytest.mark.parametrize("record, problem", [
+    (_fixup(4096 - 4, image.FIX_REBASE64, 0, 0), "outside the image"),
+    (_fixup(0, 7, 0, 0), "outside the image"),
+    (_fixup(0, image.FIX_EXT64, 1, 0), "unknown symbol"),
+    (_fixup(0, image.FIX_EXT32S, 0, 1 << 31), "out of range"),
+    (_fixup(0, image.FIX_EXT32, 0, -101), "out of range"),      # 100 - 101 wraps
+    (_fixup(0, image.FIX_EXT64, 0, 0)[:20], "partial"),
+])
+def test_image_apply_checks_every_fixup_before_writing(record, problem):
+    """A bad record after a good one: ValueError, and not even the good one is written."""
+    import array
+    import ctypes
+    from wasabi import _ext
+    page = (ctypes.c_uint8 * 4096)()
+    good = _fixup(8, image.FIX_EXT64, 0, 5)
+    with pytest.raises(ValueError, match=problem):
+        _ext.image_apply(ctypes.addressof(page), 4096, [(0, 16)], b"\xab" * 16, good + record,
+                         array.array("Q", [100]))
+    assert bytes(page[:24]) == bytes(24)
+    _ext.image_apply(ctypes.addressof(page), 4096, [(0, 16)], b"\xab" * 16, good,
+                     array.array("Q", [100]))
+    assert bytes(page[:16]) == b"\xab" * 8 + (105).to_bytes(8, "little")

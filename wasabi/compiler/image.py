@@ -8,7 +8,8 @@ An Image is the module's sections laid out as they will run, in three regions
 resolved; loading it is
 
 1. one anonymous mapping (mmap), the regions copied in;
-2. the fixups applied (vectorised): 64-bit addresses of the image get its base
+2. the fixups applied (wasabi._ext.image_apply, which checks them all first):
+   64-bit addresses of the image get its base
    added, and references to symbols outside it (the runtime's builtins from
    wasabi._ext, anything else from the process, as JITLink's current-process
    lookup) get their values: the slots the stubs jump through, the stack
@@ -16,14 +17,14 @@ resolved; loading it is
 3. mprotect: code read+execute, read-only data read-only;
 4. the code ranges registered with the fault handler (as compiler/library.py).
 
-No LLVM, no llvmlite import: the 2.6 MB image of a 1.5 MB module maps in 1 to 5
+No LLVM, no llvmlite and no numpy import: the 2.6 MB image of a 1.5 MB module maps in 1 to 5
 ms (most of it the kernel providing fresh pages) where JITLink took about 100. Only the bytes of an artifact whose digest
 was checked (compiler/artifact.py) reach this module, but the loader still
 checks every offset against the mapping, so that inconsistent metadata is an
 ImageError and never a write outside it.
 
-An ImageCode is the Code (runtime/code.py) of such a module: its table made
-with array operations (runtime/dylib.py LibraryTable), its image kept for the
+An ImageCode is the Code (runtime/code.py) of such a module: its table an
+array of addresses (runtime/dylib.py LibraryTable), its image kept for the
 next artifact (a cached module pickles without LLVM too). Its signature thunks
 come in a second, small image that is mapped once per process and signature
 and never unmapped (other modules' functions use thunks by signature).
@@ -34,14 +35,14 @@ import mmap as _mmap
 import threading as _threading
 import time as _time
 
-import numpy as _np
-
 from .. import _ext
 from ..runtime.code import Code
 from ..runtime.dylib import LibraryTable
 
 PAGE = 4096
-FIXUP = _np.dtype([("offset", "<u8"), ("kind", "<u4"), ("target", "<u4"), ("addend", "<i8")])
+# a fixup record: offset u64, kind u32, target u32, addend i64, little-endian, packed
+# (compiler/prelink.py FIXUP_DTYPE writes them, wasabi/_cy/image.pxi applies them)
+FIXUP_SIZE = 24
 # kinds: image base + target + addend (u64); external value + addend: u64, i32, u32
 FIX_REBASE64, FIX_EXT64, FIX_EXT32S, FIX_EXT32 = 0, 1, 2, 3
 PROTECTION = {"text": _mmap.PROT_READ | _mmap.PROT_EXEC, "ro": _mmap.PROT_READ,
@@ -69,13 +70,14 @@ def _page_align(value):
 
 class Image:
     """Prelinked code: regions [(offset, length, name)], the mapping's size, the names
-    of the external symbols, the fixups (FIXUP array) and the regions' bytes."""
+    of the external symbols, the fixups (bytes of FIXUP_SIZE records) and the regions'
+    bytes."""
 
     def __init__(self, size, regions, externals, fixups, data, symbols=None):
         self.size = size
         self.regions = [(int(o), int(n), str(r)) for o, n, r in regions]
         self.externals = list(externals)
-        self.fixups = fixups
+        self.fixups = fixups            # bytes-like, FIXUP_SIZE bytes per record
         self.data = data                # the regions' bytes, one after the other
         self.symbols = symbols or {}    # name -> offset (made by prelink, not stored)
 
@@ -86,10 +88,10 @@ class Image:
 
     def meta(self):
         return {"size": self.size, "regions": [list(r) for r in self.regions],
-                "externals": self.externals, "fixups": len(self.fixups)}
+                "externals": self.externals, "fixups": len(self.fixups) // FIXUP_SIZE}
 
     def blob(self):
-        return bytes(self.data) + self.fixups.tobytes()
+        return bytes(self.data) + bytes(self.fixups)
 
     @classmethod
     def parse(cls, meta, buffer, at):
@@ -102,72 +104,32 @@ class Image:
         except (KeyError, TypeError, ValueError) as exc:
             raise ImageError(f"unreadable image metadata ({exc})") from None
         length = sum(n for _, n, _ in regions)
-        end = at + length + count * FIXUP.itemsize
+        end = at + length + count * FIXUP_SIZE
         if size <= 0 or size % PAGE or count < 0 or end > len(buffer) or any(
                 o < 0 or n < 0 or o % PAGE or o + n > size or r not in PROTECTION
                 for o, n, r in regions):
             raise ImageError("inconsistent image metadata")
         data = memoryview(buffer)[at:at + length]
-        fixups = _np.frombuffer(buffer, FIXUP, count, at + length)
+        fixups = memoryview(buffer)[at + length:end]
         return cls(size, regions, externals, fixups, data), end
 
     def map(self, resolve):
         """A Mapping of the image with its fixups applied and its regions protected;
         `resolve(name)` gives an external symbol's value (ImageError when unknown)."""
-        values = _np.array([resolve(name) for name in self.externals] or [0], _np.uint64)
-        _check_fixups(self.fixups, self.size, len(self.externals))
+        values = _array.array("Q", [resolve(name) for name in self.externals])
         mapping = Mapping(self.size)
         try:
-            memory = mapping.array()
-            at = 0
-            for offset, length, _ in self.regions:
-                memory[offset:offset + length] = _np.frombuffer(self.data, _np.uint8, length, at)
-                at += length
-            _apply(memory, self.fixups, mapping.base, values)
+            try:
+                _ext.image_apply(mapping.base, self.size, [(o, n) for o, n, _ in self.regions],
+                                 self.data, self.fixups, values)
+            except ValueError as exc:
+                raise ImageError(str(exc)) from None
             for offset, length, region in self.regions:
                 mapping.protect(offset, _page_align(length), PROTECTION[region])
         except BaseException:
             mapping.close()
             raise
         return mapping
-
-
-def _check_fixups(fixups, size, externals):
-    if not len(fixups):
-        return
-    kinds = fixups["kind"]
-    width = _np.where(kinds <= FIX_EXT64, 8, 4)         # bytes written
-    if kinds.max() > FIX_EXT32 or (fixups["offset"] > size - width).any():
-        raise ImageError("a fixup outside the image")
-    if ((kinds != FIX_REBASE64) & (fixups["target"] >= externals)).any():
-        raise ImageError("a fixup of an unknown symbol")
-
-
-def _write(memory, at, raw):
-    memory[at.astype(_np.int64)[:, None] + _np.arange(raw.shape[1])] = raw
-
-
-def _apply(memory, fixups, base, externals):
-    """The fixups into the mapped bytes (unsigned 64-bit arithmetic wraps as in C)."""
-    if not len(fixups):
-        return
-    kind = fixups["kind"]
-    addend = fixups["addend"].view(_np.uint64)
-    rebase = kind == FIX_REBASE64
-    values = _np.empty(len(fixups), _np.uint64)
-    values[rebase] = fixups["target"][rebase].astype(_np.uint64) + _np.uint64(base)
-    values[~rebase] = externals[fixups["target"][~rebase]]
-    values += addend
-    wide = rebase | (kind == FIX_EXT64)
-    _write(memory, fixups["offset"][wide], values[wide].view(_np.uint8).reshape(-1, 8))
-    for fix, low, high in ((FIX_EXT32S, -(1 << 31), (1 << 31) - 1), (FIX_EXT32, 0, (1 << 32) - 1)):
-        mask = kind == fix
-        if mask.any():
-            narrow = values[mask].view(_np.int64) if fix == FIX_EXT32S else values[mask]
-            if narrow.min() < low or narrow.max() > high:
-                raise ImageError("a 32-bit symbol value out of range")
-            raw = narrow.astype("<i8").view(_np.uint8).reshape(-1, 8)[:, :4]
-            _write(memory, fixups["offset"][mask], raw)
 
 
 class Mapping:
@@ -178,9 +140,6 @@ class Mapping:
         if base in (None, MAP_FAILED):
             raise MemoryError(f"mmap of {size} bytes failed (errno {_ctypes.get_errno()})")
         self.base, self.size = base, size
-
-    def array(self):
-        return _np.frombuffer((_ctypes.c_uint8 * self.size).from_address(self.base), _np.uint8)
 
     def protect(self, offset, length, prot):
         if length and _libc.mprotect(self.base + offset, length, prot) != 0:
@@ -218,8 +177,9 @@ def resolve(name):
 
 class CodeImage:
     """A module's artifact code: its Image, the offsets of its defined functions (the
-    first being function `first`) and of its code ranges, and the Image of its
-    signature thunks with their offsets per (kind, type index), -1 for none."""
+    first being function `first`; an array("Q")) and of its code ranges, and the Image
+    of its signature thunks with their offsets per type index ([(array, host, native)],
+    -1 for none). Stored little-endian (the hosts wasabi compiles for are)."""
 
     def __init__(self, image, first, functions, ranges, thunks=None, thunk_table=None):
         self.image, self.first, self.functions = image, first, functions
@@ -233,9 +193,10 @@ class CodeImage:
                 "types": len(self.thunk_table) if self.thunk_table is not None else 0}
 
     def blob(self):
-        parts = [self.image.blob(), self.functions.astype("<u8").tobytes()]
+        parts = [self.image.blob(), self.functions.tobytes()]
         if self.thunks is not None:
-            parts += [self.thunks.blob(), self.thunk_table.astype("<i8").tobytes()]
+            flat = _array.array("q", [offset for row in self.thunk_table for offset in row])
+            parts += [self.thunks.blob(), flat.tobytes()]
         return b"".join(parts)
 
     @classmethod
@@ -247,20 +208,21 @@ class CodeImage:
             ranges = [(int(b), int(e)) for b, e in meta["ranges"]]
             if first < 0 or count < 0 or types < 0 or at + 8 * count > len(buffer):
                 raise ImageError("inconsistent code metadata")
-            functions = _np.frombuffer(buffer, "<u8", count, at)
+            functions = _array.array("Q", bytes(buffer[at:at + 8 * count]))
             at += 8 * count
             thunks = table = None
             if meta["thunks"] is not None:
                 thunks, at = Image.parse(meta["thunks"], buffer, at)
                 if at + 24 * types > len(buffer):
                     raise ImageError("inconsistent thunk metadata")
-                table = _np.frombuffer(buffer, "<i8", 3 * types, at).reshape(types, 3)
+                flat = _array.array("q", bytes(buffer[at:at + 24 * types]))
+                table = [tuple(flat[3 * k:3 * k + 3]) for k in range(types)]
                 at += 24 * types
-                if len(table) and table.max() >= thunks.size:
+                if max(flat, default=-1) >= thunks.size:
                     raise ImageError("a thunk outside its image")
         except (KeyError, TypeError, ValueError) as exc:
             raise ImageError(f"unreadable code metadata ({exc})") from None
-        if at != len(buffer) or (count and int(functions.max()) >= image.size) or any(
+        if at != len(buffer) or max(functions, default=0) >= image.size or any(
                 not 0 <= b < e <= image.size for b, e in ranges):
             raise ImageError("inconsistent code metadata")
         return cls(image, first, functions, ranges, thunks, table)
@@ -273,7 +235,7 @@ class ImageCode(Code):
     def __init__(self, code_image, mapping, code_options, seconds):
         base = mapping.base
         codes = _array.array("Q")
-        codes.frombytes((code_image.functions + _np.uint64(base)).tobytes())
+        codes.extend([offset + base for offset in code_image.functions])
         super().__init__(LibraryTable(code_image.first, codes), code_options)
         self.image = code_image
         self._mapping = mapping
@@ -348,9 +310,8 @@ def _add_thunks(code_image, desc):
             return
         mapping = code_image.thunks.map(resolve)
         _thunk_mappings.append(mapping)                 # never unmapped
-        base = _np.int64(mapping.base)
-        tables = {kind: _array.array("Q", _np.where(table[:, n] >= 0, table[:, n] + base, 0)
-                                     .astype(_np.uint64).tobytes())
+        base = mapping.base
+        tables = {kind: _array.array("Q", [row[n] + base if row[n] >= 0 else 0 for row in table])
                   for n, kind in enumerate(THUNK_KINDS)}
         dylib.library_thunks().add(_ThunkSource(desc.types, tables))
         _thunk_signatures.update(fresh)

@@ -29,10 +29,17 @@ and nothing is guessed: a reference the image cannot express is refused.
 """
 import struct as _struct
 
+import array as _array
+
 import numpy as _np
 
-from .image import (FIXUP, FIX_EXT32, FIX_EXT32S, FIX_EXT64, FIX_REBASE64, PAGE, THUNK_KINDS,
-                    CodeImage, Image)
+from .image import (FIX_EXT32, FIX_EXT32S, FIX_EXT64, FIX_REBASE64, FIXUP_SIZE, PAGE,
+                    THUNK_KINDS, CodeImage, Image)
+
+# the fixup records image.py's loader reads (wasabi/_cy/image.pxi applies them)
+FIXUP_DTYPE = _np.dtype([("offset", "<u8"), ("kind", "<u4"), ("target", "<u4"),
+                         ("addend", "<i8")])
+assert FIXUP_DTYPE.itemsize == FIXUP_SIZE
 
 EM_X86_64 = 62
 ET_REL = 1
@@ -177,7 +184,7 @@ def code_image(desc, objects, symbols):
     if not inside.all():            # as JitLibrary.link: code outside its markers
         return None
     thunks, table = _thunk_image(desc)
-    return CodeImage(image, first, functions, ranges, thunks, table)
+    return CodeImage(image, first, _array.array("Q", functions.tolist()), ranges, thunks, table)
 
 
 def _thunk_image(desc):
@@ -197,7 +204,7 @@ def _thunk_image(desc):
     table = _np.full((len(desc.types), len(THUNK_KINDS)), -1, _np.int64)
     for (kind, index), name in names.items():
         table[index, THUNK_KINDS.index(kind)] = image.symbols[name]
-    return image, table
+    return image, [tuple(int(offset) for offset in row) for row in table]
 
 
 def prelink(objects, exported):
@@ -239,9 +246,9 @@ def prelink(objects, exported):
             raise PrelinkError(f"no object defines {name}")
         symbols[name] = layout.section_offset[found[:2]] + found[2]
     regions = [(layout.offsets[r], layout.sizes[r], r) for r in REGIONS]
-    table = _np.concatenate(fixups) if fixups else _np.zeros(0, FIXUP)
+    table = _np.concatenate(fixups) if fixups else _np.zeros(0, FIXUP_DTYPE)
     names = sorted(externals, key=externals.get)
-    return Image.from_layout(image, regions, layout.total, names, table, symbols)
+    return Image.from_layout(image, regions, layout.total, names, table.tobytes(), symbols)
 
 
 def _symbols(obj):
@@ -354,7 +361,7 @@ def _addresses(obj, k, res, layout):
 
 
 def _fixups(offsets, kind, targets, addends):
-    table = _np.zeros(len(offsets), FIXUP)
+    table = _np.zeros(len(offsets), FIXUP_DTYPE)
     table["offset"], table["kind"] = offsets, kind
     table["target"], table["addend"] = targets, addends
     return table

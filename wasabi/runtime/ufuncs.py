@@ -13,8 +13,6 @@ import os as _os
 import threading as _threading
 import weakref as _weakref
 
-import numpy as _np
-
 from .. import _ext
 from .clone import clone_instance
 from .vectorize import Vectorized, _dtype_names
@@ -93,10 +91,11 @@ def _remember(ufunc, made):
     key = id(ufunc)
     _made[key] = _weakref.ref(made)
     _weakref.finalize(made, _made.pop, key, None)
-    current = _copyreg.dispatch_table.get(_np.ufunc)
+    ufunc_type = type(ufunc)        # numpy.ufunc: numpy is imported only when a ufunc is made
+    current = _copyreg.dispatch_table.get(ufunc_type)
     if current is not _reduce_ufunc:
         _numpy_reducer[:] = [current]
-        _copyreg.pickle(_np.ufunc, _reduce_ufunc)
+        _copyreg.pickle(ufunc_type, _reduce_ufunc)
 
 
 def _reduce_ufunc(ufunc):
