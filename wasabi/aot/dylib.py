@@ -29,9 +29,9 @@ from .._version import __version__
 from ..runtime.dylib import abi_key
 from ..options import CodeOptions, Options
 
-DYLIB_SOURCES = ("standalone/standalone.c", "standalone/dylib.c", "memory.c",
-                 "memory_backing.c", "tables.c", "signals.c", "wasi_ctx.c", "wasi_fs.c",
-                 "wasi_misc.c", "wasi_path.c", "wasi_poll.c")
+DYLIB_SOURCES = ("standalone/standalone.c", "standalone/dylib.c", "standalone/dylib_wasi.c",
+                 "memory.c", "memory_backing.c", "tables.c", "signals.c", "wasi_ctx.c",
+                 "wasi_fs.c", "wasi_misc.c", "wasi_path.c", "wasi_poll.c", "wasi_root.c")
 # the wasm code section's id (the skeleton keeps every section, the bodies emptied)
 CODE_SECTION_ID = 10
 
@@ -158,7 +158,8 @@ def link_dylib(desc, wasm, objects, symbols, thunk_object, thunks, path, name, c
         _run([cc, *CFLAGS, *_includes(), "-shared", "-o", str(output), str(work / "library.c"),
               *map(str, code), str(work / "thunks.o"), *map(str, runtime),
               f"-Wl,--version-script={work / 'exports.map'}", "-Wl,--gc-sections",
-              "-Wl,-z,noexecstack", "-Wl,-z,text", *wrap_flags(), "-lpthread", "-lm"])
+              "-Wl,-z,noexecstack", "-Wl,-z,text", *wrap_flags(), "-lpthread", "-lm",
+              "-Wl,--no-undefined"])     # a runtime file left out fails here, not at load
         # a library in use stays intact: the new one is renamed over it
         partial = _pathlib.Path(str(path) + ".tmp")
         _shutil.copyfile(output, partial)
