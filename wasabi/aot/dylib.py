@@ -14,7 +14,8 @@ The library holds, in one ELF shared object linked by the system C compiler:
   ms, runtime/dylib.py), the code options, an ABI key;
 - the standalone C runtime (wasabi/_native/standalone/) and a C API (dylib.c,
   the header written beside the library, which cffi's cdef also reads through
-  wasabi.aot.cdef).
+  wasabi.aot.cdef); a module importing WASI gets the runtime's WASI there,
+  configured by <name>_wasi_* (dylib_wasi.c) rather than as import fields.
 
 wasabi.load_dylib(path) (runtime/dylib.py) maps it and instantiates it through
 the extension's runtime without LLVM. The code is compiled for this machine's

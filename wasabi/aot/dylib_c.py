@@ -13,6 +13,12 @@ runtime's functions and which load_dylib rewrites with the extension's
 addresses (_ext.builtin_addresses()). A process uses a library through one of
 the two (the state word says which; the other refuses).
 
+WASI. The C API links the imports wasabi's WASI provides (the namespace, name
+and signature match its table) to the runtime's functions with the instance's
+wasi_ctx (a `links` table per import, dylib.c); the header declares a
+configuration for them instead of fields. Any other import, in a WASI namespace
+or not, stays a function pointer field.
+
 The stack check of such code reads its limit's offset from the vmctx (module_ir:
 segment_stack_check=False), as the two runtimes keep the limit in different
 places.
@@ -203,10 +209,10 @@ def header(desc, name, library, source, filename=None, fuel=False):
     else:
         imports, exports, skipped = api(desc, name)
         links = wasi_links(desc)
+        wasi_statuses = (f",\n       {up}_ERROR_NO_WASI = -6, {up}_ERROR_WASI = -7, "
+                         f"{up}_EXITED = {TRAP_WASI_EXIT} /* proc_exit */" if links else "")
         lines += [f"enum {{ {up}_OK = 0, {up}_ERROR_IMPORT = -1, {up}_ERROR_MEMORY = -2, "
-                  f"{up}_ERROR_THREAD = -3,", f"       {up}_ERROR_BOUND = -4, "
-                  f"{up}_ERROR_NO_WASI = -6, {up}_ERROR_WASI = -7,",
-                  f"       {up}_EXITED = {TRAP_WASI_EXIT} }};  /* EXITED: WASI proc_exit */", "",
+                  f"{up}_ERROR_THREAD = -3,", f"       {up}_ERROR_BOUND = -4{wasi_statuses} }};", "",
                   f"typedef struct {name}_instance {name}_instance;", "",
                   "/* the imported functions: each gets `env` first, then the wasm arguments"
                   + (" (the WASI ones are the library's)" if links else "") + " */",
