@@ -248,6 +248,69 @@ def test_c_program_with_wasi_and_a_host_import(mix):
     assert ran.stdout == C_EXPECTED.format(out=out)
 
 
+THREADS_PROGRAM = r"""
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "libmix.h"
+
+static int32_t twice(void* env, int32_t x) { (void)env; return 2 * x; }
+static const char* folder;
+static int results[4][3];
+
+static void* worker(void* arg) {                /* an instance of its own, on its own thread */
+    int k = (int)(long)arg;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/thread%d.out", folder, k);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    mix_wasi* config = mix_wasi_new();
+    mix_wasi_stdio(config, 1, fd);
+    close(fd);
+    mix_imports imports = {0, twice};
+    mix_instance* inst;
+    if (mix_instantiate_wasi(&imports, config, &inst) != 0)
+        return NULL;
+    int32_t r;
+    for (int i = 0; i < 200; i++)
+        results[k][0] += mix_call_hello(inst, &r) == 0 && r == 0;
+    results[k][1] = mix_call_exit(inst, 10 + k) == MIX_EXITED;
+    results[k][2] = mix_exit_code(NULL) * 100 + mix_exit_code(inst);
+    mix_free(inst);
+    return NULL;
+}
+
+int main(int argc, char** argv) {
+    folder = argv[1];
+    pthread_t threads[4];
+    for (long k = 0; k < 4; k++)
+        pthread_create(&threads[k], NULL, worker, (void*)k);
+    for (int k = 0; k < 4; k++)
+        pthread_join(threads[k], NULL);
+    for (int k = 0; k < 4; k++) {
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/thread%d.out", folder, k);
+        stat(path, &st);
+        printf("%d %d %d %lld\n", results[k][0], results[k][1], results[k][2],
+               (long long)st.st_size);
+    }
+    return 0;
+}
+"""
+
+
+def test_instances_on_threads_of_their_own(mix):
+    """Four threads, each with its own instance and configuration at once: each one's
+    output in its own file, each exit code its own (the thread's and the instance's)."""
+    folder, _ = mix
+    app = build_c(folder, THREADS_PROGRAM, "mix", "threads")
+    ran = subprocess.run([str(app), str(folder)], capture_output=True, text=True, timeout=60)
+    assert (ran.returncode, ran.stderr) == (0, "")
+    assert ran.stdout.splitlines() == [f"200 1 {(10 + k) * 101} 3200" for k in range(4)]
+
+
 def test_bind_now_finds_every_symbol(mix):
     """Loaded with every symbol bound up front (LD_BIND_NOW): nothing is missing."""
     folder, _ = mix

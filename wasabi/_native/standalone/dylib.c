@@ -102,10 +102,8 @@ static int needs_wasi(const wsa_module* m, const wsa_dl_link* links) {
 /* a trap code of the start function: proc_exit's code is this thread's last exit */
 static int start_failed(wsa_instance* inst, int status) {
     tls_last_trap = status;
-    if (status == TRAP_WASI_EXIT && inst->wasi) {
-        tls_last_exit = inst->wasi->exit_code;
-        wasi_take_exit_code();
-    }
+    if (status == TRAP_WASI_EXIT)
+        tls_last_exit = wasi_take_exit_code();
     wsa_dl_free(inst);
     return status;
 }
@@ -180,10 +178,10 @@ int wsa_dl_call(void* instance, uint32_t func, void* thunk, void* slots) {
         return tls_last_trap = WSA_ERROR_THREAD;
     wrt_func* rec = &inst->ctx.funcs[func];
     int status = wsa_call_thunk(thunk, rec->code, rec->vmctx, slots);
-    if (status == TRAP_WASI_EXIT && inst->wasi) {
-        tls_last_exit = inst->wasi->exit_code;
-        wasi_take_exit_code();          /* the Python side's record: not used here */
-    }
+    /* proc_exit noted its code for the thread it ran on (wasi_ctx.c): exactly this
+     * call's, whatever other threads do with the instance meanwhile */
+    if (status == TRAP_WASI_EXIT)
+        tls_last_exit = wasi_take_exit_code();
     return tls_last_trap = status;
 }
 
@@ -191,7 +189,12 @@ int32_t wsa_dl_exit_code(void* instance) {
     wsa_instance* inst = instance;
     if (!inst)
         return tls_last_exit;
-    return inst->wasi && inst->wasi->exited ? inst->wasi->exit_code : 0;
+    if (!inst->wasi)
+        return 0;
+    wasi_ctx_lock(inst->wasi);          /* another thread may be exiting */
+    int32_t code = inst->wasi->exited ? inst->wasi->exit_code : 0;
+    wasi_ctx_unlock(inst->wasi);
+    return code;
 }
 
 uint8_t* wsa_dl_memory(void* instance, uint64_t* size) {
