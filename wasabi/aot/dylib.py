@@ -14,7 +14,8 @@ The library holds, in one ELF shared object linked by the system C compiler:
   ms, runtime/dylib.py), the code options, an ABI key;
 - the standalone C runtime (wasabi/_native/standalone/) and a C API (dylib.c,
   the header written beside the library, which cffi's cdef also reads through
-  wasabi.aot.cdef).
+  wasabi.aot.cdef); a module importing WASI gets the runtime's WASI there,
+  configured by <name>_wasi_* (dylib_wasi.c) rather than as import fields.
 
 wasabi.load_dylib(path) (runtime/dylib.py) maps it and instantiates it through
 the extension's runtime without LLVM. The code is compiled for this machine's
@@ -29,9 +30,9 @@ from .._version import __version__
 from ..runtime.dylib import abi_key
 from ..options import CodeOptions, Options
 
-DYLIB_SOURCES = ("standalone/standalone.c", "standalone/dylib.c", "memory.c",
-                 "memory_backing.c", "tables.c", "signals.c", "wasi_ctx.c", "wasi_fs.c",
-                 "wasi_misc.c", "wasi_path.c", "wasi_poll.c")
+DYLIB_SOURCES = ("standalone/standalone.c", "standalone/dylib.c", "standalone/dylib_wasi.c",
+                 "memory.c", "memory_backing.c", "tables.c", "signals.c", "wasi_ctx.c",
+                 "wasi_fs.c", "wasi_misc.c", "wasi_path.c", "wasi_poll.c", "wasi_root.c")
 # the wasm code section's id (the skeleton keeps every section, the bodies emptied)
 CODE_SECTION_ID = 10
 
@@ -158,7 +159,8 @@ def link_dylib(desc, wasm, objects, symbols, thunk_object, thunks, path, name, c
         _run([cc, *CFLAGS, *_includes(), "-shared", "-o", str(output), str(work / "library.c"),
               *map(str, code), str(work / "thunks.o"), *map(str, runtime),
               f"-Wl,--version-script={work / 'exports.map'}", "-Wl,--gc-sections",
-              "-Wl,-z,noexecstack", "-Wl,-z,text", *wrap_flags(), "-lpthread", "-lm"])
+              "-Wl,-z,noexecstack", "-Wl,-z,text", *wrap_flags(), "-lpthread", "-lm",
+              "-Wl,--no-undefined"])     # a runtime file left out fails here, not at load
         # a library in use stays intact: the new one is renamed over it
         partial = _pathlib.Path(str(path) + ".tmp")
         _shutil.copyfile(output, partial)

@@ -5,6 +5,7 @@
 #ifndef WASABI_DYLIB_H
 #define WASABI_DYLIB_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "standalone.h"
 
@@ -17,6 +18,8 @@
 #define WSA_ERROR_THREAD (-3)
 #define WSA_ERROR_BOUND (-4)
 #define WSA_ERROR_UNSUPPORTED (-5)
+#define WSA_ERROR_NO_WASI (-6)          /* a module importing WASI, instantiated without a config */
+#define WSA_ERROR_WASI (-7)             /* a WASI configuration call failed (errno says why) */
 
 typedef struct wsa_dylib {
     uint64_t magic;
@@ -43,12 +46,38 @@ typedef struct wsa_dylib {
     const wsa_module* module;           /* the C API's description */
 } wsa_dylib;
 
+/* how the C API links import i (generated per module when it imports WASI): a
+ * WASI function of wasabi's (its name; snapshot0: wasi_unstable's) or, with a
+ * NULL name, the host's function pointer */
+typedef struct wsa_dl_link {
+    const char* wasi_name;
+    int snapshot0;
+} wsa_dl_link;
+
+struct wasi_ctx;
+
 int wasabi_dylib_bind(const wsa_dylib* lib, void* const* addresses);
-int wsa_dl_instantiate(const wsa_dylib* lib, void* const* imports, void* env, void** out);
+/* `links`: NULL when the module imports no WASI; `wasi`: the configuration (a
+ * wasi_ctx), taken over whether instantiation succeeds or not */
+int wsa_dl_instantiate(const wsa_dylib* lib, void* const* imports, void* env,
+                       const wsa_dl_link* links, struct wasi_ctx* wasi, void** out);
 int wsa_dl_call(void* instance, uint32_t func, void* thunk, void* slots);
 uint8_t* wsa_dl_memory(void* instance, uint64_t* size);
 void wsa_dl_free(void* instance);
 int wsa_dl_last_trap(void);
 const char* wsa_dl_trap_message(const wsa_dylib* lib, int code);
+int32_t wsa_dl_exit_code(void* instance);
+
+/* the WASI configuration of the C API (a wasi_ctx being set up): 0 or WSA_ERROR_WASI */
+struct wasi_ctx* wsa_dl_wasi_new(void);
+void wsa_dl_wasi_free(struct wasi_ctx* wasi);
+int wsa_dl_wasi_args(struct wasi_ctx* wasi, int argc, const char* const* argv);
+int wsa_dl_wasi_env(struct wasi_ctx* wasi, int count, const char* const* names,
+                    const char* const* values);
+int wsa_dl_wasi_inherit_env(struct wasi_ctx* wasi);
+int wsa_dl_wasi_stdio(struct wasi_ctx* wasi, int slot, int host_fd);
+int wsa_dl_wasi_inherit_stdio(struct wasi_ctx* wasi);
+int wsa_dl_wasi_stdin_bytes(struct wasi_ctx* wasi, const uint8_t* bytes, size_t len);
+int wsa_dl_wasi_preopen(struct wasi_ctx* wasi, const char* host, const char* guest, int readonly);
 
 #endif

@@ -161,15 +161,19 @@ static int fail(const char* what, const char* detail) {
     return -1;
 }
 
+void* wsa_wasi_function(int snapshot0, const char* name) {
+    const wasi_export* e = wasi_exports(snapshot0);
+    while (e->name && strcmp(e->name, name) != 0)
+        e++;
+    return e->fn;           /* the table ends with a NULL name and fn */
+}
+
 static int link_wasi(const wsa_module* m, VMContext* ctx, wasi_ctx* wasi) {
-    const wasi_export* table = wasi_exports(m->snapshot0);
     for (uint32_t i = 0; i < m->num_imports; i++) {
-        const wasi_export* e = table;
-        while (e->name && strcmp(e->name, m->imports[i]) != 0)
-            e++;
-        if (!e->name)
+        void* fn = wsa_wasi_function(m->snapshot0, m->imports[i]);
+        if (!fn)
             return fail("unknown WASI import ", m->imports[i]);
-        ctx->funcs[i].code = e->fn;
+        ctx->funcs[i].code = fn;
         ctx->funcs[i].vmctx = wasi;
         ctx->funcs[i].type_id = m->type_ids[m->func_types[i]];
     }

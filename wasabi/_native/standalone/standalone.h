@@ -70,6 +70,8 @@ int wsa_run_start(const wsa_module* m, struct VMContext* ctx);        /* 0 or a 
 void wsa_free_parts(const wsa_module* m, struct VMContext* ctx);
 /* the message of trap `code` (the module's table), or NULL */
 const char* wsa_trap_message(const wsa_module* m, int code);
+/* the WASI function `name` of wasi_unstable (snapshot0) or wasi_snapshot_preview1, or NULL */
+void* wsa_wasi_function(int snapshot0, const char* name);
 /* an array-call thunk(fn, vmctx, slots) inside an entry: 0 or the trap code */
 int wsa_call_thunk(void* thunk, void* fn, void* vmctx, void* slots);
 
