@@ -159,7 +159,9 @@ class Generator:
     def call_fn(self, name):
         if len(self.binops) < 3:
             return self.int_loop(name)
-        callees = self.rng.sample(self.binops[-200:], self.rng.randint(2, 5))
+        pool = self.binops[-200:]
+        # at most the functions there are (the fuzzer's small programs have few)
+        callees = self.rng.sample(pool, min(self.rng.randint(2, 5), len(pool)))
         lines = [f"  r = {callee}(r {self.rng.choice(INT_OPS)} {self.const()}, a ^ b);" for callee in callees]
         self.binops.append(name)
         self.declare(f"int {name}(int a, int b)")
@@ -169,6 +171,8 @@ class Generator:
         if len(self.binops) < 8:
             return self.int_loop(name)
         size = self.rng.choice([4, 8, 16])
+        if size > len(self.binops):         # a small program: too few functions yet
+            return self.int_loop(name)
         table = ", ".join(self.rng.sample(self.binops[-300:], size))
         self.binops.append(name)
         self.declare(f"int {name}(int a, int b)")
