@@ -305,7 +305,7 @@ cdef class _ModuleDecoder:
     cdef Py_ssize_t module_end
     cdef list types, imports, func_type_indices, funcs, tables, memories, globals
     cdef list exports, elems, datas, customs
-    cdef object start, data_count, names
+    cdef object start, data_count
     cdef Py_ssize_t num_imported_funcs
     cdef bint have_code_section
     cdef Py_ssize_t code_section_offset
@@ -320,7 +320,6 @@ cdef class _ModuleDecoder:
         self.elems, self.datas, self.customs = [], [], []
         self.start = None
         self.data_count = None
-        self.names = None
         self.num_imported_funcs = 0
 
     cdef header(self):
@@ -399,8 +398,6 @@ cdef class _ModuleDecoder:
         c.end = self.module_end
         payload = c.take(end - c.pos)
         self.customs.append(_CustomSection(name, payload, start))
-        if name == "name" and self.names is None:
-            self.names = _decode_name_section(self.data, end - len(payload), end)
 
     cdef type_section(self):
         cdef _Cursor c = self.c
@@ -633,7 +630,7 @@ cdef class _ModuleDecoder:
             exports=tuple(self.exports), start=self.start, elems=tuple(self.elems),
             datas=tuple(self.datas), data_count=self.data_count,
             customs=tuple(self.customs),
-            names=self.names if self.names is not None else _NameMap())
+            names=None)          # decoded when first asked for (ModuleDesc.names)
 
 
 def decode_module(bytes data not None):

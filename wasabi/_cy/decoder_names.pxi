@@ -2,8 +2,12 @@
 # names (1) and local names (2). The section is advisory: a malformed one is ignored and
 # the module stays valid, so decode errors inside it become an empty NameMap.
 
-cdef object _decode_name_section(bytes data, Py_ssize_t start, Py_ssize_t end):
-    cdef _Cursor c = _Cursor(data, start, end)
+def decode_name_section(bytes payload not None):
+    """The NameMap of a `name` custom section's payload (an empty one when malformed).
+    ModuleDesc.names calls it on first use: most loads never need the names."""
+    if _NameMap is None:
+        _load_classes()
+    cdef _Cursor c = _Cursor(payload, 0, len(payload))
     try:
         return _read_name_subsections(c)
     except _CompileError:
