@@ -304,3 +304,19 @@ def test_image_apply_checks_every_fixup_before_writing(record, problem):
     _ext.image_apply(ctypes.addressof(page), 4096, [(0, 16)], b"\xab" * 16, good,
                      array.array("Q", [100]))
     assert bytes(page[:16]) == b"\xab" * 8 + (105).to_bytes(8, "little")
+
+
+@pytest.mark.parametrize("thread_min", [0, 1 << 40])
+def test_damaged_code_is_refused_whether_its_digest_runs_on_a_thread_or_not(
+        monkeypatch, thread_min):
+    """The code's digest may be computed on a thread while the wasm decodes
+    (artifact._Digest): a damaged byte is refused all the same, before any mapping."""
+    monkeypatch.setattr(artifact._Digest, "THREAD_MIN", thread_min)
+    module = wasabi.compile(WAT)
+    data = artifact.dump(module._wasm, module._compiled, "")
+    compiled, _, _ = artifact.restore(data)
+    assert type(compiled.code).__name__ == "ImageCode"
+    damaged = bytearray(data)
+    damaged[-40] ^= 1               # inside the code, just before the trailing digest
+    with pytest.raises(CompileError, match="damaged code"):
+        artifact.restore(bytes(damaged))

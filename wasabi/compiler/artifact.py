@@ -34,6 +34,7 @@ import hashlib as _hashlib
 import json as _json
 import os as _os
 import struct as _struct
+import threading as _threading
 
 from .. import _ext
 from .._version import __version__
@@ -170,14 +171,50 @@ def _code_of(compiled):
 
 class Loaded:
     """An artifact read by load(): header (dict; "code": its CodeOptions), wasm, and
-    the code when this machine can run it: image (a CodeImage) or objects, else None."""
+    the code when this machine can run it: image (a CodeImage) or objects, else None.
+    The code's digest may still be being checked (_Digest): check_code() says."""
 
-    def __init__(self, header, wasm, image, objects):
+    def __init__(self, header, wasm, image, objects, digest=None):
         self.header, self.wasm, self.image, self.objects = header, wasm, image, objects
+        self._digest = digest
 
     @property
     def usable(self):
         return self.image is not None or self.objects is not None
+
+    def check_code(self):
+        """CompileError unless the code's digest matched (before anything uses it)."""
+        if self._digest is not None and not self._digest.matches():
+            raise _bad("damaged code (digest mismatch)")
+
+
+class _Digest:
+    """Whether the SHA-256 of `data` is `expected` (hex), computed on a thread of its own
+    for large data: hashlib releases the GIL, so the hash of a cached module's code (2.3
+    MB, about 1.6 ms) overlaps the decode of its wasm (link)."""
+    THREAD_MIN = 1 << 20
+
+    def __init__(self, data, expected):
+        self._data, self._expected, self._result, self._thread = data, expected, None, None
+        if len(data) >= self.THREAD_MIN:
+            thread = _threading.Thread(target=self._compute, name="wasabi-digest", daemon=True)
+            try:
+                thread.start()
+                self._thread = thread
+            except RuntimeError:        # no thread to be had: the caller hashes it
+                pass
+
+    def _compute(self):
+        self._result = _hashlib.sha256(self._data).hexdigest() == self._expected
+
+    def matches(self):
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._result is None:
+            self._compute()
+        self._data = None
+        return self._result
 
 
 def _bad(reason):
@@ -211,20 +248,21 @@ def load(data, wasm_digest=None):
     if header["key"] != machine_key() or wasm_end == code_end:
         return Loaded(header, wasm, None, None)         # no code for this machine
     code = memoryview(data)[wasm_end:code_end]
-    if _hashlib.sha256(code).hexdigest() != header["code_sha256"]:
-        raise _bad("damaged code (digest mismatch)")
+    digest = _Digest(code, header["code_sha256"])        # checked by link, before use
     if header["image"] is None:
         objects, at = [], wasm_end
         for size in header["objects"]:
             objects.append(data[at:at + size])
             at += size
-        return Loaded(header, wasm, None, objects)
+        return Loaded(header, wasm, None, objects, digest)
     from .image import CodeImage, ImageError
     try:
+        # its metadata is checked against the bytes whatever the digest turns out to be
         image = CodeImage.parse(header["image"], code[sum(header["objects"]):])
     except ImageError as exc:
+        digest.matches()                # no thread left behind
         raise _bad(str(exc)) from None
-    return Loaded(header, wasm, image, None)
+    return Loaded(header, wasm, image, None, digest)
 
 
 def _header(data, start, length):
@@ -280,10 +318,12 @@ def link(loaded):
     """The CompiledModule of a Loaded artifact's code, mapped (an image) or linked
     (objects), with its wasm decoded but not validated again (see the module
     docstring); None when there is no code for this machine or it does not load here
-    (a symbol missing in this process, objects JITLink refuses)."""
+    (a symbol missing in this process, objects JITLink refuses); CompileError when the
+    code is damaged (its digest, which load() started computing)."""
     if not loaded.usable:
         return None
-    desc = decode_module(loaded.wasm)
+    desc = decode_module(loaded.wasm)       # while the code's digest is computed
+    loaded.check_code()
     header = loaded.header
     if loaded.image is not None:
         from .image import ImageError, load_code
