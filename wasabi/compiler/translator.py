@@ -56,6 +56,7 @@ class FunctionTranslator:
         self.i1 = {}                   # i32 value produced by zext of an i1 -> that i1
         self.promoted = set()          # f64 values made by f64.promote_f32 (see emit/convert)
         self.mem_cache = None          # explicit bounds mode: (base, size) in this block
+        self.local_values = {}         # local index -> its value in this block (emit/variables)
         self.vector_views = {}         # v128 value -> {vector type: same bits} (emit/simd.py)
         self.instructions = 0
         self.callees = set()           # defined functions called (lazy compile batches)
@@ -74,8 +75,12 @@ class FunctionTranslator:
 
     # -- names, lines, stack ----------------------------------------------------------
     def new(self):
+        # SSA values are numbered, not named (%12, not %v12): LLVM's parser keeps
+        # numbered values in a vector instead of a symbol table, which made parsing
+        # about a third faster. Numbers must grow in the order of their definitions in
+        # the text (gaps are fine: labels and named values share the counter).
         self.n += 1
-        return f"%v{self.n}"
+        return f"%{self.n}"
 
     def new_label(self):
         self.n += 1
@@ -87,7 +92,7 @@ class FunctionTranslator:
     def inst(self, text):
         """Emit `%v = text` and return %v."""
         self.n += 1
-        name = f"%v{self.n}"
+        name = f"%{self.n}"
         self.lines.append(f"  {name} = {text}")
         return name
 
@@ -139,6 +144,9 @@ class FunctionTranslator:
         self.lines.append(f"{label}:")
         self.cur = label
         self.mem_cache = None
+        # (also where this block's one predecessor is the block ending here: a value
+        # kept across blocks costs T0 a spill, no less than the load it saves)
+        self.local_values = {}
 
     def trap_if(self, cond, code):
         """Trap with `code` when the i1 `cond` is true (a cold branch)."""
@@ -297,39 +305,10 @@ class FunctionTranslator:
         return out
 
     def _stack_check(self, then="body"):
-        """Call wasabi_rt_stack_slow when the stack pointer is below this thread's
-        limit (cold branch): it traps when the stack is exhausted, and polls when
-        the limit was forced because an interrupt is due (entry.c, control.c), so
-        this check is also the function entry's interrupt check.
-
-        The limit is thread-local (entry.c): it belongs to the thread, not to the
-        instance, whose VMContext every caller shares. On x86-64 the check is one
-        `cmp %fs:<offset>, %rsp`, the offset an absolute symbol the JIT linker
-        resolves (abi.builtins.STACK_LIMIT_TPOFF_SYMBOL); elsewhere the offset
-        comes from vmctx->stack_limit_tpoff and is added to the thread pointer."""
-        lines = [f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})"]
-        if self.m.segment_stack_check:
-            # (a flag output, "={@ccb}", would save the mov but fails O2's machine verifier)
-            lines.append(f'  %sl = call i64 asm "movq %fs:{STACK_LIMIT_TPOFF_SYMBOL}, $0", '
-                         '"=r"() #2')
-        else:
-            lines += [
-                "  %tp = call ptr @llvm.thread.pointer.p0()",
-                f"  %sl.off.p = getelementptr inbounds i8, ptr %vmctx, "
-                f"i64 {VMCTX_STACK_LIMIT_TPOFF}",
-                f"  %sl.off = load i64, ptr %sl.off.p, !invariant.load {MD_INVARIANT}",
-                "  %sl.p = getelementptr i8, ptr %tp, i64 %sl.off",
-                "  %sl = load i64, ptr %sl.p",
-            ]
-        # without polls the slow path only checks the stack (a limit forced for
-        # another instance on this thread is restored; this code is not polled)
-        polled = "%vmctx" if self.m.interruptible else "null"
-        return lines + [
-            "  %sov = icmp ult i64 %sp, %sl",
-            f"  br i1 %sov, label %stack.slow, label %{then}, !prof {MD_COLD_BRANCH}",
-            "stack.slow:",
-            f"  call void @wasabi_rt_stack_slow(ptr {polled})",
-            f"  br label %{then}"]
+        """The function entry's stack check (stack_check_lines), then label `then`."""
+        if self.m.out_of_line_stack_check:
+            return [f"  call void @{STACK_CHECK_FUNCTION}(ptr %vmctx)", f"  br label %{then}"]
+        return stack_check_lines(self.m, then)
 
     def poll_lines(self, then):
         """Call wasabi_rt_poll when vmctx->interrupt is nonzero, then go to label `then`.
@@ -458,3 +437,53 @@ class FunctionTranslator:
         parts.extend(self._trap_blocks())
         parts.append("}")
         return "\n".join(parts)
+
+
+# T0's function entries call this function of their module (ModuleContext.
+# out_of_line_stack_check); it checks the stack pointer a call deeper (by a few bytes:
+# a stricter check), and the slow path's poll is the entry's as before
+STACK_CHECK_FUNCTION = "wasabi.stack_check"
+
+
+def stack_check_function(ctx):
+    """The `define` of STACK_CHECK_FUNCTION, internal to each module (part)."""
+    return "\n".join([
+        f'define internal void @{STACK_CHECK_FUNCTION}(ptr %vmctx) #1 section "{CODE_SECTION}" {{',
+        "entry:", *stack_check_lines(ctx, "ok"), "ok:", "  ret void", "}"])
+
+
+def stack_check_lines(ctx, then):
+    """Call wasabi_rt_stack_slow when the stack pointer is below this thread's
+    limit (cold branch): it traps when the stack is exhausted, and polls when
+    the limit was forced because an interrupt is due (entry.c, control.c), so
+    this check is also the function entry's interrupt check.
+
+    The limit is thread-local (entry.c): it belongs to the thread, not to the
+    instance, whose VMContext every caller shares. On x86-64 the check is one
+    `cmp %fs:<offset>, %rsp`, the offset an absolute symbol the JIT linker
+    resolves (abi.builtins.STACK_LIMIT_TPOFF_SYMBOL); elsewhere the offset
+    comes from vmctx->stack_limit_tpoff and is added to the thread pointer."""
+    lines = [f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})"]
+    if ctx.segment_stack_check:
+        # (a flag output, "={@ccb}", would save the mov but fails O2's machine verifier)
+        lines.append(f'  %sl = call i64 asm "movq %fs:{STACK_LIMIT_TPOFF_SYMBOL}, $0", '
+                     '"=r"() #2')
+    else:
+        lines += [
+            "  %tp = call ptr @llvm.thread.pointer.p0()",
+            f"  %sl.off.p = getelementptr inbounds i8, ptr %vmctx, "
+            f"i64 {VMCTX_STACK_LIMIT_TPOFF}",
+            f"  %sl.off = load i64, ptr %sl.off.p, !invariant.load {MD_INVARIANT}",
+            "  %sl.p = getelementptr i8, ptr %tp, i64 %sl.off",
+            "  %sl = load i64, ptr %sl.p",
+        ]
+    # without polls the slow path only checks the stack (a limit forced for
+    # another instance on this thread is restored; this code is not polled)
+    polled = "%vmctx" if ctx.interruptible else "null"
+    return lines + [
+        "  %sov = icmp ult i64 %sp, %sl",
+        f"  br i1 %sov, label %stack.slow, label %{then}, !prof {MD_COLD_BRANCH}",
+        "stack.slow:",
+        f"  call void @wasabi_rt_stack_slow(ptr {polled})",
+        f"  br label %{then}"]
+

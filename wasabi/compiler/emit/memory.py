@@ -60,6 +60,12 @@ def effective_pointer(t, offset, size):
     else:
         ea = t.inst(f"zext i32 {addr} to i64")
         if offset:
+            if t.m.bounds == "guard" and t.m.tier == "T0":
+                # T0's instruction selector folds a constant GEP on a GEP into the
+                # access's displacement, not an add: one instruction less
+                base = t.inst(f"getelementptr i8, ptr {t.vmctx_ptr(VMCTX_MEM_BASE)}, "
+                              f"i64 {ea}")
+                return t.inst(f"getelementptr i8, ptr {base}, i64 {offset}")
             ea = t.inst(f"add nuw nsw i64 {ea}, {offset}")
     if t.m.bounds == "guard":
         base = t.vmctx_ptr(VMCTX_MEM_BASE)

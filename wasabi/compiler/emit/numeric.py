@@ -57,7 +57,12 @@ def f64_const_(t, bits, op):
 
 def _eqz(ty):
     def h(t, imm, op):
-        t.push_bool(t.inst(f"icmp eq {ty} {t.pop_value()}, 0"))
+        value = t.pop_value()
+        i1 = t.i1.get(value)
+        if i1 is not None:          # the eqz of a comparison: its i1 negated (no zext, cmp)
+            t.push_bool(t.inst(f"xor i1 {i1}, true"))
+            return
+        t.push_bool(t.inst(f"icmp eq {ty} {value}, 0"))
     return h
 
 
