@@ -265,8 +265,9 @@ class FunctionTranslator:
         r = self.r
         data = r.data
         readers = IMMEDIATE_READERS
+        frames = self.frames
         count = 0
-        while self.frames:
+        while frames:
             if self.dead:
                 skip_to_block_end(r)
             b = data[r.pos]
@@ -278,7 +279,14 @@ class FunctionTranslator:
                     raise CompileError(f"instruction not supported by the compiler: "
                                        f"{b:#x} prefix", r.pos)
             op, handler = entry
-            handler(self, readers[op.imm](r), op)
+            imm = op.imm
+            if imm == "none":
+                handler(self, None, op)
+            elif imm == "local" and data[r.pos] < 0x80:     # a one-byte index
+                handler(self, data[r.pos], op)
+                r.pos += 1
+            else:
+                handler(self, readers[imm](r), op)
             count += 1
         self.instructions = count
         return self._assemble()
