@@ -120,7 +120,7 @@ class FunctionTranslator:
         """Push an i1 as the i32 wasm boolean, remembering the i1 for a later branch."""
         value = self.inst(f"zext i1 {i1} to i32")
         self.i1[value] = i1
-        self.push(value, "i32")
+        self.stack.append((value, "i32"))
 
     def cond(self):
         """Pop an i32 condition and return it as an i1."""
@@ -186,6 +186,9 @@ class FunctionTranslator:
 
     def vmctx_ptr(self, offset):
         """The pointer stored in vmctx at `offset` (never changes for an instance)."""
+        name = self.prologue.get(("vm", offset))      # (asked for at every memory access)
+        if name is not None:
+            return name
         name = f"%vm{offset}"
         return self._invariant(("vm", offset), name, [
             f"  {name}.p = getelementptr inbounds i8, ptr %vmctx, i64 {offset}",
@@ -193,6 +196,9 @@ class FunctionTranslator:
 
     def array_entry(self, array_offset, index, tag, ty="ptr"):
         """Element `index` of the pointer/u64 array that vmctx points to at `array_offset`."""
+        name = self.prologue.get((tag, index))
+        if name is not None:
+            return name
         array = self.vmctx_ptr(array_offset)
         name = f"%{tag}{index}"
         return self._invariant((tag, index), name, [

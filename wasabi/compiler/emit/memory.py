@@ -17,7 +17,6 @@ Two bounds modes (CompileOptions.bounds):
 """
 from ...abi.traps import TRAP_OOB_MEMORY
 from ...abi.vmctx import MEMORY_BASE, MEMORY_SIZE, VMCTX_MEM_BASE, VMCTX_MEMORY
-from .numeric import is_literal
 
 # name -> (access type, bytes, extension to the value type or None)
 LOADS = {
@@ -54,8 +53,8 @@ def _explicit_state(t):
 
 def effective_pointer(t, offset, size):
     """Pop an i32 address and return a pointer to the accessed bytes (bounds per mode)."""
-    addr = t.pop_value()
-    if is_literal(addr):
+    addr = t.stack.pop()[0]
+    if addr[0] != "%":                      # a literal (is_literal, inline: every access)
         ea = str((int(addr) & 0xFFFFFFFF) + offset)
     else:
         ea = t.inst(f"zext i32 {addr} to i64")
@@ -96,7 +95,7 @@ def _load(value_type, access, size, extend):
         value = load(t, access, effective_pointer(t, memarg[1], size))
         if extend:
             value = t.inst(f"{extend} {access} {value} to {value_type}")
-        t.push(value, value_type)
+        t.stack.append((value, value_type))
     return h
 
 

@@ -38,7 +38,7 @@ def call_intrinsic(t, name, ret, params, args):
 # -- constants ------------------------------------------------------------------------
 
 def i32_const_(t, value, op):
-    t.push(i32_const(value), "i32")
+    t.stack.append((i32_const(value), "i32"))
 
 
 def i64_const_(t, value, op):
@@ -68,17 +68,19 @@ def _eqz(ty):
 
 def _compare(ty, text):
     def h(t, imm, op):
-        b = t.pop_value()
-        a = t.pop_value()
+        stack = t.stack                 # (the stack directly: these are the commonest)
+        b = stack.pop()[0]
+        a = stack.pop()[0]
         t.push_bool(t.inst(f"{text} {ty} {a}, {b}"))
     return h
 
 
 def _int_plain(ty, instr):
     def h(t, imm, op):
-        b = t.pop_value()
-        a = t.pop_value()
-        t.push(t.inst(f"{instr} {ty} {a}, {b}"), ty)
+        stack = t.stack
+        b = stack.pop()[0]
+        a = stack.pop()[0]
+        stack.append((t.inst(f"{instr} {ty} {a}, {b}"), ty))
     return h
 
 

@@ -13,12 +13,12 @@ def local_get(t, index, op):
     value = t.local_values.get(index)
     if value is None:
         value = t.local_values[index] = t.inst(f"load {ty}, ptr %l{index}")
-    t.push(value, ty)
+    t.stack.append((value, ty))
 
 
 def local_set(t, index, op):
-    value, ty = t.pop()
-    t.emit(f"store {ty} {value}, ptr %l{index}")
+    value, ty = t.stack.pop()
+    t.lines.append(f"  store {ty} {value}, ptr %l{index}")
     t.local_values[index] = value
 
 
