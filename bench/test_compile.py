@@ -48,7 +48,7 @@ def _record(label, benchmark, size):
     benchmark.extra_info.update({"module_bytes": size, "s_per_MB": round(seconds / (size / 1e6), 3)})
 
 
-@pytest.mark.parametrize("tier", ["T1", "O2"])
+@pytest.mark.parametrize("tier", ["T0", "T1", "O2"])
 def test_wasabi_compile(benchmark, scalar_module, tier):
     benchmark.group = "compile"
     benchmark.pedantic(_wasabi_compile, args=(scalar_module, tier), rounds=2, iterations=1)

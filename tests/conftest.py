@@ -15,6 +15,8 @@ SPEC_DIR = pathlib.Path(os.environ.get("WASABI_SPEC_DIR", ROOT / "tests" / "spec
 _CACHE = tempfile.mkdtemp(prefix="wasabi-test-cache-")
 os.environ["WASABI_CACHE_DIR"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, True)
+# LLVM's verifier checks the IR of every tier here, T0's too (compiler/jit.verifies)
+os.environ["WASABI_VERIFY_IR"] = "1"
 
 
 def pytest_addoption(parser):

@@ -12,10 +12,14 @@ The summary (JSON) goes to stdout; the exit status is 1 when anything was found.
 """
 import argparse
 import json
+import os
 import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+# LLVM's verifier checks the IR of every tier, T0's too (compiler/jit.verifies); the
+# worker processes inherit it
+os.environ.setdefault("WASABI_VERIFY_IR", "1")
 
 from fuzzexec import driver, generate, runner  # noqa: E402
 

@@ -9,7 +9,8 @@ BLOCK, LOOP, IF, FUNC = range(4)
 class Frame:
     """One entry of the control stack."""
     __slots__ = ("kind", "params", "results", "height", "label", "incoming",
-                 "else_label", "entry_values", "has_else", "phi_slot", "phi_names")
+                 "else_label", "entry_values", "has_else", "phi_slot", "phi_names",
+                 "branch_slot")
 
     def __init__(self, kind, params, results, height, label):
         self.kind = kind

@@ -11,6 +11,7 @@ link_objects: every mode's builds (builder.py, parts also emitted on worker
 processes), thunks (thunks.py), an artifact (library.py, linking only).
 """
 import itertools as _itertools
+import os as _os
 import re as _re
 import threading as _threading
 import time as _time
@@ -30,13 +31,23 @@ def _next_library_name():
         return f"wasabi_lib{next(_library_names)}"
 
 
+def verifies(tier):
+    """Whether emit_object runs LLVM's verifier on the IR of `tier`: T1 and O2 always;
+    T0, whose point is compile time, only under WASABI_VERIFY_IR=1 (the verifier was 8%
+    of a T0 compile of sqlite3.wasm). The test suites set it (tests/conftest.py,
+    tests/fuzz_exec.py), so the IR the translator makes for T0 is verified there."""
+    return tier != "T0" or _os.environ.get("WASABI_VERIFY_IR") == "1"
+
+
 def emit_object(ir_text, tier, passes=True):
-    """Parse, verify, optimize (unless not `passes`) and emit; returns (object bytes, timings)."""
+    """Parse, verify (see verifies), optimize (unless not `passes`) and emit; returns
+    (object bytes, timings)."""
     tm = target_machine(tier)
     t0 = _time.perf_counter()
     try:
         module = _llvm.parse_assembly(ir_text)
-        module.verify()
+        if verifies(tier):
+            module.verify()
     except RuntimeError as exc:
         raise CompileError(f"internal compiler error: invalid LLVM IR: {exc}") from exc
     t1 = _time.perf_counter()

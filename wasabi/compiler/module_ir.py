@@ -14,7 +14,7 @@ from ..abi.builtins import llvm_declarations
 from ..options import CodeOptions
 from .irtypes import llvm_types, return_type
 from .irnames import CODE_SECTION
-from .translator import FunctionTranslator
+from .translator import FunctionTranslator, stack_check_function
 
 CODE_BEGIN = "__wasabi_code_begin"
 CODE_END = "__wasabi_code_end"
@@ -52,6 +52,7 @@ class ModuleContext:
         code = CodeOptions.of(code)
         self.desc = desc
         self.bounds = code.bounds
+        self.tier = code.tier
         # LAZY/REPL: every call goes through its vmctx->funcs record (code, vmctx),
         # so code compiled later, or swapped in, is reached; no direct calls
         self.table_calls = table_calls
@@ -74,6 +75,11 @@ class ModuleContext:
         # code runs under the extension or under the standalone runtime: two offsets)
         self.segment_stack_check = (machine in TLS_SEGMENT_STACK_CHECK
                                     if segment_stack_check is None else segment_stack_check)
+        # T0: function entries call the module's one stack check function
+        # (STACK_CHECK_FUNCTION) instead of checking inline. T0's instruction selector
+        # (FastISel) cannot select the check's stack pointer read and inline asm and
+        # hands each to SelectionDAG, about 30 us apiece: 10% of a T0 compile
+        self.out_of_line_stack_check = code.tier == "T0"
 
     def type_sig(self, type_index):
         """(LLVM param types, LLVM result types) of a module type."""
@@ -140,18 +146,21 @@ def translate_module(desc, code=None, func_indices=None, triple="", datalayout="
     bodies = []
     instructions = 0
     body_bytes = 0
+    called = set()
     for func in funcs:
         translator = FunctionTranslator(ctx, func)
         bodies.append(translator.translate())
         instructions += translator.instructions
         body_bytes += func.body_end - func.body_start
-    text = assemble_module(ctx, bodies, funcs, triple, datalayout, part)
+        called |= translator.callees
+    text = assemble_module(ctx, bodies, funcs, triple, datalayout, part, called)
     symbols = {f.index: func_symbol(f.index) for f in funcs}
     return ModuleIR(text, symbols, instructions, body_bytes, _time.perf_counter() - start)
 
 
-def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
-    """The module text around the translated `bodies` of `funcs` (see the layout above)."""
+def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0, called=None):
+    """The module text around the translated `bodies` of `funcs` (see the layout above);
+    `called`: the defined functions the bodies call (None: declare every one)."""
     defined = {func.index for func in funcs}
     parts = []
     if triple:
@@ -161,9 +170,11 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
     parts.append(llvm_declarations())
     parts.append("declare i64 @llvm.read_register.i64(metadata)")
     parts.append("declare ptr @llvm.thread.pointer.p0()")
-    parts.extend(_external_declarations(ctx, ctx.desc, defined))
+    parts.extend(_external_declarations(ctx, ctx.desc, defined, called))
     begin, end = code_markers(part)
     parts.append(_marker(begin))
+    if ctx.out_of_line_stack_check:
+        parts.append(stack_check_function(ctx))
     parts.extend(bodies)
     parts.append(_marker(end))
     parts.extend(ctx.intrinsics)
@@ -176,13 +187,14 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0):
     return "\n".join(parts) + "\n"
 
 
-def _external_declarations(ctx, desc, defined):
-    """`declare` lines for this module's functions compiled in another batch."""
+def _external_declarations(ctx, desc, defined, called=None):
+    """`declare` lines for this module's functions compiled in another batch (those
+    in `called`, when given: a module in parts declares only what each part calls)."""
     out = []
     if ctx.table_calls:
         return out          # nothing names another function's symbol
     for func in desc.funcs:
-        if func.index in defined:
+        if func.index in defined or called is not None and func.index not in called:
             continue
         params, results = ctx.func_sig(func.index)
         plist = "".join(", " + p for p in params)

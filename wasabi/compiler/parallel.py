@@ -32,6 +32,8 @@ from .jit import emit_object
 # be worth the IPC and the declarations every part repeats
 MIN_PART_BYTES = 24 * 1024
 MAX_WORKERS = 8
+# parts per job: translating one part here overlaps emitting the previous ones there
+PARTS_PER_JOB = 2
 SPLIT_TIERS = ("T0", "T1")
 
 
@@ -51,7 +53,7 @@ def partition(desc, tier, jobs):
     translating one part overlaps emitting the previous ones."""
     funcs = desc.funcs
     total = sum(f.body_end - f.body_start for f in funcs)
-    count = min(2 * jobs, total // MIN_PART_BYTES, len(funcs))
+    count = min(PARTS_PER_JOB * jobs, total // MIN_PART_BYTES, len(funcs))
     if tier not in SPLIT_TIERS or jobs < 2 or count < 2:
         return [[f.index for f in funcs]]
     parts, current, size = [], [], 0

@@ -56,6 +56,7 @@ class FunctionTranslator:
         self.i1 = {}                   # i32 value produced by zext of an i1 -> that i1
         self.promoted = set()          # f64 values made by f64.promote_f32 (see emit/convert)
         self.mem_cache = None          # explicit bounds mode: (base, size) in this block
+        self.local_values = {}         # local index -> its value in this block (emit/variables)
         self.vector_views = {}         # v128 value -> {vector type: same bits} (emit/simd.py)
         self.instructions = 0
         self.callees = set()           # defined functions called (lazy compile batches)
@@ -74,8 +75,12 @@ class FunctionTranslator:
 
     # -- names, lines, stack ----------------------------------------------------------
     def new(self):
+        # SSA values are numbered, not named (%12, not %v12): LLVM's parser keeps
+        # numbered values in a vector instead of a symbol table, which made parsing
+        # about a third faster. Numbers must grow in the order of their definitions in
+        # the text (gaps are fine: labels and named values share the counter).
         self.n += 1
-        return f"%v{self.n}"
+        return f"%{self.n}"
 
     def new_label(self):
         self.n += 1
@@ -87,7 +92,7 @@ class FunctionTranslator:
     def inst(self, text):
         """Emit `%v = text` and return %v."""
         self.n += 1
-        name = f"%v{self.n}"
+        name = f"%{self.n}"
         self.lines.append(f"  {name} = {text}")
         return name
 
@@ -115,7 +120,7 @@ class FunctionTranslator:
         """Push an i1 as the i32 wasm boolean, remembering the i1 for a later branch."""
         value = self.inst(f"zext i1 {i1} to i32")
         self.i1[value] = i1
-        self.push(value, "i32")
+        self.stack.append((value, "i32"))
 
     def cond(self):
         """Pop an i32 condition and return it as an i1."""
@@ -139,6 +144,9 @@ class FunctionTranslator:
         self.lines.append(f"{label}:")
         self.cur = label
         self.mem_cache = None
+        # (also where this block's one predecessor is the block ending here: a value
+        # kept across blocks costs T0 a spill, no less than the load it saves)
+        self.local_values = {}
 
     def trap_if(self, cond, code):
         """Trap with `code` when the i1 `cond` is true (a cold branch)."""
@@ -178,6 +186,9 @@ class FunctionTranslator:
 
     def vmctx_ptr(self, offset):
         """The pointer stored in vmctx at `offset` (never changes for an instance)."""
+        name = self.prologue.get(("vm", offset))      # (asked for at every memory access)
+        if name is not None:
+            return name
         name = f"%vm{offset}"
         return self._invariant(("vm", offset), name, [
             f"  {name}.p = getelementptr inbounds i8, ptr %vmctx, i64 {offset}",
@@ -185,6 +196,9 @@ class FunctionTranslator:
 
     def array_entry(self, array_offset, index, tag, ty="ptr"):
         """Element `index` of the pointer/u64 array that vmctx points to at `array_offset`."""
+        name = self.prologue.get((tag, index))
+        if name is not None:
+            return name
         array = self.vmctx_ptr(array_offset)
         name = f"%{tag}{index}"
         return self._invariant((tag, index), name, [
@@ -257,8 +271,9 @@ class FunctionTranslator:
         r = self.r
         data = r.data
         readers = IMMEDIATE_READERS
+        frames = self.frames
         count = 0
-        while self.frames:
+        while frames:
             if self.dead:
                 skip_to_block_end(r)
             b = data[r.pos]
@@ -270,7 +285,14 @@ class FunctionTranslator:
                     raise CompileError(f"instruction not supported by the compiler: "
                                        f"{b:#x} prefix", r.pos)
             op, handler = entry
-            handler(self, readers[op.imm](r), op)
+            imm = op.imm
+            if imm == "none":
+                handler(self, None, op)
+            elif imm == "local" and data[r.pos] < 0x80:     # a one-byte index
+                handler(self, data[r.pos], op)
+                r.pos += 1
+            else:
+                handler(self, readers[imm](r), op)
             count += 1
         self.instructions = count
         return self._assemble()
@@ -297,39 +319,10 @@ class FunctionTranslator:
         return out
 
     def _stack_check(self, then="body"):
-        """Call wasabi_rt_stack_slow when the stack pointer is below this thread's
-        limit (cold branch): it traps when the stack is exhausted, and polls when
-        the limit was forced because an interrupt is due (entry.c, control.c), so
-        this check is also the function entry's interrupt check.
-
-        The limit is thread-local (entry.c): it belongs to the thread, not to the
-        instance, whose VMContext every caller shares. On x86-64 the check is one
-        `cmp %fs:<offset>, %rsp`, the offset an absolute symbol the JIT linker
-        resolves (abi.builtins.STACK_LIMIT_TPOFF_SYMBOL); elsewhere the offset
-        comes from vmctx->stack_limit_tpoff and is added to the thread pointer."""
-        lines = [f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})"]
-        if self.m.segment_stack_check:
-            # (a flag output, "={@ccb}", would save the mov but fails O2's machine verifier)
-            lines.append(f'  %sl = call i64 asm "movq %fs:{STACK_LIMIT_TPOFF_SYMBOL}, $0", '
-                         '"=r"() #2')
-        else:
-            lines += [
-                "  %tp = call ptr @llvm.thread.pointer.p0()",
-                f"  %sl.off.p = getelementptr inbounds i8, ptr %vmctx, "
-                f"i64 {VMCTX_STACK_LIMIT_TPOFF}",
-                f"  %sl.off = load i64, ptr %sl.off.p, !invariant.load {MD_INVARIANT}",
-                "  %sl.p = getelementptr i8, ptr %tp, i64 %sl.off",
-                "  %sl = load i64, ptr %sl.p",
-            ]
-        # without polls the slow path only checks the stack (a limit forced for
-        # another instance on this thread is restored; this code is not polled)
-        polled = "%vmctx" if self.m.interruptible else "null"
-        return lines + [
-            "  %sov = icmp ult i64 %sp, %sl",
-            f"  br i1 %sov, label %stack.slow, label %{then}, !prof {MD_COLD_BRANCH}",
-            "stack.slow:",
-            f"  call void @wasabi_rt_stack_slow(ptr {polled})",
-            f"  br label %{then}"]
+        """The function entry's stack check (stack_check_lines), then label `then`."""
+        if self.m.out_of_line_stack_check:
+            return [f"  call void @{STACK_CHECK_FUNCTION}(ptr %vmctx)", f"  br label %{then}"]
+        return stack_check_lines(self.m, then)
 
     def poll_lines(self, then):
         """Call wasabi_rt_poll when vmctx->interrupt is nonzero, then go to label `then`.
@@ -458,3 +451,53 @@ class FunctionTranslator:
         parts.extend(self._trap_blocks())
         parts.append("}")
         return "\n".join(parts)
+
+
+# T0's function entries call this function of their module (ModuleContext.
+# out_of_line_stack_check); it checks the stack pointer a call deeper (by a few bytes:
+# a stricter check), and the slow path's poll is the entry's as before
+STACK_CHECK_FUNCTION = "wasabi.stack_check"
+
+
+def stack_check_function(ctx):
+    """The `define` of STACK_CHECK_FUNCTION, internal to each module (part)."""
+    return "\n".join([
+        f'define internal void @{STACK_CHECK_FUNCTION}(ptr %vmctx) #1 section "{CODE_SECTION}" {{',
+        "entry:", *stack_check_lines(ctx, "ok"), "ok:", "  ret void", "}"])
+
+
+def stack_check_lines(ctx, then):
+    """Call wasabi_rt_stack_slow when the stack pointer is below this thread's
+    limit (cold branch): it traps when the stack is exhausted, and polls when
+    the limit was forced because an interrupt is due (entry.c, control.c), so
+    this check is also the function entry's interrupt check.
+
+    The limit is thread-local (entry.c): it belongs to the thread, not to the
+    instance, whose VMContext every caller shares. On x86-64 the check is one
+    `cmp %fs:<offset>, %rsp`, the offset an absolute symbol the JIT linker
+    resolves (abi.builtins.STACK_LIMIT_TPOFF_SYMBOL); elsewhere the offset
+    comes from vmctx->stack_limit_tpoff and is added to the thread pointer."""
+    lines = [f"  %sp = call i64 @llvm.read_register.i64(metadata {MD_SP_REGISTER})"]
+    if ctx.segment_stack_check:
+        # (a flag output, "={@ccb}", would save the mov but fails O2's machine verifier)
+        lines.append(f'  %sl = call i64 asm "movq %fs:{STACK_LIMIT_TPOFF_SYMBOL}, $0", '
+                     '"=r"() #2')
+    else:
+        lines += [
+            "  %tp = call ptr @llvm.thread.pointer.p0()",
+            f"  %sl.off.p = getelementptr inbounds i8, ptr %vmctx, "
+            f"i64 {VMCTX_STACK_LIMIT_TPOFF}",
+            f"  %sl.off = load i64, ptr %sl.off.p, !invariant.load {MD_INVARIANT}",
+            "  %sl.p = getelementptr i8, ptr %tp, i64 %sl.off",
+            "  %sl = load i64, ptr %sl.p",
+        ]
+    # without polls the slow path only checks the stack (a limit forced for
+    # another instance on this thread is restored; this code is not polled)
+    polled = "%vmctx" if ctx.interruptible else "null"
+    return lines + [
+        "  %sov = icmp ult i64 %sp, %sl",
+        f"  br i1 %sov, label %stack.slow, label %{then}, !prof {MD_COLD_BRANCH}",
+        "stack.slow:",
+        f"  call void @wasabi_rt_stack_slow(ptr {polled})",
+        f"  br label %{then}"]
+

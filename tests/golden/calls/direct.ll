@@ -10,10 +10,10 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = insertvalue {i32, i64} poison, i32 %v1, 0
-  %v3 = insertvalue {i32, i64} %v2, i64 5, 1
-  ret {i32, i64} %v3
+  %1 = load i32, ptr %l0
+  %2 = insertvalue {i32, i64} poison, i32 %1, 0
+  %3 = insertvalue {i32, i64} %2, i64 5, 1
+  ret {i32, i64} %3
 }
 define dso_local i32 @wasm_f2(ptr %vmctx, i32 %p0) #0 section ".text.wasabi" {
 entry:
@@ -29,25 +29,25 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = getelementptr inbounds i8, ptr %vm24, i64 0
-  %v3 = load ptr, ptr %v2
-  %v4 = getelementptr inbounds i8, ptr %v2, i64 8
-  %v5 = load ptr, ptr %v4
-  %v6 = icmp ne ptr %v5, %vmctx
-  br i1 %v6, label %L7, label %L8
+  %1 = load i32, ptr %l0
+  %2 = getelementptr inbounds i8, ptr %vm24, i64 0
+  %3 = load ptr, ptr %2
+  %4 = getelementptr inbounds i8, ptr %2, i64 8
+  %5 = load ptr, ptr %4
+  %6 = icmp ne ptr %5, %vmctx
+  br i1 %6, label %L7, label %L8
 L7:
-  call void @wasabi_rt_gate_enter(ptr %v5)
+  call void @wasabi_rt_gate_enter(ptr %5)
   br label %L8
 L8:
-  %v9 = notail call i32 %v3(ptr %v5, i32 %v1)
-  br i1 %v6, label %L10, label %L11
+  %9 = notail call i32 %3(ptr %5, i32 %1)
+  br i1 %6, label %L10, label %L11
 L10:
-  call void @wasabi_rt_gate_leave(ptr %v5)
+  call void @wasabi_rt_gate_leave(ptr %5)
   br label %L11
 L11:
-  %v12 = notail call {i32, i64} @wasm_f1(ptr %vmctx, i32 %v9)
-  %v13 = extractvalue {i32, i64} %v12, 0
-  %v14 = extractvalue {i32, i64} %v12, 1
-  ret i32 %v13
+  %12 = notail call {i32, i64} @wasm_f1(ptr %vmctx, i32 %9)
+  %13 = extractvalue {i32, i64} %12, 0
+  %14 = extractvalue {i32, i64} %12, 1
+  ret i32 %13
 }

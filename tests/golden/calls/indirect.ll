@@ -10,8 +10,8 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  ret i32 %v1
+  %1 = load i32, ptr %l0
+  ret i32 %1
 }
 define dso_local i32 @wasm_f1(ptr %vmctx, i32 %p0, i32 %p1) #0 section ".text.wasabi" {
 entry:
@@ -35,44 +35,44 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = load i32, ptr %l1
-  %v3 = getelementptr inbounds i8, ptr %tab0, i64 8
-  %v4 = load i64, ptr %v3
-  %v5 = zext i32 %v2 to i64
-  %v6 = icmp uge i64 %v5, %v4
-  br i1 %v6, label %trap7, label %L7, !prof !2
+  %1 = load i32, ptr %l0
+  %2 = load i32, ptr %l1
+  %3 = getelementptr inbounds i8, ptr %tab0, i64 8
+  %4 = load i64, ptr %3
+  %5 = zext i32 %2 to i64
+  %6 = icmp uge i64 %5, %4
+  br i1 %6, label %trap7, label %L7, !prof !2
 L7:
-  %v8 = load ptr, ptr %tab0
-  %v9 = getelementptr inbounds ptr, ptr %v8, i64 %v5
-  %v10 = load ptr, ptr %v9
-  %v11 = icmp eq ptr %v10, null
-  br i1 %v11, label %L12, label %L13, !prof !2
+  %8 = load ptr, ptr %tab0
+  %9 = getelementptr inbounds ptr, ptr %8, i64 %5
+  %10 = load ptr, ptr %9
+  %11 = icmp eq ptr %10, null
+  br i1 %11, label %L12, label %L13, !prof !2
 L12:
-  call void @wasabi_rt_trap_element(i32 %v2)
+  call void @wasabi_rt_trap_element(i32 %2)
   unreachable
 L13:
-  %v14 = getelementptr inbounds i8, ptr %v10, i64 16
-  %v15 = load i64, ptr %v14
-  %v16 = icmp ne i64 %v15, %tid0
-  br i1 %v16, label %trap9, label %L17, !prof !2
+  %14 = getelementptr inbounds i8, ptr %10, i64 16
+  %15 = load i64, ptr %14
+  %16 = icmp ne i64 %15, %tid0
+  br i1 %16, label %trap9, label %L17, !prof !2
 L17:
-  %v18 = load ptr, ptr %v10
-  %v19 = getelementptr inbounds i8, ptr %v10, i64 8
-  %v20 = load ptr, ptr %v19
-  %v21 = icmp ne ptr %v20, %vmctx
-  br i1 %v21, label %L22, label %L23
+  %18 = load ptr, ptr %10
+  %19 = getelementptr inbounds i8, ptr %10, i64 8
+  %20 = load ptr, ptr %19
+  %21 = icmp ne ptr %20, %vmctx
+  br i1 %21, label %L22, label %L23
 L22:
-  call void @wasabi_rt_gate_enter(ptr %v20)
+  call void @wasabi_rt_gate_enter(ptr %20)
   br label %L23
 L23:
-  %v24 = notail call i32 %v18(ptr %v20, i32 %v1)
-  br i1 %v21, label %L25, label %L26
+  %24 = notail call i32 %18(ptr %20, i32 %1)
+  br i1 %21, label %L25, label %L26
 L25:
-  call void @wasabi_rt_gate_leave(ptr %v20)
+  call void @wasabi_rt_gate_leave(ptr %20)
   br label %L26
 L26:
-  ret i32 %v24
+  ret i32 %24
 trap7:
   call void @wasabi_rt_trap(i32 7)
   unreachable

@@ -10,9 +10,9 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = add i32 %v1, 1
-  ret i32 %v2
+  %1 = load i32, ptr %l0
+  %2 = add i32 %1, 1
+  ret i32 %2
 }
 define dso_local i32 @wasm_f1(ptr %vmctx, i32 %p0) #0 section ".text.wasabi" {
 entry:
@@ -28,22 +28,22 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = getelementptr inbounds i8, ptr %vm24, i64 0
-  %v3 = load ptr, ptr %v2
-  %v4 = getelementptr inbounds i8, ptr %v2, i64 8
-  %v5 = load ptr, ptr %v4
-  %v6 = icmp ne ptr %v5, %vmctx
-  br i1 %v6, label %L7, label %L8
+  %1 = load i32, ptr %l0
+  %2 = getelementptr inbounds i8, ptr %vm24, i64 0
+  %3 = load ptr, ptr %2
+  %4 = getelementptr inbounds i8, ptr %2, i64 8
+  %5 = load ptr, ptr %4
+  %6 = icmp ne ptr %5, %vmctx
+  br i1 %6, label %L7, label %L8
 L7:
-  call void @wasabi_rt_gate_enter(ptr %v5)
+  call void @wasabi_rt_gate_enter(ptr %5)
   br label %L8
 L8:
-  %v9 = notail call i32 %v3(ptr %v5, i32 %v1)
-  br i1 %v6, label %L10, label %L11
+  %9 = notail call i32 %3(ptr %5, i32 %1)
+  br i1 %6, label %L10, label %L11
 L10:
-  call void @wasabi_rt_gate_leave(ptr %v5)
+  call void @wasabi_rt_gate_leave(ptr %5)
   br label %L11
 L11:
-  ret i32 %v9
+  ret i32 %9
 }

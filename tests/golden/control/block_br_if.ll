@@ -10,12 +10,12 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v2 = load i32, ptr %l0
-  %v3 = icmp ne i32 %v2, 0
-  br i1 %v3, label %L1, label %L4
+  %2 = load i32, ptr %l0
+  %3 = icmp ne i32 %2, 0
+  br i1 %3, label %L1, label %L4
 L4:
   br label %L1
 L1:
-  %v5 = phi i32 [7, %body], [9, %L4]
-  ret i32 %v5
+  %5 = phi i32 [7, %body], [9, %L4]
+  ret i32 %5
 }

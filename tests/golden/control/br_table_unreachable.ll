@@ -10,8 +10,8 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v3 = load i32, ptr %l0
-  switch i32 %v3, label %L2 [i32 0, label %L2 i32 1, label %L1]
+  %3 = load i32, ptr %l0
+  switch i32 %3, label %L2 [i32 0, label %L2 i32 1, label %L1]
 L2:
   ret i32 1
 L1:

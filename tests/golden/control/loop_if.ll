@@ -10,30 +10,27 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
+  %1 = load i32, ptr %l0
   br label %L2
 L2:
-  %v4 = phi i32 [%v1, %body], [%v12, %L8]
-  br label %L3
-L3:
-  %v5 = load i32, ptr %l0
-  %v6 = icmp eq i32 %v5, 0
-  %v7 = zext i1 %v6 to i32
-  br i1 %v6, label %L10, label %L9
-L10:
-  br label %L8
+  %3 = phi i32 [%1, %body], [%11, %L7]
+  %4 = load i32, ptr %l0
+  %5 = icmp eq i32 %4, 0
+  %6 = zext i1 %5 to i32
+  br i1 %5, label %L9, label %L8
 L9:
-  %v11 = add i32 %v4, 1
-  br label %L8
+  br label %L7
 L8:
-  %v12 = phi i32 [%v4, %L10], [%v11, %L9]
-  %v13 = load i32, ptr %l0
-  %v14 = sub i32 %v13, 1
-  store i32 %v14, ptr %l0
-  %v15 = load i32, ptr %l0
-  store i32 %v15, ptr %l0
-  %v16 = icmp ne i32 %v15, 0
-  br i1 %v16, label %L2, label %L17
-L17:
-  ret i32 %v12
+  %10 = add i32 %3, 1
+  br label %L7
+L7:
+  %11 = phi i32 [%3, %L9], [%10, %L8]
+  %12 = load i32, ptr %l0
+  %13 = sub i32 %12, 1
+  store i32 %13, ptr %l0
+  store i32 %13, ptr %l0
+  %14 = icmp ne i32 %13, 0
+  br i1 %14, label %L2, label %L15
+L15:
+  ret i32 %11
 }

@@ -12,19 +12,16 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = zext i32 %v1 to i64
-  %v3 = load i32, ptr %l0
-  %v4 = trunc i32 %v3 to i8
-  %v5 = sext i8 %v4 to i32
-  %v6 = load i32, ptr %l0
-  %v7 = bitcast i32 %v6 to float
-  %v8 = load i64, ptr %l1
-  %v9 = sitofp i64 %v8 to double
-  %v10 = bitcast double %v9 to i64
-  %v11 = load i32, ptr %l0
-  %v12 = uitofp i32 %v11 to double
-  %v13 = fptrunc double %v12 to float
-  %v14 = fpext float %v13 to double
-  ret double %v14
+  %1 = load i32, ptr %l0
+  %2 = zext i32 %1 to i64
+  %3 = trunc i32 %1 to i8
+  %4 = sext i8 %3 to i32
+  %5 = bitcast i32 %1 to float
+  %6 = load i64, ptr %l1
+  %7 = sitofp i64 %6 to double
+  %8 = bitcast double %7 to i64
+  %9 = uitofp i32 %1 to double
+  %10 = fptrunc double %9 to float
+  %11 = fpext float %10 to double
+  ret double %11
 }

@@ -12,31 +12,30 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load float, ptr %l0
-  %v2 = fcmp uno float %v1, %v1
-  br i1 %v2, label %trap4, label %L3, !prof !2
+  %1 = load float, ptr %l0
+  %2 = fcmp uno float %1, %1
+  br i1 %2, label %trap4, label %L3, !prof !2
 L3:
-  %v4 = fcmp oge float %v1, 0xC1E0000000000000
-  %v5 = fcmp olt float %v1, 0x41E0000000000000
-  %v6 = and i1 %v4, %v5
-  %v7 = xor i1 %v6, true
-  br i1 %v7, label %trap3, label %L8, !prof !2
+  %4 = fcmp oge float %1, 0xC1E0000000000000
+  %5 = fcmp olt float %1, 0x41E0000000000000
+  %6 = and i1 %4, %5
+  %7 = xor i1 %6, true
+  br i1 %7, label %trap3, label %L8, !prof !2
 L8:
-  %v9 = fptosi float %v1 to i32
-  %v10 = load double, ptr %l1
-  %v11 = call i32 @llvm.fptoui.sat.i32.f64(double %v10)
-  %v12 = load double, ptr %l1
-  %v13 = fcmp uno double %v12, %v12
-  br i1 %v13, label %trap4, label %L14, !prof !2
-L14:
-  %v15 = fcmp ogt double %v12, 0xBFF0000000000000
-  %v16 = fcmp olt double %v12, 0x43F0000000000000
-  %v17 = and i1 %v15, %v16
-  %v18 = xor i1 %v17, true
-  br i1 %v18, label %trap3, label %L19, !prof !2
-L19:
-  %v20 = fptoui double %v12 to i64
-  ret i64 %v20
+  %9 = fptosi float %1 to i32
+  %10 = load double, ptr %l1
+  %11 = call i32 @llvm.fptoui.sat.i32.f64(double %10)
+  %12 = fcmp uno double %10, %10
+  br i1 %12, label %trap4, label %L13, !prof !2
+L13:
+  %14 = fcmp ogt double %10, 0xBFF0000000000000
+  %15 = fcmp olt double %10, 0x43F0000000000000
+  %16 = and i1 %14, %15
+  %17 = xor i1 %16, true
+  br i1 %17, label %trap3, label %L18, !prof !2
+L18:
+  %19 = fptoui double %10 to i64
+  ret i64 %19
 trap3:
   call void @wasabi_rt_trap(i32 3)
   unreachable

@@ -12,39 +12,38 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = load i32, ptr %l0
-  %v3 = zext i32 %v2 to i64
-  %v4 = add nuw nsw i64 %v3, 1
-  %v5 = load ptr, ptr %vm8
-  %v6 = getelementptr inbounds i8, ptr %vm8, i64 8
-  %v7 = load i64, ptr %v6
-  %v8 = add nuw nsw i64 %v4, 1
-  %v9 = icmp ugt i64 %v8, %v7
-  br i1 %v9, label %trap5, label %L10, !prof !2
-L10:
-  %v11 = getelementptr i8, ptr %v5, i64 %v4
-  %v12 = load i8, ptr %v11, align 1
-  %v13 = zext i8 %v12 to i32
-  %v14 = zext i32 %v1 to i64
-  %v15 = add nuw nsw i64 %v14, 4
-  %v16 = add nuw nsw i64 %v15, 4
-  %v17 = icmp ugt i64 %v16, %v7
-  br i1 %v17, label %trap5, label %L18, !prof !2
-L18:
-  %v19 = getelementptr i8, ptr %v5, i64 %v15
-  store i32 %v13, ptr %v19, align 1
-  %v20 = load i32, ptr %l0
-  %v21 = zext i32 %v20 to i64
-  %v22 = add nuw nsw i64 %v21, 8
-  %v23 = add nuw nsw i64 %v22, 2
-  %v24 = icmp ugt i64 %v23, %v7
-  br i1 %v24, label %trap5, label %L25, !prof !2
-L25:
-  %v26 = getelementptr i8, ptr %v5, i64 %v22
-  %v27 = load i16, ptr %v26, align 1
-  %v28 = sext i16 %v27 to i64
-  ret i64 %v28
+  %1 = load i32, ptr %l0
+  %2 = zext i32 %1 to i64
+  %3 = add nuw nsw i64 %2, 1
+  %4 = load ptr, ptr %vm8
+  %5 = getelementptr inbounds i8, ptr %vm8, i64 8
+  %6 = load i64, ptr %5
+  %7 = add nuw nsw i64 %3, 1
+  %8 = icmp ugt i64 %7, %6
+  br i1 %8, label %trap5, label %L9, !prof !2
+L9:
+  %10 = getelementptr i8, ptr %4, i64 %3
+  %11 = load i8, ptr %10, align 1
+  %12 = zext i8 %11 to i32
+  %13 = zext i32 %1 to i64
+  %14 = add nuw nsw i64 %13, 4
+  %15 = add nuw nsw i64 %14, 4
+  %16 = icmp ugt i64 %15, %6
+  br i1 %16, label %trap5, label %L17, !prof !2
+L17:
+  %18 = getelementptr i8, ptr %4, i64 %14
+  store i32 %12, ptr %18, align 1
+  %19 = load i32, ptr %l0
+  %20 = zext i32 %19 to i64
+  %21 = add nuw nsw i64 %20, 8
+  %22 = add nuw nsw i64 %21, 2
+  %23 = icmp ugt i64 %22, %6
+  br i1 %23, label %trap5, label %L24, !prof !2
+L24:
+  %25 = getelementptr i8, ptr %4, i64 %21
+  %26 = load i16, ptr %25, align 1
+  %27 = sext i16 %26 to i64
+  ret i64 %27
 trap5:
   call void @wasabi_rt_trap(i32 5)
   unreachable

@@ -12,22 +12,20 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = load i32, ptr %l0
-  %v3 = zext i32 %v2 to i64
-  %v4 = add nuw nsw i64 %v3, 1
-  %v5 = getelementptr i8, ptr %vm0, i64 %v4
-  %v6 = load volatile i8, ptr %v5, align 1
-  %v7 = zext i8 %v6 to i32
-  %v8 = zext i32 %v1 to i64
-  %v9 = add nuw nsw i64 %v8, 4
-  %v10 = getelementptr i8, ptr %vm0, i64 %v9
-  store volatile i32 %v7, ptr %v10, align 1
-  %v11 = load i32, ptr %l0
-  %v12 = zext i32 %v11 to i64
-  %v13 = add nuw nsw i64 %v12, 8
-  %v14 = getelementptr i8, ptr %vm0, i64 %v13
-  %v15 = load volatile i16, ptr %v14, align 1
-  %v16 = sext i16 %v15 to i64
-  ret i64 %v16
+  %1 = load i32, ptr %l0
+  %2 = zext i32 %1 to i64
+  %3 = add nuw nsw i64 %2, 1
+  %4 = getelementptr i8, ptr %vm0, i64 %3
+  %5 = load volatile i8, ptr %4, align 1
+  %6 = zext i8 %5 to i32
+  %7 = zext i32 %1 to i64
+  %8 = add nuw nsw i64 %7, 4
+  %9 = getelementptr i8, ptr %vm0, i64 %8
+  store volatile i32 %6, ptr %9, align 1
+  %10 = zext i32 %1 to i64
+  %11 = add nuw nsw i64 %10, 8
+  %12 = getelementptr i8, ptr %vm0, i64 %11
+  %13 = load volatile i16, ptr %12, align 1
+  %14 = sext i16 %13 to i64
+  ret i64 %14
 }

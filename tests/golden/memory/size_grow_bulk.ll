@@ -12,18 +12,16 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  call void @wasabi_rt_memory_fill(ptr %vmctx, i32 0, i32 0, i32 1, i32 %v1)
-  %v2 = load i32, ptr %l0
-  call void @wasabi_rt_memory_copy(ptr %vmctx, i32 0, i32 0, i32 8, i32 0, i32 %v2)
+  %1 = load i32, ptr %l0
+  call void @wasabi_rt_memory_fill(ptr %vmctx, i32 0, i32 0, i32 1, i32 %1)
+  call void @wasabi_rt_memory_copy(ptr %vmctx, i32 0, i32 0, i32 8, i32 0, i32 %1)
   call void @wasabi_rt_memory_init(ptr %vmctx, i32 0, i32 0, i32 16, i32 0, i32 3)
   call void @wasabi_rt_data_drop(ptr %vmctx, i32 0)
-  %v3 = getelementptr inbounds i8, ptr %vm8, i64 8
-  %v4 = load i64, ptr %v3
-  %v5 = lshr i64 %v4, 16
-  %v6 = trunc i64 %v5 to i32
-  %v7 = load i32, ptr %l0
-  %v8 = call i32 @wasabi_rt_memory_grow(ptr %vmctx, i32 0, i32 %v7)
-  %v9 = add i32 %v6, %v8
-  ret i32 %v9
+  %2 = getelementptr inbounds i8, ptr %vm8, i64 8
+  %3 = load i64, ptr %2
+  %4 = lshr i64 %3, 16
+  %5 = trunc i64 %4 to i32
+  %6 = call i32 @wasabi_rt_memory_grow(ptr %vmctx, i32 0, i32 %1)
+  %7 = add i32 %5, %6
+  ret i32 %7
 }

@@ -16,32 +16,32 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = load i32, ptr %l1
-  %v3 = icmp eq i32 %v2, 0
-  br i1 %v3, label %trap2, label %L4, !prof !2
+  %1 = load i32, ptr %l0
+  %2 = load i32, ptr %l1
+  %3 = icmp eq i32 %2, 0
+  br i1 %3, label %trap2, label %L4, !prof !2
 L4:
-  %v5 = icmp eq i32 %v1, -2147483648
-  %v6 = icmp eq i32 %v2, -1
-  %v7 = and i1 %v5, %v6
-  br i1 %v7, label %trap3, label %L8, !prof !2
+  %5 = icmp eq i32 %1, -2147483648
+  %6 = icmp eq i32 %2, -1
+  %7 = and i1 %5, %6
+  br i1 %7, label %trap3, label %L8, !prof !2
 L8:
-  %v9 = sdiv i32 %v1, %v2
-  %v10 = load i32, ptr %l0
-  %v11 = load i32, ptr %l1
-  %v12 = icmp eq i32 %v11, 0
-  br i1 %v12, label %trap2, label %L13, !prof !2
+  %9 = sdiv i32 %1, %2
+  %10 = load i32, ptr %l0
+  %11 = load i32, ptr %l1
+  %12 = icmp eq i32 %11, 0
+  br i1 %12, label %trap2, label %L13, !prof !2
 L13:
-  %v14 = urem i32 %v10, %v11
-  %v15 = load i64, ptr %l2
-  %v16 = load i64, ptr %l3
-  %v17 = icmp eq i64 %v16, 0
-  br i1 %v17, label %trap2, label %L18, !prof !2
+  %14 = urem i32 %10, %11
+  %15 = load i64, ptr %l2
+  %16 = load i64, ptr %l3
+  %17 = icmp eq i64 %16, 0
+  br i1 %17, label %trap2, label %L18, !prof !2
 L18:
-  %v19 = icmp eq i64 %v16, -1
-  %v20 = select i1 %v19, i64 1, i64 %v16
-  %v21 = srem i64 %v15, %v20
-  ret i64 %v21
+  %19 = icmp eq i64 %16, -1
+  %20 = select i1 %19, i64 1, i64 %16
+  %21 = srem i64 %15, %20
+  ret i64 %21
 trap2:
   call void @wasabi_rt_trap(i32 2)
   unreachable

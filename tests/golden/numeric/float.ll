@@ -14,21 +14,20 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load float, ptr %l0
-  %v2 = call float @llvm.minimum.f32(float %v1, float 0x8000000000000000)
-  %v3 = fcmp uno float %v1, 0x8000000000000000
-  %v4 = fadd float %v1, 0x8000000000000000
-  %v5 = select i1 %v3, float %v4, float %v2
-  %v6 = load double, ptr %l1
-  %v7 = load double, ptr %l2
-  %v8 = call double @llvm.maximum.f64(double %v6, double %v7)
-  %v9 = fcmp uno double %v6, %v7
-  %v10 = fadd double %v6, %v7
-  %v11 = select i1 %v9, double %v10, double %v8
-  %v12 = load double, ptr %l1
-  %v13 = call double @llvm.sqrt.f64(double %v12)
-  %v14 = call double @llvm.roundeven.f64(double 0x4008000000000000)
-  %v15 = call double @llvm.copysign.f64(double %v13, double %v14)
-  %v16 = fadd double %v11, %v15
-  ret double %v16
+  %1 = load float, ptr %l0
+  %2 = call float @llvm.minimum.f32(float %1, float 0x8000000000000000)
+  %3 = fcmp uno float %1, 0x8000000000000000
+  %4 = fadd float %1, 0x8000000000000000
+  %5 = select i1 %3, float %4, float %2
+  %6 = load double, ptr %l1
+  %7 = load double, ptr %l2
+  %8 = call double @llvm.maximum.f64(double %6, double %7)
+  %9 = fcmp uno double %6, %7
+  %10 = fadd double %6, %7
+  %11 = select i1 %9, double %10, double %8
+  %12 = call double @llvm.sqrt.f64(double %6)
+  %13 = call double @llvm.roundeven.f64(double 0x4008000000000000)
+  %14 = call double @llvm.copysign.f64(double %12, double %13)
+  %15 = fadd double %11, %14
+  ret double %15
 }

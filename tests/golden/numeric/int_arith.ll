@@ -14,22 +14,19 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = load i32, ptr %l1
-  %v3 = and i32 %v2, 31
-  %v4 = shl i32 %v1, %v3
-  %v5 = load i32, ptr %l1
-  %v6 = call i32 @llvm.ctpop.i32(i32 %v5)
-  %v7 = call i32 @llvm.fshl.i32(i32 %v4, i32 %v4, i32 %v6)
-  %v8 = load i32, ptr %l0
-  %v9 = load i32, ptr %l1
-  %v10 = icmp slt i32 %v8, %v9
-  %v11 = zext i1 %v10 to i32
-  %v12 = load i64, ptr %l2
-  %v13 = mul i64 %v12, -3
-  %v14 = call i64 @llvm.ctlz.i64(i64 %v13, i1 false)
-  %v15 = trunc i64 %v14 to i32
-  %v16 = add i32 %v11, %v15
-  %v17 = add i32 %v7, %v16
-  ret i32 %v17
+  %1 = load i32, ptr %l0
+  %2 = load i32, ptr %l1
+  %3 = and i32 %2, 31
+  %4 = shl i32 %1, %3
+  %5 = call i32 @llvm.ctpop.i32(i32 %2)
+  %6 = call i32 @llvm.fshl.i32(i32 %4, i32 %4, i32 %5)
+  %7 = icmp slt i32 %1, %2
+  %8 = zext i1 %7 to i32
+  %9 = load i64, ptr %l2
+  %10 = mul i64 %9, -3
+  %11 = call i64 @llvm.ctlz.i64(i64 %10, i1 false)
+  %12 = trunc i64 %11 to i32
+  %13 = add i32 %8, %12
+  %14 = add i32 %6, %13
+  ret i32 %14
 }

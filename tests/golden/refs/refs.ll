@@ -26,12 +26,12 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load ptr, ptr %l0
-  %v2 = icmp eq ptr %v1, null
-  %v3 = zext i1 %v2 to i32
-  %v4 = getelementptr inbounds i8, ptr %vm24, i64 0
-  %v5 = load i32, ptr %l1
-  %v6 = icmp ne i32 %v5, 0
-  %v7 = select i1 %v6, ptr %v4, ptr null
-  ret ptr %v7
+  %1 = load ptr, ptr %l0
+  %2 = icmp eq ptr %1, null
+  %3 = zext i1 %2 to i32
+  %4 = getelementptr inbounds i8, ptr %vm24, i64 0
+  %5 = load i32, ptr %l1
+  %6 = icmp ne i32 %5, 0
+  %7 = select i1 %6, ptr %4, ptr null
+  ret ptr %7
 }

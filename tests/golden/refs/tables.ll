@@ -24,18 +24,16 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = call ptr @wasabi_rt_table_get(ptr %vmctx, i32 0, i32 0)
-  call void @wasabi_rt_table_set(ptr %vmctx, i32 0, i32 %v1, ptr %v2)
-  %v3 = load ptr, ptr %l1
-  call void @wasabi_rt_table_fill(ptr %vmctx, i32 1, i32 0, ptr %v3, i32 1)
+  %1 = load i32, ptr %l0
+  %2 = call ptr @wasabi_rt_table_get(ptr %vmctx, i32 0, i32 0)
+  call void @wasabi_rt_table_set(ptr %vmctx, i32 0, i32 %1, ptr %2)
+  %3 = load ptr, ptr %l1
+  call void @wasabi_rt_table_fill(ptr %vmctx, i32 1, i32 0, ptr %3, i32 1)
   call void @wasabi_rt_table_copy(ptr %vmctx, i32 0, i32 0, i32 0, i32 1, i32 1)
   call void @wasabi_rt_table_init(ptr %vmctx, i32 0, i32 0, i32 0, i32 0, i32 1)
   call void @wasabi_rt_elem_drop(ptr %vmctx, i32 0)
-  %v4 = call i32 @wasabi_rt_table_size(ptr %vmctx, i32 0)
-  %v5 = load ptr, ptr %l1
-  %v6 = load i32, ptr %l0
-  %v7 = call i32 @wasabi_rt_table_grow(ptr %vmctx, i32 1, ptr %v5, i32 %v6)
-  %v8 = add i32 %v4, %v7
-  ret i32 %v8
+  %4 = call i32 @wasabi_rt_table_size(ptr %vmctx, i32 0)
+  %5 = call i32 @wasabi_rt_table_grow(ptr %vmctx, i32 1, ptr %3, i32 %1)
+  %6 = add i32 %4, %5
+  ret i32 %6
 }

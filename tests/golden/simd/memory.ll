@@ -12,28 +12,25 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %l0
-  %v2 = load i32, ptr %l0
-  %v3 = zext i32 %v2 to i64
-  %v4 = getelementptr i8, ptr %vm0, i64 %v3
-  %v5 = load volatile <2 x i64>, ptr %v4, align 1
-  %v6 = zext i32 %v1 to i64
-  %v7 = add nuw nsw i64 %v6, 16
-  %v8 = getelementptr i8, ptr %vm0, i64 %v7
-  store volatile <2 x i64> %v5, ptr %v8, align 1
-  %v9 = load i32, ptr %l0
-  %v10 = load i32, ptr %l0
-  %v11 = zext i32 %v10 to i64
-  %v12 = getelementptr i8, ptr %vm0, i64 %v11
-  %v13 = load volatile i8, ptr %v12, align 1
-  %v14 = insertelement <16 x i8> poison, i8 %v13, i64 0
-  %v15 = shufflevector <16 x i8> %v14, <16 x i8> poison, <16 x i32> zeroinitializer
-  %v16 = bitcast <16 x i8> %v15 to <2 x i64>
-  %v17 = bitcast <2 x i64> %v16 to <4 x i32>
-  %v18 = zext i32 %v9 to i64
-  %v19 = getelementptr i8, ptr %vm0, i64 %v18
-  %v20 = load volatile i32, ptr %v19, align 1
-  %v21 = insertelement <4 x i32> %v17, i32 %v20, i64 2
-  %v22 = bitcast <4 x i32> %v21 to <2 x i64>
-  ret <2 x i64> %v22
+  %1 = load i32, ptr %l0
+  %2 = zext i32 %1 to i64
+  %3 = getelementptr i8, ptr %vm0, i64 %2
+  %4 = load volatile <2 x i64>, ptr %3, align 1
+  %5 = zext i32 %1 to i64
+  %6 = add nuw nsw i64 %5, 16
+  %7 = getelementptr i8, ptr %vm0, i64 %6
+  store volatile <2 x i64> %4, ptr %7, align 1
+  %8 = zext i32 %1 to i64
+  %9 = getelementptr i8, ptr %vm0, i64 %8
+  %10 = load volatile i8, ptr %9, align 1
+  %11 = insertelement <16 x i8> poison, i8 %10, i64 0
+  %12 = shufflevector <16 x i8> %11, <16 x i8> poison, <16 x i32> zeroinitializer
+  %13 = bitcast <16 x i8> %12 to <2 x i64>
+  %14 = bitcast <2 x i64> %13 to <4 x i32>
+  %15 = zext i32 %1 to i64
+  %16 = getelementptr i8, ptr %vm0, i64 %15
+  %17 = load volatile i32, ptr %16, align 1
+  %18 = insertelement <4 x i32> %14, i32 %17, i64 2
+  %19 = bitcast <4 x i32> %18 to <2 x i64>
+  ret <2 x i64> %19
 }

@@ -16,9 +16,9 @@ stack.slow:
   call void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
-  %v1 = load i32, ptr %g0, !invariant.load !1
-  %v2 = zext i32 %v1 to i64
-  store i64 %v2, ptr %g1
-  %v3 = load float, ptr %g2, !invariant.load !1
-  ret float %v3
+  %1 = load i32, ptr %g0, !invariant.load !1
+  %2 = zext i32 %1 to i64
+  store i64 %2, ptr %g1
+  %3 = load float, ptr %g2, !invariant.load !1
+  ret float %3
 }

@@ -21,11 +21,10 @@ stack.slow:
   br label %body
 body:
   store i32 3, ptr %l0
-  %v1 = sext i32 3 to i64
-  store i64 %v1, ptr %l2
-  %v2 = load float, ptr %l1
-  %v3 = fpext float %v2 to double
-  store double %v3, ptr %l3
-  %v4 = load double, ptr %l3
-  ret double %v4
+  %1 = sext i32 3 to i64
+  store i64 %1, ptr %l2
+  %2 = load float, ptr %l1
+  %3 = fpext float %2 to double
+  store double %3, ptr %l3
+  ret double %3
 }

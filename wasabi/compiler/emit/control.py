@@ -24,10 +24,12 @@ def loop(t, blocktype, op):
     t.start_block(frame.label)
     frame.phi_slot = len(t.lines)
     t.lines.append("")                              # the header phis, filled at `end`
-    # every iteration passes the header: Ctrl-C, interrupts and deadlines stop loops here
-    after_poll = t.new_label()
-    t.lines.extend(t.poll_lines(after_poll))
-    t.start_block(after_poll)
+    if t.m.loop_polls:
+        # every iteration passes the header: Ctrl-C, interrupts and deadlines stop
+        # loops here (elsewhere a signal stops them: no code, no extra block)
+        after_poll = t.new_label()
+        t.lines.extend(t.poll_lines(after_poll))
+        t.start_block(after_poll)
     t.lines.extend(t.count_lines(1))               # PGO: loop iterations
     t.loop_entry(frame)                             # PGO: entries into optimised code
     frame.phi_names = [t.new() for _ in frame.params]
@@ -43,6 +45,9 @@ def if_(t, blocktype, op):
     frame.else_label = t.new_label()
     then_label = t.new_label()
     prof = two_way(t, cond)                         # PGO: counted, or its weights
+    # without an `else` the false edge goes straight to the end label: `end`
+    # rewrites this branch (no empty else block)
+    frame.branch_slot = (len(t.lines), t.cur, cond, then_label, prof)
     t.emit(f"br i1 {cond}, label %{then_label}, label %{frame.else_label}{prof}")
     t.start_block(then_label)
 
@@ -75,10 +80,11 @@ def end(t, imm, op):
     if not t.dead:
         t.emit(f"br label %{t.branch_edge(frame)}")
     if frame.kind == IF and not frame.has_else:
-        # the missing else passes the if's parameters through (params == results)
-        t.start_block(frame.else_label)
-        frame.incoming.append((frame.else_label, frame.entry_values))
-        t.emit(f"br label %{frame.label}")
+        # the missing else passes the if's parameters through (params == results):
+        # the `if`'s false edge goes to the end label
+        slot, pred, cond, then_label, prof = frame.branch_slot
+        t.lines[slot] = f"  br i1 {cond}, label %{then_label}, label %{frame.label}{prof}"
+        frame.incoming.append((pred, frame.entry_values))
     del t.stack[frame.height:]
     if not frame.incoming:
         t.dead = True                               # nothing reaches the end label

@@ -17,7 +17,6 @@ Two bounds modes (CompileOptions.bounds):
 """
 from ...abi.traps import TRAP_OOB_MEMORY
 from ...abi.vmctx import MEMORY_BASE, MEMORY_SIZE, VMCTX_MEM_BASE, VMCTX_MEMORY
-from .numeric import is_literal
 
 # name -> (access type, bytes, extension to the value type or None)
 LOADS = {
@@ -54,12 +53,18 @@ def _explicit_state(t):
 
 def effective_pointer(t, offset, size):
     """Pop an i32 address and return a pointer to the accessed bytes (bounds per mode)."""
-    addr = t.pop_value()
-    if is_literal(addr):
+    addr = t.stack.pop()[0]
+    if addr[0] != "%":                      # a literal (is_literal, inline: every access)
         ea = str((int(addr) & 0xFFFFFFFF) + offset)
     else:
         ea = t.inst(f"zext i32 {addr} to i64")
         if offset:
+            if t.m.bounds == "guard" and t.m.tier == "T0":
+                # T0's instruction selector folds a constant GEP on a GEP into the
+                # access's displacement, not an add: one instruction less
+                base = t.inst(f"getelementptr i8, ptr {t.vmctx_ptr(VMCTX_MEM_BASE)}, "
+                              f"i64 {ea}")
+                return t.inst(f"getelementptr i8, ptr {base}, i64 {offset}")
             ea = t.inst(f"add nuw nsw i64 {ea}, {offset}")
     if t.m.bounds == "guard":
         base = t.vmctx_ptr(VMCTX_MEM_BASE)
@@ -90,7 +95,7 @@ def _load(value_type, access, size, extend):
         value = load(t, access, effective_pointer(t, memarg[1], size))
         if extend:
             value = t.inst(f"{extend} {access} {value} to {value_type}")
-        t.push(value, value_type)
+        t.stack.append((value, value_type))
     return h
 
 

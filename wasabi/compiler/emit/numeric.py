@@ -38,7 +38,7 @@ def call_intrinsic(t, name, ret, params, args):
 # -- constants ------------------------------------------------------------------------
 
 def i32_const_(t, value, op):
-    t.push(i32_const(value), "i32")
+    t.stack.append((i32_const(value), "i32"))
 
 
 def i64_const_(t, value, op):
@@ -57,23 +57,30 @@ def f64_const_(t, bits, op):
 
 def _eqz(ty):
     def h(t, imm, op):
-        t.push_bool(t.inst(f"icmp eq {ty} {t.pop_value()}, 0"))
+        value = t.pop_value()
+        i1 = t.i1.get(value)
+        if i1 is not None:          # the eqz of a comparison: its i1 negated (no zext, cmp)
+            t.push_bool(t.inst(f"xor i1 {i1}, true"))
+            return
+        t.push_bool(t.inst(f"icmp eq {ty} {value}, 0"))
     return h
 
 
 def _compare(ty, text):
     def h(t, imm, op):
-        b = t.pop_value()
-        a = t.pop_value()
+        stack = t.stack                 # (the stack directly: these are the commonest)
+        b = stack.pop()[0]
+        a = stack.pop()[0]
         t.push_bool(t.inst(f"{text} {ty} {a}, {b}"))
     return h
 
 
 def _int_plain(ty, instr):
     def h(t, imm, op):
-        b = t.pop_value()
-        a = t.pop_value()
-        t.push(t.inst(f"{instr} {ty} {a}, {b}"), ty)
+        stack = t.stack
+        b = stack.pop()[0]
+        a = stack.pop()[0]
+        stack.append((t.inst(f"{instr} {ty} {a}, {b}"), ty))
     return h
 
 

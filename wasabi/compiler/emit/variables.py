@@ -6,18 +6,26 @@ from ..irnames import MD_INVARIANT
 
 
 def local_get(t, index, op):
+    # within a basic block a local's value is known after its first load or store
+    # (t.local_values, reset by start_block): no second load. SROA would remove it
+    # at T1; at T0 it is one instruction less to parse, select and run.
     ty = t.local_types[index]
-    t.push(t.inst(f"load {ty}, ptr %l{index}"), ty)
+    value = t.local_values.get(index)
+    if value is None:
+        value = t.local_values[index] = t.inst(f"load {ty}, ptr %l{index}")
+    t.stack.append((value, ty))
 
 
 def local_set(t, index, op):
-    value, ty = t.pop()
-    t.emit(f"store {ty} {value}, ptr %l{index}")
+    value, ty = t.stack.pop()
+    t.lines.append(f"  store {ty} {value}, ptr %l{index}")
+    t.local_values[index] = value
 
 
 def local_tee(t, index, op):
     value, ty = t.stack[-1]
     t.emit(f"store {ty} {value}, ptr %l{index}")
+    t.local_values[index] = value
 
 
 def _global_cell(t, index):
