@@ -630,7 +630,14 @@ cdef class _ModuleDecoder:
             exports=tuple(self.exports), start=self.start, elems=tuple(self.elems),
             datas=tuple(self.datas), data_count=self.data_count,
             customs=tuple(self.customs),
-            names=None)          # decoded when first asked for (ModuleDesc.names)
+            names=self.deferred_names())
+
+    cdef object deferred_names(self):
+        """The first `name` custom section, decoded when first asked for."""
+        for custom in self.customs:
+            if custom.name == "name":
+                return _DeferredNames(custom.data)
+        return None
 
 
 def decode_module(bytes data not None):

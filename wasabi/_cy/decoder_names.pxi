@@ -2,16 +2,21 @@
 # names (1) and local names (2). The section is advisory: a malformed one is ignored and
 # the module stays valid, so decode errors inside it become an empty NameMap.
 
-def decode_name_section(bytes payload not None):
-    """The NameMap of a `name` custom section's payload (an empty one when malformed).
-    ModuleDesc.names calls it on first use: most loads never need the names."""
-    if _NameMap is None:
-        _load_classes()
-    cdef _Cursor c = _Cursor(payload, 0, len(payload))
-    try:
-        return _read_name_subsections(c)
-    except _CompileError:
-        return _NameMap()
+@cython.final
+cdef class _DeferredNames:
+    """The NameMap of a `name` custom section's payload (an empty one when malformed),
+    made when ModuleDesc.names is first asked for: most loads never need the names."""
+    cdef bytes payload
+
+    def __cinit__(self, bytes payload not None):
+        self.payload = payload
+
+    def __call__(self):
+        cdef _Cursor c = _Cursor(self.payload, 0, len(self.payload))
+        try:
+            return _read_name_subsections(c)
+        except _CompileError:
+            return _NameMap()
 
 
 cdef object _read_name_subsections(_Cursor c):

@@ -104,9 +104,9 @@ _DERIVED_FIELDS = ("func_type_indices", "all_tables", "all_memories", "all_globa
 class ModuleDesc:
     """A decoded module (immutable). The derived fields: `func_type_indices` (every
     function's type index, imports first), `all_tables`, `all_memories`, `all_globals`
-    (GlobalType per global) and the `num_imported_*` counts. `names` (a NameMap) is
-    decoded from the first `name` custom section when first asked for, unless given:
-    a cached module's load never needs it (0.5 ms for 4,000 function names)."""
+    (GlobalType per global) and the `num_imported_*` counts. `names` (a NameMap) may
+    be given as a function that makes it: the decoder's decodes the `name` section when
+    first asked for (a cached module's load never needs the names)."""
     __slots__ = _STORED_FIELDS + _DERIVED_FIELDS
 
     def __init__(self, data, types=(), imports=(), funcs=(), tables=(), memories=(),
@@ -120,12 +120,11 @@ class ModuleDesc:
 
     @property
     def names(self):
-        if self._names is None:
-            from .. import _ext
-            found = [c.data for c in self.customs if c.name == "name"][:1]
-            object.__setattr__(self, "_names", _ext.decode_name_section(bytes(found[0]))
-                               if found else NameMap())
-        return self._names
+        names = self._names
+        if not isinstance(names, NameMap):      # None, or the decoder's deferred decode
+            names = NameMap() if names is None else names()
+            object.__setattr__(self, "_names", names)
+        return names
 
     def _derive(self):
         ftypes, tables, mems, globs = [], [], [], []
