@@ -32,11 +32,12 @@ def _next_library_name():
 
 
 def verifies(tier):
-    """Whether emit_object runs LLVM's verifier on the IR of `tier`: T1 and O2 always;
-    T0, whose point is compile time, only under WASABI_VERIFY_IR=1 (the verifier was 8%
-    of a T0 compile of sqlite3.wasm). The test suites set it (tests/conftest.py,
-    tests/fuzz_exec.py), so the IR the translator makes for T0 is verified there."""
-    return tier != "T0" or _os.environ.get("WASABI_VERIFY_IR") == "1"
+    """Whether emit_object runs LLVM's verifier on the IR of `tier`: always, unless
+    WASABI_VERIFY_IR=0 for T0 (the verifier is 8% of a T0 compile of sqlite3.wasm).
+    On by default because it is what turns a translator bug into an exception: LLVM
+    given invalid IR may abort the process (this llvmlite has assertions on). The
+    test suites set WASABI_VERIFY_IR=1 (tests/conftest.py, tests/fuzz_exec.py)."""
+    return tier != "T0" or _os.environ.get("WASABI_VERIFY_IR") != "0"
 
 
 def emit_object(ir_text, tier, passes=True):
