@@ -461,3 +461,18 @@ def test_every_truncation_and_byte_flip_fails_cleanly():
                 decode_module(mutated)
             except CompileError:
                 pass
+
+
+def test_a_module_description_pickles_and_copies():
+    """With a name section and without (NameMap's shared empty maps), and its names then
+    as decoded."""
+    import copy
+    import pickle
+    import wasabi
+    for wat in ('(module (func (export "f")))', '(module $m (func $named (export "f")))'):
+        desc = decode_module(wasabi.wat2wasm(wat))
+        for again in (pickle.loads(pickle.dumps(desc)), copy.deepcopy(desc)):
+            assert again.names == desc.names and again.exports == desc.exports
+            assert again.func_type_indices == desc.func_type_indices
+    with pytest.raises(TypeError):
+        decode_module(wasabi.wat2wasm('(module)')).names.funcs[0] = "x"

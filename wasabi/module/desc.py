@@ -15,7 +15,6 @@ module is imported on the first decode, which a cached load waits for, and ten
 frozen dataclasses took 7 ms to create (NamedTuples 1.5 ms); NamedTuples are also
 what the decoder builds fastest (one tuple allocation).
 """
-from types import MappingProxyType
 from typing import NamedTuple
 
 from ..binary.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE,
@@ -86,11 +85,25 @@ class CustomSection(NamedTuple):
     offset: int = 0
 
 
+class _EmptyMap(dict):
+    """The shared empty default of NameMap's maps: a dict that refuses changes and
+    pickles and copies (a MappingProxyType would not)."""
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("the maps of a NameMap are read-only")
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return _EmptyMap, ()
+
+
+_EMPTY = _EmptyMap()
+
+
 class NameMap(NamedTuple):
     """The `name` custom section, when present and well formed."""
     module: str | None = None
-    funcs: dict = MappingProxyType({})     # func index -> name
-    locals: dict = MappingProxyType({})    # func index -> {local index -> name}
+    funcs: dict = _EMPTY     # func index -> name
+    locals: dict = _EMPTY    # func index -> {local index -> name}
 
 
 _MODULE_FIELDS = ("data", "types", "imports", "funcs", "tables", "memories", "globals",
