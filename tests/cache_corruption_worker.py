@@ -19,7 +19,7 @@ WAT = """(module (memory 1) (table 2 funcref) (elem (i32.const 0) $sq $inc)
 
 
 def corruptions(good, rng, count):
-    """(what, bytes) pairs: bit flips and random bytes at many offsets, truncations,
+    """(what, bytes) pairs of `good` (a cache entry, or serialized bytes): bit flips and random bytes at many offsets, truncations,
     appended bytes, and the header's version and lengths changed."""
     for _ in range(count):
         at = rng.randrange(len(good))
@@ -37,7 +37,8 @@ def corruptions(good, rng, count):
     body = good[:-32]
     for old, new in [(b'"format": 4', b'"format": 3'), (b'"format": 4', b'"format": 5'),
                      (b'"tier": "T1"', b'"tier": "T9"'), (b'"mode": "eager"', b'"mode": "nope"'),
-                     (b'"wasm": ', b'"wasm": -'), (b'"objects": [', b'"objects": [-1, ')]:
+                     (b'"wasm": ', b'"wasm": 1'), (b'"objects": [', b'"objects": [-1, '),
+                     (b'"wasm_sha256": "', b'"wasm_sha256": "0')]:
         assert old in body, old
         changed = body.replace(old, new)
         yield f"{old!r} -> {new!r}", changed + good[-32:]
@@ -60,10 +61,12 @@ def main(cache_dir, seed, count):
         got = (exports.f(0, 5), exports.f(1, 5))
         assert got == (25, 6), f"{what}: wrong result {got}"
 
-    check(wasabi.compile(wasm, options), "first compile")
+    module = wasabi.compile(wasm, options)
+    check(module, "first compile")
     path = entry_path(wasm, options)
     good = path.read_bytes()
-    check(wasabi.Module.deserialize(store, good), "deserialize of good bytes")
+    serialized = module.serialize()
+    check(wasabi.Module.deserialize(store, serialized), "deserialize of good bytes")
     rng = random.Random(seed)
     cases = 0
     for what, data in corruptions(good, rng, count):
@@ -73,12 +76,16 @@ def main(cache_dir, seed, count):
         check(wasabi.compile(wasm, options), f"cache entry with {what}")
         # the bad entry was replaced by a good one
         assert path.read_bytes() == good, f"{what}: entry not rewritten"
+        cases += 1
+    for what, data in corruptions(serialized, rng, count):
+        if data == serialized:
+            continue
         try:
             wasabi.Module.deserialize(store, data)
         except CompileError:
             pass
         else:
-            raise AssertionError(f"deserialize accepted bytes with {what}")
+            raise AssertionError(f"deserialize accepted serialized bytes with {what}")
         cases += 1
     print(f"ok {cases}")
 

@@ -263,6 +263,27 @@ def test_cache_entry_wasm_is_compared_not_trusted(tmp_path):
     assert wasabi.runtime.instantiate(compiled.desc, compiled.code).exports.f() == 2
 
 
+def test_cache_entries_hold_the_wasm_digest_not_the_wasm(tmp_path):
+    """A hit reads 1.5 MB less for a 1.5 MB module; the entry is only for that wasm."""
+    options = Options(cache=True)
+    wasm = wasabi.wat2wasm('(module (func (export "f") (result i32) i32.const 7)'
+                           ' (data (i32.const 0) "\\ff") (memory 1))')
+    compiled = cache.compile_bytes(wasm, options, tmp_path)
+    entry = cache.entry_path(wasm, options, tmp_path).read_bytes()
+    serialized = artifact.dump(wasm, compiled, "")
+    assert wasm in serialized and wasm not in entry
+    assert len(entry) < len(serialized) - len(wasm) + 32        # a longer header at most
+    header = artifact.load(entry, wasm).header
+    assert header["wasm_omitted"] and header["wasm"] == 0
+    with pytest.raises(CompileError, match="holds the digest of its wasm but not the wasm"):
+        wasabi.Module.deserialize(wasabi.Store(), entry)
+    with pytest.raises(CompileError, match="an entry for other wasm"):
+        artifact.load(entry, wasm + b"\0")
+    hit = cache.compile_bytes(wasm, options, tmp_path)
+    assert type(hit.code).__name__ == "ImageCode"
+    assert wasabi.runtime.instantiate(hit.desc, hit.code).exports.f() == 7
+
+
 def test_import_wasabi_does_not_import_numpy():
     """numpy (about 40 ms, and OpenBLAS threads that spin a while) is imported when an
     array, a view or a ufunc is first made, not by `import wasabi`."""

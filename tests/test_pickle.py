@@ -176,6 +176,33 @@ def test_corrupt_module_pickle_is_refused(module):
         pickle.loads(bytes(data))
 
 
+
+@pytest.mark.parametrize("threaded", [False, True])
+@pytest.mark.parametrize("where", ["key matches", "other machine, cache hit",
+                                   "other machine, cache miss"])
+def test_a_pickle_whose_wasm_was_changed_is_refused(where, threaded, tmp_path, monkeypatch):
+    """The wasm's digest is checked on a thread while the code loads (artifact._Digest):
+    a wasm changed in transit (still well-formed) is refused in every path, and not
+    compiled into the cache."""
+    monkeypatch.setenv("WASABI_CACHE_DIR", str(tmp_path))
+    if threaded:
+        monkeypatch.setattr(artifact._Digest, "THREAD_MIN", 0)
+    wasm = wasabi.wat2wasm('(module (func (export "f") (result i32) i32.const 7))')
+    module = wasabi.compile(wasm, wasabi.Options(cache=where.endswith("hit")))
+    with monkeypatch.context() as patch:
+        if where.startswith("other"):
+            patch.setattr(artifact, "machine_key", lambda: "another machine")
+        data = pickle.dumps(module)
+    assert data.count(wasm) == 1 and data.count(b"\x41\x07\x0b") == 1
+    changed = data.replace(b"\x41\x07\x0b", b"\x41\x08\x0b")     # i32.const 8
+    entries = sorted(tmp_path.glob("*.wasabi"))
+    assert len(entries) == (1 if where.endswith("hit") else 0)
+    pickling.REGISTRY.clear()
+    with pytest.raises(wasabi.CompileError, match="damaged wasm"):
+        pickle.loads(changed)
+    assert sorted(tmp_path.glob("*.wasabi")) == entries      # nothing compiled into it
+    assert wasabi.instantiate(pickle.loads(data)).exports.f() == 7
+
 # ---- instances ----
 
 @pytest.mark.parametrize("how", HOWS)

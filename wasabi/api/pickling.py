@@ -112,14 +112,18 @@ def _link(payload, options):
     it, else compiled through the on-disk cache (EAGER) or afresh (the lazy modes)."""
     from ..compiler import artifact, cache, modes
     from ..validate import parse
-    loaded = artifact.load(payload)
+    # the wasm's digest is computed on a thread while its code is read and decoded;
+    # link and the cache check it before the module is used or compiled
+    loaded = artifact.load(payload, defer_wasm_check=True)
     compiled = artifact.link(loaded)
     if compiled is None:
         if modes.strategy(options.mode).cached:
             compiled = cache.compile_bytes(
                 loaded.wasm, _dataclasses.replace(options, cache=True),
-                wasm_digest=bytes.fromhex(loaded.header["wasm_sha256"]))
+                wasm_digest=bytes.fromhex(loaded.header["wasm_sha256"]),
+                check_wasm=loaded.check_wasm)
         else:
+            loaded.check_wasm()
             compiled = modes.compile(parse(loaded.wasm), options)
     compiled.options = options
     return _Entry(compiled, loaded.wasm, loaded.header.get("name"))

@@ -7,7 +7,10 @@ compiler/image.py) or, when the objects hold something the image cannot express
 (or on a machine other than x86-64), the objects one after the other (one per
 part of a module compiled in parts; the header lists their lengths) for JITLink.
 digest: SHA-256 of the magic bytes, length and header; the header holds the
-SHA-256 of the wasm and of the code. Each part is checked before it is used: the
+SHA-256 of the wasm and of the code. A disk-cache entry leaves the wasm out
+(header "wasm_omitted"; "wasm" is then 0): it is named by the wasm's digest and
+loaded only for that wasm, which the caller passes in (load's `wasm`), so a hit
+reads and compares 1.5 MB less for a 1.5 MB module. Each part is checked before it is used: the
 header first, the wasm (the disk cache compares it with the wasm it was asked for
 instead of hashing it again), and the code when this machine can run it (code for
 another machine is neither checked nor used: the wasm is compiled again).
@@ -124,10 +127,10 @@ def host_fingerprint():
 
 # ---- writing ----
 
-def dump(wasm, compiled, name):
-    """The serialized bytes of a CompiledModule: its wasm, its code (an EAGER
-    module's image, or objects; LAZY and REPL modules compile again, lazily, when
-    loaded), name and mode."""
+def dump(wasm, compiled, name, with_wasm=True):
+    """The serialized bytes of a CompiledModule: its wasm (unless not `with_wasm`: a
+    cache entry), its code (an EAGER module's image, or objects; LAZY and REPL modules
+    compile again, lazily, when loaded), name and mode."""
     code_image, objects, symbols = _code_of(compiled)
     blob = code_image.blob() if code_image is not None else b""
     header = {
@@ -136,7 +139,7 @@ def dump(wasm, compiled, name):
         **compiled.code.code_options.as_dict(),
         "name": name,
         "mode": compiled.mode.value,
-        "wasm": len(wasm),
+        "wasm": len(wasm) if with_wasm else 0,
         "wasm_sha256": _hashlib.sha256(wasm).hexdigest(),
         "objects": [len(obj) for obj in objects],
         "symbols": {str(index): symbol for index, symbol in symbols.items()},
@@ -145,9 +148,11 @@ def dump(wasm, compiled, name):
     }
     code = b"".join([*objects, blob])
     header["code_sha256"] = _hashlib.sha256(code).hexdigest()
+    if not with_wasm:
+        header["wasm_omitted"] = True
     text = _json.dumps(header, sort_keys=True).encode()
     head = MAGIC + _struct.pack("<I", len(text)) + text
-    return b"".join([head, wasm, code, _hashlib.sha256(head).digest()])
+    return b"".join([head, wasm if with_wasm else b"", code, _hashlib.sha256(head).digest()])
 
 
 def _code_of(compiled):
@@ -174,9 +179,9 @@ class Loaded:
     the code when this machine can run it: image (a CodeImage) or objects, else None.
     The code's digest may still be being checked (_Digest): check_code() says."""
 
-    def __init__(self, header, wasm, image, objects, digest=None):
+    def __init__(self, header, wasm, image, objects, digest=None, wasm_digest=None):
         self.header, self.wasm, self.image, self.objects = header, wasm, image, objects
-        self._digest = digest
+        self._digest, self._wasm_digest = digest, wasm_digest
 
     @property
     def usable(self):
@@ -187,6 +192,12 @@ class Loaded:
         if self._digest is not None and not self._digest.matches():
             raise _bad("damaged code (digest mismatch)")
 
+    def check_wasm(self):
+        """CompileError unless the stored wasm's digest matched: load(defer_wasm_check=True)
+        leaves it to the caller, to be called before the wasm is trusted (link does)."""
+        if self._wasm_digest is not None and not self._wasm_digest.matches():
+            raise _bad("damaged wasm (digest mismatch)")
+
 
 class _Digest:
     """Whether the SHA-256 of `data` is `expected` (hex), computed on a thread of its own
@@ -194,9 +205,9 @@ class _Digest:
     MB, about 1.6 ms) overlaps the decode of its wasm (link)."""
     THREAD_MIN = 1 << 20
 
-    def __init__(self, data, expected):
+    def __init__(self, data, expected, threaded=True):
         self._data, self._expected, self._result, self._thread = data, expected, None, None
-        if len(data) >= self.THREAD_MIN:
+        if threaded and len(data) >= self.THREAD_MIN:
             thread = _threading.Thread(target=self._compute, name="wasabi-digest", daemon=True)
             try:
                 thread.start()
@@ -221,10 +232,13 @@ def _bad(reason):
     return CompileError(f"not a serialized wasabi module: {reason}")
 
 
-def load(data, wasm_digest=None):
+def load(data, wasm=None, wasm_digest=None, defer_wasm_check=False):
     """The Loaded artifact of `data`; CompileError for bytes that are no artifact or
-    are damaged. `wasm_digest`: the SHA-256 the caller computed of the wasm it expects
-    (the cache): the stored wasm's is then compared with it, not computed."""
+    are damaged, or that hold no wasm (a cache entry) when `wasm` is None. `wasm`: the
+    wasm the caller expects (the cache), with `wasm_digest` its SHA-256: the header's
+    digest of the wasm is then compared with it, and the stored wasm is not hashed.
+    `defer_wasm_check` (unpickling): the stored wasm is hashed on a thread of its own
+    (_Digest) while the caller goes on, and Loaded.check_wasm() says whether it matched."""
     data = bytes(data)
     if not data.startswith(MAGIC):
         raise _bad("wrong magic bytes")
@@ -241,12 +255,24 @@ def load(data, wasm_digest=None):
     wasm_end = start + length + header["wasm"]
     if wasm_end + sum(header["objects"]) + header["image_bytes"] != code_end:
         raise _bad("wrong length")
-    wasm = data[start + length:wasm_end]
-    expected = _hashlib.sha256(wasm).digest() if wasm_digest is None else wasm_digest
-    if header["wasm_sha256"] != expected.hex():
-        raise _bad("damaged wasm (digest mismatch)")
+    stored = None
+    if header["wasm_omitted"]:
+        if wasm is None:
+            raise _bad("a cache entry, which holds the digest of its wasm but not the wasm")
+        expected = wasm_digest or _hashlib.sha256(wasm).digest()
+        if header["wasm_sha256"] != expected.hex():
+            raise _bad("an entry for other wasm (digest mismatch)")
+    else:
+        wasm = data[start + length:wasm_end]
+        if wasm_digest is None:
+            stored = _Digest(wasm, header["wasm_sha256"], threaded=defer_wasm_check)
+            if not defer_wasm_check and not stored.matches():
+                raise _bad("damaged wasm (digest mismatch)")
+        elif header["wasm_sha256"] != wasm_digest.hex():
+            raise _bad("damaged wasm (digest mismatch)")
+    pending = stored if wasm_digest is None and defer_wasm_check else None
     if header["key"] != machine_key() or wasm_end == code_end:
-        return Loaded(header, wasm, None, None)         # no code for this machine
+        return Loaded(header, wasm, None, None, None, pending)     # no code for this machine
     code = memoryview(data)[wasm_end:code_end]
     digest = _Digest(code, header["code_sha256"])        # checked by link, before use
     if header["image"] is None:
@@ -254,15 +280,17 @@ def load(data, wasm_digest=None):
         for size in header["objects"]:
             objects.append(data[at:at + size])
             at += size
-        return Loaded(header, wasm, None, objects, digest)
+        return Loaded(header, wasm, None, objects, digest, pending)
     from .image import CodeImage, ImageError
     try:
         # its metadata is checked against the bytes whatever the digest turns out to be
         image = CodeImage.parse(header["image"], code[sum(header["objects"]):])
     except ImageError as exc:
         digest.matches()                # no thread left behind
+        if pending is not None:
+            pending.matches()
         raise _bad(str(exc)) from None
-    return Loaded(header, wasm, image, None, digest)
+    return Loaded(header, wasm, image, None, digest, pending)
 
 
 def _header(data, start, length):
@@ -279,10 +307,12 @@ def _header(data, start, length):
         header["code_sha256"] = str(header["code_sha256"])
         header.setdefault("key", None)
         header.setdefault("image", None)
+        header["wasm_omitted"] = header.get("wasm_omitted") is True
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise _bad(f"unreadable header ({exc})") from None
     if header.get("format") != FORMAT or header["wasm"] < 0 or header["image_bytes"] < 0 \
-            or any(size <= 0 for size in header["objects"]):
+            or any(size <= 0 for size in header["objects"]) \
+            or (header["wasm_omitted"] and header["wasm"] != 0):
         raise _bad("unknown format or wrong length")
     if mode not in MODES:
         raise _bad(f"unknown mode {mode!r}")
@@ -303,8 +333,8 @@ def restore(data, *, compile_missing=True, wasm=None, wasm_digest=None):
     instead. `wasm` and `wasm_digest` (the cache): the wasm the artifact must hold
     and its SHA-256; None when it holds other bytes. CompileError for bytes that are
     no artifact."""
-    loaded = load(data, wasm_digest)
-    if wasm is not None and loaded.wasm != wasm:
+    loaded = load(data, wasm, wasm_digest)
+    if wasm is not None and loaded.wasm is not wasm and loaded.wasm != wasm:
         return None
     compiled = link(loaded)
     if compiled is None:
@@ -322,7 +352,12 @@ def link(loaded):
     code is damaged (its digest, which load() started computing)."""
     if not loaded.usable:
         return None
-    desc = decode_module(loaded.wasm)       # while the code's digest is computed
+    try:
+        desc = decode_module(loaded.wasm)   # while the digests are computed
+    except CompileError:
+        loaded.check_wasm()                 # damaged, rather than malformed when sent
+        raise
+    loaded.check_wasm()
     loaded.check_code()
     header = loaded.header
     if loaded.image is not None:

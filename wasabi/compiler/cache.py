@@ -2,13 +2,14 @@
 
     compiled = compile_bytes(wasm, Options(cache=True))    # a CompiledModule
 
-An entry is the bytes of artifact.py (wasm, the code as a prelinked image, and the
-key of the machine the code was made for), named by a hash of the wasm bytes, the
-code options (Options.code) and that machine key, so that another wasabi, LLVM or
-CPU never finds it. A hit is the fast path of a cached program (a 1.5 MB module in
-about 10 ms, without importing llvmlite): the stored wasm is compared with the wasm
-asked for and decoded but not validated again (the entry was written after it was
-validated), and the image is mapped (compiler/image.py): no LLVM at all. A missing,
+An entry is the bytes of artifact.py (the code as a prelinked image, the key of the
+machine the code was made for, and the SHA-256 of the wasm but not the wasm itself),
+named by a hash of the wasm bytes, the code options (Options.code) and that machine
+key, so that another wasabi, LLVM or CPU never finds it. A hit is the fast path of a
+cached program (a 1.5 MB module in about 10 ms, without importing llvmlite): the
+entry's digest of the wasm is compared with the one asked for, the wasm asked for is
+decoded but not validated again (the entry was written after it was validated), and
+the image is mapped (compiler/image.py): no LLVM at all. A missing,
 unreadable, corrupt or stale entry is compiled afresh and written again, atomically
 (a temporary file renamed into place), so concurrent runs never see half an entry.
 Corrupt means anything artifact.load refuses: its digest over header and code is
@@ -127,7 +128,7 @@ def _touch(path):
 
 def _store(path, compiled, wasm, limit):
     try:
-        write_entry(path, artifact.dump(wasm, compiled, ""), limit)
+        write_entry(path, artifact.dump(wasm, compiled, "", with_wasm=False), limit)
     except OSError:
         pass        # a read-only or full disk: the module is compiled all the same
 
@@ -230,12 +231,17 @@ def clear(directory=None):
     return removed, freed
 
 
-def compile_bytes(wasm, options, directory=None, *, wasm_digest=None):
+def compile_bytes(wasm, options, directory=None, *, wasm_digest=None, check_wasm=None):
     """A CompiledModule of `wasm` (bytes) in `options`. With options.cache, EAGER
     code comes from the cache when it holds some for this machine, else it is
     compiled and stored there; otherwise (and in the lazy modes) it is compiled.
-    `wasm_digest`: the SHA-256 of `wasm` when the caller has it already."""
+    `wasm_digest`: the SHA-256 of `wasm` when the caller has it already. With
+    `check_wasm` (unpickling), the digest `wasm` claims to have, which is being
+    checked meanwhile: check_wasm() raises CompileError unless it has; it is called
+    before `wasm` is compiled or a hit is returned."""
     wasm = bytes(wasm)
+    if check_wasm is not None and not (options.cache and modes.strategy(options.mode).cached):
+        check_wasm()
     if not options.cache or not modes.strategy(options.mode).cached:
         if options.cache and modes.strategy(options.mode).profiled:   # PGO: profile_store.py
             return modes.compile(parse(wasm), options, stored_profile=(
@@ -244,6 +250,13 @@ def compile_bytes(wasm, options, directory=None, *, wasm_digest=None):
     wasm_digest = wasm_digest or _hashlib.sha256(wasm).digest()
     path = entry_path(wasm, options, directory, wasm_digest)
     compiled = _load(path, wasm, options, wasm_digest)
+    if check_wasm is not None:
+        try:
+            check_wasm()
+        except CompileError:
+            if compiled is not None:
+                compiled.code.close()
+            raise
     if compiled is None:
         compiled = modes.compile(parse(wasm), options)
         _store(path, compiled, wasm, size_limit(options))
