@@ -10,10 +10,11 @@ digest: SHA-256 of the magic bytes, length and header; the header holds the
 SHA-256 of the wasm and of the code. A disk-cache entry leaves the wasm out
 (header "wasm_omitted"; "wasm" is then 0): it is named by the wasm's digest and
 loaded only for that wasm, which the caller passes in (load's `wasm`), so a hit
-reads and compares 1.5 MB less for a 1.5 MB module. Each part is checked before it is used: the
-header first, the wasm (the disk cache compares it with the wasm it was asked for
-instead of hashing it again), and the code when this machine can run it (code for
-another machine is neither checked nor used: the wasm is compiled again).
+reads 1.5 MB less for a 1.5 MB module. Each part is checked before it is used:
+the header first, the wasm (the disk cache compares the header's digest with the
+one it computed of the wasm it was asked for; unpickling hashes the stored wasm on
+a thread while the code loads), and the code when this machine can run it (code
+for another machine is neither checked nor used: the wasm is compiled again).
 
 So bytes damaged in any way (a bit flipped on disk, a truncated cache entry) are
 refused with a CompileError and never mapped or linked: running damaged code can
