@@ -218,6 +218,47 @@ def test_entries_at_loop_headers_keep_every_local(monkeypatch, n):
         wait_for(lambda: module.stats()["tiers"]["O2"] >= 2, seconds=5)
 
 
+
+def _baseline_ir(wat, index=0):
+    """The PGO baseline's IR of function `index` of `wat`."""
+    from wasabi.compiler.builder import BatchBuilder
+    from wasabi.compiler.profile import Profile
+    from wasabi.options import CodeOptions
+    desc = wasabi.parse(wasabi.wat2wasm(wat))
+    builder = BatchBuilder(desc, CodeOptions("T0", "guard", False, True), table_calls=True,
+                           profile=Profile(len(desc.func_type_indices)))
+    return builder.translate([index]).text
+
+
+def test_the_baseline_looks_for_loop_entries_only_where_a_build_makes_them():
+    """A look spills every local (translator.loop_entry): only the first OSR_MAX_ENTRIES
+    loops of functions of at most OSR_MAX_BODY bytes get one, as optimised builds do
+    (tiered._osr_entries): SQLite's baseline compiled 20% faster."""
+    from wasabi.compiler import translator
+    loops = "".join(f"(loop $l{i} (br_if $l{i} (i32.eqz (local.get 0))))" for i in range(7))
+    small = f'(module (func (export "f") (param i32) (local i64 f64) {loops}))'
+    assert _baseline_ir(small).count("%osr.look") == translator.OSR_MAX_ENTRIES == 4
+    padding = "(drop (i32.add (local.get 0) (i32.const 100000)))" * (translator.OSR_MAX_BODY // 8)
+    big = f'(module (func (export "f") (param i32) (local i64 f64) {loops} {padding}))'
+    assert _baseline_ir(big).count("%osr.look") == 0
+    desc = wasabi.parse(wasabi.wat2wasm(big))
+    assert translator.osr_entry_count(desc.funcs[0]) == 0     # nor does its build
+
+
+def test_background_builds_wait_for_a_worker_rather_than_build_here(monkeypatch):
+    """llvmlite runs one LLVM call at a time per process: an O2 build here would stop
+    the program's own lazy compiles for its whole length (parallel.emit_elsewhere)."""
+    from wasabi.compiler import parallel
+
+    def here(*args):
+        raise AssertionError("emitted in this process")
+    monkeypatch.setattr(parallel, "_workers", parallel._Workers())    # none idle
+    monkeypatch.setattr(parallel, "emit_object", here)
+    text = _baseline_ir(WAT)
+    obj, timings = parallel.emit_elsewhere(text, "T0")
+    assert obj[:4] == b"\x7fELF" and "codegen_seconds" in timings
+
+
 # ---- branch weights (compiler/profile.py) ----
 
 def test_branches_are_counted_in_the_baseline_and_become_weights_in_the_o2_build():

@@ -138,6 +138,11 @@ class _Workers:
         with self._lock:
             self._idle.append(worker)
 
+    def ensure_one(self):
+        """Start a worker unless one is idle (or starting)."""
+        if not self.has_idle():
+            self.start_one()
+
     def emit(self, text, tier):
         worker = None
         with self._lock:
@@ -158,14 +163,20 @@ class _Workers:
 _workers = _Workers()
 
 
+def prestart():
+    """Start a worker process unless one is idle: PGO modules call it when they are made,
+    so that their first background build finds one ready (a worker takes about a second
+    to start, importing wasabi and LLVM, on another core)."""
+    _workers.ensure_one()
+
+
 def emit_elsewhere(text, tier):
     """(object bytes, timings) of one IR text, emitted in a worker process, so that this
-    process's threads (and its GIL) are free meanwhile (PGO's background builds); in
-    this process when no worker is running yet (one is started for the next time: a
-    worker takes about a second to start) or none can run it."""
-    if not _workers.has_idle():
-        _workers.start_one()
-        return emit_object(text, tier)
+    process's threads are free meanwhile (PGO's background builds). When no worker is
+    idle, one is started and waited for; the text is emitted in this process only when
+    no worker can run it. Not here meanwhile: llvmlite runs one LLVM call at a time per
+    process, so an O2 build here would stop every lazy compile of the program's own
+    threads for its whole length (SQLite's 54 KB interpreter function: 3.5 s at O2)."""
     try:
         return _workers.emit(text, tier)
     except WorkerGone:

@@ -33,6 +33,19 @@ from .irtypes import ZERO, function_signature, llvm_type, return_type
 # PGO baseline: a loop header looks for an entry into optimised code every this many
 # iterations (a power of two)
 OSR_EVERY = 1024
+# loop entries (OSR) only into functions of at most this much wasm, and at most this
+# many per function (the first loops that allow one): each entry is a copy of the whole
+# function for LLVM to optimise (SQLite's 54 KB interpreter function, entered at each of
+# its loops, kept an O2 build busy for minutes). The baseline looks for those entries
+# only: a look spills every local, so looking everywhere made SQLite's baseline code
+# (hundreds of locals, a hundred loops per big function) twice as long to compile.
+OSR_MAX_BODY = 8 * 1024
+OSR_MAX_ENTRIES = 4
+
+
+def osr_entry_count(func):
+    """How many loop entries an optimised build of `func` (a FuncDesc) gets."""
+    return OSR_MAX_ENTRIES if func.body_end - func.body_start <= OSR_MAX_BODY else 0
 
 
 class FunctionTranslator:
@@ -369,9 +382,11 @@ class FunctionTranslator:
         empty operand stack and no parameters: the locals are then the whole state."""
         k = len(self.loop_headers)
         eligible = not frame.params and frame.height == 0 and self.fuel is None
+        entered_before = sum(label is not None for label in self.loop_headers)
         self.loop_headers.append(frame.label if eligible else None)
         profile = self.m.profile
-        if not eligible or profile is None or not profile.counting:
+        if not eligible or profile is None or not profile.counting \
+                or entered_before >= osr_entry_count(self.func):
             return
         self.osr_spills = True
         n = self.n = self.n + 1

@@ -32,9 +32,10 @@ import numpy as _np
 from ...binary.types import EXTERN_FUNC
 from ...options import CodeOptions
 from ..builder import BatchBuilder
-from .. import profile_store
+from .. import parallel, profile_store
 from ..cache import size_limit
 from ..profile import Profile, ProfileCounts
+from ..translator import osr_entry_count
 from .lazy import DEFAULT_BATCH_LIMIT, LazyCode
 
 BASELINE_TIER = "T0"
@@ -46,12 +47,7 @@ MAX_PER_TICK = 4        # builds per look, the hottest functions first
 # directly (so LLVM inlines them), at most this many functions and bytes of wasm
 BUILD_FUNCTIONS = 8
 BUILD_BODY_BYTES = 16 * 1024
-# loop entries (OSR) only into functions of at most this much wasm, and at most this
-# many per function: each entry is a copy of the whole function for LLVM to optimise
-# (SQLite's 54 KB interpreter function, entered at each of its loops, kept an O2 build
-# busy for minutes, and the next run's first call waited for it)
-OSR_MAX_BODY = 8 * 1024
-OSR_MAX_ENTRIES = 4
+# loop entries (OSR): translator.osr_entry_count says which loops of which functions
 HOTTEST_SHOWN = 10      # functions listed in stats()["hottest"]
 
 
@@ -81,6 +77,7 @@ class TieredCode(LazyCode):
         self._optimizer = BatchBuilder(desc, _with_tier(code, OPTIMIZED_TIER), table_calls=True,
                                        profile=ProfileCounts(self.profile))
         if self.table.deferred:
+            parallel.prestart()                 # for the first background build
             TIER_UP.watch(self)
 
     # ---- the tier-up thread's side ----
@@ -125,9 +122,9 @@ class TieredCode(LazyCode):
         return 1
 
     def _osr_entries(self, index):
-        """How many loop entries an optimised build of `index` gets (OSR_MAX_BODY)."""
-        func = self.desc.funcs[index - self.desc.num_imported_funcs]
-        return OSR_MAX_ENTRIES if func.body_end - func.body_start <= OSR_MAX_BODY else 0
+        """How many loop entries an optimised build of `index` gets (the baseline looks
+        for those only)."""
+        return osr_entry_count(self.desc.funcs[index - self.desc.num_imported_funcs])
 
     # ---- a profile from earlier runs (profile_store.py) ----
 
