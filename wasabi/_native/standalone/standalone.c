@@ -77,7 +77,10 @@ void wasabi_rt_gate_enter(void* callee) { (void)callee; }
 void wasabi_rt_gate_leave(void* callee) { (void)callee; }
 void wasabi_rt_poll(void* vmctx) { (void)vmctx; }
 /* nothing forces the limit here (no interrupts): a failed entry check is an overflow */
-void wasabi_rt_stack_slow(void* vmctx) {
+/* (the symbol is a register-keeping trampoline: builtins.h) */
+void wsa_stack_slow(void* vmctx);
+WASABI_REGISTER_KEEPING(wasabi_rt_stack_slow, wsa_stack_slow);
+void wsa_stack_slow(void* vmctx) {
     (void)vmctx;
     wasabi_rt_trap(TRAP_STACK_EXHAUSTED);
 }
