@@ -54,7 +54,7 @@ STACK_LIMIT_TPOFF_SYMBOL = "wasabi_stack_limit_tpoff"
 
 # builtins called with another calling convention than C's, on x86-64 Linux: the stack
 # check's slow path keeps every general-purpose register (builtins.h
-# WASABI_KEEPS_REGISTERS), so function entries save none around it
+# WASABI_REGISTER_KEEPING, an assembly trampoline), so function entries save none around it
 CALLING_CONVENTIONS = {"wasabi_rt_stack_slow": "preserve_mostcc"}
 
 
