@@ -38,6 +38,27 @@ void wasabi_rt_gate_leave(void* callee);
  * interrupt, deadline or Ctrl-C is due, else return (control.c) */
 void wasabi_rt_poll(void* vmctx);
 
+/* On x86-64 Linux compiled code calls wasabi_rt_stack_slow with LLVM's
+ * preserve_mostcc (abi/builtins.py CALLING_CONVENTIONS): it keeps every general-purpose
+ * register, so a function entry saves nothing around its cold call (a leaf function
+ * then needs no prologue: 7% of the SQLite shell's instructions). It is a trampoline
+ * (WASABI_REGISTER_KEEPING) that saves the registers C may change and calls the C
+ * function `target` (XMM registers are the caller's to save, as preserve_mostcc
+ * has it). In assembly: compilers' no_caller_saved_registers differ (clang's does
+ * not keep argument registers, gcc's refuses a body that may touch SSE). */
+#if defined(__x86_64__) && defined(__linux__)
+#define WASABI_REGISTER_KEEPING(name, target)                                       \
+    __asm__(".text\n.globl " #name "\n.type " #name ",@function\n" #name ":\n"     \
+            "push %rax\npush %rcx\npush %rdx\npush %rsi\npush %rdi\n"                \
+            "push %r8\npush %r9\npush %r10\npush %r11\n" /* 9 x 8: aligned */        \
+            "call " #target "@PLT\n"                                                  \
+            "pop %r11\npop %r10\npop %r9\npop %r8\npop %rdi\n"                       \
+            "pop %rsi\npop %rdx\npop %rcx\npop %rax\nret\n.size " #name ",.-" #name)
+#else
+#define WASABI_REGISTER_KEEPING(name, target)                                       \
+    void name(void* arg) { target(arg); }
+#endif
+
 /* a function entry's stack check failed: a real overflow traps; a limit forced
  * by control.c (an interrupt is due) is restored and vmctx polled (entry.c) */
 void wasabi_rt_stack_slow(void* vmctx);

@@ -107,7 +107,11 @@ static inline void poll_on_entry_if_hinted(VMContext* ctx) {
         wrt_force_slow_entry_here();
 }
 
-void wasabi_rt_stack_slow(void* vmctx) {
+/* wasabi_rt_stack_slow's work (builtins.h: the symbol is a register-keeping trampoline) */
+void wrt_stack_slow(void* vmctx);
+WASABI_REGISTER_KEEPING(wasabi_rt_stack_slow, wrt_stack_slow);
+
+void wrt_stack_slow(void* vmctx) {
     if ((uintptr_t)__builtin_frame_address(0) < tls_real_limit)
         wasabi_rt_trap(TRAP_STACK_EXHAUSTED);
     /* forced: put the limit back first, then read the hints, so that a hint set

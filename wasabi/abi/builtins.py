@@ -5,6 +5,9 @@ The JIT imports each symbol's address from wasabi._ext; AOT objects link the sam
 wasabi/_native/builtins.h declares them; tests/test_abi.py checks the two agree.
 Table and memory arguments are indices into the calling instance's index spaces.
 """
+import platform as _platform
+import sys as _sys
+
 
 BUILTINS = (
     # name                          ret     params                                         attrs
@@ -49,9 +52,24 @@ BY_NAME = {b[0]: b for b in BUILTINS}
 STACK_LIMIT_TPOFF_SYMBOL = "wasabi_stack_limit_tpoff"
 
 
+# builtins called with another calling convention than C's, on x86-64 Linux: the stack
+# check's slow path keeps every general-purpose register (builtins.h
+# WASABI_REGISTER_KEEPING, an assembly trampoline), so function entries save none around it
+CALLING_CONVENTIONS = {"wasabi_rt_stack_slow": "preserve_mostcc"}
+
+
+def calling_convention(name, machine=None):
+    """"<cc> " for a call of builtin `name` (and its declaration), or ""."""
+    machine = (machine or _platform.machine()).lower()
+    x86_64_linux = machine in ("x86_64", "amd64") and _sys.platform.startswith("linux")
+    cc = CALLING_CONVENTIONS.get(name) if x86_64_linux else None
+    return f"{cc} " if cc else ""
+
+
 def llvm_declarations():
     """The `declare` lines for every builtin, to prepend to a module's IR."""
     lines = []
     for name, ret, params, attrs in BUILTINS:
-        lines.append(f"declare {ret} @{name}({', '.join(params)}) {attrs}")
+        cc = calling_convention(name)
+        lines.append(f"declare {cc}{ret} @{name}({', '.join(params)}) {attrs}")
     return "\n".join(lines) + "\n"

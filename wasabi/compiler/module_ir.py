@@ -14,6 +14,7 @@ from ..abi.builtins import llvm_declarations
 from ..options import CodeOptions
 from .irtypes import llvm_types, return_type
 from .irnames import CODE_SECTION
+from .emit.calls import own_functions_only
 from .translator import FunctionTranslator, stack_check_function
 
 CODE_BEGIN = "__wasabi_code_begin"
@@ -59,6 +60,8 @@ class ModuleContext:
         # with table_calls: functions of this build that are called directly all the
         # same (PGO's optimised builds: a hot function and its callees, inlinable)
         self.direct = frozenset()
+        # call_indirect's callee is always this instance's (no gate): emit/calls.py
+        self.own_functions_only = own_functions_only(desc)
         self.fuel = code.fuel                     # fuel accounting (emit/fuel.py)
         self.interruptible = code.interruptible   # interrupt polls at function entries
         self.loop_polls = code.interruptible and LOOP_POLLS

@@ -21,7 +21,7 @@ The emitters for the opcode families live in wasabi/compiler/emit/; they call th
 small helper methods below. The class is shaped for a later move to Cython.
 """
 from ..abi import traps
-from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL
+from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL, calling_convention
 from ..abi.vmctx import VMCTX_INTERRUPT, VMCTX_STACK_LIMIT_TPOFF
 from ..binary.body import BodyReader, IMMEDIATE_READERS, skip_to_block_end
 from ..errors import CompileError
@@ -513,6 +513,7 @@ def stack_check_lines(ctx, then):
         "  %sov = icmp ult i64 %sp, %sl",
         f"  br i1 %sov, label %stack.slow, label %{then}, !prof {MD_COLD_BRANCH}",
         "stack.slow:",
-        f"  call void @wasabi_rt_stack_slow(ptr {polled})",
+        f"  call {calling_convention('wasabi_rt_stack_slow')}void "
+        f"@wasabi_rt_stack_slow(ptr {polled})",
         f"  br label %{then}"]
 

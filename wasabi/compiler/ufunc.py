@@ -160,7 +160,7 @@ OPAQUE = _re.compile(r'^(  %\S+ = call \S+ asm "", "=\w,0"\([^)]*\))$', _re.M)
 
 # the translator's entry stack check (translator.py _stack_check): its branch
 STACK_BRANCH = _re.compile(r"^  br i1 %sov, label %stack\.slow, label %(\S+), !prof \S+\n"
-                          r"stack\.slow:\n  call void @wasabi_rt_stack_slow\(ptr \S+\)\n"
+                          r"stack\.slow:\n  call (?:\w+cc )?void @wasabi_rt_stack_slow\(ptr \S+\)\n"
                           r"  br label %\S+$", _re.M)
 CALL_TARGET = _re.compile(r"\bcall\b.*?(\basm\s|@[\w.$]+\(|%[\w.]+\()")
 

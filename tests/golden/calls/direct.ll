@@ -7,7 +7,7 @@ entry:
   %sov = icmp ult i64 %sp, %sl
   br i1 %sov, label %stack.slow, label %body, !prof !2
 stack.slow:
-  call void @wasabi_rt_stack_slow(ptr %vmctx)
+  call preserve_mostcc void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %1 = load i32, ptr %l0
@@ -26,7 +26,7 @@ entry:
   %sov = icmp ult i64 %sp, %sl
   br i1 %sov, label %stack.slow, label %body, !prof !2
 stack.slow:
-  call void @wasabi_rt_stack_slow(ptr %vmctx)
+  call preserve_mostcc void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %1 = load i32, ptr %l0

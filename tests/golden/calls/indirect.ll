@@ -7,7 +7,7 @@ entry:
   %sov = icmp ult i64 %sp, %sl
   br i1 %sov, label %stack.slow, label %body, !prof !2
 stack.slow:
-  call void @wasabi_rt_stack_slow(ptr %vmctx)
+  call preserve_mostcc void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %1 = load i32, ptr %l0
@@ -32,7 +32,7 @@ entry:
   %sov = icmp ult i64 %sp, %sl
   br i1 %sov, label %stack.slow, label %body, !prof !2
 stack.slow:
-  call void @wasabi_rt_stack_slow(ptr %vmctx)
+  call preserve_mostcc void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %1 = load i32, ptr %l0
@@ -58,21 +58,8 @@ L13:
   br i1 %16, label %trap9, label %L17, !prof !2
 L17:
   %18 = load ptr, ptr %10
-  %19 = getelementptr inbounds i8, ptr %10, i64 8
-  %20 = load ptr, ptr %19
-  %21 = icmp ne ptr %20, %vmctx
-  br i1 %21, label %L22, label %L23
-L22:
-  call void @wasabi_rt_gate_enter(ptr %20)
-  br label %L23
-L23:
-  %24 = notail call i32 %18(ptr %20, i32 %1)
-  br i1 %21, label %L25, label %L26
-L25:
-  call void @wasabi_rt_gate_leave(ptr %20)
-  br label %L26
-L26:
-  ret i32 %24
+  %19 = notail call i32 %18(ptr %vmctx, i32 %1)
+  ret i32 %19
 trap7:
   call void @wasabi_rt_trap(i32 7)
   unreachable

@@ -7,7 +7,7 @@ entry:
   %sov = icmp ult i64 %sp, %sl
   br i1 %sov, label %stack.slow, label %body, !prof !2
 stack.slow:
-  call void @wasabi_rt_stack_slow(ptr %vmctx)
+  call preserve_mostcc void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %1 = load i32, ptr %l0
@@ -25,25 +25,12 @@ entry:
   %sov = icmp ult i64 %sp, %sl
   br i1 %sov, label %stack.slow, label %body, !prof !2
 stack.slow:
-  call void @wasabi_rt_stack_slow(ptr %vmctx)
+  call preserve_mostcc void @wasabi_rt_stack_slow(ptr %vmctx)
   br label %body
 body:
   %1 = load i32, ptr %l0
   %2 = getelementptr inbounds i8, ptr %vm24, i64 0
   %3 = load ptr, ptr %2
-  %4 = getelementptr inbounds i8, ptr %2, i64 8
-  %5 = load ptr, ptr %4
-  %6 = icmp ne ptr %5, %vmctx
-  br i1 %6, label %L7, label %L8
-L7:
-  call void @wasabi_rt_gate_enter(ptr %5)
-  br label %L8
-L8:
-  %9 = notail call i32 %3(ptr %5, i32 %1)
-  br i1 %6, label %L10, label %L11
-L10:
-  call void @wasabi_rt_gate_leave(ptr %5)
-  br label %L11
-L11:
-  ret i32 %9
+  %4 = notail call i32 %3(ptr %vmctx, i32 %1)
+  ret i32 %4
 }

@@ -28,6 +28,9 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,7 +80,10 @@ void wasabi_rt_gate_enter(void* callee) { (void)callee; }
 void wasabi_rt_gate_leave(void* callee) { (void)callee; }
 void wasabi_rt_poll(void* vmctx) { (void)vmctx; }
 /* nothing forces the limit here (no interrupts): a failed entry check is an overflow */
-void wasabi_rt_stack_slow(void* vmctx) {
+/* (the symbol is a register-keeping trampoline: builtins.h) */
+void wsa_stack_slow(void* vmctx);
+WASABI_REGISTER_KEEPING(wasabi_rt_stack_slow, wsa_stack_slow);
+void wsa_stack_slow(void* vmctx) {
     (void)vmctx;
     wasabi_rt_trap(TRAP_STACK_EXHAUSTED);
 }
@@ -88,17 +94,42 @@ void wasabi_rt_host_call(void* hostrec, void* slots) {
 
 /* ---- the thread: stack bounds, the limit compiled code reads, an altstack ---- */
 
+/* The lowest address of the main thread's stack as glibc's pthread_getattr_np gives
+ * it (the top of the stack mapping minus RLIMIT_STACK), without its parse of
+ * /proc/self/maps (70 us of a 0.5 ms hello-world). The top comes from the kernel's
+ * layout: execve copies the program's file name (AT_EXECFN) first, ending a pointer
+ * below the top. 0 where that cannot be had (no AT_EXECFN, no finite limit, a
+ * thread other than the main one, a top that is not above the stack pointer). */
+static uintptr_t main_stack_low(void) {
+    if (getpid() != (pid_t)syscall(SYS_gettid))
+        return 0;
+    const char* execfn = (const char*)getauxval(AT_EXECFN);
+    struct rlimit limit;
+    if (!execfn || getrlimit(RLIMIT_STACK, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return 0;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t top = ((uintptr_t)execfn + strlen(execfn) + 1 + page - 1) & ~(page - 1);
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t size = (uintptr_t)limit.rlim_cur & ~(page - 1);
+    if (top <= here || size <= top - here)
+        return 0;
+    return top - size;
+}
+
 int wsa_thread_prepare(void) {
     if (tls_prepared)
         return 0;
-    pthread_attr_t attr;
-    void* addr = NULL;
-    size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return -1;
-    pthread_attr_getstack(&attr, &addr, &size);
-    pthread_attr_destroy(&attr);
-    tls_stack_low = (uintptr_t)addr;
+    tls_stack_low = main_stack_low();
+    if (!tls_stack_low) {
+        pthread_attr_t attr;
+        void* addr = NULL;
+        size_t size = 0;
+        if (pthread_getattr_np(pthread_self(), &attr) != 0)
+            return -1;
+        pthread_attr_getstack(&attr, &addr, &size);
+        pthread_attr_destroy(&attr);
+        tls_stack_low = (uintptr_t)addr;
+    }
     uintptr_t limit = tls_stack_low + STACK_MARGIN;
     __asm__ volatile("movq %0, %%fs:0x70" : : "r"(limit) : "memory");
     if (wrt_altstack_ensure() != 0)
