@@ -75,3 +75,24 @@ def test_a_foreign_function_set_into_an_exported_table_runs_in_its_instance(tier
     a.exports.t.set(1, b.exports.peek)
     assert a.exports.pick(0) == 1
     assert a.exports.pick(1) == 42
+
+
+REPL_LIVE = '''(module
+  (global $a (export "a") (mut i32) (i32.const 100))
+  (global $b (export "b") (mut i32) (i32.const 7))
+  (table 1 funcref) (elem (i32.const 0) $f)
+  (type $t (func (result i32)))
+  (func $f (export "f") (result i32) (i32.const 1))
+  (func (export "direct") (result i32) (call $f))
+  (func (export "indirect") (result i32) (call_indirect (type $t) (i32.const 0))))'''
+
+
+def test_a_function_a_repl_cell_redefined_runs_in_the_cells_vmctx():
+    """A cell's redefinition points the live instance's record (and so its table entry)
+    at the cell's function, which runs in the cell's VMContext: the live code must call
+    it with the record's vmctx, not its own (its global 0 is `a`, the cell's is `b`)."""
+    live = wasabi.instantiate(wasabi.compile(REPL_LIVE, wasabi.Options(mode=wasabi.Mode.REPL)))
+    assert (live.exports.direct(), live.exports.indirect()) == (1, 1)
+    live.add_function('''(module (import "" "b" (global $b (mut i32)))
+                          (func (export "f") (result i32) (global.get $b)))''')
+    assert (live.exports.f(), live.exports.direct(), live.exports.indirect()) == (7, 7, 7)

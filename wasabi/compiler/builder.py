@@ -41,12 +41,14 @@ class BatchBuilder:
     callee's vmctx->funcs record (LAZY, REPL: code compiled or swapped in later is
     reached), else calls within the module are direct."""
 
-    def __init__(self, desc, options=None, *, table_calls=False, profile=None):
+    def __init__(self, desc, options=None, *, table_calls=False, profile=None,
+                 foreign_records=False):
         self.desc = desc
         self.code = CodeOptions.of(options)
         self.tier = self.code.tier
         self.table_calls = table_calls
         self.profile = profile          # PGO: counters to increment, or counts to use
+        self.foreign_records = foreign_records      # REPL: see ModuleContext
         tm = target_machine(self.tier)
         self._triple, self._datalayout = tm.triple, str(tm.target_data)
 
@@ -56,7 +58,8 @@ class BatchBuilder:
         """The IR module of defined functions `indices` (None: all) as `part`."""
         return translate_module(self.desc, self.code, indices, triple=self._triple,
                                 datalayout=self._datalayout, table_calls=self.table_calls,
-                                part=part, profile=self.profile)
+                                part=part, profile=self.profile,
+                                foreign_records=self.foreign_records)
 
     def parts(self, jobs):
         """Translators of the whole module in parts (parallel.partition), for build."""
@@ -129,7 +132,8 @@ class BatchBuilder:
                         _time.perf_counter() - start, osr_symbols)
 
     def _context(self):
-        return ModuleContext(self.desc, self.code, self.table_calls, self.profile)
+        return ModuleContext(self.desc, self.code, self.table_calls, self.profile,
+                             foreign_records=self.foreign_records)
 
     # ---- optimise, emit, link ----
 

@@ -49,7 +49,7 @@ class ModuleContext:
     """What every function translator needs to know about its module."""
 
     def __init__(self, desc, code=None, table_calls=False, profile=None,
-                 segment_stack_check=None):
+                 segment_stack_check=None, foreign_records=False):
         code = CodeOptions.of(code)
         self.desc = desc
         self.bounds = code.bounds
@@ -60,8 +60,11 @@ class ModuleContext:
         # with table_calls: functions of this build that are called directly all the
         # same (PGO's optimised builds: a hot function and its callees, inlinable)
         self.direct = frozenset()
+        # REPL: a defined function's record may be pointed at a cell's function, which
+        # runs in the cell's VMContext (runtime/cells.py): its record's vmctx is used
+        self.foreign_records = foreign_records
         # call_indirect's callee is always this instance's (no gate): emit/calls.py
-        self.own_functions_only = own_functions_only(desc)
+        self.own_functions_only = not foreign_records and own_functions_only(desc)
         self.fuel = code.fuel                     # fuel accounting (emit/fuel.py)
         self.interruptible = code.interruptible   # interrupt polls at function entries
         self.loop_polls = code.interruptible and LOOP_POLLS
@@ -138,12 +141,13 @@ class ModuleIR:
 
 
 def translate_module(desc, code=None, func_indices=None, triple="", datalayout="",
-                     table_calls=False, part=0, profile=None, segment_stack_check=None):
+                     table_calls=False, part=0, profile=None, segment_stack_check=None,
+                     foreign_records=False):
     """Translate the defined functions (all, or `func_indices`) into one IR module with
     the CodeOptions `code` (`part`: which code markers it gets, see code_markers;
-    `segment_stack_check`: see ModuleContext)."""
+    `segment_stack_check`, `foreign_records`: see ModuleContext)."""
     start = _time.perf_counter()
-    ctx = ModuleContext(desc, code, table_calls, profile, segment_stack_check)
+    ctx = ModuleContext(desc, code, table_calls, profile, segment_stack_check, foreign_records)
     first = desc.num_imported_funcs
     funcs = desc.funcs if func_indices is None else [desc.funcs[i - first] for i in func_indices]
     bodies = []

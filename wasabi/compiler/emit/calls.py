@@ -15,7 +15,9 @@ instance) enters the callee instance's gate around the call (wasabi_rt_gate_ente
 leave): one thread at a time in an instance, however it is reached. A callee
 in the same instance costs one compare, unless it is known to be in the same
 instance: a defined function called through its record, and call_indirect in a
-module whose tables can hold only its own functions (own_functions_only). There
+module whose tables can hold only its own functions (own_functions_only), except
+in REPL modules, whose records a cell may point at its own function in its own
+VMContext (ModuleContext.foreign_records, runtime/cells.py). There
 the callee's vmctx is the caller's: no compare, no gate, no second call path (the
 compare and the two paths were 3% of the instructions of the SQLite shell).
 """
@@ -107,7 +109,7 @@ def call(t, func_index, op):
         funcs = t.vmctx_ptr(VMCTX_FUNCS)
         record = t.inst(f"getelementptr inbounds i8, ptr {funcs}, "
                         f"i64 {func_index * FUNC_RECORD_SIZE}")
-        if func_index < t.m.num_imported_funcs:
+        if func_index < t.m.num_imported_funcs or t.m.foreign_records:
             code, callee_vmctx = record_code_and_vmctx(t, record)
         else:               # a defined function's record holds this instance's vmctx
             code, callee_vmctx = t.inst(f"load ptr, ptr {record}"), "%vmctx"

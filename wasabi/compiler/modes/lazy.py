@@ -48,7 +48,7 @@ class LazyCode(Code):
         self.batch_limit = max(1, int(batch_limit))
         # code_options: what the code is built with, when not options.code (PGO's baseline)
         self._builder = BatchBuilder(desc, code_options or options, table_calls=True,
-                                     profile=profile)
+                                     profile=profile, foreign_records=mode == "repl")
         self._library = JitLibrary()
         self._compile_lock = _threading.Lock()      # one compile at a time, never twice
         self._counters = {"functions_compiled": 0, "batches": 0, "compile_errors": 0,
