@@ -256,7 +256,7 @@ def load(data, wasm=None, wasm_digest=None, defer_wasm_check=False):
     wasm_end = start + length + header["wasm"]
     if wasm_end + sum(header["objects"]) + header["image_bytes"] != code_end:
         raise _bad("wrong length")
-    stored = None
+    pending = None          # the stored wasm's digest, when its check is deferred
     if header["wasm_omitted"]:
         if wasm is None:
             raise _bad("a cache entry, which holds the digest of its wasm but not the wasm")
@@ -267,11 +267,12 @@ def load(data, wasm=None, wasm_digest=None, defer_wasm_check=False):
         wasm = data[start + length:wasm_end]
         if wasm_digest is None:
             stored = _Digest(wasm, header["wasm_sha256"], threaded=defer_wasm_check)
-            if not defer_wasm_check and not stored.matches():
+            if defer_wasm_check:
+                pending = stored
+            elif not stored.matches():
                 raise _bad("damaged wasm (digest mismatch)")
         elif header["wasm_sha256"] != wasm_digest.hex():
             raise _bad("damaged wasm (digest mismatch)")
-    pending = stored if wasm_digest is None and defer_wasm_check else None
     if header["key"] != machine_key() or wasm_end == code_end:
         return Loaded(header, wasm, None, None, None, pending)     # no code for this machine
     code = memoryview(data)[wasm_end:code_end]
