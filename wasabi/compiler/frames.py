@@ -10,7 +10,7 @@ class Frame:
     """One entry of the control stack."""
     __slots__ = ("kind", "params", "results", "height", "label", "incoming",
                  "else_label", "entry_values", "has_else", "phi_slot", "phi_names",
-                 "branch_slot")
+                 "branch_slot", "versions")
 
     def __init__(self, kind, params, results, height, label):
         self.kind = kind
@@ -20,6 +20,7 @@ class Frame:
         self.label = label             # branch target: loop header or end label
         self.incoming = []             # [(predecessor label, [values])] per edge
         self.has_else = False
+        self.versions = None           # a loop translated twice (emit/control.py)
 
     def branch_types(self):
         return self.params if self.kind == LOOP else self.results

@@ -68,6 +68,11 @@ class ModuleContext:
         self.fuel = code.fuel                     # fuel accounting (emit/fuel.py)
         self.interruptible = code.interruptible   # interrupt polls at function entries
         self.loop_polls = code.interruptible and LOOP_POLLS
+        # loop versioning (emit/loop_versions.py): where LLVM would vectorise the fast copy
+        # and only guard-mode accesses are volatile; a poll or fuel count in the loop
+        # would keep it scalar anyway
+        self.version_loops = (code.tier == "O2" and code.bounds == "guard" and not code.fuel
+                              and not self.loop_polls and bool(desc.all_memories))
         # PGO (modes/tiered.py): a Profile, whose counters the code increments
         # (baseline) or whose counts annotate it (optimised build); None: neither
         self.profile = profile

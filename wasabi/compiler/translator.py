@@ -78,6 +78,10 @@ class FunctionTranslator:
         # osr_lines); whether the baseline spills locals for an entry into optimised code
         self.loop_headers = []
         self.osr_spills = False
+        # O2: innermost loops get a copy with unchecked accesses (emit/loop_versions.py);
+        # True while that copy is translated
+        self.version_loops = module.version_loops
+        self.unchecked = False
 
     @staticmethod
     def _declared_locals(func):

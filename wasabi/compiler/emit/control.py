@@ -3,6 +3,7 @@ unreachable, nop. See translator.py for how frames map to basic blocks."""
 from ...abi.traps import TRAP_UNREACHABLE
 from ..frames import BLOCK, FUNC, IF, LOOP, Frame
 from ..profile import multi_way, two_way
+from . import loop_versions
 
 
 def _open(t, kind, blocktype):
@@ -16,8 +17,61 @@ def block(t, blocktype, op):
     _open(t, BLOCK, blocktype)
 
 
+class _Versions:
+    """A loop translated twice (emit/loop_versions.py): where the second copy
+    starts, and the edges that leave either copy by falling through."""
+
+    def __init__(self, t, blocktype):
+        self.blocktype = blocktype
+        self.body = t.r.pos
+        self.stack = list(t.stack)
+        self.original = t.new_label()
+        self.after = t.new_label()
+        self.incoming = []
+        self.fast = True
+
+
 def loop(t, blocktype, op):
+    plan = loop_versions.plan(t, blocktype) if t.version_loops else None
+    if plan is None:
+        _open_loop(t, blocktype)
+        return
+    versions = _Versions(t, blocktype)
+    ok = loop_versions.emit_check(t, plan)
+    fast = t.new_label()
+    t.emit(f"br i1 {ok}, label %{fast}, label %{versions.original}")
+    t.start_block(fast)
+    t.unchecked = True
+    _open_loop(t, blocktype, versions)
+
+
+def _next_version(t, frame):
+    """At the `end` of one copy of a versioned loop: start the original copy after
+    the fast one, or join the two after the original."""
+    versions = frame.versions
+    if not t.dead:
+        versions.incoming.append((t.cur, t.top_values(len(frame.results))))
+        t.emit(f"br label %{versions.after}")
+    if versions.fast:
+        versions.fast = t.unchecked = t.dead = False
+        t.stack[:] = versions.stack
+        t.r.pos = versions.body
+        t.start_block(versions.original)
+        _open_loop(t, versions.blocktype, versions)
+        return
+    del t.stack[frame.height:]
+    if not versions.incoming:
+        t.dead = True
+        return
+    t.dead = False
+    t.start_block(versions.after)
+    t.merge(versions.incoming, frame.results)
+
+
+def _open_loop(t, blocktype, versions=None):
     frame = _open(t, LOOP, blocktype)
+    frame.versions = versions
+    fast = versions is not None and versions.fast
     entry_values = t.top_values(len(frame.params))
     t.emit(f"br label %{frame.label}")
     frame.incoming.append((t.cur, entry_values))
@@ -30,8 +84,9 @@ def loop(t, blocktype, op):
         after_poll = t.new_label()
         t.lines.extend(t.poll_lines(after_poll))
         t.start_block(after_poll)
-    t.lines.extend(t.count_lines(1))               # PGO: loop iterations
-    t.loop_entry(frame)                             # PGO: entries into optimised code
+    if not fast:        # the fast copy is not counted, nor entered (its check first)
+        t.lines.extend(t.count_lines(1))           # PGO: loop iterations
+        t.loop_entry(frame)                         # PGO: entries into optimised code
     frame.phi_names = [t.new() for _ in frame.params]
     del t.stack[frame.height:]
     for name, ty in zip(frame.phi_names, frame.params):
@@ -76,6 +131,8 @@ def end(t, imm, op):
         t.loop_phis(frame)
         if t.dead:
             del t.stack[frame.height:]
+        if frame.versions is not None:
+            _next_version(t, frame)
         return
     if not t.dead:
         t.emit(f"br label %{t.branch_edge(frame)}")

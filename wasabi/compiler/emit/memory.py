@@ -77,8 +77,10 @@ def effective_pointer(t, offset, size):
 
 
 def _guarded(t):
-    """' volatile' where the access is its own bounds check (see the module doc)."""
-    return " volatile" if t.m.bounds == "guard" else ""
+    """' volatile' where the access is its own bounds check (see the module doc), but
+    not in a loop whose accesses were all checked before it started
+    (emit/loop_versions.py)."""
+    return " volatile" if t.m.bounds == "guard" and not t.unchecked else ""
 
 
 def load(t, access, ptr):
