@@ -63,7 +63,7 @@ class _Unsupported(Exception):
 
 # ---- affine values: {symbol: coefficient} mod 2^32, symbol 1 the constant ----------
 # A symbol is ("l", index): a local's value at the start of the iteration (at the
-# loop's entry for an induction variable, see _Plan), or ("g", index): a global's.
+# loop's entry for an induction variable, see Plan), or ("g", index): a global's.
 
 def _const(c):
     return {1: c & MASK}
