@@ -78,9 +78,8 @@ class FunctionTranslator:
         # osr_lines); whether the baseline spills locals for an entry into optimised code
         self.loop_headers = []
         self.osr_spills = False
-        # O2: innermost loops get a copy with unchecked accesses (emit/loop_versions.py);
-        # True while that copy is translated
-        self.version_loops = module.version_loops
+        # True while the copy of a loop with unchecked accesses is translated
+        # (emit/loop_versions.py, at O2: ModuleContext.version_loops)
         self.unchecked = False
 
     @staticmethod

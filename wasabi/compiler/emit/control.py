@@ -32,7 +32,7 @@ class _Versions:
 
 
 def loop(t, blocktype, op):
-    plan = loop_versions.plan(t, blocktype) if t.version_loops else None
+    plan = loop_versions.plan(t, blocktype) if t.m.version_loops else None
     if plan is None:
         _open_loop(t, blocktype)
         return

@@ -30,11 +30,10 @@ region (the same zext(i32) + offset < 8 GiB) and faults into a trap: memory stay
 sandboxed; only the memory state at such a trap could differ from the spec's.
 tests/test_loop_versions.py runs generated loops against wasmtime, traps included.
 """
-from ...abi.vmctx import MEMORY_SIZE, VMCTX_MEMORY
 from ...binary.body import IMMEDIATE_READERS, BodyReader, skip_to_block_end
-from ...binary.opcodes import BY_KEY, PREFIX_FC, PREFIX_FD
+from ...binary.opcodes import PREFIX_FC, PREFIX_FD
 from ...binary.types import I32
-from . import variables
+from . import memory, variables
 from .memory import LOADS, STORES
 
 MASK = 0xFFFFFFFF
@@ -149,15 +148,11 @@ class _Analysis:
 
     def run(self):
         r = self.r
-        data = r.data
         while True:
-            b = data[r.pos]
-            r.pos += 1
-            if b == PREFIX_FD:
-                raise _Unsupported
-            op = BY_KEY[(b, r.u32())] if b == PREFIX_FC else BY_KEY[(None, b)]
-            if op.name in _UNSUPPORTED or op.imm in _UNSUPPORTED_IMMEDIATES or \
-                    (b == PREFIX_FC and "trunc_sat" not in op.name):
+            op = r.opcode()
+            if op.name in _UNSUPPORTED or op.imm in _UNSUPPORTED_IMMEDIATES \
+                    or op.prefix == PREFIX_FD \
+                    or (op.prefix == PREFIX_FC and "trunc_sat" not in op.name):
                 raise _Unsupported
             imm = IMMEDIATE_READERS[op.imm](r)
             back_edge_before = self.last_was_back_edge
@@ -407,9 +402,7 @@ def emit_check(t, p):
     n_last = _last_iteration(t, p, values, ok)
     # (keeps n* times any step, below 2^31, inside an i64)
     ok.append(t.inst(f"icmp ule i64 {n_last}, {1 << 31}"))
-    record = t.vmctx_ptr(VMCTX_MEMORY)
-    size_ptr = t.inst(f"getelementptr inbounds i8, ptr {record}, i64 {MEMORY_SIZE}")
-    size = t.inst(f"load i64, ptr {size_ptr}")
+    size = memory.size_in_bytes(t)
     for a, step, end in p.ranges:
         first = t.inst(f"zext i32 {_affine(t, a, values)} to i64")
         if step:

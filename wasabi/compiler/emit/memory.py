@@ -44,10 +44,8 @@ def _memory_record(t):
 def _explicit_state(t):
     """(base, size in bytes) of memory 0, loaded once per basic block."""
     if t.mem_cache is None:
-        record = _memory_record(t)
-        base = t.inst(f"load ptr, ptr {record}")      # MEMORY_BASE is 0
-        size_ptr = t.inst(f"getelementptr inbounds i8, ptr {record}, i64 {MEMORY_SIZE}")
-        t.mem_cache = (base, t.inst(f"load i64, ptr {size_ptr}"))
+        base = t.inst(f"load ptr, ptr {_memory_record(t)}")      # MEMORY_BASE is 0
+        t.mem_cache = (base, size_in_bytes(t))
     return t.mem_cache
 
 
@@ -111,11 +109,15 @@ def _store(value_type, access, size):
     return h
 
 
-def memory_size(t, imm, op):
+def size_in_bytes(t):
+    """Memory 0's current size in bytes (an i64), read now: it grows."""
     record = _memory_record(t)
     size_ptr = t.inst(f"getelementptr inbounds i8, ptr {record}, i64 {MEMORY_SIZE}")
-    size = t.inst(f"load i64, ptr {size_ptr}")
-    pages = t.inst(f"lshr i64 {size}, 16")
+    return t.inst(f"load i64, ptr {size_ptr}")
+
+
+def memory_size(t, imm, op):
+    pages = t.inst(f"lshr i64 {size_in_bytes(t)}, 16")
     t.push(t.inst(f"trunc i64 {pages} to i32"), "i32")
 
 
