@@ -92,8 +92,13 @@ def test_a_loop_counting_down_to_a_bound_below_is_versioned_and_not_the_other_wa
 
 
 def test_only_innermost_loops_and_only_at_o2():
-    wat = _counted("(loop $inner " + SUM + " (br_if $inner (i32.eqz (local.get $s))))")
-    assert _plans(wat) == [None, None] or _plans(wat)[0] is None
+    inner = """(local.set $j (i32.const 0))
+        (loop $inner
+          (local.set $s (i32.add (local.get $s) (i32.load (i32.shl (local.get $j) (i32.const 2)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br_if $inner (i32.lt_u (local.get $j) (local.get $n))))"""
+    wat = _counted(inner, extra="(local $j i32)")
+    assert [p is not None for p in _plans(wat)] == [False, True]     # outer, inner
     t1 = []
     original = loop_versions.plan
     loop_versions.plan = lambda t, b: t1.append(1)
