@@ -1,9 +1,11 @@
 """PGO (Mode.PGO): tiered execution with profile-guided hot swap.
 
-Every function starts in the baseline: LLVM T0, compiled lazily on its first call
-(LAZY's stubs and batches), with counters in one Profile per module
-(compiler/profile.py), incremented by the code itself: calls and loop iterations
-per function, and which way each branch (br_if, if, br_table) went. A tier-up
+Every function starts in a baseline, compiled on its first call, with counters in
+one Profile per module (compiler/profile.py), incremented by the code itself:
+calls and loop iterations per function. The baseline is the single-pass compiler
+(wasabi/_native/baseline.c: no LLVM, about a thousand times faster to compile than
+LLVM T0, see README) where it compiles the function; else LLVM T0 in LAZY's batches,
+which also counts which way each branch (br_if, if, br_table) went. A tier-up
 thread (one per process) looks at the counters of every live PGO module every
 TICK seconds. A function whose calls plus iterations reach `hot` is rebuilt at O2
 with the counts as its profile (function entry counts, branch weights), its LLVM
@@ -35,11 +37,16 @@ from ..builder import BatchBuilder
 from .. import parallel, profile_store
 from ..cache import size_limit
 from ..profile import Profile, ProfileCounts
-from ..translator import osr_entry_count
+from ..module_ir import ModuleContext
+from ..translator import OSR_EVERY, OSR_MAX_BODY, OSR_MAX_ENTRIES, osr_entry_count
 from .lazy import DEFAULT_BATCH_LIMIT, LazyCode
+from ... import _ext
 
-BASELINE_TIER = "T0"
+BASELINE_TIER = "T0"        # LLVM's baseline, for what the single-pass one refuses
+SINGLE_PASS_TIER = "baseline"
 OPTIMIZED_TIER = "O2"
+# whether functions start in the single-pass compiler (else all in LLVM T0)
+SINGLE_PASS = True
 HOT = 5000              # calls + loop iterations that make a function hot
 TICK = 0.005            # seconds between two looks at the counters
 MAX_PER_TICK = 4        # builds per look, the hottest functions first
@@ -76,9 +83,27 @@ class TieredCode(LazyCode):
                          code_options=_with_tier(code, BASELINE_TIER), profile=self.profile)
         self._optimizer = BatchBuilder(desc, _with_tier(code, OPTIMIZED_TIER), table_calls=True,
                                        profile=ProfileCounts(self.profile))
+        self._single_pass = _single_pass_compiler(desc, code, self.profile)
+        self._single_passed = set()            # func indices compiled by it
+        self._counters.update(single_pass_seconds=0.0, single_pass_refused=0)
         if self.table.deferred:
             parallel.prestart()                 # for the first background build
             TIER_UP.watch(self)
+
+    def _compile_for(self, index):
+        """The single-pass compiler first; LLVM T0 (a LAZY batch) for what it refuses."""
+        single = self._single_pass
+        if single is not None:
+            start = _time.perf_counter()
+            address, _refused = single.compile(self.desc.funcs[index - self.desc.num_imported_funcs])
+            self._counters["single_pass_seconds"] += _time.perf_counter() - start
+            if address:
+                self.table.publish({index: address})
+                self._single_passed.add(index)
+                self._counters["functions_compiled"] += 1
+                return
+            self._counters["single_pass_refused"] += 1
+        super()._compile_for(index)
 
     # ---- the tier-up thread's side ----
 
@@ -169,8 +194,9 @@ class TieredCode(LazyCode):
         hottest = _np.argsort(-heat, kind="stable")[:HOTTEST_SHOWN]
         keeper = self.profile_keeper
         out.update(self._tiering, hot_threshold=self.hot,
-                   tiers={BASELINE_TIER: len(self.table.published_indices()
-                                             - set(self._optimized)),
+                   tiers={SINGLE_PASS_TIER: len(self._single_passed - set(self._optimized)),
+                          BASELINE_TIER: len(self.table.published_indices()
+                                             - set(self._optimized) - self._single_passed),
                           OPTIMIZED_TIER: len(self._optimized)},
                    hottest=[{"function": int(i), "name": self._name(int(i)),
                              "tier": self._tier_of(int(i)), "calls": int(counts[i, 0]),
@@ -191,6 +217,8 @@ class TieredCode(LazyCode):
     def _tier_of(self, index):
         if index in self._optimized:
             return OPTIMIZED_TIER
+        if index in self._single_passed:
+            return SINGLE_PASS_TIER
         return BASELINE_TIER if self.table.is_published(index) else None
 
     def close(self):
@@ -199,10 +227,25 @@ class TieredCode(LazyCode):
         with self._tier_lock:
             self._closed = True
             super().close()
+            if self._single_pass is not None:
+                self._single_pass.close()
 
 
 def _with_tier(code, tier):
     return CodeOptions(tier, code.bounds, code.fuel, code.interruptible)
+
+
+def _single_pass_compiler(desc, code, profile):
+    """The module's single-pass compiler (_ext.BaselineCompiler), or None where it
+    cannot serve: another CPU, explicit bounds checks (it relies on guard pages),
+    fuel (it does not count), or SINGLE_PASS off."""
+    if not SINGLE_PASS or code.bounds != "guard" or code.fuel or not _ext.baseline_supported():
+        return None
+    ctx = ModuleContext(desc, code, table_calls=True)
+    return _ext.BaselineCompiler(
+        desc, counts_address=profile.counter_address(0, 0), osr_slot=profile.osr_slot,
+        interruptible=code.interruptible, own_functions_only=ctx.own_functions_only,
+        osr_max_body=OSR_MAX_BODY, osr_max_entries=OSR_MAX_ENTRIES, osr_every=OSR_EVERY)
 
 
 class _TierUpThread:
