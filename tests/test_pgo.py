@@ -1,4 +1,5 @@
-"""Mode.PGO (compiler/modes/tiered.py): a counting T0 baseline, hot functions rebuilt
+"""Mode.PGO (compiler/modes/tiered.py): a counting baseline (the single-pass compiler,
+LLVM T0 for what it refuses), hot functions rebuilt
 at O2 in the background with their counts as the profile and swapped in through the
 code table -- while they run, on several threads, in clones -- with results unchanged."""
 import threading
@@ -73,13 +74,17 @@ def test_hot_functions_are_swapped_for_o2_builds_and_give_the_same_results():
     assert hottest[fib_index]["calls"] >= 1973 and hottest[fib_index]["loop_iterations"] == 0
 
 
-def test_cold_functions_stay_in_the_baseline():
+@pytest.mark.parametrize("single_pass", [True, False], ids=["single-pass", "llvm-t0"])
+def test_cold_functions_stay_in_the_baseline(monkeypatch, single_pass):
+    monkeypatch.setattr(tiered, "SINGLE_PASS", single_pass)
     module = compiled(hot=10**9)
     inst = instance(module)
     assert inst.exports.fib(18) == 2584
     time.sleep(0.1)
     stats = module.stats()
-    assert stats["tiers"] == {"T0": stats["functions_compiled"], "O2": 0} and stats["swaps"] == 0
+    baseline = "baseline" if single_pass else "T0"
+    expected = {"baseline": 0, "T0": 0, "O2": 0, baseline: stats["functions_compiled"]}
+    assert stats["tiers"] == expected and stats["swaps"] == 0
 
 
 def test_functions_swapped_while_they_run_on_threads_and_clones(monkeypatch):
@@ -355,7 +360,8 @@ def test_a_second_process_starts_with_the_first_ones_hot_functions_optimised(tmp
     assert second["result"] == 6765
     at_load = second["at_load"]
     assert at_load["profile_loaded"] and at_load["stored_builds_linked"] == 1
-    assert at_load["tiers"] == {"T0": 0, "O2": 1} and at_load["functions_compiled"] == 0
+    assert at_load["tiers"] == {"baseline": 0, "T0": 0, "O2": 1}
+    assert at_load["functions_compiled"] == 0
     assert at_load["hottest"][0]["calls"] >= 21891      # the first run's counts
     assert second["end"]["swaps"] == 0                  # nothing left to tier up
 
@@ -488,19 +494,21 @@ def test_stats_name_every_tier_swap_build_second_and_hot_function(tmp_path, monk
     stats = module.stats()
     fib_index, sum_index = module.desc.export("fib").index, module.desc.export("sum").index
     assert stats["mode"] == "pgo" and stats["hot_threshold"] == 1000
-    assert stats["tiers"] == {"T0": 1, "O2": 1}           # sum in the baseline, fib optimised
+    assert stats["tiers"] == {"baseline": 1, "T0": 0, "O2": 1}    # sum in the baseline,
+                                                                  # fib optimised
     assert stats["swaps"] == 1 and stats["optimize_errors"] == 0
     assert 0 < stats["optimize_seconds"] < 60
     assert stats["branch_sites"] == 2                     # fib's if, sum's br_if
     assert not stats["profile_loaded"] and stats["profile_saves"] == 0
     assert stats["hottest"][0] == {"function": fib_index, "name": "fib", "tier": "O2",
                                    "calls": 3193, "loop_iterations": 0}
-    assert stats["hottest"][1] == {"function": sum_index, "name": "sum", "tier": "T0",
+    assert stats["hottest"][1] == {"function": sum_index, "name": "sum", "tier": "baseline",
                                    "calls": 1, "loop_iterations": 11}
     module.code.close()
     again = cached_pgo(tmp_path).stats()
     assert again["profile_loaded"] and again["stored_builds_linked"] == 1
-    assert again["tiers"] == {"T0": 0, "O2": 1} and again["hottest"][1]["tier"] is None
+    assert again["tiers"] == {"baseline": 0, "T0": 0, "O2": 1}
+    assert again["hottest"][1]["tier"] is None
 
 
 def test_wasabi_run_mode_pgo_keeps_the_profile_for_the_next_run(tmp_path):

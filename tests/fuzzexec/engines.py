@@ -269,6 +269,10 @@ def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call
         from wasabi.compiler import translator
         tiered.HOT, tiered.TICK, translator.OSR_EVERY = 1, 0.0005, 1
         options = wasabi.Options(mode=wasabi.Mode.PGO, bounds=bounds)
+    elif tier == "baseline":
+        from wasabi.compiler.modes import tiered
+        tiered.HOT = 1 << 62
+        options = wasabi.Options(mode=wasabi.Mode.PGO, bounds=bounds)
     else:
         options = wasabi.Options(tier=tier, bounds=bounds)
     compiled = wasabi.compile(data, options)

@@ -27,12 +27,19 @@ cdef extern from "baseline.h":
         uint32_t osr_max_body
         uint32_t osr_max_entries
         uint32_t osr_every
+        int count_branches
+    ctypedef struct wb_site:
+        uint32_t code_at
+        uint32_t body_offset
+        uint32_t width
     ctypedef struct wb_result:
         uint8_t* code
         size_t size
         uint32_t nosr
         uint32_t osr_at[8]
         uint32_t osr_loop[8]
+        uint32_t nsites
+        wb_site* sites
         const char* refused
     ctypedef struct wb_arena:
         pass
@@ -55,7 +62,8 @@ cdef class BaselineCompiler:
     """Compiles the functions of one module (a ModuleDesc) with the baseline
     compiler into an arena of its own. `counts_address`: the PGO counters (two u64
     per function index) or 0; `osr_slot(func, loop)`: the address of the code
-    pointer a loop header reads for an entry into optimised code."""
+    pointer a loop header reads for an entry into optimised code; `site_address(func,
+    offset, width)`: the address of a branch site's counters (None: no counting)."""
     cdef wb_module m
     cdef wb_functype* types
     cdef wb_arena* arena
@@ -63,15 +71,18 @@ cdef class BaselineCompiler:
     cdef bytes data
     cdef object desc
     cdef object osr_slot
+    cdef object site_address
     cdef readonly uint64_t compiled, refused, code_bytes
 
-    def __cinit__(self, desc, *, uint64_t counts_address=0, osr_slot=None, bint interruptible=True,
+    def __cinit__(self, desc, *, uint64_t counts_address=0, osr_slot=None, site_address=None,
+                  bint interruptible=True,
                   bint foreign_records=False, bint own_functions_only=False,
                   uint32_t osr_max_body=0, uint32_t osr_max_entries=0, uint32_t osr_every=1024):
         if not wb_supported():
             raise NotImplementedError("the baseline compiler needs x86-64 with SSE4.1 and BMI")
         self.desc = desc
         self.osr_slot = osr_slot
+        self.site_address = site_address
         self.data = bytes(desc.data)
         keep = []
         ntypes = len(desc.types)
@@ -114,6 +125,7 @@ cdef class BaselineCompiler:
         self.m.osr_max_body = osr_max_body
         self.m.osr_max_entries = osr_max_entries
         self.m.osr_every = osr_every
+        self.m.count_branches = site_address is not None
         self.arena = wb_arena_new()
         if self.arena == NULL:
             raise MemoryError()
@@ -143,9 +155,18 @@ cdef class BaselineCompiler:
             for k in range(out.nosr):       # the entries' code pointers, by address
                 slot = self.osr_slot(func.index, out.osr_loop[k])
                 memcpy(out.code + out.osr_at[k], &slot, 8)
+            for k in range(out.nsites):     # the branch counters
+                slot = self.site_address(func.index, out.sites[k].body_offset,
+                                         out.sites[k].width)
+                memcpy(out.code + out.sites[k].code_at, &slot, 8)
             address = <uintptr_t>wb_arena_add(self.arena, out.code, out.size)
+            import os
+            if os.environ.get("WB_DUMP"):
+                with open(f"{os.environ['WB_DUMP']}/f{func.index}.bin", "wb") as fh:
+                    fh.write((<char*>out.code)[:out.size])
         finally:
             free(out.code)
+            free(out.sites)
         if not address:
             return 0, "no executable memory"
         self.compiled += 1

@@ -224,11 +224,9 @@ int wb_alloc_for(wb_ctx* c, uint8_t type) {
 
 /* make general register `reg` free: its value moves to another register or its slot */
 void wb_evict(wb_ctx* c, int reg) {
-    if (!(c->gpr_used & (1u << reg)))
-        return;
     int at = owner_of(c, reg, 0);
     if (at < 0)
-        return;             /* held by a popped value the caller is using */
+        return;             /* free, or held by a popped value the caller is using */
     int r = lowest_free(c->gpr_used, GPR_POOL_MASK);
     if (r >= 0) {
         x_mov_rr(&c->b, 1, r, reg);
@@ -421,6 +419,21 @@ static void emit_prologue(wb_ctx* c) {
     x_op_rr(b, 0, 1, "\x81", 1, ALU_SUB, RSP, 0);       /* sub rsp, imm32 (patched) */
     c->frame_size_at = b->len;
     x_u32(b, 0);
+    if (getenv("WB_POISON")) {         /* DEBUG: fill the frame */
+        x_store(b, 1, M(RSP, -8), RDI);
+        x_store(b, 1, M(RSP, -16), RCX);
+        x_store(b, 1, M(RSP, -24), RAX);
+        x_mov_imm(b, 1, RAX, strtoull(getenv("WB_POISON"), NULL, 0));
+        x_mov_rr(b, 1, RDI, RSP);
+        x_mov_rr(b, 1, RCX, RBP);
+        x_alu_rr(b, ALU_SUB, 1, RCX, RSP);
+        x_alu_ri(b, ALU_SUB, 1, RCX, 16);
+        x_shift_imm(b, SH_SHR, 1, RCX, 3);
+        x_byte(b, 0xF3); x_byte(b, 0x48); x_byte(b, 0xAB);
+        x_load(b, 1, RDI, M(RSP, -8));
+        x_load(b, 1, RCX, M(RSP, -16));
+        x_load(b, 1, RAX, M(RSP, -24));
+    }
     x_mov_rr(b, 1, VMCTX_REG, RDI);
     x_load(b, 1, MEMBASE_REG, M(RDI, (int32_t)offsetof(VMContext, mem_base)));
     /* parameters into their local slots */
@@ -632,22 +645,67 @@ static void count_loop_and_look(wb_ctx* c, wb_frame* f) {
     x_patch32(b, skip2, (uint32_t)(b->len - (skip2 + 4)));
 }
 
-/* pop the condition of a br_if/if: the cc that means "taken" (flags set) */
-static int pop_condition(wb_ctx* c) {
-    wb_value v = wb_pop(c);
-    if (v.kind == K_CMP)
-        return v.cc;
+/* PGO: a branch site of `width` counters at the current body offset; emits
+ * `movabs r10, <its address>` (patched after the compile) */
+static void site_address(wb_ctx* c, uint32_t width) {
+    wb_result* out = c->out;
+    if (out->nsites == c->sites_cap) {
+        uint32_t cap = c->sites_cap ? c->sites_cap * 2 : 16;
+        wb_site* s = realloc(out->sites, cap * sizeof *s);
+        if (!s) {
+            wb_refuse(c, "out of memory");
+            return;
+        }
+        out->sites = s;
+        c->sites_cap = cap;
+    }
+    wb_site* site = &out->sites[out->nsites++];
+    site->body_offset = (uint32_t)(c->p - c->body);
+    site->width = width;
+    site->code_at = (uint32_t)x_movabs(&c->b, SCRATCH2, 0);
+}
+
+/* counter[way] += 1 for the way (0 or 1, or a br_table's clamped index) in r11 */
+static void count_way(wb_ctx* c, uint32_t width) {
+    site_address(c, width);
+    x_alu_mi(&c->b, ALU_ADD, 1, MX(SCRATCH2, SCRATCH, 8, 0), 1);
+}
+
+/* the popped condition `v` of a br_if/if: the cc that means "taken" (flags set);
+ * counted first where branches are counted (profile.two_way) */
+static int condition(wb_ctx* c, wb_value v) {
+    xbuf* b = &c->b;
+    if (!c->m->count_branches) {
+        if (v.kind == K_CMP)
+            return v.cc;
+        if (v.kind == K_CONST) {
+            x_mov_imm_keep_flags(b, 0, SCRATCH, v.imm);
+            x_test_rr(b, 0, SCRATCH, SCRATCH);
+        } else if (v.kind == K_SLOT) {
+            x_alu_mi(b, ALU_CMP, 0, wb_slot(c, c->sp), 0);
+        } else {
+            x_test_rr(b, 0, v.reg, v.reg);
+            wb_free_value(c, v);
+        }
+        return CC_NE;
+    }
+    /* the way into r11 as 0 or 1 */
     if (v.kind == K_CONST) {
-        x_mov_imm_keep_flags(&c->b, 0, SCRATCH, v.imm);
-        x_test_rr(&c->b, 0, SCRATCH, SCRATCH);
-        return CC_NE;
+        x_mov_imm_keep_flags(b, 0, SCRATCH, (v.imm & 0xFFFFFFFFu) != 0);
+    } else {
+        int cc = CC_NE;
+        if (v.kind == K_CMP)
+            cc = v.cc;
+        else if (v.kind == K_SLOT)
+            x_alu_mi(b, ALU_CMP, 0, wb_slot(c, c->sp), 0);
+        else
+            x_test_rr(b, 0, v.reg, v.reg);
+        x_setcc(b, cc, SCRATCH);
+        x_movzx8_rr(b, SCRATCH, SCRATCH);
+        wb_free_value(c, v);
     }
-    if (v.kind == K_SLOT) {
-        x_alu_mi(&c->b, ALU_CMP, 0, wb_slot(c, c->sp), 0);
-        return CC_NE;
-    }
-    x_test_rr(&c->b, 0, v.reg, v.reg);
-    wb_free_value(c, v);
+    count_way(c, 2);
+    x_test_rr(b, 0, SCRATCH, SCRATCH);
     return CC_NE;
 }
 
@@ -656,7 +714,7 @@ static void op_br_if(wb_ctx* c, uint32_t depth) {
         wb_refuse(c, "branch depth");
         return;
     }
-    int cc = pop_condition(c);
+    int cc = condition(c, wb_pop(c));
     wb_frame* f = &c->frames[c->nframes - 1 - depth];
     if (f->kind != F_FUNC && !needs_moves(c, f)) {
         wb_jump_to(c, f->label, x_jcc(&c->b, cc));
@@ -708,6 +766,13 @@ static void op_br_table(wb_ctx* c) {
         free(depths);
         wb_refuse(c, "out of memory");
         return;
+    }
+    if (c->m->count_branches) {         /* the way: the index, the default last */
+        x_mov_imm(b, 0, SCRATCH2, n);
+        x_mov_rr(b, 0, SCRATCH, RAX);
+        x_alu_ri(b, ALU_CMP, 0, RAX, (int32_t)n);
+        x_cmov(b, CC_AE, 0, SCRATCH, SCRATCH2);
+        count_way(c, n + 1);
     }
     x_alu_ri(b, ALU_CMP, 0, r, (int32_t)n);
     size_t to_default = x_jcc(b, CC_AE);
@@ -886,23 +951,12 @@ static int control(wb_ctx* c, uint8_t op) {
         count_loop_and_look(c, f);
         return 1;
     case 0x04: {                                        /* if */
-        wb_value cond = wb_pop(c);
+        wb_value cond = wb_pop(c);     /* (in its slot, it stays there: no entry is) */
         wb_spill_all(c);        /* movs only: a comparison's flags survive */
-        int cc;
-        if (cond.kind == K_CMP) {
-            cc = cond.cc;
-        } else {
-            c->stack[c->sp] = cond;
-            int r = cond.kind == K_REG ? cond.reg : RAX;
-            if (cond.kind != K_REG)
-                load_into(c, &cond, r, c->sp);
-            x_test_rr(&c->b, 0, r, r);
-            wb_free_value(c, cond);
-            cc = CC_NE;
-        }
         f = open_block(c, F_IF);
         if (!f)
             return 1;
+        int cc = condition(c, cond);    /* (after the block type: its offset names the site) */
         f->else_label = wb_new_label(c);
         wb_jump_to(c, f->else_label, x_jcc(&c->b, cc ^ 1));
         return 1;
@@ -1004,6 +1058,7 @@ void wb_compile(const wb_module* m, uint32_t index, const uint8_t* locals, uint3
     c->p = body;
     c->end = body + len;
     c->out = out;
+    c->body = body;
     for (int i = 0; i < WB_TRAP_CODES; i++)
         c->trap_label[i] = -1;
     if (index < m->nimported_funcs || index >= m->nfuncs || m->func_types[index] >= m->ntypes) {
@@ -1040,6 +1095,9 @@ void wb_compile(const wb_module* m, uint32_t index, const uint8_t* locals, uint3
     } else {
         out->refused = c->refused;
         out->nosr = 0;
+        free(out->sites);
+        out->sites = NULL;
+        out->nsites = 0;
     }
     free(c->b.p);
     free(c->stack);

@@ -58,9 +58,16 @@ typedef struct wb_module {
     uint32_t osr_max_body;          /* OSR looks only in bodies of at most this many bytes */
     uint32_t osr_max_entries;       /* and at most this many per function */
     uint32_t osr_every;             /* a look every this many iterations (a power of 2) */
+    int count_branches;             /* PGO: count which way br_if/if/br_table go */
 } wb_module;
 
 #define WB_MAX_OSR 8
+
+/* a branch site's counters: the movabs imm64 at code_at gets their address
+ * (profile.site_address of the function, body_offset, width) */
+typedef struct wb_site {
+    uint32_t code_at, body_offset, width;
+} wb_site;
 
 /* the outcome of compiling one function */
 typedef struct wb_result {
@@ -69,6 +76,8 @@ typedef struct wb_result {
     uint32_t nosr;                  /* loop entries looked for: patch their slot addresses */
     uint32_t osr_at[WB_MAX_OSR];    /* offset of the movabs imm64 to patch */
     uint32_t osr_loop[WB_MAX_OSR];  /* the loop's ordinal (as translator.loop_entry counts) */
+    uint32_t nsites;                /* branch sites (malloc'd, the caller's to free) */
+    wb_site* sites;
     const char* refused;            /* why not compiled (NULL: compiled) */
 } wb_result;
 
@@ -164,13 +173,16 @@ typedef struct wb_ctx {
     uint32_t osr_eligible;          /* eligible loops seen */
     wb_result* out;
     int osr_ok;                     /* this function's loops may look for entries */
+    const uint8_t* body;            /* (branch sites are named by offsets in it) */
+    uint32_t sites_cap;
 } wb_ctx;
 
-/* the register pools: caller-saved registers only (r11 and xmm15 are scratch) */
+/* the register pools: caller-saved registers only (r10, r11 and xmm15 are scratch) */
 #define GPR_POOL_MASK ((1u << RAX) | (1u << RCX) | (1u << RDX) | (1u << RSI) | (1u << RDI) \
-                       | (1u << R8) | (1u << R9) | (1u << R10))
+                       | (1u << R8) | (1u << R9))
 #define XMM_POOL_MASK 0x7FFFu
 #define SCRATCH R11
+#define SCRATCH2 R10
 #define XSCRATCH 15
 #define VMCTX_REG RBX
 #define MEMBASE_REG R12

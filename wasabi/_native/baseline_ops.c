@@ -411,7 +411,11 @@ static void into(wb_ctx* c, wb_value v, uint32_t at, int want) {
 /* div_s, div_u, rem_s, rem_u: rax and rdx by the hardware's rules, wasm's traps */
 static void divide(wb_ctx* c, int w, int is_signed, int rem) {
     uint8_t t = w ? VT_I64 : VT_I32;
+    /* both taken before either is evicted: an evicted value must not move into
+     * the other one */
+    c->gpr_used |= 1u << RDX;
     wb_evict(c, RAX);
+    c->gpr_used |= 1u << RAX;
     wb_evict(c, RDX);
     c->gpr_used |= (1u << RAX) | (1u << RDX);
     uint32_t bat = c->sp - 1;

@@ -34,11 +34,12 @@ import numpy as _np
 from ...binary.types import EXTERN_FUNC
 from ...options import CodeOptions
 from ..builder import BatchBuilder
-from .. import parallel, profile_store
+from .. import parallel, profile as profile_module, profile_store
 from ..cache import size_limit
 from ..profile import Profile, ProfileCounts
 from ..module_ir import ModuleContext
-from ..translator import OSR_EVERY, OSR_MAX_BODY, OSR_MAX_ENTRIES, osr_entry_count
+from .. import translator
+from ..translator import osr_entry_count
 from .lazy import DEFAULT_BATCH_LIMIT, LazyCode
 from ... import _ext
 
@@ -244,8 +245,10 @@ def _single_pass_compiler(desc, code, profile):
     ctx = ModuleContext(desc, code, table_calls=True)
     return _ext.BaselineCompiler(
         desc, counts_address=profile.counter_address(0, 0), osr_slot=profile.osr_slot,
+        site_address=profile.site_address if profile_module.BRANCHES else None,
         interruptible=code.interruptible, own_functions_only=ctx.own_functions_only,
-        osr_max_body=OSR_MAX_BODY, osr_max_entries=OSR_MAX_ENTRIES, osr_every=OSR_EVERY)
+        osr_max_body=translator.OSR_MAX_BODY, osr_max_entries=translator.OSR_MAX_ENTRIES,
+        osr_every=translator.OSR_EVERY)
 
 
 class _TierUpThread:
