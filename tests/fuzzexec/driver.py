@@ -6,8 +6,9 @@ takes longer than the timeout is a hang finding (wasmtime's fuel already cut eve
 not end, so only wasabi can hang). Either way the worker is replaced and the run goes on.
 
 Which wasabi configs run a module (scheme):
-- "all": all eight (T0/T1/O2/PGO x guard/explicit; PGO with forced tier-up);
-- "rotate": one config per module, in turn by seed, and all eight for every `full_every`th module.
+- "all": every config (T0/T1/O2/PGO x guard/explicit, PGO with forced tier-up; the
+  single-pass baseline; two with preemption);
+- "rotate": one config per module, in turn by seed, and all of them for every `full_every`th module.
 """
 from __future__ import annotations
 

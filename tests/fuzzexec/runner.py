@@ -12,14 +12,16 @@ import time
 from . import compare, engines, plan as plans, wasmbin
 
 # PGO: Mode.PGO with every function hot at once, so that code is swapped (and loops
-# entered in optimised code) while the plan runs (engines.run_wasabi); baseline: Mode.PGO
-# with nothing ever hot, so that the code stays in the single-pass compiler's
-TIERS = ("T0", "T1", "O2", "PGO", "baseline")
+# entered in optimised code) while the plan runs (engines.run_wasabi)
+TIERS = ("T0", "T1", "O2", "PGO")
 BOUNDS = ("guard", "explicit")
+# baseline: Mode.PGO with nothing ever hot, so that the code stays in the single-pass
+# compiler's (guard mode only: with explicit bounds checks PGO starts in LLVM T0)
+BASELINE = ("baseline/guard",)
 # +preempt: while the plan runs, another thread makes the code poll (and go on) thousands
 # of times a second, wherever it is (_native/preempt.c): results must not change
 PREEMPTED = ("O2+preempt/guard", "T1+preempt/explicit")
-CONFIGS = tuple(f"{tier}/{bounds}" for tier in TIERS for bounds in BOUNDS) + PREEMPTED
+CONFIGS = tuple(f"{tier}/{bounds}" for tier in TIERS for bounds in BOUNDS) + BASELINE + PREEMPTED
 
 
 def reference_accepts(data):

@@ -3,6 +3,15 @@
 # an arena per module, freed with the module's code.
 
 import array as _array
+import os as _os
+
+# WASABI_PERF_MAP=1: name baseline code for `perf report` (its /tmp/perf-<pid>.map file)
+_PERF_MAP = _os.environ.get("WASABI_PERF_MAP") == "1"
+
+
+def _perf_map_add(address, size, index):
+    with open(f"/tmp/perf-{_os.getpid()}.map", "a") as out:
+        out.write(f"{address:x} {size:x} wasm_baseline_f{index}\n")
 
 cdef extern from "baseline.h":
     ctypedef struct wb_functype:
@@ -29,7 +38,6 @@ cdef extern from "baseline.h":
         uint32_t osr_every
         int count_branches
     ctypedef struct wb_site:
-        uint32_t code_at
         uint32_t body_offset
         uint32_t width
     ctypedef struct wb_result:
@@ -40,6 +48,7 @@ cdef extern from "baseline.h":
         uint32_t osr_loop[8]
         uint32_t nsites
         wb_site* sites
+        uint32_t sites_at
         const char* refused
     ctypedef struct wb_arena:
         pass
@@ -62,8 +71,9 @@ cdef class BaselineCompiler:
     """Compiles the functions of one module (a ModuleDesc) with the baseline
     compiler into an arena of its own. `counts_address`: the PGO counters (two u64
     per function index) or 0; `osr_slot(func, loop)`: the address of the code
-    pointer a loop header reads for an entry into optimised code; `site_address(func,
-    offset, width)`: the address of a branch site's counters (None: no counting)."""
+    pointer a loop header reads for an entry into optimised code; `site_block(func,
+    [(offset, width), ...])`: the address of a block of counters for a function's branch
+    sites, in order (None: branches are not counted)."""
     cdef wb_module m
     cdef wb_functype* types
     cdef wb_arena* arena
@@ -71,10 +81,10 @@ cdef class BaselineCompiler:
     cdef bytes data
     cdef object desc
     cdef object osr_slot
-    cdef object site_address
+    cdef object site_block
     cdef readonly uint64_t compiled, refused, code_bytes
 
-    def __cinit__(self, desc, *, uint64_t counts_address=0, osr_slot=None, site_address=None,
+    def __cinit__(self, desc, *, uint64_t counts_address=0, osr_slot=None, site_block=None,
                   bint interruptible=True,
                   bint foreign_records=False, bint own_functions_only=False,
                   uint32_t osr_max_body=0, uint32_t osr_max_entries=0, uint32_t osr_every=1024):
@@ -82,7 +92,7 @@ cdef class BaselineCompiler:
             raise NotImplementedError("the baseline compiler needs x86-64 with SSE4.1 and BMI")
         self.desc = desc
         self.osr_slot = osr_slot
-        self.site_address = site_address
+        self.site_block = site_block
         self.data = bytes(desc.data)
         keep = []
         ntypes = len(desc.types)
@@ -125,7 +135,7 @@ cdef class BaselineCompiler:
         self.m.osr_max_body = osr_max_body
         self.m.osr_max_entries = osr_max_entries
         self.m.osr_every = osr_every
-        self.m.count_branches = site_address is not None
+        self.m.count_branches = site_block is not None
         self.arena = wb_arena_new()
         if self.arena == NULL:
             raise MemoryError()
@@ -155,20 +165,18 @@ cdef class BaselineCompiler:
             for k in range(out.nosr):       # the entries' code pointers, by address
                 slot = self.osr_slot(func.index, out.osr_loop[k])
                 memcpy(out.code + out.osr_at[k], &slot, 8)
-            for k in range(out.nsites):     # the branch counters
-                slot = self.site_address(func.index, out.sites[k].body_offset,
-                                         out.sites[k].width)
-                memcpy(out.code + out.sites[k].code_at, &slot, 8)
+            if self.m.count_branches:       # the branch counters' block
+                slot = self.site_block(func.index, [(out.sites[k].body_offset, out.sites[k].width)
+                                                    for k in range(out.nsites)])
+                memcpy(out.code + out.sites_at, &slot, 8)
             address = <uintptr_t>wb_arena_add(self.arena, out.code, out.size)
-            import os
-            if os.environ.get("WB_DUMP"):
-                with open(f"{os.environ['WB_DUMP']}/f{func.index}.bin", "wb") as fh:
-                    fh.write((<char*>out.code)[:out.size])
         finally:
             free(out.code)
             free(out.sites)
         if not address:
             return 0, "no executable memory"
+        if _PERF_MAP:
+            _perf_map_add(address, out.size, func.index)
         self.compiled += 1
         self.code_bytes += out.size
         return address, None

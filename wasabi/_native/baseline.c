@@ -9,11 +9,12 @@
 
 #include "baseline.h"
 #include "builtins.h"
+#include "runtime.h"
 #include "vmctx.h"
 
-/* saved rbx, saved r12, one temporary (a call's record) */
-#define HEADER 24
-#define TEMP_SLOT (-24)
+/* saved rbx, r12, r13, one temporary (TEMP_SLOT: a call's record) */
+#define HEADER 32
+#define SAVED 24
 #define MAX_LOCALS 4096
 #define MAX_FRAME (48 * 1024)
 
@@ -384,6 +385,7 @@ static void emit_trap_stubs(wb_ctx* c) {
 static void emit_epilogue(wb_ctx* c) {
     x_load(&c->b, 1, RBX, M(RBP, -8));
     x_load(&c->b, 1, R12, M(RBP, -16));
+    x_load(&c->b, 1, R13, M(RBP, -24));
     x_byte(&c->b, 0xC9);            /* leave */
     x_byte(&c->b, 0xC3);            /* ret */
 }
@@ -416,26 +418,15 @@ static void emit_prologue(wb_ctx* c) {
     x_byte(b, 0x53);                                    /* push rbx */
     x_byte(b, 0x41);                                    /* push r12 */
     x_byte(b, 0x54);
+    x_byte(b, 0x41);                                    /* push r13 */
+    x_byte(b, 0x55);
     x_op_rr(b, 0, 1, "\x81", 1, ALU_SUB, RSP, 0);       /* sub rsp, imm32 (patched) */
     c->frame_size_at = b->len;
     x_u32(b, 0);
-    if (getenv("WB_POISON")) {         /* DEBUG: fill the frame */
-        x_store(b, 1, M(RSP, -8), RDI);
-        x_store(b, 1, M(RSP, -16), RCX);
-        x_store(b, 1, M(RSP, -24), RAX);
-        x_mov_imm(b, 1, RAX, strtoull(getenv("WB_POISON"), NULL, 0));
-        x_mov_rr(b, 1, RDI, RSP);
-        x_mov_rr(b, 1, RCX, RBP);
-        x_alu_rr(b, ALU_SUB, 1, RCX, RSP);
-        x_alu_ri(b, ALU_SUB, 1, RCX, 16);
-        x_shift_imm(b, SH_SHR, 1, RCX, 3);
-        x_byte(b, 0xF3); x_byte(b, 0x48); x_byte(b, 0xAB);
-        x_load(b, 1, RDI, M(RSP, -8));
-        x_load(b, 1, RCX, M(RSP, -16));
-        x_load(b, 1, RAX, M(RSP, -24));
-    }
     x_mov_rr(b, 1, VMCTX_REG, RDI);
     x_load(b, 1, MEMBASE_REG, M(RDI, (int32_t)offsetof(VMContext, mem_base)));
+    if (c->m->count_branches)
+        c->out->sites_at = (uint32_t)x_movabs(b, SITES_REG, 0);
     /* parameters into their local slots */
     int ints = 1, floats = 0, stack = 0;
     for (uint32_t i = 0; i < c->nparams; i++) {
@@ -450,25 +441,43 @@ static void emit_prologue(wb_ctx* c) {
             x_store(b, 1, slot, SCRATCH);
         }
     }
-    /* the other locals start at zero */
+    /* the other locals start at zero: 16 bytes a store (rep stosq costs tens of
+     * cycles to start, on every call) */
     uint32_t zeros = c->nlocals - c->nparams;
-    if (zeros > 8) {
+    if (zeros > 64) {
         x_op_rr(b, 0, 0, "\x31", 1, RAX, RAX, 0);       /* xor eax, eax */
         x_lea(b, RDI, wb_local(c, c->nlocals - 1));
         x_mov_imm(b, 0, RCX, zeros);
         x_byte(b, 0xF3);                                /* rep stosq */
         x_byte(b, 0x48);
         x_byte(b, 0xAB);
-    } else {
-        for (uint32_t i = c->nparams; i < c->nlocals; i++)
-            x_store_imm(b, 1, wb_local(c, i), 0);
+    } else if (zeros > 1) {
+        xmem lowest = wb_local(c, c->nlocals - 1);
+        x_sse_rr(b, 0, 0, 0x57, XSCRATCH, XSCRATCH);    /* xorps */
+        for (uint32_t k = 0; k < zeros / 2; k++)
+            x_sse_rm(b, 0, 0, 0x11, XSCRATCH, M(RBP, lowest.disp + 16 * (int32_t)k));  /* movups */
+        if (zeros & 1)
+            x_store_imm(b, 1, M(RBP, lowest.disp + 16 * (int32_t)(zeros / 2)), 0);
+    } else if (zeros) {
+        x_store_imm(b, 1, wb_local(c, c->nparams), 0);
     }
     /* the stack check (translator.stack_check_lines): rsp below this thread's limit
-     * calls wasabi_rt_stack_slow, which traps or polls */
-    x_load(b, 1, RAX, M(VMCTX_REG, (int32_t)offsetof(VMContext, stack_limit_tpoff)));
-    x_byte(b, 0x64);                                    /* mov rax, fs:[rax] */
-    x_load(b, 1, RAX, M(RAX, 0));
-    x_alu_rr(b, ALU_CMP, 1, RSP, RAX);
+     * calls wasabi_rt_stack_slow, which traps or polls. The limit is thread-local, at
+     * a constant offset from fs (as LLVM's code reads it), or else read through vmctx */
+    int64_t tpoff = wrt_stack_limit_tpoff();
+    if (tpoff >= INT32_MIN && tpoff <= INT32_MAX) {
+        x_byte(b, 0x64);                                /* cmp rsp, fs:[tpoff] */
+        x_byte(b, 0x48);
+        x_byte(b, 0x3B);
+        x_byte(b, 0x24);
+        x_byte(b, 0x25);
+        x_u32(b, (uint32_t)tpoff);
+    } else {
+        x_load(b, 1, RAX, M(VMCTX_REG, (int32_t)offsetof(VMContext, stack_limit_tpoff)));
+        x_byte(b, 0x64);                                /* mov rax, fs:[rax] */
+        x_load(b, 1, RAX, M(RAX, 0));
+        x_alu_rr(b, ALU_CMP, 1, RSP, RAX);
+    }
     size_t ok = x_jcc(b, CC_AE);
     if (c->m->interruptible)
         x_mov_rr(b, 1, RDI, VMCTX_REG);
@@ -645,67 +654,49 @@ static void count_loop_and_look(wb_ctx* c, wb_frame* f) {
     x_patch32(b, skip2, (uint32_t)(b->len - (skip2 + 4)));
 }
 
-/* PGO: a branch site of `width` counters at the current body offset; emits
- * `movabs r10, <its address>` (patched after the compile) */
-static void site_address(wb_ctx* c, uint32_t width) {
+/* PGO: a branch site of `width` counters at the current body offset (the end of
+ * its instruction): the displacement of its first counter from r13 */
+static int32_t new_site(wb_ctx* c, uint32_t width) {
     wb_result* out = c->out;
     if (out->nsites == c->sites_cap) {
         uint32_t cap = c->sites_cap ? c->sites_cap * 2 : 16;
         wb_site* s = realloc(out->sites, cap * sizeof *s);
         if (!s) {
             wb_refuse(c, "out of memory");
-            return;
+            return 0;
         }
         out->sites = s;
         c->sites_cap = cap;
     }
+    if (c->sites_width > (1u << 26)) {
+        wb_refuse(c, "too many branch counters");
+        return 0;
+    }
     wb_site* site = &out->sites[out->nsites++];
     site->body_offset = (uint32_t)(c->p - c->body);
     site->width = width;
-    site->code_at = (uint32_t)x_movabs(&c->b, SCRATCH2, 0);
+    int32_t disp = (int32_t)(8 * c->sites_width);
+    c->sites_width += width;
+    return disp;
 }
 
-/* counter[way] += 1 for the way (0 or 1, or a br_table's clamped index) in r11 */
-static void count_way(wb_ctx* c, uint32_t width) {
-    site_address(c, width);
-    x_alu_mi(&c->b, ALU_ADD, 1, MX(SCRATCH2, SCRATCH, 8, 0), 1);
-}
+/* counter += 1 (flags change) */
+static void count(wb_ctx* c, int32_t disp) { x_alu_mi(&c->b, ALU_ADD, 1, M(SITES_REG, disp), 1); }
 
-/* the popped condition `v` of a br_if/if: the cc that means "taken" (flags set);
- * counted first where branches are counted (profile.two_way) */
+/* the popped condition `v` of a br_if/if: the cc that means "taken" (flags set) */
 static int condition(wb_ctx* c, wb_value v) {
     xbuf* b = &c->b;
-    if (!c->m->count_branches) {
-        if (v.kind == K_CMP)
-            return v.cc;
-        if (v.kind == K_CONST) {
-            x_mov_imm_keep_flags(b, 0, SCRATCH, v.imm);
-            x_test_rr(b, 0, SCRATCH, SCRATCH);
-        } else if (v.kind == K_SLOT) {
-            x_alu_mi(b, ALU_CMP, 0, wb_slot(c, c->sp), 0);
-        } else {
-            x_test_rr(b, 0, v.reg, v.reg);
-            wb_free_value(c, v);
-        }
-        return CC_NE;
-    }
-    /* the way into r11 as 0 or 1 */
+    if (v.kind == K_CMP)
+        return v.cc;
     if (v.kind == K_CONST) {
-        x_mov_imm_keep_flags(b, 0, SCRATCH, (v.imm & 0xFFFFFFFFu) != 0);
+        x_mov_imm_keep_flags(b, 0, SCRATCH, v.imm);
+        x_test_rr(b, 0, SCRATCH, SCRATCH);
+    } else if (v.kind == K_SLOT) {
+        x_alu_mi(b, ALU_CMP, 0, wb_slot(c, c->sp), 0);
     } else {
-        int cc = CC_NE;
-        if (v.kind == K_CMP)
-            cc = v.cc;
-        else if (v.kind == K_SLOT)
-            x_alu_mi(b, ALU_CMP, 0, wb_slot(c, c->sp), 0);
-        else
-            x_test_rr(b, 0, v.reg, v.reg);
-        x_setcc(b, cc, SCRATCH);
-        x_movzx8_rr(b, SCRATCH, SCRATCH);
+        x_test_rr(b, 0, v.reg, v.reg);
         wb_free_value(c, v);
     }
-    count_way(c, 2);
-    x_test_rr(b, 0, SCRATCH, SCRATCH);
     return CC_NE;
 }
 
@@ -716,14 +707,20 @@ static void op_br_if(wb_ctx* c, uint32_t depth) {
     }
     int cc = condition(c, wb_pop(c));
     wb_frame* f = &c->frames[c->nframes - 1 - depth];
-    if (f->kind != F_FUNC && !needs_moves(c, f)) {
+    int counted = c->m->count_branches;
+    int32_t site = counted ? new_site(c, 2) : 0;    /* profile.two_way: [not taken, taken] */
+    if (!counted && f->kind != F_FUNC && !needs_moves(c, f)) {
         wb_jump_to(c, f->label, x_jcc(&c->b, cc));
         f->reached = 1;
         return;
     }
     size_t skip = x_jcc(&c->b, cc ^ 1);
+    if (counted)
+        count(c, site + 8);
     jump(c, f);             /* moves and jmp, or the return (no state changes) */
     x_patch32(&c->b, skip, (uint32_t)(c->b.len - (skip + 4)));
+    if (counted)
+        count(c, site);
 }
 
 static void op_br_table(wb_ctx* c) {
@@ -768,11 +765,12 @@ static void op_br_table(wb_ctx* c) {
         return;
     }
     if (c->m->count_branches) {         /* the way: the index, the default last */
-        x_mov_imm(b, 0, SCRATCH2, n);
+        int32_t site = new_site(c, n + 1);
+        x_mov_imm(b, 0, RCX, n);            /* (everything else is in its slot) */
         x_mov_rr(b, 0, SCRATCH, RAX);
         x_alu_ri(b, ALU_CMP, 0, RAX, (int32_t)n);
-        x_cmov(b, CC_AE, 0, SCRATCH, SCRATCH2);
-        count_way(c, n + 1);
+        x_cmov(b, CC_AE, 0, SCRATCH, RCX);
+        x_alu_mi(b, ALU_ADD, 1, MX(SITES_REG, SCRATCH, 8, site), 1);
     }
     x_alu_ri(b, ALU_CMP, 0, r, (int32_t)n);
     size_t to_default = x_jcc(b, CC_AE);
@@ -956,9 +954,19 @@ static int control(wb_ctx* c, uint8_t op) {
         f = open_block(c, F_IF);
         if (!f)
             return 1;
-        int cc = condition(c, cond);    /* (after the block type: its offset names the site) */
+        int cc = condition(c, cond);
         f->else_label = wb_new_label(c);
-        wb_jump_to(c, f->else_label, x_jcc(&c->b, cc ^ 1));
+        if (!c->m->count_branches) {
+            wb_jump_to(c, f->else_label, x_jcc(&c->b, cc ^ 1));
+            return 1;
+        }
+        /* counted on each way (after the block type: the site's offset is past it) */
+        int32_t site = new_site(c, 2);
+        size_t then = x_jcc(&c->b, cc);
+        count(c, site);
+        wb_jump_to(c, f->else_label, x_jmp(&c->b));
+        x_patch32(&c->b, then, (uint32_t)(c->b.len - (then + 4)));
+        count(c, site + 8);
         return 1;
     }
     case 0x05:
@@ -1079,8 +1087,10 @@ void wb_compile(const wb_module* m, uint32_t index, const uint8_t* locals, uint3
         emit_trap_stubs(c);
         resolve_fixups(c);
     }
-    uint64_t frame = 8ull * (c->nlocals + c->max_depth) + c->outgoing;
-    frame = (frame + 8 + 15) / 16 * 16;     /* + the temporary; rsp 16-aligned */
+    /* below the pushes (SAVED bytes): the temporary, the slots, the outgoing
+     * arguments; rsp 16-aligned after it all */
+    uint64_t need = 8 + 8ull * (c->nlocals + c->max_depth) + c->outgoing;
+    uint64_t frame = (SAVED + need + 15) / 16 * 16 - SAVED;
     if (!c->refused && frame > MAX_FRAME)
         wb_refuse(c, "frame too large");
     if (!c->refused && c->b.oom)

@@ -2,8 +2,9 @@
  * pass, without LLVM (PGO's first tier, modes/tiered.py).
  *
  * Design (Liftoff-like, simpler):
- * - Frame: push rbp; rbx = vmctx and r12 = memory base are kept for the whole
- *   function (callee-saved). Every local has an 8-byte slot, and so has every
+ * - Frame: push rbp; rbx = vmctx, r12 = memory base and r13 = the branch counters
+ *   are kept for the whole function (callee-saved). Every local has an 8-byte slot,
+ *   and so has every
  *   operand-stack depth: the value at depth d, when it is not in a register, lives
  *   in slot d ("its slot").
  * - The operand stack is abstract: each entry is a constant, a register, its slot,
@@ -63,10 +64,10 @@ typedef struct wb_module {
 
 #define WB_MAX_OSR 8
 
-/* a branch site's counters: the movabs imm64 at code_at gets their address
- * (profile.site_address of the function, body_offset, width) */
+/* a branch site's counters: `width` u64, one per way the branch can go; the
+ * function's sites are one block, in order (profile.site_block), addressed from r13 */
 typedef struct wb_site {
-    uint32_t code_at, body_offset, width;
+    uint32_t body_offset, width;
 } wb_site;
 
 /* the outcome of compiling one function */
@@ -78,6 +79,7 @@ typedef struct wb_result {
     uint32_t osr_loop[WB_MAX_OSR];  /* the loop's ordinal (as translator.loop_entry counts) */
     uint32_t nsites;                /* branch sites (malloc'd, the caller's to free) */
     wb_site* sites;
+    uint32_t sites_at;              /* the movabs imm64 to patch with the block's address */
     const char* refused;            /* why not compiled (NULL: compiled) */
 } wb_result;
 
@@ -175,17 +177,19 @@ typedef struct wb_ctx {
     int osr_ok;                     /* this function's loops may look for entries */
     const uint8_t* body;            /* (branch sites are named by offsets in it) */
     uint32_t sites_cap;
+    uint32_t sites_width;           /* counters in the block so far */
 } wb_ctx;
 
-/* the register pools: caller-saved registers only (r10, r11 and xmm15 are scratch) */
+/* the register pools: caller-saved registers only (r11 and xmm15 are scratch) */
 #define GPR_POOL_MASK ((1u << RAX) | (1u << RCX) | (1u << RDX) | (1u << RSI) | (1u << RDI) \
-                       | (1u << R8) | (1u << R9))
+                       | (1u << R8) | (1u << R9) | (1u << R10))
 #define XMM_POOL_MASK 0x7FFFu
 #define SCRATCH R11
-#define SCRATCH2 R10
 #define XSCRATCH 15
 #define VMCTX_REG RBX
 #define MEMBASE_REG R12
+#define SITES_REG R13               /* PGO: the function's branch counters */
+#define TEMP_SLOT (-32)             /* [rbp-32]: a call's record (below the saved registers) */
 
 /* baseline.c: stack, registers, labels */
 int wb_is_float(uint8_t type);

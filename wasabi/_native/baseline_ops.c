@@ -760,11 +760,11 @@ static void push_result(wb_ctx* c, const wb_functype* ft) {
     wb_push_reg(c, t, wb_is_float(t) ? 0 : RAX);
 }
 
-/* a call through the record at [rbp-24] whose vmctx may be another instance's:
+/* a call through the record at TEMP_SLOT whose vmctx may be another instance's:
  * that instance's gate is entered around it (calls.py) */
 static void call_foreign(wb_ctx* c, const wb_functype* ft, uint32_t sp0) {
     xbuf* b = &c->b;
-    xmem temp = M(RBP, -24);
+    xmem temp = M(RBP, TEMP_SLOT);
     x_load(b, 1, RDI, M(SCRATCH, 8));
     x_alu_rr(b, ALU_CMP, 1, RDI, VMCTX_REG);
     size_t same1 = x_jcc(b, CC_E);
@@ -811,7 +811,7 @@ void wb_call(wb_ctx* c, uint32_t func) {
     if (func < m->nimported_funcs || m->foreign_records) {
         x_load(&c->b, 1, SCRATCH, VM(funcs));
         x_lea(&c->b, SCRATCH, M(SCRATCH, disp));
-        x_store(&c->b, 1, M(RBP, -24), SCRATCH);
+        x_store(&c->b, 1, M(RBP, TEMP_SLOT), SCRATCH);
         call_foreign(c, ft, sp0);
         return;
     }
@@ -858,14 +858,14 @@ void wb_call_indirect(wb_ctx* c, uint32_t type_index, uint32_t table) {
     x_load(b, 1, RCX, M(RCX, (int32_t)(8 * type_index)));
     x_alu_rm(b, ALU_CMP, 1, RCX, M(SCRATCH, (int32_t)offsetof(wrt_func, type_id)));
     wb_trap_if(c, CC_NE, TRAP_INDIRECT_CALL_MISMATCH);
-    x_store(b, 1, M(RBP, -24), SCRATCH);
+    x_store(b, 1, M(RBP, TEMP_SLOT), SCRATCH);
     if (!m->own_functions_only) {
         call_foreign(c, ft, sp0);
         return;
     }
     call_args(c, ft, sp0);
     x_mov_rr(b, 1, RDI, VMCTX_REG);
-    x_load(b, 1, SCRATCH, M(RBP, -24));
+    x_load(b, 1, SCRATCH, M(RBP, TEMP_SLOT));
     x_call_m(b, M(SCRATCH, 0));
     c->sp = sp0;
     push_result(c, ft);

@@ -69,6 +69,10 @@ def partition(desc, tier, jobs):
     return parts
 
 
+class BuildAbandoned(Exception):
+    """The process is exiting: a background build's worker was stopped (shutdown)."""
+
+
 class WorkerGone(Exception):
     """A worker process could not start, or died."""
 
@@ -117,6 +121,8 @@ class _Workers:
     def __init__(self):
         self._lock = _threading.Lock()
         self._idle = []
+        self._busy = set()
+        self._closing = False
         # a forked child must not talk to its parent's workers (their pipes are
         # shared: two processes' messages would interleave); it starts its own
         _os.register_at_fork(after_in_child=self._forget)
@@ -124,6 +130,7 @@ class _Workers:
     def _forget(self):
         self._lock = _threading.Lock()
         self._idle = []
+        self._busy = set()
 
     def has_idle(self):
         with self._lock:
@@ -150,9 +157,21 @@ class _Workers:
                 worker = self._idle.pop()
                 if worker.proc.poll() is not None:      # it ended when it was idle too long
                     worker = None
+            if self._closing:
+                raise BuildAbandoned("the process is exiting")
         if worker is None:
             worker = _Worker()
-        status, value = worker.emit(text, tier)     # a dead worker is dropped (WorkerGone)
+        with self._lock:
+            self._busy.add(worker)
+        try:
+            status, value = worker.emit(text, tier)     # a dead worker is dropped (WorkerGone)
+        except WorkerGone:
+            if self._closing:
+                raise BuildAbandoned("the process is exiting") from None
+            raise
+        finally:
+            with self._lock:
+                self._busy.discard(worker)
         with self._lock:
             self._idle.append(worker)               # also after an error: it still works
         if status == "error":
@@ -160,7 +179,23 @@ class _Workers:
         return value
 
 
+    def shutdown(self):
+        """Stop every worker, idle or busy: a build waiting on one ends (BuildAbandoned)."""
+        with self._lock:
+            self._closing = True
+            workers = self._idle + list(self._busy)
+            self._idle = []
+        for worker in workers:
+            worker.proc.kill()
+
+
 _workers = _Workers()
+
+
+def shutdown():
+    """At exit: background builds still running are abandoned, not waited for (a cold
+    `wasabi run` of a big program would wait seconds for an O2 build it no longer needs)."""
+    _workers.shutdown()
 
 
 def prestart():

@@ -75,20 +75,32 @@ class Profile:
     def site_address(self, index, offset, width):
         """The address of the `width` counters of branch site (index, offset), made on
         first use (by the baseline's translation, one at a time: the compile lock)."""
-        key = (index, offset)
-        site = self._sites.get(key)
+        site = self._sites.get((index, offset))
         if site is None or site[2] != width:
-            if not self._site_chunks or self._site_free + width > len(self._site_chunks[-1]):
-                self._site_chunks.append(_np.zeros(max(SITE_CHUNK, width), dtype=_np.uint64))
-                self._site_free = 0
-            site = (len(self._site_chunks) - 1, self._site_free, width)
-            self._site_free += width
-            prior = self.prior.get(key)
-            if prior is not None and len(prior) == width:
-                self._site_chunks[site[0]][site[1]:site[1] + width] = prior
-            self._sites[key] = site
+            return self.site_block(index, [(offset, width)])
         chunk, at, _ = site
         return self._site_chunks[chunk].ctypes.data + 8 * at
+
+    def site_block(self, index, sites):
+        """Counters for branch sites [(offset, width), ...] of function `index`, in one
+        block, in order (the single-pass baseline addresses them from one register):
+        the block's address. A site starts from its counts of earlier runs."""
+        total = sum(width for _, width in sites)
+        if not self._site_chunks or self._site_free + total > len(self._site_chunks[-1]):
+            self._site_chunks.append(_np.zeros(max(SITE_CHUNK, total), dtype=_np.uint64))
+            self._site_free = 0
+        chunk = len(self._site_chunks) - 1
+        counters = self._site_chunks[chunk]
+        start = at = self._site_free
+        for offset, width in sites:
+            key = (index, offset)
+            prior = self.prior.get(key)
+            if prior is not None and len(prior) == width:
+                counters[at:at + width] = prior
+            self._sites[key] = (chunk, at, width)
+            at += width
+        self._site_free = at
+        return counters.ctypes.data + 8 * start
 
     def site_counts(self, index, offset):
         """The counts of a branch site (a copy), from this run's baseline or else from

@@ -245,7 +245,7 @@ def _single_pass_compiler(desc, code, profile):
     ctx = ModuleContext(desc, code, table_calls=True)
     return _ext.BaselineCompiler(
         desc, counts_address=profile.counter_address(0, 0), osr_slot=profile.osr_slot,
-        site_address=profile.site_address if profile_module.BRANCHES else None,
+        site_block=profile.site_block if profile_module.BRANCHES else None,
         interruptible=code.interruptible, own_functions_only=ctx.own_functions_only,
         osr_max_body=translator.OSR_MAX_BODY, osr_max_entries=translator.OSR_MAX_ENTRIES,
         osr_every=translator.OSR_EVERY)
@@ -288,6 +288,7 @@ class _TierUpThread:
 
     def _stop(self):
         self._stopping = True
+        parallel.shutdown()             # an O2 build under way ends now
         thread = self._thread
         if thread is not None:
             thread.join(timeout=5)
