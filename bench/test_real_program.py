@@ -10,7 +10,8 @@ of output (a `.print` before any work); every transcript is checked against the 
 
 - issue 15: a cold `wasabi run` (empty $WASABI_CACHE_DIR) in each `--mode` the CLI offers,
   beside wasmtime-py compiling (Cranelift, no cache) and running it in a subprocess; the second
-  run with the cache; T0 compile time per MB beside Cranelift's (in process).
+  run with the cache; T0 and single-pass baseline compile time per MB beside Cranelift's
+  (in process).
 - issue 16: the `wasabi compile --exe` executable (O2) on the workload beside native gcc -O2 and
   `wasabi run`; start-up (an empty script) of each.
 Rounds are few (a cold run takes tens of seconds; lazy and pgo runs get one); each figure is
@@ -243,6 +244,28 @@ def test_compile_t0(benchmark, programs):
     COMPILE["wasabi T0"] = (benchmark.stats.stats.min, len(data) / 1e6)
 
 
+def test_compile_baseline(benchmark, programs):
+    """The single-pass baseline (PGO's first tier): decode, validate and compile every
+    function, as PGO's counting baseline (profile counters, branch sites)."""
+    import wasabi
+    from wasabi.compiler.modes import tiered
+    from wasabi.compiler.profile import Profile
+    from wasabi.options import CodeOptions
+    data = programs[0].read_bytes()
+
+    def compile_all():
+        desc = wasabi.parse(data)
+        compiler = tiered.single_pass_compiler(desc, CodeOptions("T0"),
+                                               Profile(len(desc.func_type_indices)))
+        refused = sum(not compiler.compile(func)[0] for func in desc.funcs)
+        compiler.close()
+        return refused
+
+    benchmark.group = "sqlite compile"
+    assert benchmark.pedantic(compile_all, rounds=3, iterations=1) == 0
+    COMPILE["wasabi baseline"] = (benchmark.stats.stats.min, len(data) / 1e6)
+
+
 def test_compile_cranelift(benchmark, programs):
     wasmtime = pytest.importorskip("wasmtime")
     data = programs[0].read_bytes()
@@ -281,9 +304,11 @@ def summary():
         lines.append(f"  {label}: {text}")
     for label, (seconds, mb) in COMPILE.items():
         lines.append(f"  compile {label:20s} {seconds:7.2f} s  {seconds / mb:6.2f} s/MB")
-    if len(COMPILE) == 2:
-        ratio = COMPILE["wasabi T0"][0] / COMPILE["wasmtime Cranelift"][0]
-        lines.append(f"  compile wasabi T0 / Cranelift: {ratio:.2f}x the time per MB")
+    cranelift = COMPILE.get("wasmtime Cranelift")
+    for label in ("wasabi T0", "wasabi baseline"):
+        if cranelift and label in COMPILE:
+            ratio = COMPILE[label][0] / cranelift[0]
+            lines.append(f"  compile {label} / Cranelift: {ratio:.2f}x the time per MB")
     return lines
 
 

@@ -84,7 +84,7 @@ class TieredCode(LazyCode):
                          code_options=_with_tier(code, BASELINE_TIER), profile=self.profile)
         self._optimizer = BatchBuilder(desc, _with_tier(code, OPTIMIZED_TIER), table_calls=True,
                                        profile=ProfileCounts(self.profile))
-        self._single_pass = _single_pass_compiler(desc, code, self.profile)
+        self._single_pass = single_pass_compiler(desc, code, self.profile)
         self._single_passed = set()            # func indices compiled by it
         self._counters.update(single_pass_seconds=0.0, single_pass_refused=0)
         if self.table.deferred:
@@ -236,7 +236,7 @@ def _with_tier(code, tier):
     return CodeOptions(tier, code.bounds, code.fuel, code.interruptible)
 
 
-def _single_pass_compiler(desc, code, profile):
+def single_pass_compiler(desc, code, profile):
     """The module's single-pass compiler (_ext.BaselineCompiler), or None where it
     cannot serve: another CPU, explicit bounds checks (it relies on guard pages),
     fuel (it does not count), or SINGLE_PASS off."""
