@@ -44,6 +44,7 @@ class Profile:
         self._sites = {}                # (func index, offset) -> (chunk, position, width)
         self._site_chunks = []
         self._site_free = 0             # first free position in the last chunk
+        self._chunk_sites = []          # per chunk: [(position, key, width)] in order
         self.prior = {}                 # (func index, offset) -> counts of earlier runs
 
     def counter_address(self, index, which):
@@ -88,6 +89,7 @@ class Profile:
         total = sum(width for _, width in sites)
         if not self._site_chunks or self._site_free + total > len(self._site_chunks[-1]):
             self._site_chunks.append(_np.zeros(max(SITE_CHUNK, total), dtype=_np.uint64))
+            self._chunk_sites.append([])
             self._site_free = 0
         chunk = len(self._site_chunks) - 1
         counters = self._site_chunks[chunk]
@@ -98,6 +100,7 @@ class Profile:
             if prior is not None and len(prior) == width:
                 counters[at:at + width] = prior
             self._sites[key] = (chunk, at, width)
+            self._chunk_sites[chunk].append((at, key, width))
             at += width
         self._site_free = at
         return counters.ctypes.data + 8 * start
@@ -112,11 +115,31 @@ class Profile:
         prior = self.prior.get((index, offset))
         return None if prior is None else prior.copy()
 
-    def sites(self):
-        """{(func index, offset): counts} of every site known, this run's or earlier."""
+    def sites(self, nonzero=False):
+        """{(func index, offset): counts} of every site known, this run's or earlier
+        (nonzero: only those with a count). The counts of this run's sites are views
+        of one copy of the counters, taken at once (a profile save at exit reads tens
+        of thousands of sites: one numpy call per site would cost tens of ms)."""
         out = {key: counts.copy() for key, counts in self.prior.items()}
-        for key in list(self._sites):
-            out[key] = self.site_counts(*key)
+        snapshot = [chunk.copy() for chunk in self._site_chunks]
+        if not nonzero:
+            for key, (chunk, at, width) in self._sites.items():
+                out[key] = snapshot[chunk][at:at + width]
+            return out
+        # per chunk, which sites have a count: sums over each site's counters (a
+        # chunk's sites are in position order; one whose width changed was given new
+        # counters, and its old ones count no more)
+        sites = self._sites
+        for chunk, (counters, chunk_sites) in enumerate(zip(snapshot, self._chunk_sites)):
+            if not chunk_sites:
+                continue
+            starts = _np.fromiter((site[0] for site in chunk_sites), dtype=_np.intp,
+                                  count=len(chunk_sites))
+            used = _np.add.reduceat(counters != 0, starts)
+            for i in _np.flatnonzero(used).tolist():
+                at, key, width = chunk_sites[i]
+                if sites[key] == (chunk, at, width):
+                    out[key] = counters[at:at + width]
         return out
 
     def site_count(self):

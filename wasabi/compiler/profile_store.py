@@ -90,7 +90,8 @@ class StoredProfile:
 def encode(stored):
     sites = []
     for (func, offset), counts in sorted(stored.sites.items()):
-        sites += [func, offset, len(counts), *(int(c) for c in counts)]
+        sites += [func, offset, len(counts)]
+        sites += counts.tolist()
     header = {"format": FORMAT, "key": machine_key(), "functions": len(stored.counts),
               "sites": len(sites),
               "builds": [{"root": b.root, "symbols": {str(i): s for i, s in b.symbols.items()},
@@ -202,23 +203,26 @@ class ProfileKeeper:
         self.saves = 0
         self._mark()
 
-    def _mark(self):
-        """What the file has of this process's counts: a save adds what came after."""
-        self._saved_counts = self.profile.counts.copy()
-        self._saved_sites = self.profile.sites()
+    def _mark(self, counts=None, sites=None):
+        """What the file has of this process's counts (`counts` and `sites` when the
+        caller just took them): a save adds what came after."""
+        self._saved_counts = self.profile.counts.copy() if counts is None else counts
+        self._saved_sites = self.profile.sites(nonzero=True) if sites is None else sites
         self._saved_builds = {id(b) for b in self.builds}
 
     def save(self):
         """Add this run's counts and builds to the file; True when it wrote."""
         with self._lock:
             counts = self.profile.counts.copy()
-            sites = self.profile.sites()
+            sites = self.profile.sites(nonzero=True)
             builds = list(self.builds)
             delta = counts - _np.minimum(counts, self._saved_counts)
-            site_delta = {key: c - self._saved_sites[key] if key in self._saved_sites
-                          and len(self._saved_sites[key]) == len(c) else c
-                          for key, c in sites.items()}
-            site_delta = {key: c for key, c in site_delta.items() if c.any()}
+            saved = self._saved_sites
+            # (sites() gave only sites with counts: a site not saved before is all new)
+            site_delta = {key: c - saved[key] if key in saved and len(saved[key]) == len(c)
+                          else c for key, c in sites.items()}
+            site_delta = {key: c for key, c in site_delta.items()
+                          if key not in saved or c.any()}
             new_builds = [b for b in builds if id(b) not in self._saved_builds]
             if not delta.any() and not site_delta and not new_builds:
                 return False
@@ -228,7 +232,7 @@ class ProfileKeeper:
             written = write(self.path, merged, self.limit)
             if written:
                 self.saves += 1
-                self._mark()
+                self._mark(counts, sites)
             return written
 
     def save_quietly(self):
@@ -245,13 +249,17 @@ class ProfileKeeper:
         self._mark()
 
 
+def _largest(sites):
+    return int(_np.concatenate(list(sites.values())).max()) if sites else 0
+
+
 def _merge(disk, delta, site_delta, builds):
     counts = disk.counts + delta
     sites = {key: c.copy() for key, c in disk.sites.items()}
     for key, c in site_delta.items():
         old = sites.get(key)
         sites[key] = c.copy() if old is None or len(old) != len(c) else old + c
-    while counts.max(initial=0) > MAX_COUNT or any(c.max() > MAX_COUNT for c in sites.values()):
+    while counts.max(initial=0) > MAX_COUNT or _largest(sites) > MAX_COUNT:
         counts //= 2
         sites = {key: c // 2 for key, c in sites.items()}
     by_root = {b.root: b for b in disk.builds}
