@@ -191,12 +191,25 @@ typedef struct wb_ctx {
 #define SITES_REG R13               /* PGO: the function's branch counters */
 #define TEMP_SLOT (-32)             /* [rbp-32]: a call's record (below the saved registers) */
 
-/* baseline.c: stack, registers, labels */
+/* the frame below rbp: saved rbx, r12, r13 (SAVED bytes), the temporary, then the
+ * locals' slots and the operand stack's */
+#define SAVED 24
+#define HEADER 32
+
+/* SysV: where integer arguments go (rdi carries the vmctx to wasm functions) */
+static const int WB_INT_ARGS[6] = {RDI, RSI, RDX, RCX, R8, R9};
+
+/* baseline_stack.c: reading, slots, the operand stack and its registers, labels */
+void wb_refuse(wb_ctx* c, const char* why);
+uint64_t wb_leb(wb_ctx* c, int is_signed, int bits);
+uint32_t wb_u32(wb_ctx* c);
+int32_t wb_s32(wb_ctx* c);
+int64_t wb_s64(wb_ctx* c);
 int wb_is_float(uint8_t type);
 int wb_is64(uint8_t type);
+int wb_plain_types(const uint8_t* types, uint32_t n);
 xmem wb_slot(wb_ctx* c, uint32_t depth);
 xmem wb_local(wb_ctx* c, uint32_t index);
-void wb_refuse(wb_ctx* c, const char* why);
 wb_value* wb_push(wb_ctx* c, uint8_t kind, uint8_t type);
 void wb_push_reg(wb_ctx* c, uint8_t type, int reg);
 void wb_push_const(wb_ctx* c, uint8_t type, uint64_t bits);
@@ -206,22 +219,45 @@ int wb_alloc_gpr(wb_ctx* c);
 int wb_alloc_xmm(wb_ctx* c);
 int wb_alloc_for(wb_ctx* c, uint8_t type);
 void wb_evict(wb_ctx* c, int reg);
+void wb_load_into(wb_ctx* c, wb_value* v, int r, uint32_t at);
 int wb_to_reg(wb_ctx* c, uint32_t at);
 int wb_pop_reg(wb_ctx* c);
+int wb_own_reg(wb_ctx* c, wb_value v, uint32_t at);
 void wb_materialize_cmp(wb_ctx* c);
 void wb_spill_all(wb_ctx* c);
 int wb_new_label(wb_ctx* c);
 void wb_bind(wb_ctx* c, int label);
+void wb_add_fixup(wb_ctx* c, int label, size_t at, size_t base);
 void wb_jump_to(wb_ctx* c, int label, size_t at);
+void wb_resolve_fixups(wb_ctx* c);
 void wb_trap_if(wb_ctx* c, int cc, int code);
+void wb_emit_trap_stubs(wb_ctx* c);
 void wb_call_abs(wb_ctx* c, const void* fn);
-uint32_t wb_u32(wb_ctx* c);
-int32_t wb_s32(wb_ctx* c);
-int64_t wb_s64(wb_ctx* c);
 
-/* baseline_ops.c: everything but control flow; 1 if handled, 0 if not its opcode */
+/* baseline.c: the function's frame */
+void wb_emit_epilogue(wb_ctx* c);
+void wb_emit_return(wb_ctx* c);
+
+/* baseline_control.c: structured control flow; 1 if `op` was a control instruction */
+wb_frame* wb_push_frame(wb_ctx* c, uint8_t kind);
+int wb_control(wb_ctx* c, uint8_t op);
+void wb_skip_dead(wb_ctx* c);
+
+/* baseline_ops.c: the other opcodes; 1 if handled, 0 if not its opcode */
 int wb_op(wb_ctx* c, uint8_t op);
 int wb_op_fc(wb_ctx* c, uint32_t sub);
+int wb_fits_imm32(wb_value v);
+void wb_push_cmp(wb_ctx* c, int cc);
+
+/* baseline_float.c */
+void wb_float_op(wb_ctx* c, int k, int is64);
+void wb_float_compare(wb_ctx* c, int which, int is64);
+int wb_conversion(wb_ctx* c, uint8_t op);
+void wb_truncate(wb_ctx* c, int from64, int to64, int is_unsigned, int sat);
+
+/* baseline_calls.c */
+void wb_call_native(wb_ctx* c, const void* fn, int with_vmctx, const int64_t* imms, int nimm,
+                    uint32_t n, uint8_t rt);
 void wb_call(wb_ctx* c, uint32_t func);
 void wb_call_indirect(wb_ctx* c, uint32_t type_index, uint32_t table);
 

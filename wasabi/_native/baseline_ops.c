@@ -1,26 +1,28 @@
 /* The baseline compiler's opcodes other than control flow: variables, memory,
- * numbers, conversions and calls (see baseline.h for the design).
+ * integers, the 0xFC prefix, and the opcode dispatch (see baseline.h for the design).
+ * Floats are in baseline_float.c, calls in baseline_calls.c.
  *
  * An operation pops its operands before it allocates a register for its result:
  * a popped value is no stack entry, so a spill never takes its register away.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "baseline.h"
 #include "builtins.h"
+#include "runtime.h"
 #include "vmctx.h"
 
 #define VM(field) M(VMCTX_REG, (int32_t)offsetof(VMContext, field))
 
-static const int INT_ARGS[6] = {RDI, RSI, RDX, RCX, R8, R9};
-
-static int fits_imm32(wb_value v) {
+int wb_fits_imm32(wb_value v) {
     return !wb_is64(v.type) || ((int64_t)v.imm >= INT32_MIN && (int64_t)v.imm <= INT32_MAX);
 }
 
 /* a popped value in a register of its own (loaded from where it was) */
-static int own_reg(wb_ctx* c, wb_value v, uint32_t at) {
+int wb_own_reg(wb_ctx* c, wb_value v, uint32_t at) {
     if (v.kind == K_REG)
         return v.reg;
     c->stack[at] = v;               /* at == c->sp: just above the stack */
@@ -28,35 +30,6 @@ static int own_reg(wb_ctx* c, wb_value v, uint32_t at) {
     int r = wb_to_reg(c, at);
     c->sp--;
     return r;
-}
-
-/* ---- calls into C: the runtime's builtins and the helpers of baseline_rt.c ---- */
-
-/* fn(vmctx?, imms..., the top n values in stack order); pushes a result of type rt */
-static void call_native(wb_ctx* c, const void* fn, int with_vmctx, const int64_t* imms,
-                        int nimm, uint32_t n, uint8_t rt) {
-    wb_spill_all(c);
-    c->gpr_used = c->xmm_used = 0;     /* (all in slots now) */
-    int ints = 0, floats = 0;
-    if (with_vmctx)
-        x_mov_rr(&c->b, 1, INT_ARGS[ints++], VMCTX_REG);
-    for (int i = 0; i < nimm; i++)
-        x_mov_imm(&c->b, 1, INT_ARGS[ints++], (uint64_t)imms[i]);
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t at = c->sp - n + i;
-        uint8_t t = c->stack[at].type;
-        if (wb_is_float(t))
-            x_fload(&c->b, t == VT_F64, floats++, wb_slot(c, at));
-        else
-            x_load(&c->b, wb_is64(t), INT_ARGS[ints++], wb_slot(c, at));
-    }
-    c->sp -= n;
-    wb_call_abs(c, fn);
-    if (!rt)
-        return;
-    if (rt == VT_I32)
-        x_mov_rr(&c->b, 0, RAX, RAX);           /* C leaves the upper half undefined */
-    wb_push_reg(c, rt, wb_is_float(rt) ? 0 : RAX);
 }
 
 /* ---- variables ---- */
@@ -78,7 +51,7 @@ static void store_from(wb_ctx* c, uint8_t t, xmem m, int r) {
 /* store the value at stack[at] (not popped) to m, 8 bytes */
 static void store_value(wb_ctx* c, uint32_t at, xmem m) {
     wb_value* v = &c->stack[at];
-    if (v->kind == K_CONST && fits_imm32(*v) && (wb_is64(v->type) || v->imm <= INT32_MAX)) {
+    if (v->kind == K_CONST && wb_fits_imm32(*v) && (wb_is64(v->type) || v->imm <= INT32_MAX)) {
         x_store_imm(&c->b, 1, m, (int32_t)v->imm);
         return;
     }
@@ -168,7 +141,7 @@ static void select_(wb_ctx* c) {
     if (cond.kind == K_CMP) {
         cc = cond.cc;
     } else {
-        cond_reg = own_reg(c, cond, c->sp);
+        cond_reg = wb_own_reg(c, cond, c->sp);
         cc = CC_NE;
     }
     int rb = wb_pop_reg(c);
@@ -228,7 +201,7 @@ static int memarg(wb_ctx* c, uint64_t* offset) {
 /* pop an address into a register of its own (-1 for a constant) */
 static int pop_address(wb_ctx* c, wb_value* a) {
     *a = wb_pop(c);
-    return a->kind == K_CONST ? -1 : own_reg(c, *a, c->sp);
+    return a->kind == K_CONST ? -1 : wb_own_reg(c, *a, c->sp);
 }
 
 static void load(wb_ctx* c, uint8_t op) {
@@ -311,7 +284,7 @@ static void memory_grow(wb_ctx* c) {
         return;
     }
     const int64_t mem[1] = {0};
-    call_native(c, (const void*)wasabi_rt_memory_grow, 1, mem, 1, 1, VT_I32);
+    wb_call_native(c, (const void*)wasabi_rt_memory_grow, 1, mem, 1, 1, VT_I32);
 }
 
 /* ---- integers ---- */
@@ -319,7 +292,7 @@ static void memory_grow(wb_ctx* c) {
 static const uint8_t INT_CC[10] = {CC_E, CC_NE, CC_L, CC_B, CC_G, CC_A, CC_LE, CC_BE,
                                    CC_GE, CC_AE};
 
-static void push_cmp(wb_ctx* c, int cc) {
+void wb_push_cmp(wb_ctx* c, int cc) {
     wb_value* v = wb_push(c, K_CMP, VT_I32);
     if (v)
         v->cc = (uint8_t)cc;
@@ -334,14 +307,14 @@ static void eqz(wb_ctx* c, int w) {
     int r = wb_pop_reg(c);
     x_test_rr(&c->b, w, r, r);
     c->gpr_used &= ~(1u << r);
-    push_cmp(c, CC_E);
+    wb_push_cmp(c, CC_E);
 }
 
 /* a op b with a in a register: the ALU group and compares */
 static int alu(wb_ctx* c, int op, int w) {
     uint32_t bat = c->sp - 1;
     wb_value b = wb_pop(c);
-    if (b.kind == K_CONST && fits_imm32(b)) {
+    if (b.kind == K_CONST && wb_fits_imm32(b)) {
         int ra = wb_pop_reg(c);
         x_alu_ri(&c->b, op, w, ra, (int32_t)b.imm);
         return ra;
@@ -351,7 +324,7 @@ static int alu(wb_ctx* c, int op, int w) {
         x_alu_rm(&c->b, op, w, ra, wb_slot(c, bat));
         return ra;
     }
-    int rb = own_reg(c, b, bat);
+    int rb = wb_own_reg(c, b, bat);
     int ra = wb_pop_reg(c);
     x_alu_rr(&c->b, op, w, ra, rb);
     c->gpr_used &= ~(1u << rb);
@@ -361,7 +334,7 @@ static int alu(wb_ctx* c, int op, int w) {
 static void compare(wb_ctx* c, int w, int which) {
     int ra = alu(c, ALU_CMP, w);
     c->gpr_used &= ~(1u << ra);
-    push_cmp(c, INT_CC[which]);
+    wb_push_cmp(c, INT_CC[which]);
 }
 
 static void binop(wb_ctx* c, int op, int w) {
@@ -375,11 +348,11 @@ static void mul(wb_ctx* c, int w) {
     uint32_t bat = c->sp - 1;
     wb_value b = wb_pop(c);
     int ra;
-    if (b.kind == K_CONST && fits_imm32(b)) {
+    if (b.kind == K_CONST && wb_fits_imm32(b)) {
         ra = wb_pop_reg(c);
         x_imul_rri(&c->b, w, ra, ra, (int32_t)b.imm);
     } else {
-        int rb = own_reg(c, b, bat);
+        int rb = wb_own_reg(c, b, bat);
         ra = wb_pop_reg(c);
         x_imul_rr(&c->b, w, ra, rb);
         c->gpr_used &= ~(1u << rb);
@@ -427,7 +400,7 @@ static void divide(wb_ctx* c, int w, int is_signed, int rem) {
         rb = wb_alloc_gpr(c);
         x_mov_rr(&c->b, 1, rb, b.reg);
     } else {
-        rb = own_reg(c, b, bat);
+        rb = wb_own_reg(c, b, bat);
     }
     wb_value a = wb_pop(c);
     c->gpr_used &= ~(1u << RAX);
@@ -517,365 +490,11 @@ static void int_op(wb_ctx* c, int k, int w) {
     }
 }
 
-/* ---- floats ---- */
-
-static void float_binop(wb_ctx* c, uint8_t sse, int is64) {
-    uint32_t bat = c->sp - 1;
-    wb_value b = wb_pop(c);
-    int ra;
-    if (b.kind == K_SLOT) {
-        ra = wb_pop_reg(c);
-        x_sse_rm(&c->b, SSE_PREFIX(is64), 0, sse, ra, wb_slot(c, bat));
-    } else {
-        int rb = own_reg(c, b, bat);
-        ra = wb_pop_reg(c);
-        x_sse_rr(&c->b, SSE_PREFIX(is64), 0, sse, ra, rb);
-        c->xmm_used &= ~(1u << rb);
-    }
-    c->xmm_used &= ~(1u << ra);
-    wb_push_reg(c, is64 ? VT_F64 : VT_F32, ra);
-}
-
-/* abs, neg, copysign on the bits, in r11 and a temporary */
-static void float_bits(wb_ctx* c, int which, int is64) {
-    xbuf* b = &c->b;
-    int rb = which == 2 ? wb_pop_reg(c) : -1;          /* copysign: b's sign */
-    int ra = wb_pop_reg(c);
-    int t = wb_alloc_gpr(c);                            /* first: a spill may use r11 */
-    x_movd_from_x(b, is64, SCRATCH, ra);
-    if (which == 1) {                                   /* neg: flip the sign */
-        x_mov_imm(b, is64, t, is64 ? 0x8000000000000000ull : 0x80000000u);
-        x_alu_rr(b, ALU_XOR, is64, SCRATCH, t);
-    } else {                                            /* clear it */
-        x_shift_imm(b, SH_SHL, is64, SCRATCH, 1);
-        x_shift_imm(b, SH_SHR, is64, SCRATCH, 1);
-    }
-    if (which == 2) {                                   /* and take b's */
-        x_movd_from_x(b, is64, t, rb);
-        x_shift_imm(b, SH_SHR, is64, t, is64 ? 63 : 31);
-        x_shift_imm(b, SH_SHL, is64, t, is64 ? 63 : 31);
-        x_alu_rr(b, ALU_OR, is64, SCRATCH, t);
-        c->xmm_used &= ~(1u << rb);
-    }
-    x_movd_to_x(b, is64, ra, SCRATCH);
-    c->gpr_used &= ~(1u << t);
-    c->xmm_used &= ~(1u << ra);
-    wb_push_reg(c, is64 ? VT_F64 : VT_F32, ra);
-}
-
-static void float_unary(wb_ctx* c, int round_mode, int is64) {
-    int r = wb_pop_reg(c);
-    if (round_mode < 0)
-        x_sse_rr(&c->b, SSE_PREFIX(is64), 0, 0x51, r, r);      /* sqrt */
-    else
-        x_round(&c->b, is64, r, r, (uint8_t)(round_mode | 8));
-    c->xmm_used &= ~(1u << r);
-    wb_push_reg(c, is64 ? VT_F64 : VT_F32, r);
-}
-
-static void float_compare(wb_ctx* c, int which, int is64) {
-    int rb = wb_pop_reg(c);
-    int ra = wb_pop_reg(c);
-    xbuf* b = &c->b;
-    c->xmm_used &= ~((1u << ra) | (1u << rb));
-    switch (which) {
-    case 0: case 1: {                                   /* eq, ne: ZF and PF */
-        x_ucomi(b, is64, ra, rb);
-        int r = wb_alloc_gpr(c);
-        x_setcc(b, which ? CC_NE : CC_E, r);
-        x_setcc(b, which ? CC_P : CC_NP, SCRATCH);
-        x_movzx8_rr(b, r, r);
-        x_movzx8_rr(b, SCRATCH, SCRATCH);
-        x_alu_rr(b, which ? ALU_OR : ALU_AND, 0, r, SCRATCH);
-        wb_push_reg(c, VT_I32, r);
-        return;
-    }
-    case 2: x_ucomi(b, is64, rb, ra); push_cmp(c, CC_A); return;     /* lt */
-    case 3: x_ucomi(b, is64, ra, rb); push_cmp(c, CC_A); return;     /* gt */
-    case 4: x_ucomi(b, is64, rb, ra); push_cmp(c, CC_AE); return;    /* le */
-    case 5: x_ucomi(b, is64, ra, rb); push_cmp(c, CC_AE); return;    /* ge */
-    }
-}
-
-static void float_op(wb_ctx* c, int k, int is64) {
-    const void* minmax[2][2] = {{(const void*)wb_f32_min, (const void*)wb_f32_max},
-                                {(const void*)wb_f64_min, (const void*)wb_f64_max}};
-    switch (k) {
-    case 0: float_bits(c, 0, is64); break;
-    case 1: float_bits(c, 1, is64); break;
-    case 2: float_unary(c, 2, is64); break;     /* ceil: toward +inf */
-    case 3: float_unary(c, 1, is64); break;     /* floor */
-    case 4: float_unary(c, 3, is64); break;     /* trunc */
-    case 5: float_unary(c, 0, is64); break;     /* nearest (even) */
-    case 6: float_unary(c, -1, is64); break;    /* sqrt */
-    case 7: float_binop(c, 0x58, is64); break;
-    case 8: float_binop(c, 0x5C, is64); break;
-    case 9: float_binop(c, 0x59, is64); break;
-    case 10: float_binop(c, 0x5E, is64); break;
-    case 11: case 12:
-        call_native(c, minmax[is64][k - 11], 0, NULL, 0, 2, is64 ? VT_F64 : VT_F32);
-        break;
-    case 13: float_bits(c, 2, is64); break;
-    }
-}
-
-/* ---- conversions ---- */
-
-/* a trapping (sat=0) or saturating truncation through wb_trunc */
-static void truncate(wb_ctx* c, int from64, int to64, int is_unsigned, int sat) {
-    int r = wb_pop_reg(c);
-    if (!from64)
-        x_sse_rr(&c->b, 0xF3, 0, 0x5A, r, r);           /* cvtss2sd: exact */
-    c->xmm_used &= ~(1u << r);
-    wb_push_reg(c, VT_F64, r);
-    int64_t kind[1] = {(is_unsigned ? 1 : 0) | (to64 ? 2 : 0) | (sat ? 4 : 0)};
-    call_native(c, (const void*)wb_trunc, 0, kind, 1, 1, to64 ? VT_I64 : VT_I32);
-}
-
-static void convert(wb_ctx* c, int from64, int is_unsigned, int to64) {
-    if (from64 && is_unsigned) {
-        call_native(c, to64 ? (const void*)wb_f64_convert_u64 : (const void*)wb_f32_convert_u64,
-                    0, NULL, 0, 1, to64 ? VT_F64 : VT_F32);
-        return;
-    }
-    int r = wb_pop_reg(c);
-    c->gpr_used &= ~(1u << r);
-    int x = wb_alloc_xmm(c);
-    /* an u32 is zero-extended in its register: convert it as an i64 */
-    x_sse_rr(&c->b, SSE_PREFIX(to64), from64 || is_unsigned, 0x2A, x, r);
-    wb_push_reg(c, to64 ? VT_F64 : VT_F32, x);
-}
-
-static void reinterpret(wb_ctx* c, uint8_t to) {
-    int r = wb_pop_reg(c);
-    int is64 = wb_is64(to);
-    if (wb_is_float(to)) {
-        c->gpr_used &= ~(1u << r);
-        int x = wb_alloc_xmm(c);
-        x_movd_to_x(&c->b, is64, x, r);
-        wb_push_reg(c, to, x);
-    } else {
-        c->xmm_used &= ~(1u << r);
-        int g = wb_alloc_gpr(c);
-        x_movd_from_x(&c->b, is64, g, r);
-        wb_push_reg(c, to, g);
-    }
-}
-
-/* the same register, another type, after `fix` (mov/movsx on itself) */
-static void retype(wb_ctx* c, uint8_t to, int fix) {
-    int r = wb_pop_reg(c);
-    xbuf* b = &c->b;
-    switch (fix) {
-    case 1: x_mov_rr(b, 0, r, r); break;                /* wrap: clear the upper half */
-    case 2: x_movsxd_rr(b, r, r); break;
-    case 3: x_movsx8_rr(b, 0, r, r); break;
-    case 4: x_movsx16_rr(b, 0, r, r); break;
-    case 5: x_movsx8_rr(b, 1, r, r); break;
-    case 6: x_movsx16_rr(b, 1, r, r); break;
-    }
-    c->gpr_used &= ~(1u << r);
-    wb_push_reg(c, to, r);
-}
-
-static void float_convert(wb_ctx* c, int to64) {
-    int r = wb_pop_reg(c);
-    /* cvtss2sd (F3 0F 5A) / cvtsd2ss (F2 0F 5A) */
-    x_sse_rr(&c->b, to64 ? 0xF3 : 0xF2, 0, 0x5A, r, r);
-    c->xmm_used &= ~(1u << r);
-    wb_push_reg(c, to64 ? VT_F64 : VT_F32, r);
-}
-
-static int conversion(wb_ctx* c, uint8_t op) {
-    switch (op) {
-    case 0xA7: retype(c, VT_I32, 1); return 1;
-    case 0xA8: truncate(c, 0, 0, 0, 0); return 1;
-    case 0xA9: truncate(c, 0, 0, 1, 0); return 1;
-    case 0xAA: truncate(c, 1, 0, 0, 0); return 1;
-    case 0xAB: truncate(c, 1, 0, 1, 0); return 1;
-    case 0xAC: retype(c, VT_I64, 2); return 1;
-    case 0xAD: retype(c, VT_I64, 0); return 1;          /* already zero-extended */
-    case 0xAE: truncate(c, 0, 1, 0, 0); return 1;
-    case 0xAF: truncate(c, 0, 1, 1, 0); return 1;
-    case 0xB0: truncate(c, 1, 1, 0, 0); return 1;
-    case 0xB1: truncate(c, 1, 1, 1, 0); return 1;
-    case 0xB2: convert(c, 0, 0, 0); return 1;
-    case 0xB3: convert(c, 0, 1, 0); return 1;
-    case 0xB4: convert(c, 1, 0, 0); return 1;
-    case 0xB5: convert(c, 1, 1, 0); return 1;
-    case 0xB6: float_convert(c, 0); return 1;
-    case 0xB7: convert(c, 0, 0, 1); return 1;
-    case 0xB8: convert(c, 0, 1, 1); return 1;
-    case 0xB9: convert(c, 1, 0, 1); return 1;
-    case 0xBA: convert(c, 1, 1, 1); return 1;
-    case 0xBB: float_convert(c, 1); return 1;
-    case 0xBC: reinterpret(c, VT_I32); return 1;
-    case 0xBD: reinterpret(c, VT_I64); return 1;
-    case 0xBE: reinterpret(c, VT_F32); return 1;
-    case 0xBF: reinterpret(c, VT_F64); return 1;
-    case 0xC0: retype(c, VT_I32, 3); return 1;
-    case 0xC1: retype(c, VT_I32, 4); return 1;
-    case 0xC2: retype(c, VT_I64, 5); return 1;
-    case 0xC3: retype(c, VT_I64, 6); return 1;
-    case 0xC4: retype(c, VT_I64, 2); return 1;
-    }
-    return 0;
-}
-
-/* ---- calls ---- */
-
-static int plain(const uint8_t* types, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++)
-        if (types[i] != VT_I32 && types[i] != VT_I64 && types[i] != VT_F32 && types[i] != VT_F64)
-            return 0;
-    return 1;
-}
-
-/* the arguments, all in their slots from depth sp0, into registers and the stack */
-static void call_args(wb_ctx* c, const wb_functype* ft, uint32_t sp0) {
-    int ints = 1, floats = 0;
-    uint32_t stack = 0;
-    for (uint32_t i = 0; i < ft->nparams; i++) {
-        uint8_t t = ft->params[i];
-        xmem slot = wb_slot(c, sp0 + i);
-        if (wb_is_float(t) && floats < 8) {
-            x_fload(&c->b, t == VT_F64, floats++, slot);
-        } else if (!wb_is_float(t) && ints < 6) {
-            x_load(&c->b, wb_is64(t), INT_ARGS[ints++], slot);
-        } else {
-            x_load(&c->b, 1, RAX, slot);
-            x_store(&c->b, 1, M(RSP, (int32_t)(8 * stack++)), RAX);
-        }
-    }
-    if (8 * stack > c->outgoing)
-        c->outgoing = 8 * stack;
-}
-
-static void push_result(wb_ctx* c, const wb_functype* ft) {
-    if (!ft->nresults)
-        return;
-    uint8_t t = ft->results[0];
-    if (t == VT_I32)
-        x_mov_rr(&c->b, 0, RAX, RAX);
-    wb_push_reg(c, t, wb_is_float(t) ? 0 : RAX);
-}
-
-/* a call through the record at TEMP_SLOT whose vmctx may be another instance's:
- * that instance's gate is entered around it (calls.py) */
-static void call_foreign(wb_ctx* c, const wb_functype* ft, uint32_t sp0) {
-    xbuf* b = &c->b;
-    xmem temp = M(RBP, TEMP_SLOT);
-    x_load(b, 1, RDI, M(SCRATCH, 8));
-    x_alu_rr(b, ALU_CMP, 1, RDI, VMCTX_REG);
-    size_t same1 = x_jcc(b, CC_E);
-    wb_call_abs(c, (const void*)wasabi_rt_gate_enter);
-    x_patch32(b, same1, (uint32_t)(b->len - (same1 + 4)));
-    call_args(c, ft, sp0);
-    x_load(b, 1, SCRATCH, temp);
-    x_load(b, 1, RDI, M(SCRATCH, 8));
-    x_call_m(b, M(SCRATCH, 0));
-    c->sp = sp0;
-    if (ft->nresults) {                 /* kept in its slot across the gate's call */
-        uint8_t t = ft->results[0];
-        if (wb_is_float(t))
-            x_fstore(b, t == VT_F64, wb_slot(c, sp0), 0);
-        else
-            x_store(b, 1, wb_slot(c, sp0), RAX);
-    }
-    x_load(b, 1, SCRATCH, temp);
-    x_load(b, 1, RDI, M(SCRATCH, 8));
-    x_alu_rr(b, ALU_CMP, 1, RDI, VMCTX_REG);
-    size_t same2 = x_jcc(b, CC_E);
-    wb_call_abs(c, (const void*)wasabi_rt_gate_leave);
-    x_patch32(b, same2, (uint32_t)(b->len - (same2 + 4)));
-    if (ft->nresults)
-        wb_push(c, K_SLOT, ft->results[0]);
-}
-
-void wb_call(wb_ctx* c, uint32_t func) {
-    const wb_module* m = c->m;
-    if (func >= m->nfuncs || m->func_types[func] >= m->ntypes || (uint64_t)func * 24 > INT32_MAX) {
-        wb_refuse(c, "function index");
-        return;
-    }
-    const wb_functype* ft = &m->types[m->func_types[func]];
-    if (ft->nresults > 1 || !plain(ft->params, ft->nparams) || !plain(ft->results, ft->nresults)
-        || ft->nparams > c->sp) {
-        wb_refuse(c, "a call the baseline does not compile");
-        return;
-    }
-    wb_spill_all(c);
-    c->gpr_used = c->xmm_used = 0;
-    uint32_t sp0 = c->sp - ft->nparams;
-    int32_t disp = (int32_t)(func * 24);
-    if (func < m->nimported_funcs || m->foreign_records) {
-        x_load(&c->b, 1, SCRATCH, VM(funcs));
-        x_lea(&c->b, SCRATCH, M(SCRATCH, disp));
-        x_store(&c->b, 1, M(RBP, TEMP_SLOT), SCRATCH);
-        call_foreign(c, ft, sp0);
-        return;
-    }
-    /* a defined function's record holds this instance's vmctx */
-    call_args(c, ft, sp0);
-    x_mov_rr(&c->b, 1, RDI, VMCTX_REG);
-    x_load(&c->b, 1, SCRATCH, VM(funcs));
-    x_call_m(&c->b, M(SCRATCH, disp));
-    c->sp = sp0;
-    push_result(c, ft);
-}
-
-void wb_call_indirect(wb_ctx* c, uint32_t type_index, uint32_t table) {
-    const wb_module* m = c->m;
-    if (type_index >= m->ntypes || table >= m->ntables || (uint64_t)type_index * 8 > INT32_MAX
-        || (uint64_t)table * 8 > INT32_MAX) {
-        wb_refuse(c, "call_indirect immediates");
-        return;
-    }
-    const wb_functype* ft = &m->types[type_index];
-    if (ft->nresults > 1 || !plain(ft->params, ft->nparams) || !plain(ft->results, ft->nresults)
-        || ft->nparams + 1 > c->sp) {
-        wb_refuse(c, "a call the baseline does not compile");
-        return;
-    }
-    wb_spill_all(c);
-    c->gpr_used = c->xmm_used = 0;
-    xbuf* b = &c->b;
-    c->sp--;
-    x_load(b, 0, RAX, wb_slot(c, c->sp));                   /* the index, zero-extended */
-    uint32_t sp0 = c->sp - ft->nparams;
-    x_load(b, 1, SCRATCH, VM(tables));
-    x_load(b, 1, SCRATCH, M(SCRATCH, (int32_t)(8 * table)));
-    x_alu_rm(b, ALU_CMP, 1, RAX, M(SCRATCH, (int32_t)offsetof(wrt_table, size)));
-    wb_trap_if(c, CC_AE, TRAP_UNDEFINED_ELEMENT);
-    x_load(b, 1, SCRATCH, M(SCRATCH, (int32_t)offsetof(wrt_table, elems)));
-    x_load(b, 1, SCRATCH, MX(SCRATCH, RAX, 8, 0));
-    x_test_rr(b, 1, SCRATCH, SCRATCH);
-    size_t present = x_jcc(b, CC_NE);
-    x_mov_rr(b, 0, RDI, RAX);                               /* "uninitialized element N" */
-    wb_call_abs(c, (const void*)wasabi_rt_trap_element);
-    x_patch32(b, present, (uint32_t)(b->len - (present + 4)));
-    x_load(b, 1, RCX, VM(type_ids));
-    x_load(b, 1, RCX, M(RCX, (int32_t)(8 * type_index)));
-    x_alu_rm(b, ALU_CMP, 1, RCX, M(SCRATCH, (int32_t)offsetof(wrt_func, type_id)));
-    wb_trap_if(c, CC_NE, TRAP_INDIRECT_CALL_MISMATCH);
-    x_store(b, 1, M(RBP, TEMP_SLOT), SCRATCH);
-    if (!m->own_functions_only) {
-        call_foreign(c, ft, sp0);
-        return;
-    }
-    call_args(c, ft, sp0);
-    x_mov_rr(b, 1, RDI, VMCTX_REG);
-    x_load(b, 1, SCRATCH, M(RBP, TEMP_SLOT));
-    x_call_m(b, M(SCRATCH, 0));
-    c->sp = sp0;
-    push_result(c, ft);
-}
-
 /* ---- the 0xFC prefix: saturating truncations, bulk memory ---- */
 
 int wb_op_fc(wb_ctx* c, uint32_t sub) {
     if (sub <= 7) {
-        truncate(c, sub >= 2 && sub != 4 && sub != 5, sub >= 4, sub & 1, 1);
+        wb_truncate(c, sub >= 2 && sub != 4 && sub != 5, sub >= 4, sub & 1, 1);
         return 1;
     }
     int64_t imm[2];
@@ -885,24 +504,24 @@ int wb_op_fc(wb_ctx* c, uint32_t sub) {
         imm[0] = wb_u32(c);
         if (imm[0] != 0)
             break;
-        call_native(c, (const void*)wasabi_rt_memory_init, 1, imm, 2, 3, 0);
+        wb_call_native(c, (const void*)wasabi_rt_memory_init, 1, imm, 2, 3, 0);
         return 1;
     case 9:                                             /* data.drop */
         imm[0] = wb_u32(c);
-        call_native(c, (const void*)wasabi_rt_data_drop, 1, imm, 1, 0, 0);
+        wb_call_native(c, (const void*)wasabi_rt_data_drop, 1, imm, 1, 0, 0);
         return 1;
     case 10:                                            /* memory.copy dst src */
         imm[0] = wb_u32(c);
         imm[1] = wb_u32(c);
         if (imm[0] || imm[1])
             break;
-        call_native(c, (const void*)wasabi_rt_memory_copy, 1, imm, 2, 3, 0);
+        wb_call_native(c, (const void*)wasabi_rt_memory_copy, 1, imm, 2, 3, 0);
         return 1;
     case 11:                                            /* memory.fill */
         imm[0] = wb_u32(c);
         if (imm[0])
             break;
-        call_native(c, (const void*)wasabi_rt_memory_fill, 1, imm, 1, 3, 0);
+        wb_call_native(c, (const void*)wasabi_rt_memory_fill, 1, imm, 1, 3, 0);
         return 1;
     }
     wb_refuse(c, "0xFC instruction not in the baseline");
@@ -929,11 +548,11 @@ int wb_op(wb_ctx* c, uint8_t op) {
         return 1;
     }
     if (op >= 0x5B && op <= 0x60) {
-        float_compare(c, op - 0x5B, 0);
+        wb_float_compare(c, op - 0x5B, 0);
         return 1;
     }
     if (op >= 0x61 && op <= 0x66) {
-        float_compare(c, op - 0x61, 1);
+        wb_float_compare(c, op - 0x61, 1);
         return 1;
     }
     if (op >= 0x67 && op <= 0x78) {
@@ -945,15 +564,15 @@ int wb_op(wb_ctx* c, uint8_t op) {
         return 1;
     }
     if (op >= 0x8B && op <= 0x98) {
-        float_op(c, op - 0x8B, 0);
+        wb_float_op(c, op - 0x8B, 0);
         return 1;
     }
     if (op >= 0x99 && op <= 0xA6) {
-        float_op(c, op - 0x99, 1);
+        wb_float_op(c, op - 0x99, 1);
         return 1;
     }
     if (op >= 0xA7 && op <= 0xC4)
-        return conversion(c, op);
+        return wb_conversion(c, op);
     switch (op) {
     case 0x10:
         wb_call(c, wb_u32(c));
