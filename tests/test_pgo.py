@@ -478,9 +478,10 @@ def test_a_stored_build_that_does_not_link_is_built_again_before_its_first_call(
     monkeypatch.setattr(JitLibrary, "link", original)
     stats = module.stats()
     assert stats["stored_link_errors"] == 1 and stats["tiers"]["O2"] == 0
-    # hot in the profile: built in the background without being called
+    # hot in the profile: built in the background without being called (and meanwhile
+    # in the single-pass baseline since the load, as every function called before)
     assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
-    assert module.stats()["functions_compiled"] == 0
+    assert module.stats()["functions_compiled"] == module.stats()["batches"] + 1 == 1
     assert instance(module).exports.fib(12) == 144
 
 
@@ -507,8 +508,9 @@ def test_stats_name_every_tier_swap_build_second_and_hot_function(tmp_path, monk
     module.code.close()
     again = cached_pgo(tmp_path).stats()
     assert again["profile_loaded"] and again["stored_builds_linked"] == 1
-    assert again["tiers"] == {"baseline": 0, "T0": 0, "O2": 1}
-    assert again["hottest"][1]["tier"] is None
+    # sum, called once before, is compiled by the single-pass compiler at load
+    assert again["tiers"] == {"baseline": 1, "T0": 0, "O2": 1}
+    assert again["hottest"][1]["tier"] == "baseline"
 
 
 def test_wasabi_run_mode_pgo_keeps_the_profile_for_the_next_run(tmp_path):

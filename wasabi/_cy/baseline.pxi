@@ -59,6 +59,8 @@ cdef extern from "baseline.h":
     void* wb_arena_add(wb_arena* a, const uint8_t* code, size_t size)
     size_t wb_arena_bytes(wb_arena* a)
     void wb_arena_free(wb_arena* a)
+    size_t wb_array_thunk(const uint8_t* params, uint32_t nparams, const uint8_t* results,
+                          uint32_t nresults, uint8_t** code)
 
 
 def baseline_supported():
@@ -185,3 +187,28 @@ cdef class BaselineCompiler:
         """Free all the code: no function compiled here may run afterwards."""
         wb_arena_free(self.arena)
         self.arena = NULL
+
+
+# the array thunks written without LLVM (baseline_thunks.c), in one arena for the process
+cdef wb_arena* _thunk_arena = NULL
+
+
+def baseline_array_thunk(params, results):
+    """The address of an array-call thunk for params -> results (value type codes)
+    written by the baseline's encoder, or 0 where it writes none (more than one
+    result, v128 or reference types, or a CPU the baseline does not support). The
+    thunk is never freed (compiler/thunks.py caches one per signature)."""
+    global _thunk_arena
+    if not wb_supported():
+        return 0
+    cdef bytes p = bytes(params) + b"\x00", r = bytes(results) + b"\x00"
+    cdef uint8_t* code = NULL
+    cdef size_t size = wb_array_thunk(<const uint8_t*>PyBytes_AS_STRING(p), len(params),
+                                      <const uint8_t*>PyBytes_AS_STRING(r), len(results), &code)
+    if size == 0:
+        return 0
+    if _thunk_arena == NULL:
+        _thunk_arena = wb_arena_new()
+    address = <uintptr_t>wb_arena_add(_thunk_arena, code, size) if _thunk_arena != NULL else 0
+    free(code)
+    return address

@@ -93,6 +93,11 @@ void wb_compile(const wb_module* m, uint32_t index, const uint8_t* locals, uint3
 /* whether this CPU has what the baseline emits (SSE4.1, POPCNT, LZCNT, BMI1) */
 int wb_supported(void);
 
+/* an array-call thunk (compiler/thunks.py) for a plain signature with at most one
+ * result: its size and *code (malloc'd, position independent), or 0 (baseline_thunks.c) */
+size_t wb_array_thunk(const uint8_t* params, uint32_t nparams, const uint8_t* results,
+                      uint32_t nresults, uint8_t** code);
+
 /* executable memory for baseline code: an arena per module (baseline_rt.c) */
 typedef struct wb_arena wb_arena;
 wb_arena* wb_arena_new(void);

@@ -93,18 +93,25 @@ class TieredCode(LazyCode):
 
     def _compile_for(self, index):
         """The single-pass compiler first; LLVM T0 (a LAZY batch) for what it refuses."""
+        if not self._single_pass_compile(index):
+            super()._compile_for(index)
+
+    def _single_pass_compile(self, index):
+        """Compile and publish `index` with the single-pass compiler; False if it
+        refuses the function (or is not in use). Under the compile lock."""
         single = self._single_pass
-        if single is not None:
-            start = _time.perf_counter()
-            address, _refused = single.compile(self.desc.funcs[index - self.desc.num_imported_funcs])
-            self._counters["single_pass_seconds"] += _time.perf_counter() - start
-            if address:
-                self.table.publish({index: address})
-                self._single_passed.add(index)
-                self._counters["functions_compiled"] += 1
-                return
+        if single is None:
+            return False
+        start = _time.perf_counter()
+        address, _refused = single.compile(self.desc.funcs[index - self.desc.num_imported_funcs])
+        self._counters["single_pass_seconds"] += _time.perf_counter() - start
+        if not address:
             self._counters["single_pass_refused"] += 1
-        super()._compile_for(index)
+            return False
+        self.table.publish({index: address})
+        self._single_passed.add(index)
+        self._counters["functions_compiled"] += 1
+        return True
 
     # ---- the tier-up thread's side ----
 
@@ -157,7 +164,8 @@ class TieredCode(LazyCode):
     def adopt(self, stored):
         """Start from a stored profile (before the first call): its counts, and its
         optimised builds linked and published now; functions hot in it without a build
-        are built by the tier-up thread at once."""
+        are built by the tier-up thread at once; the other functions it saw called are
+        compiled by the single-pass compiler now."""
         with self._tier_lock:
             self.profile.counts[:] = stored.counts
             self.profile.prior = dict(stored.sites)
@@ -178,6 +186,19 @@ class TieredCode(LazyCode):
                 self._tiering["stored_builds_linked"] += 1
             hot = _np.flatnonzero(self.profile.heat() >= self.hot)
             self._prewarm = {int(i) for i in hot if int(i) not in self._optimized}
+            self._baseline_called_before()
+
+    def _baseline_called_before(self):
+        """Compile with the single-pass compiler, now, every function earlier runs
+        called (and no stored build covers): a few ms for hundreds of functions, where
+        lazy compiles during the run would each take the GIL, which the tier-up thread's
+        translations of the prewarm builds hold for milliseconds at a time."""
+        if self._single_pass is None:
+            return
+        with self._compile_lock:
+            for index in _np.flatnonzero(self.profile.counts[:, 0]).tolist():
+                if index >= self.desc.num_imported_funcs and not self.table.is_published(index):
+                    self._single_pass_compile(index)
 
     # ---- what the runtime and users see ----
 
