@@ -135,7 +135,9 @@ def cmd_run(args):
     config = WasiConfig(argv=[args.module] + ([] if args.invoke else args.args),
                         env=dict(args.env), preopens=args.dir + args.dir_ro)
     try:
-        compiled = compile_wasm(_read_module(args.module), mode=args.mode, tier=args.tier,
+        # PGO unless a tier was asked for (PGO has its own: the baseline, then O2)
+        mode = args.mode or ("eager" if args.tier else "pgo")
+        compiled = compile_wasm(_read_module(args.module), mode=mode, tier=args.tier or "T1",
                                 fuel=args.fuel is not None,
                                 cache=args.cache)
         sys.stdout.flush()
@@ -332,13 +334,14 @@ def build_parser():
                      help="the same, read-only: nothing below it can change")
     run.add_argument("--env", action="append", default=[], metavar="K=V", type=_env_spec,
                      help="set an environment variable (K alone: the host's value)")
-    run.add_argument("--mode", choices=["eager", "lazy", "pgo"], default="eager",
-                     help="eager: compile every function first (default); lazy: compile each "
-                     "function on its first call (quicker start for big programs); pgo: lazily "
-                     "at a baseline tier, hot functions optimised in the background with their "
-                     "profile, which the cache keeps for the next run")
-    run.add_argument("--tier", choices=["T0", "T1", "O2"], default="T1",
-                     help="optimisation tier (default T1)")
+    run.add_argument("--mode", choices=["eager", "lazy", "pgo"],
+                     help="pgo (the default): each function compiled on its first call by the "
+                     "single-pass baseline, hot ones optimised in the background with their "
+                     "profile, which the cache keeps for the next run; eager: compile every "
+                     "function first (the default when --tier is given); lazy: compile each "
+                     "function on its first call with LLVM")
+    run.add_argument("--tier", choices=["T0", "T1", "O2"],
+                     help="optimisation tier of eager and lazy (default T1)")
     run.add_argument("--invoke", metavar="FUNC", help="call this export instead of _start")
     run.add_argument("--timeout", metavar="SECONDS", type=_seconds,
                      help="stop the program (a trap) once it has run this long")
