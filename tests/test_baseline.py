@@ -248,3 +248,25 @@ def test_no_branch_counting_when_profiles_do_not_use_it(monkeypatch):
     inst = wasabi.instantiate(module)
     assert inst.exports.f(0) == 2 and inst.exports.f(5) == 1
     assert module.stats()["branch_sites"] == 0 and module.stats()["tiers"]["baseline"] == 1
+
+
+def test_a_forked_child_compiles_into_chunks_of_its_own():
+    # the code arena's chunks are shared mappings: a child adding code where its
+    # parent adds would overwrite the parent's functions
+    import os
+    module = baseline_module("""(module (func (export "a") (result i32) i32.const 1)
+        (func (export "b") (result i32) i32.const 2) (func (export "c") (result i32) i32.const 3))""")
+    inst = wasabi.instantiate(module)
+    assert inst.exports.a() == 1
+    go, ready = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                    # the child: b, after the parent's c
+        os.read(go, 1)
+        os._exit(0 if inst.exports.b() == 2 else 3)
+    assert inst.exports.c() == 3                    # first after the fork: the same offset
+    os.write(ready, b"x")
+    _, status = os.waitpid(pid, 0)
+    os.close(go)
+    os.close(ready)
+    assert status == 0
+    assert inst.exports.c() == 3 and inst.exports.a() == 1

@@ -92,7 +92,12 @@ double wb_f64_convert_u64(uint64_t v) { return (double)v; }
  * Each chunk is one memfd mapped twice: written through a read-write view and
  * run through a read-execute one. Code is only ever added (a function's code
  * never changes once published), so no page is ever writable and executable at
- * once, and a thread running code in a chunk is never disturbed by a later add. */
+ * once, and a thread running code in a chunk is never disturbed by a later add.
+ *
+ * The mappings are shared, so a forked child sees its parent's chunks as the
+ * same pages: after a fork the child adds only to chunks of its own (a chunk
+ * from an earlier generation counts as full), or parent and child would write
+ * their code over each other's. */
 
 #define CHUNK_SIZE (4u << 20)
 
@@ -100,8 +105,16 @@ typedef struct wb_chunk {
     uint8_t* rw;
     uint8_t* rx;
     size_t size, used;
+    unsigned generation;        /* fork_generation when it was made */
     struct wb_chunk* next;
 } wb_chunk;
+
+static unsigned fork_generation;
+static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
+
+static void after_fork_in_child(void) { fork_generation++; }
+
+static void install_fork_hook(void) { pthread_atfork(NULL, NULL, after_fork_in_child); }
 
 struct wb_arena {
     pthread_mutex_t lock;
@@ -110,6 +123,7 @@ struct wb_arena {
 };
 
 wb_arena* wb_arena_new(void) {
+    pthread_once(&fork_hook_once, install_fork_hook);
     wb_arena* a = calloc(1, sizeof *a);
     if (a)
         pthread_mutex_init(&a->lock, NULL);
@@ -140,6 +154,7 @@ static wb_chunk* new_chunk(size_t need) {
     ch->rw = rw;
     ch->rx = rx;
     ch->size = size;
+    ch->generation = fork_generation;
     return ch;
 fail:
     free(ch);
@@ -154,7 +169,7 @@ fail:
 void* wb_arena_add(wb_arena* a, const uint8_t* code, size_t size) {
     pthread_mutex_lock(&a->lock);
     wb_chunk* ch = a->chunks;
-    if (!ch || ch->size - ch->used < size) {
+    if (!ch || ch->size - ch->used < size || ch->generation != fork_generation) {
         ch = new_chunk(size);
         if (!ch) {
             pthread_mutex_unlock(&a->lock);
