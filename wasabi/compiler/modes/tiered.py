@@ -2,11 +2,10 @@
 
 Every function starts in a baseline, compiled on its first call, with counters in
 one Profile per module (compiler/profile.py), incremented by the code itself:
-calls and loop iterations per function. The baseline is the single-pass compiler
-(wasabi/_native/baseline*.c: no LLVM, about 30 times faster to compile than
-LLVM T0: 0.07 s vs 2.0 s for the SQLite shell) where it compiles the function; else
-LLVM T0 in LAZY's batches,
-which also counts which way each branch (br_if, if, br_table) went. A tier-up
+calls and loop iterations per function, and which way each branch (br_if, if,
+br_table) went. The baseline is the single-pass compiler (wasabi/_native/baseline*.c:
+no LLVM, about 30 times faster to compile than LLVM T0: 0.07 s vs 2.0 s for the
+SQLite shell) where it compiles the function, else LLVM T0 in LAZY's batches. A tier-up
 thread (one per process) looks at the counters of every live PGO module every
 TICK seconds. A function whose calls plus iterations reach `hot` is rebuilt at O2
 with the counts as its profile (function entry counts, branch weights), its LLVM
