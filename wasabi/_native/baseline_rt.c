@@ -17,38 +17,25 @@
 /* ---- numbers ---- */
 
 /* min/max: a NaN operand gives a NaN (a + b quiets it, keeping its payload, as the
- * compiled code's minss/maxss sequence would); -0 is below +0 */
-float wb_f32_min(float a, float b) {
-    if (a != a || b != b)
-        return a + b;
-    if (a == b)
-        return signbit(a) ? a : b;
-    return a < b ? a : b;
-}
+ * compiled code's minss/maxss sequence would); -0 is below +0. One pair per type. */
+#define MIN_MAX(T, min_name, max_name)                      \
+    T min_name(T a, T b) {                                  \
+        if (a != a || b != b)                               \
+            return a + b;                                   \
+        if (a == b)                                         \
+            return signbit(a) ? a : b;                      \
+        return a < b ? a : b;                               \
+    }                                                       \
+    T max_name(T a, T b) {                                  \
+        if (a != a || b != b)                               \
+            return a + b;                                   \
+        if (a == b)                                         \
+            return signbit(a) ? b : a;                      \
+        return a > b ? a : b;                               \
+    }
 
-float wb_f32_max(float a, float b) {
-    if (a != a || b != b)
-        return a + b;
-    if (a == b)
-        return signbit(a) ? b : a;
-    return a > b ? a : b;
-}
-
-double wb_f64_min(double a, double b) {
-    if (a != a || b != b)
-        return a + b;
-    if (a == b)
-        return signbit(a) ? a : b;
-    return a < b ? a : b;
-}
-
-double wb_f64_max(double a, double b) {
-    if (a != a || b != b)
-        return a + b;
-    if (a == b)
-        return signbit(a) ? b : a;
-    return a > b ? a : b;
-}
+MIN_MAX(float, wb_f32_min, wb_f32_max)
+MIN_MAX(double, wb_f64_min, wb_f64_max)
 
 /* kind: 1 unsigned, 2 a 64-bit result, 4 saturating. `value` is exact for f32
  * sources too (every float is a double). Traps as the spec words them: NaN is an
