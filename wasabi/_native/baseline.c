@@ -3,7 +3,9 @@
  * are in baseline_stack.c, control flow in baseline_control.c, the other opcodes in
  * baseline_ops.c, baseline_float.c and baseline_calls.c.
  */
+#if defined(__x86_64__)
 #include <cpuid.h>
+#endif
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
