@@ -270,3 +270,19 @@ def test_a_forked_child_compiles_into_chunks_of_its_own():
     os.close(ready)
     assert status == 0
     assert inst.exports.c() == 3 and inst.exports.a() == 1
+
+
+def test_a_function_with_more_locals_than_its_frame_takes_goes_to_llvm():
+    # (i32) -> i32 with 5,000 i32 locals in one group: local 5000 = local 0 + 1, doubled
+    body = (b"\x01\x88\x27\x7f"                        # one group: 5000 x i32
+            b"\x20\x00\x41\x01\x6a\x22\x88\x27\x20\x88\x27\x6a\x0b")
+    code = bytes([len(body)]) + body
+    wasm = (b"\0asm\x01\0\0\0"
+            b"\x01\x06\x01\x60\x01\x7f\x01\x7f"          # type (i32) -> i32
+            b"\x03\x02\x01\x00"                              # one function
+            b"\x07\x05\x01\x01f\x00\x00"                    # export "f"
+            + b"\x0a" + bytes([len(code) + 1]) + b"\x01" + code)
+    module = baseline_module(wasm)
+    assert wasabi.instantiate(module).exports.f(20) == 42
+    stats = module.stats()
+    assert stats["tiers"]["T0"] == 1 and stats["single_pass_refused"] == 1

@@ -5,6 +5,9 @@
 import array as _array
 import os as _os
 
+# more locals than the compiler's frame takes (baseline.c MAX_LOCALS): LLVM's
+_BASELINE_MAX_LOCALS = 4096
+
 # WASABI_PERF_MAP=1: name baseline code for `perf report` (its /tmp/perf-<pid>.map file)
 _PERF_MAP = _os.environ.get("WASABI_PERF_MAP") == "1"
 
@@ -152,6 +155,9 @@ cdef class BaselineCompiler:
         if self.arena == NULL:
             raise RuntimeError("the baseline compiler is closed")
         cdef wb_result out
+        if func.num_locals > _BASELINE_MAX_LOCALS:   # (before expanding them: one may be huge)
+            self.refused += 1
+            return 0, "too many locals"
         cdef bytes locals_ = b"".join(bytes([t]) * n for n, t in func.locals) + b"\x00"
         cdef const uint8_t* data = <const uint8_t*>PyBytes_AS_STRING(self.data)
         cdef size_t start = func.body_start, end = func.body_end
