@@ -66,16 +66,16 @@ static void emit_prologue(wb_ctx* c) {
     if (c->m->count_branches)
         c->out->sites_at = (uint32_t)x_movabs(b, SITES_REG, 0);
     /* parameters into their local slots */
-    int ints = 1, floats = 0, stack = 0;
+    wb_args args = {1, 0, 0};                           /* (rdi: the vmctx) */
     for (uint32_t i = 0; i < c->nparams; i++) {
         uint8_t t = c->local_types[i];
         xmem slot = wb_local(c, i);
-        if (wb_is_float(t) && floats < 8) {
-            x_fstore(b, t == VT_F64, slot, floats++);
-        } else if (!wb_is_float(t) && ints < 6) {
-            x_store(b, 1, slot, WB_INT_ARGS[ints++]);
-        } else {
-            x_load(b, 1, SCRATCH, M(RBP, 16 + 8 * stack++));
+        int where;
+        switch (wb_next_arg(&args, t, &where)) {
+        case ARG_XMM: x_fstore(b, t == VT_F64, slot, where); break;
+        case ARG_GPR: x_store(b, 1, slot, where); break;
+        default:                                        /* above the return address */
+            x_load(b, 1, SCRATCH, M(RBP, 16 + 8 * where));
             x_store(b, 1, slot, SCRATCH);
         }
     }

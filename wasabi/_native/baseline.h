@@ -204,8 +204,35 @@ typedef struct wb_ctx {
 /* SysV: where integer arguments go (rdi carries the vmctx to wasm functions) */
 static const int WB_INT_ARGS[6] = {RDI, RSI, RDX, RCX, R8, R9};
 
+/* SysV argument classification, one argument after the other: integers in the
+ * six registers above, floats in xmm0-7, the rest in 8-byte stack words in order */
+typedef struct wb_args {
+    int ints, floats;
+    uint32_t stack;
+} wb_args;
+enum { ARG_GPR, ARG_XMM, ARG_STACK };
+
+/* where the next argument of type t goes: ARG_GPR / ARG_XMM with *where the
+ * register, or ARG_STACK with *where its stack word */
+static inline int wb_next_arg(wb_args* a, uint8_t t, int* where) {
+    int is_float = t == VT_F32 || t == VT_F64;
+    if (is_float && a->floats < 8) {
+        *where = a->floats++;
+        return ARG_XMM;
+    }
+    if (!is_float && a->ints < 6) {
+        *where = WB_INT_ARGS[a->ints++];
+        return ARG_GPR;
+    }
+    *where = (int)a->stack++;
+    return ARG_STACK;
+}
+
 /* baseline_stack.c: reading, slots, the operand stack and its registers, labels */
 void wb_refuse(wb_ctx* c, const char* why);
+/* room for one more item in *items (count used of *cap, each `size` bytes): 0 and
+ * refused when out of memory */
+int wb_grow(wb_ctx* c, void** items, uint32_t count, uint32_t* cap, size_t size);
 uint64_t wb_leb(wb_ctx* c, int is_signed, int bits);
 uint32_t wb_u32(wb_ctx* c);
 int32_t wb_s32(wb_ctx* c);
@@ -264,6 +291,10 @@ void wb_truncate(wb_ctx* c, int from64, int to64, int is_unsigned, int sat);
 void wb_call_native(wb_ctx* c, const void* fn, int with_vmctx, const int64_t* imms, int nimm,
                     uint32_t n, uint8_t rt);
 void wb_call(wb_ctx* c, uint32_t func);
+/* the n arguments of `types`, argument i at [base + first + stride*i], into their
+ * registers and the outgoing stack words (rdi left for the vmctx): the words used */
+uint32_t wb_load_args(xbuf* b, const uint8_t* types, uint32_t n, int base, int32_t first,
+                      int32_t stride);
 void wb_call_indirect(wb_ctx* c, uint32_t type_index, uint32_t table);
 
 /* baseline_rt.c: what the code calls for the rare operations */

@@ -51,22 +51,27 @@ static int compilable(const wb_functype* ft) {
            && wb_plain_types(ft->results, ft->nresults);
 }
 
-/* the arguments, all in their slots from depth sp0, into registers and the stack */
-static void call_args(wb_ctx* c, const wb_functype* ft, uint32_t sp0) {
-    int ints = 1, floats = 0;
-    uint32_t stack = 0;
-    for (uint32_t i = 0; i < ft->nparams; i++) {
-        uint8_t t = ft->params[i];
-        xmem slot = wb_slot(c, sp0 + i);
-        if (wb_is_float(t) && floats < 8) {
-            x_fload(&c->b, t == VT_F64, floats++, slot);
-        } else if (!wb_is_float(t) && ints < 6) {
-            x_load(&c->b, wb_is64(t), WB_INT_ARGS[ints++], slot);
-        } else {
-            x_load(&c->b, 1, RAX, slot);
-            x_store(&c->b, 1, M(RSP, (int32_t)(8 * stack++)), RAX);
+uint32_t wb_load_args(xbuf* b, const uint8_t* types, uint32_t n, int base, int32_t first,
+                      int32_t stride) {
+    wb_args args = {1, 0, 0};                           /* (rdi: the vmctx) */
+    for (uint32_t i = 0; i < n; i++) {
+        xmem from = M(base, first + stride * (int32_t)i);
+        int where;
+        switch (wb_next_arg(&args, types[i], &where)) {
+        case ARG_XMM: x_fload(b, types[i] == VT_F64, where, from); break;
+        case ARG_GPR: x_load(b, wb_is64(types[i]), where, from); break;
+        default:
+            x_load(b, 1, RAX, from);
+            x_store(b, 1, M(RSP, 8 * where), RAX);
         }
     }
+    return args.stack;
+}
+
+/* the arguments, all in their slots from depth sp0, into registers and the stack */
+static void call_args(wb_ctx* c, const wb_functype* ft, uint32_t sp0) {
+    /* (slots of greater depth lie 8 bytes lower) */
+    uint32_t stack = wb_load_args(&c->b, ft->params, ft->nparams, RBP, wb_slot(c, sp0).disp, -8);
     if (8 * stack > c->outgoing)
         c->outgoing = 8 * stack;
 }

@@ -15,16 +15,8 @@
 /* ---- control ---- */
 
 wb_frame* wb_push_frame(wb_ctx* c, uint8_t kind) {
-    if (c->nframes == c->frames_cap) {
-        uint32_t cap = c->frames_cap ? c->frames_cap * 2 : 32;
-        wb_frame* f = realloc(c->frames, cap * sizeof *f);
-        if (!f) {
-            wb_refuse(c, "out of memory");
-            return NULL;
-        }
-        c->frames = f;
-        c->frames_cap = cap;
-    }
+    if (!wb_grow(c, (void**)&c->frames, c->nframes, &c->frames_cap, sizeof *c->frames))
+        return NULL;
     wb_frame* f = &c->frames[c->nframes++];
     memset(f, 0, sizeof *f);
     f->kind = kind;
@@ -179,16 +171,8 @@ static void count_loop_and_look(wb_ctx* c, wb_frame* f) {
  * its instruction): the displacement of its first counter from r13 */
 static int32_t new_site(wb_ctx* c, uint32_t width) {
     wb_result* out = c->out;
-    if (out->nsites == c->sites_cap) {
-        uint32_t cap = c->sites_cap ? c->sites_cap * 2 : 16;
-        wb_site* s = realloc(out->sites, cap * sizeof *s);
-        if (!s) {
-            wb_refuse(c, "out of memory");
-            return 0;
-        }
-        out->sites = s;
-        c->sites_cap = cap;
-    }
+    if (!wb_grow(c, (void**)&out->sites, out->nsites, &c->sites_cap, sizeof *out->sites))
+        return 0;
     if (c->sites_width > (1u << 26)) {
         wb_refuse(c, "too many branch counters");
         return 0;

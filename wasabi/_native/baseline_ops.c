@@ -363,20 +363,10 @@ static void mul(wb_ctx* c, int w) {
 
 /* the value at stack[at] (just popped) into register `want`, which must be free */
 static void into(wb_ctx* c, wb_value v, uint32_t at, int want) {
-    if (v.kind == K_REG) {
-        if (v.reg != want) {
-            x_mov_rr(&c->b, 1, want, v.reg);
-            c->gpr_used &= ~(1u << v.reg);
-        }
-    } else {
-        c->stack[at] = v;
-        c->sp++;
-        int r = wb_to_reg(c, at);   /* (then moved: simple, and rare) */
-        c->sp--;
-        if (r != want) {
-            x_mov_rr(&c->b, 1, want, r);
-            c->gpr_used &= ~(1u << r);
-        }
+    int r = wb_own_reg(c, v, at);
+    if (r != want) {
+        x_mov_rr(&c->b, 1, want, r);
+        c->gpr_used &= ~(1u << r);
     }
     c->gpr_used |= 1u << want;
 }

@@ -66,21 +66,23 @@ xmem wb_slot(wb_ctx* c, uint32_t depth) {
     return M(RBP, -(int32_t)(HEADER + 8 * (c->nlocals + depth + 1)));
 }
 
-wb_value* wb_push(wb_ctx* c, uint8_t kind, uint8_t type) {
-    if (c->sp == c->stack_cap) {
-        uint32_t cap = c->stack_cap ? c->stack_cap * 2 : 64;
-        wb_value* s = realloc(c->stack, cap * sizeof *s);
-        if (!s) {
-            wb_refuse(c, "out of memory");
-            c->sp = 0;
-            s = c->stack;
-            if (!s)
-                return NULL;
-        } else {
-            c->stack = s;
-            c->stack_cap = cap;
-        }
+int wb_grow(wb_ctx* c, void** items, uint32_t count, uint32_t* cap, size_t size) {
+    if (count < *cap)
+        return 1;
+    uint32_t more = *cap ? *cap * 2 : 64;
+    void* grown = realloc(*items, (size_t)more * size);
+    if (!grown) {
+        wb_refuse(c, "out of memory");
+        return 0;
     }
+    *items = grown;
+    *cap = more;
+    return 1;
+}
+
+wb_value* wb_push(wb_ctx* c, uint8_t kind, uint8_t type) {
+    if (!wb_grow(c, (void**)&c->stack, c->sp, &c->stack_cap, sizeof *c->stack))
+        return NULL;
     wb_value* v = &c->stack[c->sp++];
     memset(v, 0, sizeof *v);
     v->kind = kind;
@@ -197,29 +199,24 @@ static void spill_one(wb_ctx* c, int is_float) {
     wb_refuse(c, "no register to spill");
 }
 
-int wb_alloc_gpr(wb_ctx* c) {
-    int r = lowest_free(c->gpr_used, GPR_POOL_MASK);
+/* a free register of the class, spilling the deepest value held in one if none is */
+static int alloc(wb_ctx* c, int is_float) {
+    uint32_t* used = is_float ? &c->xmm_used : &c->gpr_used;
+    uint32_t pool = is_float ? XMM_POOL_MASK : GPR_POOL_MASK;
+    int r = lowest_free(*used, pool);
     if (r < 0) {
-        spill_one(c, 0);
-        r = lowest_free(c->gpr_used, GPR_POOL_MASK);
+        spill_one(c, is_float);
+        r = lowest_free(*used, pool);
         if (r < 0)
-            return RAX;     /* refused already */
+            return 0;       /* refused already */
     }
-    c->gpr_used |= 1u << r;
+    *used |= 1u << r;
     return r;
 }
 
-int wb_alloc_xmm(wb_ctx* c) {
-    int r = lowest_free(c->xmm_used, XMM_POOL_MASK);
-    if (r < 0) {
-        spill_one(c, 1);
-        r = lowest_free(c->xmm_used, XMM_POOL_MASK);
-        if (r < 0)
-            return 0;
-    }
-    c->xmm_used |= 1u << r;
-    return r;
-}
+int wb_alloc_gpr(wb_ctx* c) { return alloc(c, 0); }
+
+int wb_alloc_xmm(wb_ctx* c) { return alloc(c, 1); }
 
 int wb_alloc_for(wb_ctx* c, uint8_t type) {
     return wb_is_float(type) ? wb_alloc_xmm(c) : wb_alloc_gpr(c);
@@ -301,16 +298,8 @@ void wb_materialize_cmp(wb_ctx* c) {
 /* ---- labels ---- */
 
 int wb_new_label(wb_ctx* c) {
-    if (c->nlabels == c->labels_cap) {
-        uint32_t cap = c->labels_cap ? c->labels_cap * 2 : 64;
-        wb_label* l = realloc(c->labels, cap * sizeof *l);
-        if (!l) {
-            wb_refuse(c, "out of memory");
-            return 0;
-        }
-        c->labels = l;
-        c->labels_cap = cap;
-    }
+    if (!wb_grow(c, (void**)&c->labels, c->nlabels, &c->labels_cap, sizeof *c->labels))
+        return 0;
     c->labels[c->nlabels].pos = -1;
     c->labels[c->nlabels].fixups = -1;
     return (int)c->nlabels++;
@@ -319,16 +308,8 @@ int wb_new_label(wb_ctx* c) {
 void wb_add_fixup(wb_ctx* c, int label, size_t at, size_t base) {
     if (c->refused || label < 0 || (uint32_t)label >= c->nlabels)
         return;
-    if (c->nfixups == c->fixups_cap) {
-        uint32_t cap = c->fixups_cap ? c->fixups_cap * 2 : 128;
-        wb_fixup* f = realloc(c->fixups, cap * sizeof *f);
-        if (!f) {
-            wb_refuse(c, "out of memory");
-            return;
-        }
-        c->fixups = f;
-        c->fixups_cap = cap;
-    }
+    if (!wb_grow(c, (void**)&c->fixups, c->nfixups, &c->fixups_cap, sizeof *c->fixups))
+        return;
     wb_fixup* f = &c->fixups[c->nfixups];
     f->at = (uint32_t)at;
     f->base = (uint32_t)base;

@@ -22,11 +22,11 @@ size_t wb_array_thunk(const uint8_t* params, uint32_t nparams, const uint8_t* re
         return 0;
     xbuf b = {0};
     /* the stack arguments: those past 5 integers (rdi is the vmctx) and 8 floats */
-    uint32_t ints = 0, floats = 0, stack = 0;
-    for (uint32_t i = 0; i < nparams; i++) {
-        if (wb_is_float(params[i]) ? floats++ >= 8 : ints++ >= 5)
-            stack++;
-    }
+    wb_args args = {1, 0, 0};
+    int where;
+    for (uint32_t i = 0; i < nparams; i++)
+        wb_next_arg(&args, params[i], &where);
+    uint32_t stack = args.stack;
     uint32_t frame = (8 * stack + 8 + 15) / 16 * 16 - 8;   /* rsp 16-aligned at the call */
     x_byte(&b, 0x55);                                       /* push rbp */
     x_mov_rr(&b, 1, RBP, RSP);
@@ -36,20 +36,7 @@ size_t wb_array_thunk(const uint8_t* params, uint32_t nparams, const uint8_t* re
     x_mov_rr(&b, 1, RBX, RDX);                              /* rbx = slots */
     x_mov_rr(&b, 1, R11, RDI);                              /* r11 = fn */
     x_mov_rr(&b, 1, RDI, RSI);                              /* rdi = vmctx */
-    ints = 1;
-    floats = stack = 0;
-    for (uint32_t i = 0; i < nparams; i++) {
-        uint8_t t = params[i];
-        xmem slot = M(RBX, (int32_t)(SLOT_SIZE * i));
-        if (wb_is_float(t) && floats < 8) {
-            x_fload(&b, t == VT_F64, floats++, slot);
-        } else if (!wb_is_float(t) && ints < 6) {
-            x_load(&b, wb_is64(t), WB_INT_ARGS[ints++], slot);
-        } else {
-            x_load(&b, 1, RAX, slot);
-            x_store(&b, 1, M(RSP, (int32_t)(8 * stack++)), RAX);
-        }
-    }
+    wb_load_args(&b, params, nparams, RBX, 0, SLOT_SIZE);
     x_call_r(&b, R11);
     if (nresults) {
         uint8_t t = results[0];

@@ -178,7 +178,6 @@ class _Workers:
             raise value
         return value
 
-
     def shutdown(self):
         """Stop every worker, idle or busy: a build waiting on one ends (BuildAbandoned)."""
         with self._lock:
