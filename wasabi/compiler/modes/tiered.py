@@ -37,7 +37,7 @@ from ..builder import BatchBuilder
 from .. import parallel, profile as profile_module, profile_store
 from ..cache import size_limit
 from ..profile import Profile, ProfileCounts
-from ..module_ir import ModuleContext
+from ..emit.calls import own_functions_only
 from .. import translator
 from ..translator import osr_entry_count
 from .lazy import DEFAULT_BATCH_LIMIT, LazyCode
@@ -263,11 +263,10 @@ def single_pass_compiler(desc, code, profile):
     fuel (it does not count), or SINGLE_PASS off."""
     if not SINGLE_PASS or code.bounds != "guard" or code.fuel or not _ext.baseline_supported():
         return None
-    ctx = ModuleContext(desc, code, table_calls=True)
     return _ext.BaselineCompiler(
         desc, counts_address=profile.counter_address(0, 0), osr_slot=profile.osr_slot,
         site_block=profile.site_block if profile_module.BRANCHES else None,
-        interruptible=code.interruptible, own_functions_only=ctx.own_functions_only,
+        interruptible=code.interruptible, own_functions_only=own_functions_only(desc),
         osr_max_body=translator.OSR_MAX_BODY, osr_max_entries=translator.OSR_MAX_ENTRIES,
         osr_every=translator.OSR_EVERY)
 
