@@ -47,6 +47,7 @@ def render(wat):
     desc = parse(wat2wasm(wat))
     ctx = ModuleContext(desc, CodeOptions(bounds=opts["bounds"]), opts["table_calls"])
     ctx.fp_register, ctx.segment_stack_check = "x", True      # x86-64, on any host
+    ctx.freeze_loads = ctx.bounds == "guard"                  # as with AVX-512, on any host
     return "\n".join(FunctionTranslator(ctx, func).translate() for func in desc.funcs) + "\n"
 
 

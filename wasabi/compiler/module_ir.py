@@ -12,6 +12,7 @@ import time as _time
 
 from ..abi.builtins import llvm_declarations
 from ..options import CodeOptions
+from .pipelines import masked_memory_operands
 from .irtypes import llvm_types, return_type
 from .irnames import CODE_SECTION
 from .emit.calls import own_functions_only
@@ -71,6 +72,9 @@ class ModuleContext:
         # loop versioning (emit/loop_versions.py): where LLVM would vectorise the fast copy
         # and only guard-mode accesses are volatile; a poll or fuel count in the loop
         # would keep it scalar anyway
+        # guard mode where a load could become a masked instruction's memory operand,
+        # which need not fault (pipelines.masked_memory_operands): loads are frozen
+        self.freeze_loads = code.bounds == "guard" and masked_memory_operands()
         self.version_loops = (code.tier == "O2" and code.bounds == "guard" and not code.fuel
                               and not self.loop_polls and bool(desc.all_memories))
         # PGO (modes/tiered.py): a Profile, whose counters the code increments

@@ -11,6 +11,7 @@ Tiers (measured in notes/llvmlite-findings.md §2):
 Objects are emitted with reloc="pic" and the small code model, so the same bytes
 load into the JIT, a disk cache, or an AOT link.
 """
+import functools as _functools
 import threading as _threading
 
 import llvmlite.binding as _llvm
@@ -38,19 +39,26 @@ def initialize():
             _initialized = True
 
 
-def target_features():
-    """The host's CPU features as the code generator gets them: AVX-512 off.
+# what makes x86 instructions with a masked memory operand (a masked-off lane's
+# fault is suppressed): emit/memory.py keeps guard-mode loads out of them
+MASKED_MEMORY_FEATURES = ("avx512f",)
 
-    With AVX-512, x86 isel folds a select whose arm is a load (or an operation on
-    one) into a masked instruction with a memory operand, and a masked-off lane
-    suppresses the fault: `(select (f64.load oob) (f64.const 0) cond)` then did not
-    trap. Guard-page bounds rely on every executed access faulting, so no masked
-    memory operands: without AVX-512, LLVM makes none from plain loads."""
+
+def target_features():
+    """The host's CPU features as the code generator gets them."""
+    return _llvm.get_host_cpu_features().flatten()
+
+
+@_functools.cache
+def masked_memory_operands():
+    """Whether the code generator may fold a load into a masked instruction: with
+    AVX-512, x86 isel folds a select whose arm is a load (or an operation on one)
+    into a masked instruction with a memory operand, and a masked-off lane suppresses
+    the fault (`(select (f64.load oob) (f64.const 0) cond)` then did not trap).
+    Guard-page bounds rely on every executed access faulting, so guard-mode loads are
+    frozen there (emit/memory.py): isel cannot fold a load through a freeze."""
     features = _llvm.get_host_cpu_features()
-    for name in list(features):
-        if name.startswith(("avx512", "avx10", "evex512")):
-            features[name] = False
-    return features.flatten()
+    return any(features.get(name, False) for name in MASKED_MEMORY_FEATURES)
 
 
 def llvm_version():

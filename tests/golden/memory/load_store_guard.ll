@@ -17,15 +17,17 @@ body:
   %3 = add nuw nsw i64 %2, 1
   %4 = getelementptr i8, ptr %vm0, i64 %3
   %5 = load volatile i8, ptr %4, align 1
-  %6 = zext i8 %5 to i32
-  %7 = zext i32 %1 to i64
-  %8 = add nuw nsw i64 %7, 4
-  %9 = getelementptr i8, ptr %vm0, i64 %8
-  store volatile i32 %6, ptr %9, align 1
-  %10 = zext i32 %1 to i64
-  %11 = add nuw nsw i64 %10, 8
-  %12 = getelementptr i8, ptr %vm0, i64 %11
-  %13 = load volatile i16, ptr %12, align 1
-  %14 = sext i16 %13 to i64
-  ret i64 %14
+  %6 = freeze i8 %5
+  %7 = zext i8 %6 to i32
+  %8 = zext i32 %1 to i64
+  %9 = add nuw nsw i64 %8, 4
+  %10 = getelementptr i8, ptr %vm0, i64 %9
+  store volatile i32 %7, ptr %10, align 1
+  %11 = zext i32 %1 to i64
+  %12 = add nuw nsw i64 %11, 8
+  %13 = getelementptr i8, ptr %vm0, i64 %12
+  %14 = load volatile i16, ptr %13, align 1
+  %15 = freeze i16 %14
+  %16 = sext i16 %15 to i64
+  ret i64 %16
 }

@@ -16,21 +16,24 @@ body:
   %2 = zext i32 %1 to i64
   %3 = getelementptr i8, ptr %vm0, i64 %2
   %4 = load volatile <2 x i64>, ptr %3, align 1
-  %5 = zext i32 %1 to i64
-  %6 = add nuw nsw i64 %5, 16
-  %7 = getelementptr i8, ptr %vm0, i64 %6
-  store volatile <2 x i64> %4, ptr %7, align 1
-  %8 = zext i32 %1 to i64
-  %9 = getelementptr i8, ptr %vm0, i64 %8
-  %10 = load volatile i8, ptr %9, align 1
-  %11 = insertelement <16 x i8> poison, i8 %10, i64 0
-  %12 = shufflevector <16 x i8> %11, <16 x i8> poison, <16 x i32> zeroinitializer
-  %13 = bitcast <16 x i8> %12 to <2 x i64>
-  %14 = bitcast <2 x i64> %13 to <4 x i32>
-  %15 = zext i32 %1 to i64
-  %16 = getelementptr i8, ptr %vm0, i64 %15
-  %17 = load volatile i32, ptr %16, align 1
-  %18 = insertelement <4 x i32> %14, i32 %17, i64 2
-  %19 = bitcast <4 x i32> %18 to <2 x i64>
-  ret <2 x i64> %19
+  %5 = freeze <2 x i64> %4
+  %6 = zext i32 %1 to i64
+  %7 = add nuw nsw i64 %6, 16
+  %8 = getelementptr i8, ptr %vm0, i64 %7
+  store volatile <2 x i64> %5, ptr %8, align 1
+  %9 = zext i32 %1 to i64
+  %10 = getelementptr i8, ptr %vm0, i64 %9
+  %11 = load volatile i8, ptr %10, align 1
+  %12 = freeze i8 %11
+  %13 = insertelement <16 x i8> poison, i8 %12, i64 0
+  %14 = shufflevector <16 x i8> %13, <16 x i8> poison, <16 x i32> zeroinitializer
+  %15 = bitcast <16 x i8> %14 to <2 x i64>
+  %16 = bitcast <2 x i64> %15 to <4 x i32>
+  %17 = zext i32 %1 to i64
+  %18 = getelementptr i8, ptr %vm0, i64 %17
+  %19 = load volatile i32, ptr %18, align 1
+  %20 = freeze i32 %19
+  %21 = insertelement <4 x i32> %16, i32 %20, i64 2
+  %22 = bitcast <4 x i32> %21 to <2 x i64>
+  ret <2 x i64> %22
 }

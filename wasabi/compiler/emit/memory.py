@@ -83,7 +83,13 @@ def _guarded(t):
 
 def load(t, access, ptr):
     """The value of type `access` at `ptr` (from effective_pointer)."""
-    return t.inst(f"load{_guarded(t)} {access}, ptr {ptr}, align 1")
+    guarded = _guarded(t)
+    value = t.inst(f"load{guarded} {access}, ptr {ptr}, align 1")
+    if guarded and t.m.freeze_loads:
+        # no instruction may take the load as its memory operand: a masked one
+        # would not fault on a masked-off lane (pipelines.masked_memory_operands)
+        value = t.inst(f"freeze {access} {value}")
+    return value
 
 
 def store(t, access, value, ptr):
