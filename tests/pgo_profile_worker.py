@@ -1,9 +1,13 @@
 """One run of a PGO module with the disk cache on, as a process of its own: run by
 tests/test_pgo.py to check that profiles persist across processes (saved at exit).
 
-    python pgo_profile_worker.py CACHE_DIR HOT FIB_N [WAIT_FOR_O2]
+    python pgo_profile_worker.py CACHE_DIR HOT FIB_N [wait]
+    python pgo_profile_worker.py CACHE_DIR HOT N exit-mid-build
 
 Prints one JSON line: the module's stats at load (before any call) and at the end.
+`wait`: until fib is optimised. `exit-mid-build`: calls BIG_WAT's `big` until its O2
+build is under way in a worker process, then exits (the worker finishes it into a
+spool: compiler/profile_store.py).
 """
 import json
 import sys
@@ -21,6 +25,45 @@ WAT = """(module
                      (call $fib (i32.sub (local.get 0) (i32.const 2))))))))"""
 
 
+
+
+def big_wat(statements=500):
+    """A function whose O2 build takes about a second (500 statements: 0.9 s here)."""
+    body = "".join(
+        f"(local.set $a (i32.add (i32.mul (local.get $a) (i32.const {2 * k + 3}))"
+        f" (i32.rotl (local.get $b) (i32.const {k % 31 + 1}))))"
+        f"(if (i32.lt_u (local.get $a) (i32.const {k * 7919 & 0xffff}))"
+        f" (then (local.set $b (i32.xor (local.get $b) (local.get $a)))))"
+        for k in range(statements))
+    return f"""(module (func $big (export "big") (param $n i32) (result i32)
+      (local $a i32) (local $b i32)
+      (local.set $b (local.get $n))
+      (block $out (loop $l
+        (br_if $out (i32.eqz (local.get $n)))
+        {body}
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+      (i32.xor (local.get $a) (local.get $b))))"""
+
+
+def exit_mid_build(directory, hot, n):
+    from wasabi.compiler import parallel
+    tiered.HOT = hot
+    tiered.TICK = 0.001
+    module = compile_bytes(wasabi.wat2wasm(big_wat()), Options(mode=Mode.PGO, cache=True),
+                           directory)
+    big = module.instantiate().exports.big
+    result = big(n)
+    end = time.monotonic() + 60
+    while not parallel._workers._busy and time.monotonic() < end:
+        big(1)
+        time.sleep(0.001)
+    stats = module.stats()
+    print(json.dumps({"result": result, "building": bool(parallel._workers._busy),
+                      "end": stats}))
+    # exit now: the build is under way
+
+
 def main(directory, hot, n, wait):
     tiered.HOT = hot
     tiered.TICK = 0.001
@@ -35,4 +78,7 @@ def main(directory, hot, n, wait):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), len(sys.argv) > 4)
+    if sys.argv[4:] == ["exit-mid-build"]:
+        exit_mid_build(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:] == ["wait"])

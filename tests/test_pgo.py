@@ -342,15 +342,15 @@ def profile_files(tmp_path):
     return sorted(tmp_path.glob("*" + profile_store.SUFFIX))
 
 
-def run_worker(directory, hot, n, wait=False):
+def run_worker(directory, hot, n, wait=False, mode=None):
     import json
     import os
     import subprocess
     import sys
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     done = subprocess.run([sys.executable, str(PROFILE_WORKER), str(directory), str(hot), str(n)]
-                          + (["wait"] if wait else []), capture_output=True, text=True,
-                          env=env, timeout=120)
+                          + (["wait"] if wait else []) + ([mode] if mode else []),
+                          capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -368,6 +368,58 @@ def test_a_second_process_starts_with_the_first_ones_hot_functions_optimised(tmp
     assert at_load["functions_compiled"] == 0
     assert at_load["hottest"][0]["calls"] >= 21891      # the first run's counts
     assert second["end"]["swaps"] == 0                  # nothing left to tier up
+
+
+def test_a_build_under_way_at_exit_is_finished_for_the_next_run(tmp_path):
+    """A build longer than a run (SQLite's interpreter function takes seconds at O2)
+    was abandoned at every exit, so warm runs never got it: its worker now finishes it
+    into a spool beside the profile, which the next run adds to the profile and links."""
+    import time
+    from wasabi.compiler import profile_store
+    first = run_worker(tmp_path, 1000, 300, mode="exit-mid-build")
+    assert first["building"] and first["end"]["tiers"]["O2"] == 0
+    profile = profile_files(tmp_path)[0]
+
+    def spools():
+        return sorted(tmp_path.glob(profile.name[:-len(".wasabi")] + ".spool*.wasabi"))
+    end = time.monotonic() + 60
+    while not spools() and time.monotonic() < end:      # the worker outlives the run
+        time.sleep(0.05)
+    assert len(spools()) == 1
+    from pgo_profile_worker import big_wat
+    module = cached_pgo(tmp_path, big_wat())
+    stats = module.stats()
+    assert stats["stored_builds_linked"] == 1 and stats["tiers"]["O2"] == 1
+    assert not spools()                                  # now in the profile file
+    assert len(profile_files(tmp_path)) == 1
+    assert module.instantiate().exports.big(300) == first["result"]
+    module.code.close()
+    again = cached_pgo(tmp_path, big_wat()).stats()
+    assert again["stored_builds_linked"] == 1 and again["tiers"]["O2"] == 1
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated", "foreign_module"])
+def test_a_damaged_or_foreign_spool_is_ignored_and_removed(tmp_path, monkeypatch, damage):
+    from wasabi.compiler import profile_store
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    module = cached_pgo(tmp_path)
+    instance(module).exports.fib(8)
+    module.code.close()
+    (path,) = profile_files(tmp_path)
+    fib = module.desc.export("fib").index
+    functions = {"foreign_module": 1000}.get(damage, fib)
+    spool, prefix = profile_store.spool_request(path, fib, {functions: "wasm_f0"}, [])
+    profile_store.write_spooled(spool, prefix, b"\x7fELF not really an object")
+    data = open(spool, "rb").read()
+    if damage == "flipped":
+        data = data[:20] + bytes([data[20] ^ 1]) + data[21:]
+    elif damage == "truncated":
+        data = data[:len(data) // 2]
+    open(spool, "wb").write(data)
+    module = cached_pgo(tmp_path)
+    assert module.stats()["profile_loaded"] and module.stats()["stored_builds_linked"] == 0
+    assert not [p for p in tmp_path.iterdir() if ".spool" in p.name]
+    assert instance(module).exports.fib(8) == 21
 
 
 def test_counts_and_branch_counts_add_up_over_runs(tmp_path, monkeypatch):

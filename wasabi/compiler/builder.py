@@ -137,10 +137,12 @@ class BatchBuilder:
 
     # ---- optimise, emit, link ----
 
-    def build(self, library, parts, jobs=1, builtin_addresses=None, elsewhere=False):
+    def build(self, library, parts, jobs=1, builtin_addresses=None, elsewhere=False,
+              spool=None):
         """Emit and link the parts (ModuleIRs, or callables k -> ModuleIR called in
         order while workers emit earlier parts) into `library`: a Build. `elsewhere`:
-        one part is emitted in a worker process too (parallel.emit_elsewhere)."""
+        one part is emitted in a worker process too (parallel.emit_elsewhere, with
+        `spool`)."""
         translated = []
 
         def text_of(k):
@@ -149,8 +151,9 @@ class BatchBuilder:
             return part.text
 
         if len(parts) == 1:
-            emit = parallel.emit_elsewhere if elsewhere else emit_object
-            emitted = [emit(text_of(0), self.tier)]
+            text = text_of(0)
+            emitted = [parallel.emit_elsewhere(text, self.tier, spool) if elsewhere
+                       else emit_object(text, self.tier)]
         else:
             emitted = parallel.emit_parts(text_of, len(parts), self.tier, jobs)
         objects = [obj for obj, _ in emitted]

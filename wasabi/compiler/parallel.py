@@ -21,6 +21,7 @@ import concurrent.futures as _futures
 import os as _os
 import pathlib as _pathlib
 import pickle as _pickle
+import select as _select
 import struct as _struct
 import subprocess as _subprocess
 import sys as _sys
@@ -77,6 +78,21 @@ class WorkerGone(Exception):
     """A worker process could not start, or died."""
 
 
+# the message that tells a worker to write its build to the request's spool (at exit)
+SPOOL_NOW = ("spool",)
+
+
+def _wait_readable(stream):
+    """Wait until `stream` has a reply to read (True) or shutdown began (False)."""
+    wake = _workers.wake_read
+    while True:
+        ready, _, _ = _select.select([stream, wake], [], [])
+        if stream in ready:
+            return True
+        if wake in ready:
+            return False
+
+
 def write_message(stream, obj):
     data = _pickle.dumps(obj, protocol=_pickle.HIGHEST_PROTOCOL)
     stream.write(_struct.pack("<Q", len(data)) + data)
@@ -100,19 +116,42 @@ class _Worker:
         path = _os.environ.get("PYTHONPATH")
         env = dict(_os.environ, PYTHONPATH=package_root + (_os.pathsep + path if path else ""))
         try:
+            # stderr: not this process's, which a worker finishing a build after this
+            # process exited (spool) would hold open, keeping a reader of it waiting
             self.proc = _subprocess.Popen([_sys.executable, "-m", "wasabi.compiler.emit_worker"],
-                                         stdin=_subprocess.PIPE, stdout=_subprocess.PIPE, env=env)
+                                         stdin=_subprocess.PIPE, stdout=_subprocess.PIPE,
+                                         stderr=_subprocess.DEVNULL, env=env)
         except OSError as exc:
             raise WorkerGone(str(exc)) from None
+        self.spool = None                   # the spool of the request under way
+        self._stdin_lock = _threading.Lock()
 
-    def emit(self, text, tier):
-        """The worker's reply: ("ok", (object, timings)) or ("error", exception)."""
+    def emit(self, text, tier, spool=None):
+        """The worker's reply: ("ok", (object, timings)) or ("error", exception).
+        BuildAbandoned when the process starts exiting meanwhile."""
         try:
-            write_message(self.proc.stdin, (text, tier))
+            with self._stdin_lock:
+                self.spool = spool
+                write_message(self.proc.stdin, (text, tier, spool))
+            if not _wait_readable(self.proc.stdout):
+                raise BuildAbandoned("the process is exiting")
             return read_message(self.proc.stdout)
         except (OSError, EOFError, _pickle.UnpicklingError):
             self.proc.kill()
             raise WorkerGone("the worker died") from None
+
+    def leave(self):
+        """At exit: a worker emitting a build with a spool writes it there when done
+        (emit_worker), then ends; any other is stopped now."""
+        with self._stdin_lock:
+            if self.spool is not None:
+                try:
+                    write_message(self.proc.stdin, SPOOL_NOW)
+                    self.proc.stdin.close()
+                    return
+                except OSError:
+                    pass
+        self.proc.kill()
 
 
 class _Workers:
@@ -122,15 +161,22 @@ class _Workers:
         self._lock = _threading.Lock()
         self._idle = []
         self._busy = set()
-        self._closing = False
+        self.closing = False
+        self._wake_pipe()
         # a forked child must not talk to its parent's workers (their pipes are
         # shared: two processes' messages would interleave); it starts its own
         _os.register_at_fork(after_in_child=self._forget)
+
+    def _wake_pipe(self):
+        # written to at shutdown: wakes the threads waiting on a worker's reply
+        self.wake_read, self._wake_write = _os.pipe()
+        _os.set_blocking(self._wake_write, False)
 
     def _forget(self):
         self._lock = _threading.Lock()
         self._idle = []
         self._busy = set()
+        self._wake_pipe()             # the parent's shutdown must not wake this process
 
     def has_idle(self):
         with self._lock:
@@ -150,26 +196,28 @@ class _Workers:
         if not self.has_idle():
             self.start_one()
 
-    def emit(self, text, tier):
+    def emit(self, text, tier, spool=None):
         worker = None
         with self._lock:
             while self._idle and worker is None:
                 worker = self._idle.pop()
                 if worker.proc.poll() is not None:      # it ended when it was idle too long
                     worker = None
-            if self._closing:
+            if self.closing:
                 raise BuildAbandoned("the process is exiting")
         if worker is None:
             worker = _Worker()
         with self._lock:
             self._busy.add(worker)
         try:
-            status, value = worker.emit(text, tier)     # a dead worker is dropped (WorkerGone)
+            # a dead worker is dropped (WorkerGone)
+            status, value = worker.emit(text, tier, spool)
         except WorkerGone:
-            if self._closing:
+            if self.closing:
                 raise BuildAbandoned("the process is exiting") from None
             raise
         finally:
+            worker.spool = None
             with self._lock:
                 self._busy.discard(worker)
         with self._lock:
@@ -179,21 +227,30 @@ class _Workers:
         return value
 
     def shutdown(self):
-        """Stop every worker, idle or busy: a build waiting on one ends (BuildAbandoned)."""
+        """Stop every worker, idle or busy: a build waiting on one ends (BuildAbandoned);
+        a busy one with a spool finishes its build into it, after this process ended."""
         with self._lock:
-            self._closing = True
-            workers = self._idle + list(self._busy)
+            self.closing = True
+            idle, busy = self._idle, list(self._busy)
             self._idle = []
-        for worker in workers:
+        try:
+            _os.write(self._wake_write, b"x")
+        except OSError:
+            pass            # the pipe is full: a wake-up is pending already
+        for worker in idle:
             worker.proc.kill()
+        for worker in busy:
+            worker.leave()
 
 
 _workers = _Workers()
 
 
 def shutdown():
-    """At exit: background builds still running are abandoned, not waited for (a cold
-    `wasabi run` of a big program would wait seconds for an O2 build it no longer needs)."""
+    """At exit: background builds still running are not waited for (a cold `wasabi run`
+    of a big program would wait seconds for an O2 build it no longer needs). One that
+    has a spool is finished by its worker after this process ended, and written there
+    (PGO: the next run links it, profile_store.py); the others are abandoned."""
     _workers.shutdown()
 
 
@@ -204,15 +261,17 @@ def prestart():
     _workers.ensure_one()
 
 
-def emit_elsewhere(text, tier):
+def emit_elsewhere(text, tier, spool=None):
     """(object bytes, timings) of one IR text, emitted in a worker process, so that this
-    process's threads are free meanwhile (PGO's background builds). When no worker is
+    process's threads are free meanwhile (PGO's background builds). `spool`: (path,
+    prefix) where the worker writes prefix + object + digest if this process exits
+    before the build is done (profile_store.spool_request). When no worker is
     idle, one is started and waited for; the text is emitted in this process only when
     no worker can run it. Not here meanwhile: llvmlite runs one LLVM call at a time per
     process, so an O2 build here would stop every lazy compile of the program's own
     threads for its whole length (SQLite's 54 KB interpreter function: 3.5 s at O2)."""
     try:
-        return _workers.emit(text, tier)
+        return _workers.emit(text, tier, spool)
     except WorkerGone:
         return emit_object(text, tier)
 

@@ -34,6 +34,13 @@ the new file, never half of one). A file that is unreadable, damaged (the digest
 of another format, module or owner is ignored, never an error; a save that fails
 (read-only or full disk) leaves the program alone.
 
+Spools: an O2 build still under way when the process exits is finished by its
+worker process afterwards (parallel.shutdown), which writes it to a spool file beside
+the profile (`<key>.pgo.spool<root>.wasabi`, an entry of the cache too). The next run
+adds the spooled builds to the profile file and links them. Without this, a build
+longer than a run (SQLite's 54 KB interpreter function takes seconds at O2) was
+started again, and abandoned again, by every run: warm runs never got faster.
+
 Format: MAGIC | header length (u32 LE) | header (JSON) | counts (u64 LE, functions
 x 2) | sites (u64 LE records: function, offset, width, counts...) | objects | SHA-256
 of everything before it.
@@ -41,7 +48,9 @@ of everything before it.
 import hashlib as _hashlib
 import json as _json
 import os as _os
+import pathlib as _pathlib
 import struct as _struct
+import tempfile as _tempfile
 import threading as _threading
 import weakref as _weakref
 
@@ -52,6 +61,7 @@ from .artifact import machine_key
 from .irnames import osr_symbol
 
 MAGIC = b"\0wsbpgo\x01"
+SPOOL_MAGIC = b"\0wsbspl\x01"
 FORMAT = 1
 SUFFIX = ".pgo" + _cache.ENTRY_SUFFIX      # beside the entry of the same key (cache.py)
 DIGEST_SIZE = _hashlib.sha256().digest_size
@@ -187,6 +197,89 @@ def write(path, stored, limit):
         return False
 
 
+# ---- spools: builds finished after their process ended ----
+
+def _spool_path(path, root):
+    return path.with_name(f"{path.name[:-len(_cache.ENTRY_SUFFIX)]}.spool{int(root)}"
+                          f"{_cache.ENTRY_SUFFIX}")
+
+
+def spool_request(path, root, symbols, osr):
+    """(spool path, prefix) for parallel.emit_elsewhere: where the build of `root`
+    (its function symbols, its loop entries [(func, loop)]) goes if its process ends
+    first, and the bytes before its object there."""
+    header = _json.dumps({"format": FORMAT, "key": machine_key(), "root": int(root),
+                          "symbols": {str(i): s for i, s in symbols.items()},
+                          "osr": sorted([int(f), int(k)] for f, k in osr)},
+                         sort_keys=True).encode()
+    return str(_spool_path(path, root)), SPOOL_MAGIC + _struct.pack("<I", len(header)) + header
+
+
+def write_spooled(path, prefix, obj):
+    """In the worker: prefix + object + digest to `path`, atomically; nothing when the
+    cache directory is gone (a temporary one removed meanwhile) or refuses."""
+    path = _pathlib.Path(path)
+    data = prefix + obj
+    try:
+        fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=_cache.TEMP_PREFIX)
+    except OSError:
+        return
+    try:
+        with _os.fdopen(fd, "wb") as f:
+            f.write(data + _hashlib.sha256(data).digest())
+        _os.replace(temporary, path)
+    except OSError:
+        _cache._unlink(temporary)
+
+
+def decode_spooled(data, functions, first):
+    """The StoredBuild of a spool's bytes; ValueError for anything else."""
+    if not data.startswith(SPOOL_MAGIC) or len(data) < len(SPOOL_MAGIC) + 4 + DIGEST_SIZE:
+        raise ValueError("not a spool")
+    body, digest = data[:-DIGEST_SIZE], data[-DIGEST_SIZE:]
+    if _hashlib.sha256(body).digest() != digest:
+        raise ValueError("damaged spool (digest mismatch)")
+    (length,) = _struct.unpack_from("<I", body, len(SPOOL_MAGIC))
+    at = len(SPOOL_MAGIC) + 4
+    try:
+        header = _json.loads(body[at:at + length].decode())
+        if header["format"] != FORMAT or header["key"] != machine_key():
+            raise ValueError("a spool of another format or machine")
+        build = StoredBuild(header["root"], [body[at + length:]],
+                            {int(i): s for i, s in header["symbols"].items()},
+                            [tuple(x) for x in header["osr"]])
+    except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+        raise ValueError(f"unreadable spool ({exc!r})") from None
+    if not build.objects[0] or not all(first <= i < functions for i in build.symbols) \
+            or build.root not in build.symbols \
+            or not all(f in build.symbols for f, _ in build.osr):
+        raise ValueError("a build of functions the module does not have")
+    return build
+
+
+def take_spooled(path, functions, first):
+    """The builds spooled beside the profile at `path` ([StoredBuild]); their files
+    are removed (a damaged or foreign one too)."""
+    stem = path.name[:-len(_cache.ENTRY_SUFFIX)] + ".spool"
+    builds = []
+    try:
+        listing = [item for item in _os.scandir(path.parent) if item.name.startswith(stem)
+                   and item.name.endswith(_cache.ENTRY_SUFFIX)]
+    except OSError:
+        return builds
+    for item in listing:
+        try:
+            with open(item.path, "rb") as f:
+                if _os.fstat(f.fileno()).st_uid != _os.getuid():
+                    continue
+                data = f.read()
+            builds.append(decode_spooled(data, functions, first))
+        except (OSError, ValueError):
+            pass
+        _cache._unlink(item.path)
+    return builds
+
+
 # ---- a live module's profile and its file ----
 
 class ProfileKeeper:
@@ -282,6 +375,11 @@ def keep(code, path, limit):
     when the code is closed or freed, or the interpreter exits. Returns the keeper."""
     functions, first = len(code.profile.counts), code.desc.num_imported_funcs
     stored = read(path, functions, first)
+    spooled = take_spooled(path, functions, first)
+    if spooled:         # into the file now: the keeper saves only what this run adds
+        stored = _merge(stored or StoredProfile(_np.zeros_like(code.profile.counts), {}, []),
+                        0, {}, spooled)
+        write(path, stored, limit)
     if stored is not None:
         code.adopt(stored)
     keeper = ProfileKeeper(path, code.profile, code.stored_builds, functions, first, limit)

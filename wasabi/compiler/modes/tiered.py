@@ -135,7 +135,8 @@ class TieredCode(LazyCode):
                 batch = self._optimizer.translate_with_callees(
                     index, BUILD_FUNCTIONS, BUILD_BODY_BYTES, skip=lambda callee: False,
                     direct=True, osr=self._osr_entries(index))
-                made = self._optimizer.build(self._library, [batch], elsewhere=True)
+                made = self._optimizer.build(self._library, [batch], elsewhere=True,
+                                             spool=self._spool(index, batch))
             except Exception:
                 # the baseline keeps running it; a build LLVM refuses is not retried
                 self._failed.add(index)
@@ -153,6 +154,15 @@ class TieredCode(LazyCode):
         self._tiering["swaps"] += 1
         self._tiering["optimize_seconds"] += _time.perf_counter() - start
         return 1
+
+    def _spool(self, index, batch):
+        """Where the build's worker writes it if this process exits first (the next
+        run links it: profile_store.take_spooled); None without a profile file."""
+        keeper = self.profile_keeper
+        if keeper is None:
+            return None
+        return profile_store.spool_request(keeper.path, index, batch.symbols,
+                                           batch.osr_symbols)
 
     def _osr_entries(self, index):
         """How many loop entries an optimised build of `index` gets (the baseline looks
