@@ -58,6 +58,7 @@ def exit_mid_build(directory, hot, n):
     while not parallel._workers._busy and time.monotonic() < end:
         big(1)
         time.sleep(0.001)
+    time.sleep(0.1)         # the request is written (the build takes about a second)
     stats = module.stats()
     print(json.dumps({"result": result, "building": bool(parallel._workers._busy),
                       "end": stats}))

@@ -128,10 +128,12 @@ class _Worker:
 
     def emit(self, text, tier, spool=None):
         """The worker's reply: ("ok", (object, timings)) or ("error", exception).
-        BuildAbandoned when the process starts exiting meanwhile."""
+        BuildAbandoned when the process starts exiting meanwhile. (`spool`: the
+        request's; self.spool was set to it before, under _Workers' lock.)"""
         try:
             with self._stdin_lock:
-                self.spool = spool
+                if self.proc.stdin.closed:          # left (shutdown) before the request
+                    raise BuildAbandoned("the process is exiting")
                 write_message(self.proc.stdin, (text, tier, spool))
             if not _wait_readable(self.proc.stdout):
                 raise BuildAbandoned("the process is exiting")
@@ -208,6 +210,7 @@ class _Workers:
         if worker is None:
             worker = _Worker()
         with self._lock:
+            worker.spool = spool        # before it is busy: shutdown's leave() reads it
             self._busy.add(worker)
         try:
             # a dead worker is dropped (WorkerGone)
@@ -233,14 +236,14 @@ class _Workers:
             self.closing = True
             idle, busy = self._idle, list(self._busy)
             self._idle = []
+        for worker in idle:
+            worker.proc.kill()
+        for worker in busy:         # before the wake-up, which ends their requests
+            worker.leave()
         try:
             _os.write(self._wake_write, b"x")
         except OSError:
             pass            # the pipe is full: a wake-up is pending already
-        for worker in idle:
-            worker.proc.kill()
-        for worker in busy:
-            worker.leave()
 
 
 _workers = _Workers()
