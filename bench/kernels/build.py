@@ -25,6 +25,8 @@ KERNELS = {
     "k_interp": 1_000_000,
     "k_matmul": 10,
     "k_strsearch": 10,
+    "k_hashtable": 2_000_000,
+    "k_compress": 20,
 }
 
 

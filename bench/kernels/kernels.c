@@ -199,3 +199,79 @@ EXPORT int64_t k_strsearch(int reps) {
     }
     return count;
 }
+
+/* a hash table: word counts in open addressing with linear probing, keys drawn from
+ * a skewed distribution (a few frequent keys, a long tail), then lookups */
+#define HT_BITS 16
+#define HT_MASK ((1u << HT_BITS) - 1)
+static uint32_t ht_keys[1 << HT_BITS];
+static int32_t ht_counts[1 << HT_BITS];
+static uint32_t ht_find(uint32_t key) {
+    uint32_t h = (key * 2654435761u) >> (32 - HT_BITS);
+    while (ht_keys[h] != 0 && ht_keys[h] != key) h = (h + 1) & HT_MASK;
+    return h;
+}
+EXPORT int64_t k_hashtable(int n) {
+    for (int i = 0; i <= (int)HT_MASK; i++) { ht_keys[i] = 0; ht_counts[i] = 0; }
+    uint32_t x = 88172645u;
+    int64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        uint32_t r = x % 1000;     /* 1 in 2: one of 64 hot keys; else one of 40,000 */
+        uint32_t key = r < 500 ? 1 + r % 64 : 1000 + (x >> 10) % 40000;
+        uint32_t h = ht_find(key);
+        if (ht_keys[h] == 0) ht_keys[h] = key;
+        sum += ++ht_counts[h];
+    }
+    for (uint32_t key = 1; key < 42000; key += 7) {
+        uint32_t h = ht_find(key);
+        if (ht_keys[h] == key) sum += ht_counts[h];
+    }
+    return sum;
+}
+
+/* compression: a greedy LZ77 (a hash of 4 bytes to their last position, matches up
+ * to 255 bytes within 64 KiB) over text made of words from a small vocabulary */
+#define LZ_N (1 << 18)
+static uint8_t lz_in[LZ_N], lz_out[LZ_N + LZ_N / 2];
+static int32_t lz_head[1 << 14];
+static uint32_t load32(const uint8_t *p) {
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+EXPORT int64_t k_compress(int reps) {
+    static const char words[] = "the quick brown fox jumps over a lazy dog and runs far away "
+                                "from the big red barn while it rains on old green hills ";
+    uint32_t x = 2463534242u;
+    for (int i = 0; i < LZ_N;) {
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        int start = x % (sizeof words - 12), len = 3 + (x >> 16) % 9;
+        for (int k = 0; k < len && i < LZ_N; k++) lz_in[i++] = words[start + k];
+        if (((x >> 8) & 15) == 0 && i < LZ_N) lz_in[i++] = (uint8_t)('0' + (x >> 20) % 10);
+    }
+    int64_t total = 0;
+    for (int r = 0; r < reps; r++) {
+        for (int i = 0; i < (1 << 14); i++) lz_head[i] = -1;
+        int ip = 0, op = 0;
+        while (ip + 4 <= LZ_N) {
+            uint32_t seq = load32(lz_in + ip), h = (seq * 2654435761u) >> 18;
+            int cand = lz_head[h];
+            lz_head[h] = ip;
+            if (cand >= 0 && ip - cand < 65536 && load32(lz_in + cand) == seq) {
+                int len = 4;
+                while (ip + len < LZ_N && len < 255 && lz_in[cand + len] == lz_in[ip + len]) len++;
+                lz_out[op++] = 0xff; lz_out[op++] = (uint8_t)len;
+                lz_out[op++] = (uint8_t)(ip - cand); lz_out[op++] = (uint8_t)((ip - cand) >> 8);
+                ip += len;
+            } else {
+                uint8_t c = lz_in[ip++];
+                if (c == 0xff) lz_out[op++] = 0xff;
+                lz_out[op++] = c;
+            }
+        }
+        while (ip < LZ_N) lz_out[op++] = lz_in[ip++];
+        uint32_t check = 0;
+        for (int i = 0; i < op; i++) check = check * 31 + lz_out[i];
+        total += op + check % 1000;
+    }
+    return total;
+}

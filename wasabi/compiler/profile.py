@@ -17,6 +17,9 @@ accumulate across runs.
 """
 import numpy as _np
 
+# the first counts of a site new to the profile (read-only)
+_ZEROS = _np.zeros(256, dtype=_np.uint64)
+_ZEROS.flags.writeable = False
 # branch counters live in chunks that never move (the baseline's code holds their
 # addresses); a site wider than a chunk gets a chunk of its own
 SITE_CHUNK = 4096
@@ -94,14 +97,19 @@ class Profile:
         chunk = len(self._site_chunks) - 1
         counters = self._site_chunks[chunk]
         start = at = self._site_free
+        placed, chunk_sites, prior_of = self._sites, self._chunk_sites[chunk], self.prior.get
+        initial = []            # the block's first counts: priors, else zeros
         for offset, width in sites:
             key = (index, offset)
-            prior = self.prior.get(key)
-            if prior is not None and len(prior) == width:
-                counters[at:at + width] = prior
-            self._sites[key] = (chunk, at, width)
-            self._chunk_sites[chunk].append((at, key, width))
+            prior = prior_of(key)
+            initial.append(prior if prior is not None and len(prior) == width
+                           else _ZEROS[:width] if width <= len(_ZEROS)
+                           else _np.zeros(width, dtype=_np.uint64))
+            placed[key] = (chunk, at, width)
+            chunk_sites.append((at, key, width))
             at += width
+        if self.prior and initial:
+            counters[start:at] = _np.concatenate(initial)
         self._site_free = at
         return counters.ctypes.data + 8 * start
 
@@ -120,7 +128,7 @@ class Profile:
         (nonzero: only those with a count). The counts of this run's sites are views
         of one copy of the counters, taken at once (a profile save at exit reads tens
         of thousands of sites: one numpy call per site would cost tens of ms)."""
-        out = {key: counts.copy() for key, counts in self.prior.items()}
+        out = dict(self.prior)          # read-only arrays (profile_store._sites)
         snapshot = [chunk.copy() for chunk in self._site_chunks]
         if not nonzero:
             for key, (chunk, at, width) in self._sites.items():
