@@ -69,12 +69,12 @@ class ModuleContext:
         self.fuel = code.fuel                     # fuel accounting (emit/fuel.py)
         self.interruptible = code.interruptible   # interrupt polls at function entries
         self.loop_polls = code.interruptible and LOOP_POLLS
-        # loop versioning (emit/loop_versions.py): where LLVM would vectorise the fast copy
-        # and only guard-mode accesses are volatile; a poll or fuel count in the loop
-        # would keep it scalar anyway
         # guard mode where a load could become a masked instruction's memory operand,
         # which need not fault (pipelines.masked_memory_operands): loads are frozen
         self.freeze_loads = code.bounds == "guard" and masked_memory_operands()
+        # loop versioning (emit/loop_versions.py): where LLVM would vectorise the fast copy
+        # and only guard-mode accesses are volatile; a poll or fuel count in the loop
+        # would keep it scalar anyway
         self.version_loops = (code.tier == "O2" and code.bounds == "guard" and not code.fuel
                               and not self.loop_polls and bool(desc.all_memories))
         # PGO (modes/tiered.py): a Profile, whose counters the code increments

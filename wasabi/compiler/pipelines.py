@@ -39,9 +39,9 @@ def initialize():
             _initialized = True
 
 
-# what makes x86 instructions with a masked memory operand (a masked-off lane's
-# fault is suppressed): emit/memory.py keeps guard-mode loads out of them
-MASKED_MEMORY_FEATURES = ("avx512f",)
+# the feature families that give x86 instructions with a masked memory operand (a
+# masked-off lane's fault is suppressed): emit/memory.py keeps guard-mode loads out of them
+MASKED_MEMORY_FEATURES = ("avx512", "avx10")
 
 
 def target_features():
@@ -58,7 +58,7 @@ def masked_memory_operands():
     Guard-page bounds rely on every executed access faulting, so guard-mode loads are
     frozen there (emit/memory.py): isel cannot fold a load through a freeze."""
     features = _llvm.get_host_cpu_features()
-    return any(features.get(name, False) for name in MASKED_MEMORY_FEATURES)
+    return any(on and name.startswith(MASKED_MEMORY_FEATURES) for name, on in features.items())
 
 
 def llvm_version():
