@@ -307,8 +307,9 @@ def test_branch_weights_are_scaled_into_32_bits():
     inst.exports.sum(3)
     profile = module.code.profile
     ((index, offset),) = [k for k in profile.sites() if k[0] == module.desc.export("sum").index]
-    profile.prior = {(index, offset): tiered._np.array([19 << 40, 1 << 40], dtype="u8")}
+    profile.prior = {index: (((offset, 2),), tiered._np.array([19 << 40, 1 << 40], dtype="u8"))}
     profile._sites.clear()
+    profile._blocks.clear()
     text = module.code._optimizer.translate([index]).text
     assert f'!{{!"branch_weights", i32 {((1 << 32) - 1) // 19}, i32 {(1 << 32) - 1}}}' in text
 
@@ -438,6 +439,30 @@ def test_counts_and_branch_counts_add_up_over_runs(tmp_path, monkeypatch):
             [[88 * (run + 1), 89 * (run + 1)]]
         module.code.close()                              # saves
     assert len(profile_files(tmp_path)) == 1
+
+
+def test_branch_counts_add_up_when_runs_alternate_baseline_and_llvm_t0(tmp_path, monkeypatch):
+    """The single-pass baseline counts a function's sites as one block, LLVM T0 site by
+    site: a profile written by either one is read by the other (and a function whose
+    sites changed keeps the ones it has in common)."""
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    fib_index = None
+    for run, single_pass in enumerate([True, False, True, False]):
+        monkeypatch.setattr(tiered, "SINGLE_PASS", single_pass)
+        module = cached_pgo(tmp_path)
+        inst = instance(module)
+        assert inst.exports.fib(10) == 55
+        fib_index = module.desc.export("fib").index
+        sites = module.code.profile.sites()
+        assert [list(c) for (f, _), c in sites.items() if f == fib_index] == \
+            [[88 * (run + 1), 89 * (run + 1)]]
+        module.code.close()
+    profile = cached_pgo(tmp_path).code.profile
+    ((layout, counts),) = [g for f, g in profile.prior.items() if f == fib_index]
+    offset = layout[0][0]
+    profile.site_block(fib_index, [(offset - 1, 3), (offset, 2)])    # another layout
+    assert list(profile.site_counts(fib_index, offset)) == [88 * 4, 89 * 4]
+    assert list(profile.site_counts(fib_index, offset - 1)) == [0, 0, 0]
 
 
 def test_an_unchanged_profile_is_not_written_again(tmp_path, monkeypatch):

@@ -42,7 +42,8 @@ longer than a run (SQLite's 54 KB interpreter function takes seconds at O2) was
 started again, and abandoned again, by every run: warm runs never got faster.
 
 Format: MAGIC | header length (u32 LE) | header (JSON) | counts (u64 LE, functions
-x 2) | sites (u64 LE records: function, offset, width, counts...) | objects | SHA-256
+x 2) | sites (u64 LE records, one per function: function, n, n offsets, n widths, the
+counts of its sites one after another) | objects | SHA-256
 of everything before it.
 """
 import hashlib as _hashlib
@@ -62,7 +63,7 @@ from .irnames import osr_symbol
 
 MAGIC = b"\0wsbpgo\x01"
 SPOOL_MAGIC = b"\0wsbspl\x01"
-FORMAT = 1
+FORMAT = 2
 SUFFIX = ".pgo" + _cache.ENTRY_SUFFIX      # beside the entry of the same key (cache.py)
 DIGEST_SIZE = _hashlib.sha256().digest_size
 MAX_COUNT = 1 << 40             # counts are halved past this (so they never overflow)
@@ -86,8 +87,8 @@ class StoredBuild:
 
 
 class StoredProfile:
-    """What a profile file holds: counts (functions x 2), sites {(func, offset): counts},
-    builds [StoredBuild]."""
+    """What a profile file holds: counts (functions x 2), sites {func: (layout, counts)}
+    (profile.py's site groups), builds [StoredBuild]."""
 
     def __init__(self, counts, sites, builds):
         self.counts = counts
@@ -98,10 +99,12 @@ class StoredProfile:
 # ---- bytes ----
 
 def encode(stored):
-    sites = []
-    for (func, offset), counts in sorted(stored.sites.items()):
-        sites += [func, offset, len(counts)]
-        sites += counts.tolist()
+    records = []
+    for func, (layout, counts) in sorted(stored.sites.items()):
+        records += [[func, len(layout)], [offset for offset, _ in layout],
+                    [width for _, width in layout], counts]
+    sites = _np.concatenate([_np.asarray(r, dtype="<u8") for r in records]) if records \
+        else _np.zeros(0, dtype="<u8")
     header = {"format": FORMAT, "key": machine_key(), "functions": len(stored.counts),
               "sites": len(sites),
               "builds": [{"root": b.root, "symbols": {str(i): s for i, s in b.symbols.items()},
@@ -158,21 +161,24 @@ def decode(data, functions, first):
 
 
 def _sites(flat, functions):
-    """{(func, offset): counts} of the records in `flat`; the counts are read-only views
-    of it (no one writes to a prior's counts: profile.py copies them into counters).
-    The record heads are read as Python ints (tens of thousands of records: numpy
-    scalars one by one took 37 ms for SQLite's)."""
+    """{func: (layout, counts)} of the records in `flat`; the counts are read-only views
+    of it (no one writes to a prior's counts: profile.py copies them into counters)."""
     sites, i, n = {}, 0, len(flat)
-    values = flat.tolist()
     flat.flags.writeable = False
     while i < n:
-        if i + 3 > n:
-            raise ValueError("truncated site")
-        func, offset, width = values[i:i + 3]
-        if func >= functions or not 0 < width <= n - i - 3:
-            raise ValueError("a site the module cannot have")
-        sites[func, offset] = flat[i + 3:i + 3 + width]
-        i += 3 + width
+        if i + 2 > n:
+            raise ValueError("truncated site record")
+        func, count = int(flat[i]), int(flat[i + 1])
+        if func >= functions or func in sites or not 0 < count <= (n - i - 2) // 2:
+            raise ValueError("a site record the module cannot have")
+        offsets = flat[i + 2:i + 2 + count].tolist()
+        widths = flat[i + 2 + count:i + 2 + 2 * count].tolist()
+        width = sum(widths)
+        i += 2 + 2 * count
+        if min(widths) == 0 or width > n - i:
+            raise ValueError("a site record the module cannot have")
+        sites[func] = (tuple(zip(offsets, widths)), flat[i:i + width])
+        i += width
     return sites
 
 
@@ -306,22 +312,17 @@ class ProfileKeeper:
         """What the file has of this process's counts (`counts` and `sites` when the
         caller just took them): a save adds what came after."""
         self._saved_counts = self.profile.counts.copy() if counts is None else counts
-        self._saved_sites = self.profile.sites(nonzero=True) if sites is None else sites
+        self._saved_sites = self.profile.site_groups(nonzero=True) if sites is None else sites
         self._saved_builds = {id(b) for b in self.builds}
 
     def save(self):
         """Add this run's counts and builds to the file; True when it wrote."""
         with self._lock:
             counts = self.profile.counts.copy()
-            sites = self.profile.sites(nonzero=True)
+            sites = self.profile.site_groups(nonzero=True)
             builds = list(self.builds)
             delta = counts - _np.minimum(counts, self._saved_counts)
-            saved = self._saved_sites
-            # (sites() gave only sites with counts: a site not saved before is all new)
-            site_delta = {key: c - saved[key] if key in saved and len(saved[key]) == len(c)
-                          else c for key, c in sites.items()}
-            site_delta = {key: c for key, c in site_delta.items()
-                          if key not in saved or c.any()}
+            site_delta = _site_delta(sites, self._saved_sites)
             new_builds = [b for b in builds if id(b) not in self._saved_builds]
             if not delta.any() and not site_delta and not new_builds:
                 return False
@@ -348,19 +349,35 @@ class ProfileKeeper:
         self._mark()
 
 
+def _site_delta(sites, saved):
+    """The site groups' counts since `saved` (site_groups gave only groups with counts:
+    one not saved before, or of another layout, is all new)."""
+    delta = {}
+    for func, (layout, counts) in sites.items():
+        old = saved.get(func)
+        if old is None or old[0] != layout:
+            delta[func] = (layout, counts)
+        elif old[1] is not counts:
+            change = counts - old[1]
+            if change.any():
+                delta[func] = (layout, change)
+    return delta
+
+
 def _largest(sites):
-    return int(_np.concatenate(list(sites.values())).max()) if sites else 0
+    return max((int(counts.max()) for _, counts in sites.values()), default=0)
 
 
 def _merge(disk, delta, site_delta, builds):
     counts = disk.counts + delta
-    sites = {key: c.copy() for key, c in disk.sites.items()}
-    for key, c in site_delta.items():
-        old = sites.get(key)
-        sites[key] = c.copy() if old is None or len(old) != len(c) else old + c
+    sites = dict(disk.sites)
+    for func, (layout, change) in site_delta.items():
+        old = sites.get(func)
+        sites[func] = (layout, change.copy() if old is None or old[0] != layout
+                       else old[1] + change)
     while counts.max(initial=0) > MAX_COUNT or _largest(sites) > MAX_COUNT:
         counts //= 2
-        sites = {key: c // 2 for key, c in sites.items()}
+        sites = {func: (layout, c // 2) for func, (layout, c) in sites.items()}
     by_root = {b.root: b for b in disk.builds}
     by_root.update((b.root, b) for b in builds)         # this run's are the newer
     heat = counts[:, 0] + counts[:, 1]
