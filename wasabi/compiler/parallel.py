@@ -178,6 +178,7 @@ class _Workers:
         self._lock = _threading.Lock()
         self._idle = []
         self._busy = set()
+        self.closing = False
         self._wake_pipe()             # the parent's shutdown must not wake this process
 
     def has_idle(self):
