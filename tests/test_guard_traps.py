@@ -97,6 +97,25 @@ def test_a_masked_vector_load_out_of_bounds_traps(case, tier, bounds):
             f(x)
 
 
+@pytest.mark.parametrize("bounds", BOUNDS)
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("case", sorted(VECTOR_ARMS))
+def test_a_masked_vector_load_called_from_scalar_code_traps(case, tier, bounds):
+    """With AVX-512, guard-mode loads are frozen except in functions that use SIMD,
+    which get no AVX-512 (pipelines.masked_memory_operands): inlined into a caller
+    without SIMD, their loads would be compiled with AVX-512 unfrozen."""
+    wat = f'''(module (memory 1)
+      (func $arm (param $x f64) (result i32) (local $v v128)
+        (local.set $v (f32x4.splat (f32.demote_f64 (local.get $x))))
+        (i32x4.extract_lane 0 {VECTOR_ARMS[case]}))
+      (func (export "f") (param $x f64) (result i32)
+        (i32.add (call $arm (local.get $x)) (i32.const 1))))'''
+    f = _instance(wat, tier, bounds).exports.f
+    for x in (1.0, -1.0):
+        with pytest.raises(wasabi.Trap, match="out of bounds memory access"):
+            f(x)
+
+
 # stores before the trapping access must be in memory after the trap; a store to
 # the same address after it must not be (dead-store elimination would drop the first)
 STORE_ORDER = '''(module (memory (export "m") 1)

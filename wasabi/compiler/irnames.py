@@ -14,3 +14,7 @@ MD_COLD_BRANCH = "!2"
 def osr_symbol(func_index, loop):
     """The optimised build of a function entered at its loop number `loop` (PGO)."""
     return f"wasm_f{func_index}_osr{loop}"
+
+# the attribute group of functions that use SIMD where guard-mode loads are frozen
+# elsewhere: no AVX-512, noinline (translator.FunctionTranslator.attributes)
+SIMD_ATTRIBUTES = 3

@@ -12,9 +12,9 @@ import time as _time
 
 from ..abi.builtins import llvm_declarations
 from ..options import CodeOptions
-from .pipelines import masked_memory_operands
+from .pipelines import features_without_masked_memory, masked_memory_operands
 from .irtypes import llvm_types, return_type
-from .irnames import CODE_SECTION
+from .irnames import CODE_SECTION, SIMD_ATTRIBUTES
 from .emit.calls import own_functions_only
 from .translator import FunctionTranslator, stack_check_function
 
@@ -198,6 +198,9 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0, called
     parts.append("attributes #1 = { noinline nounwind }")
     # the stack check's asm: reads only the thread's limit, which wasm code never writes
     parts.append("attributes #2 = { nounwind memory(none) }")
+    if ctx.freeze_loads:            # functions that use SIMD: no AVX-512 (translator)
+        parts.append(f'attributes #{SIMD_ATTRIBUTES} = {{ noinline nounwind '
+                     f'"target-features"="{features_without_masked_memory()}" }}')
     parts.append(_metadata())
     parts.extend(ctx.metadata)
     return "\n".join(parts) + "\n"

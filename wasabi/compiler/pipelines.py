@@ -50,13 +50,27 @@ def target_features():
 
 
 @_functools.cache
+def features_without_masked_memory():
+    """The host's feature string with AVX-512 (and AVX10) off: the `target-features` of
+    functions that use SIMD (translator: their loads are not frozen, which costs an
+    instruction per extending load: bench/test_simd.py's k_blur ran 1.5x slower)."""
+    features = _llvm.get_host_cpu_features()
+    for name in list(features):
+        if name.startswith(MASKED_MEMORY_FEATURES + ("evex512",)):
+            features[name] = False
+    return features.flatten()
+
+
+@_functools.cache
 def masked_memory_operands():
     """Whether the code generator may fold a load into a masked instruction: with
     AVX-512, x86 isel folds a select whose arm is a load (or an operation on one)
     into a masked instruction with a memory operand, and a masked-off lane suppresses
     the fault (`(select (f64.load oob) (f64.const 0) cond)` then did not trap).
     Guard-page bounds rely on every executed access faulting, so guard-mode loads are
-    frozen there (emit/memory.py): isel cannot fold a load through a freeze."""
+    frozen there (emit/memory.py): isel cannot fold a load through a freeze; except in
+    functions that use SIMD, which are compiled without AVX-512 and never inlined
+    (translator.FunctionTranslator.attributes)."""
     features = _llvm.get_host_cpu_features()
     return any(on and name.startswith(MASKED_MEMORY_FEATURES) for name, on in features.items())
 

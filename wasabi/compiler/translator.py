@@ -20,6 +20,8 @@ used; they carry !invariant.load so LLVM may hoist and share them.
 The emitters for the opcode families live in wasabi/compiler/emit/; they call the
 small helper methods below. The class is shaped for a later move to Cython.
 """
+import re as _re
+
 from ..abi import traps
 from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL, calling_convention
 from ..abi.vmctx import VMCTX_INTERRUPT, VMCTX_STACK_LIMIT_TPOFF
@@ -27,11 +29,16 @@ from ..binary.body import BodyReader, IMMEDIATE_READERS, skip_to_block_end
 from ..errors import CompileError
 from .emit import DISPATCH, DISPATCH_PREFIXED, fuel
 from .frames import FUNC, Frame
-from .irnames import CODE_SECTION, MD_COLD_BRANCH, MD_INVARIANT, MD_SP_REGISTER, osr_symbol
+from .irnames import (CODE_SECTION, MD_COLD_BRANCH, MD_INVARIANT, MD_SP_REGISTER,
+                      SIMD_ATTRIBUTES, osr_symbol)
 from .irtypes import ZERO, function_signature, llvm_type, return_type
 
 # PGO baseline: a loop header looks for an entry into optimised code every this many
 # iterations (a power of two)
+# the prefix of SIMD instructions (their handlers: emit/simd*.py)
+SIMD_PREFIX = 0xFD
+# a load's freeze (emit/memory.py): "  %n = freeze <type> %m"
+_FREEZE = _re.compile(r"^(  %[\w.]+ = )freeze (.+) (%[\w.]+)$")
 OSR_EVERY = 1024
 # loop entries (OSR) only into functions of at most this much wasm, and at most this
 # many per function (the first loops that allow one): each entry is a copy of the whole
@@ -66,6 +73,7 @@ class FunctionTranslator:
         self.cur = "body"              # label of the current basic block
         self.dead = False              # the rest of the current block is unreachable
         self.traps = set()             # trap codes whose shared trap block is used
+        self.uses_simd = False         # a SIMD instruction was translated
         self.i1 = {}                   # i32 value produced by zext of an i1 -> that i1
         self.promoted = set()          # f64 values made by f64.promote_f32 (see emit/convert)
         self.mem_cache = None          # explicit bounds mode: (base, size) in this block
@@ -296,6 +304,7 @@ class FunctionTranslator:
             r.pos += 1
             entry = dispatch[b]
             if entry is None:
+                self.uses_simd |= b == SIMD_PREFIX
                 entry = prefixed.get((b, r.u32()))
                 if entry is None:
                     raise CompileError(f"instruction not supported by the compiler: "
@@ -438,15 +447,33 @@ class FunctionTranslator:
         `RT @<symbol>_osr<k>(ptr %vmctx, ptr %osrbuf)`."""
         header = (f"define {return_type(self.result_types)} "
                   f"@{osr_symbol(self.func.index, k)}(ptr %vmctx, ptr %osrbuf)")
-        parts = [f'{header} #0 section "{CODE_SECTION}" {{', "entry:"]
+        parts = [f'{header} {self.attributes()} section "{CODE_SECTION}" {{', "entry:"]
         parts.extend(self._entry_block(from_buffer=True))
         parts.extend(self.prologue_lines)
         parts.extend(self._stack_check(then=self.loop_headers[k]))
         parts.append("body:")
-        parts.extend(self.lines)
+        parts.extend(self.body_lines())
         parts.extend(self._trap_blocks())
         parts.append("}")
         return "\n".join(parts)
+
+    def _simd_apart(self):
+        """Whether this function is compiled apart from the module's AVX-512 code: it
+        uses SIMD, whose extending loads a freeze would keep from folding (see
+        pipelines.masked_memory_operands)."""
+        return self.uses_simd and self.m.freeze_loads
+
+    def attributes(self):
+        """The function's attribute group: SIMD_ATTRIBUTES (no AVX-512, noinline: its
+        loads are not frozen, so it must not be inlined into code with AVX-512) or #0."""
+        return f"#{SIMD_ATTRIBUTES}" if self._simd_apart() else "#0"
+
+    def body_lines(self):
+        """The translated body; in a function compiled apart, its loads' freezes become
+        identity casts."""
+        if not self._simd_apart():
+            return self.lines
+        return [_FREEZE.sub(r"\1bitcast \2 \3 to \2", line) for line in self.lines]
 
     def _trap_blocks(self):
         out = []
@@ -459,13 +486,14 @@ class FunctionTranslator:
     def _assemble(self):
         header = function_signature(self.m.func_symbol(self.func.index),
                                     self.param_types, self.result_types)
-        parts = [f'{header} #0 section "{CODE_SECTION}"{self._entry_count()} {{', "entry:"]
+        parts = [f'{header} {self.attributes()} section "{CODE_SECTION}"{self._entry_count()} {{',
+                 "entry:"]
         parts.extend(self._entry_block())
         parts.extend(self.prologue_lines)
         parts.extend(self._stack_check())
         parts.append("body:")
         parts.extend(self.count_lines(0))
-        parts.extend(self.lines)
+        parts.extend(self.body_lines())
         parts.extend(self._trap_blocks())
         parts.append("}")
         return "\n".join(parts)

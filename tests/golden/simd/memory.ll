@@ -1,4 +1,4 @@
-define dso_local <2 x i64> @wasm_f0(ptr %vmctx, i32 %p0) #0 section ".text.wasabi" {
+define dso_local <2 x i64> @wasm_f0(ptr %vmctx, i32 %p0) #3 section ".text.wasabi" {
 entry:
   %l0 = alloca i32
   store i32 %p0, ptr %l0
@@ -16,7 +16,7 @@ body:
   %2 = zext i32 %1 to i64
   %3 = getelementptr i8, ptr %vm0, i64 %2
   %4 = load volatile <2 x i64>, ptr %3, align 1
-  %5 = freeze <2 x i64> %4
+  %5 = bitcast <2 x i64> %4 to <2 x i64>
   %6 = zext i32 %1 to i64
   %7 = add nuw nsw i64 %6, 16
   %8 = getelementptr i8, ptr %vm0, i64 %7
@@ -24,7 +24,7 @@ body:
   %9 = zext i32 %1 to i64
   %10 = getelementptr i8, ptr %vm0, i64 %9
   %11 = load volatile i8, ptr %10, align 1
-  %12 = freeze i8 %11
+  %12 = bitcast i8 %11 to i8
   %13 = insertelement <16 x i8> poison, i8 %12, i64 0
   %14 = shufflevector <16 x i8> %13, <16 x i8> poison, <16 x i32> zeroinitializer
   %15 = bitcast <16 x i8> %14 to <2 x i64>
@@ -32,7 +32,7 @@ body:
   %17 = zext i32 %1 to i64
   %18 = getelementptr i8, ptr %vm0, i64 %17
   %19 = load volatile i32, ptr %18, align 1
-  %20 = freeze i32 %19
+  %20 = bitcast i32 %19 to i32
   %21 = insertelement <4 x i32> %16, i32 %20, i64 2
   %22 = bitcast <4 x i32> %21 to <2 x i64>
   ret <2 x i64> %22
