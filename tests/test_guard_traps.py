@@ -116,6 +116,28 @@ def test_a_masked_vector_load_called_from_scalar_code_traps(case, tier, bounds):
             f(x)
 
 
+@pytest.mark.parametrize("case", sorted(VECTOR_ARMS))
+def test_a_masked_vector_load_in_a_ufunc_loop_traps(case):
+    """The same in a `wasabi.vectorize` loop, whose module (ufunc.py) adds an attribute
+    group of its own: every group is defined once (a second definition of the SIMD
+    functions' group silently replaced it, AVX-512 and inlining included)."""
+    import re
+    from wasabi.compiler.ufunc import loop_module_ir, signatures_for
+    from wasabi.binary.types import F64, I32
+    np = pytest.importorskip("numpy")
+    wat = f'''(module (memory 1)
+      (func (export "f") (param $x f64) (result i32) (local $v v128)
+        (local.set $v (f32x4.splat (f32.demote_f64 (local.get $x))))
+        (i32x4.extract_lane 0 {VECTOR_ARMS[case]})))'''
+    text, _ = loop_module_ir(wasabi.parse(wasabi.wat2wasm(wat)), 0,
+                             signatures_for([F64], [I32]))
+    groups = re.findall(r"^attributes (#[0-9]+) =", text, flags=re.M)
+    assert len(groups) == len(set(groups)), groups
+    f = wasabi.vectorize(_instance(wat, "T1", "guard").exports.f)
+    with pytest.raises(wasabi.Trap, match="out of bounds memory access"):
+        f(np.array([1.0, -1.0]))
+
+
 # stores before the trapping access must be in memory after the trap; a store to
 # the same address after it must not be (dead-store elimination would drop the first)
 STORE_ORDER = '''(module (memory (export "m") 1)

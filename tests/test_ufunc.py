@@ -464,3 +464,19 @@ def test_ufunc_and_pointer_release_the_instance(module):
     del add
     gc.collect()
     assert ref() is None                  # the ufunc dropped its loops' data (ufunc->obj)
+
+
+SIMD_WAT = """(module (memory 1)
+  (func (export "lanes") (param i32) (result i32)
+    (i32x4.extract_lane 1 (i32x4.add (v128.load (i32.const 0)) (i32x4.splat (local.get 0))))))"""
+
+
+def test_a_function_that_uses_simd_vectorises_and_has_an_address():
+    """A function that uses SIMD is compiled apart from AVX-512 code (its own attribute
+    group, noinline: translator.FunctionTranslator.attributes); the ufunc loop and the
+    native wrapper, which force their callee inline elsewhere, call it."""
+    ffi = cffi.FFI()
+    inst = wasabi.Instance(wasabi.Module(wasabi.Store(), wasmtime.wat2wasm(SIMD_WAT)))
+    lanes = inst.exports.lanes
+    assert list(wasabi.vectorize(lanes)(np.arange(4, dtype=np.int32))) == [0, 1, 2, 3]
+    assert ffi.cast(lanes.ctype, lanes.address)(7) == 7

@@ -15,6 +15,9 @@ def osr_symbol(func_index, loop):
     """The optimised build of a function entered at its loop number `loop` (PGO)."""
     return f"wasm_f{func_index}_osr{loop}"
 
-# the attribute group of functions that use SIMD where guard-mode loads are frozen
-# elsewhere: no AVX-512, noinline (translator.FunctionTranslator.attributes)
-SIMD_ATTRIBUTES = 3
+# attribute groups beyond module_ir's #0-#2: the translated function a ufunc loop or a
+# native wrapper inlines (ufunc.py, native_wrapper.py); functions that use SIMD where
+# guard-mode loads are frozen elsewhere: no AVX-512, noinline
+# (translator.FunctionTranslator.attributes)
+ALWAYS_INLINE_ATTRIBUTES = 3
+SIMD_ATTRIBUTES = 4

@@ -17,7 +17,7 @@ from ..binary.body import IMMEDIATE_READERS, BodyReader
 from ..binary.opcodes import PREFIX_FC, PREFIX_FD, lookup
 from ..binary.types import F32, F64, I32, I64
 from ..options import CodeOptions
-from .irnames import MD_COLD_BRANCH
+from .irnames import ALWAYS_INLINE_ATTRIBUTES, MD_COLD_BRANCH
 from .irtypes import function_signature, llvm_type, return_type
 from .module_ir import ModuleContext, assemble_module, func_symbol, sp_register
 from .translator import FunctionTranslator
@@ -155,7 +155,8 @@ def pure_wrapper_ir(desc, func_index, closure_indices, name, record, vmctx, trip
     for k, index in enumerate(closure_indices):
         p, r = ctx.func_sig(index)
         header = function_signature(func_symbol(index), p, r)
-        bodies[k] = bodies[k].replace(f"{header} #0 ", f"{header} #3 ", 1)
+        bodies[k] = bodies[k].replace(f"{header} #0 ",
+                                      f"{header} #{ALWAYS_INLINE_ATTRIBUTES} ", 1)
     read_sp = READ_SP_ASM["rsp"]
     bodies = [OPAQUE.sub(r"\1 #2", b.replace(READ_SP, read_sp)) for b in bodies]
     ftype = desc.func_type(func_index)
@@ -185,7 +186,7 @@ def pure_wrapper_ir(desc, func_index, closure_indices, name, record, vmctx, trip
     bodies.append("\n".join(wrapper))
     text = assemble_module(ctx, bodies, funcs, triple, datalayout)
     text += "declare i32 @wasabi_native_call(ptr, ptr)\n"
-    return text + "attributes #3 = { alwaysinline nounwind }\n"
+    return text + f"attributes #{ALWAYS_INLINE_ATTRIBUTES} = {{ alwaysinline nounwind }}\n"
 
 
 def compile_native_wrapper(params, results, record, native_call_address, pure=None):

@@ -39,7 +39,7 @@ from ..binary.body import IMMEDIATE_READERS, BodyReader
 from ..binary.opcodes import PREFIX_FC, PREFIX_FD, lookup
 from ..binary.types import F32, F64, I32, I64
 from ..options import CodeOptions
-from .irnames import CODE_SECTION
+from .irnames import ALWAYS_INLINE_ATTRIBUTES, CODE_SECTION
 from .irtypes import function_signature, return_type
 from .module_ir import ModuleContext, assemble_module, func_symbol, sp_register
 from .translator import FunctionTranslator
@@ -200,7 +200,8 @@ def loop_module_ir(desc, func_index, signatures, *, bounds="guard", fuel=False,
         if flat or (k == 0 and index not in _reachable(graph, graph[index])):
             params, results = ctx.func_sig(index)
             header = function_signature(func_symbol(index), params, results)
-            bodies[k] = strip_stack_check(bodies[k].replace(f"{header} #0 ", f"{header} #3 ", 1))
+            bodies[k] = strip_stack_check(bodies[k].replace(
+                f"{header} #0 ", f"{header} #{ALWAYS_INLINE_ATTRIBUTES} ", 1))
     params, results = ctx.func_sig(func_index)
     read_sp = READ_SP_ASM.get(sp_register())
     if read_sp:
@@ -220,7 +221,7 @@ def loop_module_ir(desc, func_index, signatures, *, bounds="guard", fuel=False,
                                    volatile, exact, check))
         symbols.append(loop_symbol(k))
     text = assemble_module(ctx, bodies, funcs, triple, datalayout)
-    text += "attributes #3 = { alwaysinline nounwind }\n"
+    text += f"attributes #{ALWAYS_INLINE_ATTRIBUTES} = {{ alwaysinline nounwind }}\n"
     return text, symbols
 
 

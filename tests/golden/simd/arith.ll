@@ -1,4 +1,4 @@
-define dso_local <2 x i64> @wasm_f0(ptr %vmctx, <2 x i64> %p0, <2 x i64> %p1) #3 section ".text.wasabi" {
+define dso_local <2 x i64> @wasm_f0(ptr %vmctx, <2 x i64> %p0, <2 x i64> %p1) #4 section ".text.wasabi" {
 entry:
   %l0 = alloca <2 x i64>
   %l1 = alloca <2 x i64>

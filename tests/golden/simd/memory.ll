@@ -1,4 +1,4 @@
-define dso_local <2 x i64> @wasm_f0(ptr %vmctx, i32 %p0) #3 section ".text.wasabi" {
+define dso_local <2 x i64> @wasm_f0(ptr %vmctx, i32 %p0) #4 section ".text.wasabi" {
 entry:
   %l0 = alloca i32
   store i32 %p0, ptr %l0
