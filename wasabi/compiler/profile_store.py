@@ -118,22 +118,34 @@ def encode(stored):
     return body + _hashlib.sha256(body).digest()
 
 
+def _envelope(data, magic, what):
+    """(body, header, offset past the header) of `data`: magic | header length (u32
+    LE) | header (JSON) | ... | SHA-256 of everything before it; ValueError when it is
+    not one, or is damaged."""
+    if not data.startswith(magic) or len(data) < len(magic) + 4 + DIGEST_SIZE:
+        raise ValueError(f"not a {what}")
+    body, digest = data[:-DIGEST_SIZE], data[-DIGEST_SIZE:]
+    if _hashlib.sha256(body).digest() != digest:
+        raise ValueError(f"damaged {what} (digest mismatch)")
+    (length,) = _struct.unpack_from("<I", body, len(magic))
+    at = len(magic) + 4
+    try:
+        header = _json.loads(body[at:at + length].decode())
+    except RecursionError:          # (its other errors are ValueErrors)
+        raise ValueError(f"unreadable {what} header") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT \
+            or header.get("key") != machine_key():
+        raise ValueError(f"a {what} of another format or machine")
+    return body, header, at + length
+
+
 def decode(data, functions, first):
     """The StoredProfile of `data` for a module of `functions` counters whose defined
     functions start at `first`; ValueError for anything else."""
-    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4 + DIGEST_SIZE:
-        raise ValueError("not a profile")
-    body, digest = data[:-DIGEST_SIZE], data[-DIGEST_SIZE:]
-    if _hashlib.sha256(body).digest() != digest:
-        raise ValueError("damaged profile (digest mismatch)")
-    (length,) = _struct.unpack_from("<I", body, len(MAGIC))
-    at = len(MAGIC) + 4
+    body, header, at = _envelope(data, MAGIC, "profile")
     try:
-        header = _json.loads(body[at:at + length].decode())
-        if header["format"] != FORMAT or header["key"] != machine_key() \
-                or header["functions"] != functions:
-            raise ValueError("a profile of another format, machine or module")
-        at += length
+        if header["functions"] != functions:
+            raise ValueError("a profile of another module")
         counts = _np.frombuffer(body, dtype="<u8", count=2 * functions, offset=at)
         at += 16 * functions
         flat = _np.frombuffer(body, dtype="<u8", count=int(header["sites"]), offset=at)
@@ -246,18 +258,9 @@ def write_spooled(path, prefix, obj):
 
 def decode_spooled(data, functions, first):
     """The StoredBuild of a spool's bytes; ValueError for anything else."""
-    if not data.startswith(SPOOL_MAGIC) or len(data) < len(SPOOL_MAGIC) + 4 + DIGEST_SIZE:
-        raise ValueError("not a spool")
-    body, digest = data[:-DIGEST_SIZE], data[-DIGEST_SIZE:]
-    if _hashlib.sha256(body).digest() != digest:
-        raise ValueError("damaged spool (digest mismatch)")
-    (length,) = _struct.unpack_from("<I", body, len(SPOOL_MAGIC))
-    at = len(SPOOL_MAGIC) + 4
+    body, header, at = _envelope(data, SPOOL_MAGIC, "spool")
     try:
-        header = _json.loads(body[at:at + length].decode())
-        if header["format"] != FORMAT or header["key"] != machine_key():
-            raise ValueError("a spool of another format or machine")
-        build = StoredBuild(header["root"], [body[at + length:]],
+        build = StoredBuild(header["root"], [body[at:]],
                             {int(i): s for i, s in header["symbols"].items()},
                             [tuple(x) for x in header["osr"]])
     except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
