@@ -33,12 +33,12 @@ from .irnames import (CODE_SECTION, MD_COLD_BRANCH, MD_INVARIANT, MD_SP_REGISTER
                       SIMD_ATTRIBUTES, osr_symbol)
 from .irtypes import ZERO, function_signature, llvm_type, return_type
 
-# PGO baseline: a loop header looks for an entry into optimised code every this many
-# iterations (a power of two)
 # the prefix of SIMD instructions (their handlers: emit/simd*.py)
 SIMD_PREFIX = 0xFD
 # a load's freeze (emit/memory.py): "  %n = freeze <type> %m"
 _FREEZE = _re.compile(r"^(  %[\w.]+ = )freeze (.+) (%[\w.]+)$")
+# PGO baseline: a loop header looks for an entry into optimised code every this many
+# iterations (a power of two)
 OSR_EVERY = 1024
 # loop entries (OSR) only into functions of at most this much wasm, and at most this
 # many per function (the first loops that allow one): each entry is a copy of the whole
