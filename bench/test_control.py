@@ -2,7 +2,7 @@
 
     python -m pytest bench/test_control.py --benchmark-only
 
-- the ten C kernels (bench/kernels) with the interrupt polls wasabi compiles in by default
+- the C kernels (bench/kernels) with the interrupt polls wasabi compiles in by default
   and without them (Options(interruptible=False)), beside wasmtime without and with
   `epoch_interruption` (its cheapest way to stop code);
 - the call path, `add(i32, i32)` from Python, with and without the poll at its entry;

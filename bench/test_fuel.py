@@ -1,4 +1,4 @@
-"""The cost of fuel: the ten C kernels (bench/kernels) with and without fuel accounting,
+"""The cost of fuel: the C kernels (bench/kernels) with and without fuel accounting,
 in wasabi (Options(fuel=True)) and in wasmtime (Config.consume_fuel), in the same run.
 
     python -m pytest bench/test_fuel.py --benchmark-only

@@ -1,4 +1,4 @@
-"""Mode.PGO beside EAGER T1 and EAGER O2, and native C, on the ten C kernels, same run.
+"""Mode.PGO beside EAGER T1 and EAGER O2, and native C, on the C kernels, same run.
 
     python -m pytest bench/test_pgo.py --benchmark-only
 
