@@ -343,6 +343,16 @@ def profile_files(tmp_path):
     return sorted(tmp_path.glob("*" + profile_store.SUFFIX))
 
 
+def fib_profile(tmp_path, monkeypatch):
+    """(module, profile path) after fib(8) ran once, counted and saved, nothing hot."""
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    module = cached_pgo(tmp_path)
+    instance(module).exports.fib(8)
+    module.code.close()
+    (path,) = profile_files(tmp_path)
+    return module, path
+
+
 def run_worker(directory, hot, n, wait=False, mode=None):
     import json
     import os
@@ -402,11 +412,7 @@ def test_a_build_under_way_at_exit_is_finished_for_the_next_run(tmp_path):
 @pytest.mark.parametrize("damage", ["flipped", "truncated", "foreign_module"])
 def test_a_damaged_or_foreign_spool_is_ignored_and_removed(tmp_path, monkeypatch, damage):
     from wasabi.compiler import profile_store
-    monkeypatch.setattr(tiered, "HOT", 10**9)
-    module = cached_pgo(tmp_path)
-    instance(module).exports.fib(8)
-    module.code.close()
-    (path,) = profile_files(tmp_path)
+    module, path = fib_profile(tmp_path, monkeypatch)
     fib = module.desc.export("fib").index
     functions = {"foreign_module": 1000}.get(damage, fib)
     spool, prefix = profile_store.spool_request(path, fib, {functions: "wasm_f0"}, [])
@@ -493,11 +499,7 @@ def test_counts_are_halved_past_the_bound(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["garbage", "flipped", "truncated", "empty", "foreign"])
 def test_a_damaged_profile_file_is_ignored_and_replaced(tmp_path, monkeypatch, damage):
-    monkeypatch.setattr(tiered, "HOT", 10**9)
-    module = cached_pgo(tmp_path)
-    instance(module).exports.fib(8)
-    module.code.close()
-    (path,) = profile_files(tmp_path)
+    _, path = fib_profile(tmp_path, monkeypatch)
     good = path.read_bytes()
     if damage == "foreign":         # a valid profile of another module, at this path
         other = cached_pgo(tmp_path / "other", "(module (func (export \"f\")))")

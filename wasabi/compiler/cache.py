@@ -141,6 +141,14 @@ def write_entry(path, data, limit):
     if len(data) > limit:
         return False
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    replace_atomically(path, data)
+    evict(path.parent, limit)
+    return True
+
+
+def replace_atomically(path, data):
+    """Write `data` to `path` through a temporary file in its directory renamed into
+    place; OSError when the directory is missing or the disk refuses."""
     fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
     try:
         with _os.fdopen(fd, "wb") as f:
@@ -149,8 +157,6 @@ def write_entry(path, data, limit):
     except BaseException:
         _os.unlink(temporary)
         raise
-    evict(path.parent, limit)
-    return True
 
 
 def _scan(directory):

@@ -95,15 +95,14 @@ class Profile:
     def _address(self, chunk, at):
         return self._site_chunks[chunk].ctypes.data + 8 * at
 
-    def _prior_site(self, index, offset, width):
-        """The earlier runs' counts of one site (read-only), or None."""
+    def _prior_site(self, index, offset, width=None):
+        """The earlier runs' counts of one site (read-only; of `width` counters, when
+        given), or None."""
         prior = self.prior.get(index)
-        if prior is None:
+        hit = None if prior is None else layout_positions(prior[0]).get(offset)
+        if hit is None or width is not None and hit[1] != width:
             return None
-        hit = layout_positions(prior[0]).get(offset)
-        if hit is None or hit[1] != width:
-            return None
-        return prior[1][hit[0]:hit[0] + width]
+        return prior[1][hit[0]:hit[0] + hit[1]]
 
     def site_address(self, index, offset, width):
         """The address of the `width` counters of branch site (index, offset), made on
@@ -153,9 +152,8 @@ class Profile:
         if site is not None:
             chunk, at, width = site
             return self._site_chunks[chunk][at:at + width].copy()
-        prior = self.prior.get(index)
-        hit = None if prior is None else layout_positions(prior[0]).get(offset)
-        return None if hit is None else prior[1][hit[0]:hit[0] + hit[1]].copy()
+        prior = self._prior_site(index, offset)
+        return None if prior is None else prior.copy()
 
     def site_groups(self, nonzero=False):
         """{func index: (layout, counts)} of every function with sites, this run's or

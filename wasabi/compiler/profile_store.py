@@ -51,7 +51,6 @@ import json as _json
 import os as _os
 import pathlib as _pathlib
 import struct as _struct
-import tempfile as _tempfile
 import threading as _threading
 import weakref as _weakref
 
@@ -105,17 +104,21 @@ def encode(stored):
                     [width for _, width in layout], counts]
     sites = _np.concatenate([_np.asarray(r, dtype="<u8") for r in records]) if records \
         else _np.zeros(0, dtype="<u8")
-    header = {"format": FORMAT, "key": machine_key(), "functions": len(stored.counts),
-              "sites": len(sites),
-              "builds": [{"root": b.root, "symbols": {str(i): s for i, s in b.symbols.items()},
-                          "osr": b.osr, "objects": [len(o) for o in b.objects]}
-                         for b in stored.builds]}
-    text = _json.dumps(header, sort_keys=True).encode()
-    body = b"".join([MAGIC, _struct.pack("<I", len(text)), text,
-                     _np.ascontiguousarray(stored.counts, dtype="<u8").tobytes(),
+    head = _envelope_head(MAGIC, functions=len(stored.counts), sites=len(sites), builds=[
+        {"root": b.root, "symbols": {str(i): s for i, s in b.symbols.items()},
+         "osr": b.osr, "objects": [len(o) for o in b.objects]} for b in stored.builds])
+    body = b"".join([head, _np.ascontiguousarray(stored.counts, dtype="<u8").tobytes(),
                      _np.asarray(sites, dtype="<u8").tobytes(),
                      *(obj for b in stored.builds for obj in b.objects)])
     return body + _hashlib.sha256(body).digest()
+
+
+def _envelope_head(magic, **fields):
+    """The start of an envelope (_envelope reads it): magic | header length | header
+    (JSON: format, machine key and `fields`)."""
+    text = _json.dumps({"format": FORMAT, "key": machine_key(), **fields},
+                       sort_keys=True).encode()
+    return magic + _struct.pack("<I", len(text)) + text
 
 
 def _envelope(data, magic, what):
@@ -194,14 +197,22 @@ def _sites(flat, functions):
     return sites
 
 
+def _own_bytes(path):
+    """The bytes of the file at `path`, None when it is another user's (OSError when
+    it cannot be read)."""
+    with open(path, "rb") as f:
+        if _os.fstat(f.fileno()).st_uid != _os.getuid():
+            return None
+        return f.read()
+
+
 def read(path, functions, first):
     """The StoredProfile at `path`, or None (missing, another user's, or anything
     decode refuses: a profile is an optimisation, never a reason to fail)."""
     try:
-        with open(path, "rb") as f:
-            if _os.fstat(f.fileno()).st_uid != _os.getuid():
-                return None
-            data = f.read()
+        data = _own_bytes(path)
+        if data is None:
+            return None
         stored = decode(data, functions, first)
     except (OSError, ValueError):
         return None
@@ -232,28 +243,19 @@ def spool_request(path, root, symbols, osr):
     """(spool path, prefix) for parallel.emit_elsewhere: where the build of `root`
     (its function symbols, its loop entries [(func, loop)]) goes if its process ends
     first, and the bytes before its object there."""
-    header = _json.dumps({"format": FORMAT, "key": machine_key(), "root": int(root),
-                          "symbols": {str(i): s for i, s in symbols.items()},
-                          "osr": sorted([int(f), int(k)] for f, k in osr)},
-                         sort_keys=True).encode()
-    return str(_spool_path(path, root)), SPOOL_MAGIC + _struct.pack("<I", len(header)) + header
+    return str(_spool_path(path, root)), _envelope_head(
+        SPOOL_MAGIC, root=int(root), symbols={str(i): s for i, s in symbols.items()},
+        osr=sorted([int(f), int(k)] for f, k in osr))
 
 
 def write_spooled(path, prefix, obj):
     """In the worker: prefix + object + digest to `path`, atomically; nothing when the
     cache directory is gone (a temporary one removed meanwhile) or refuses."""
-    path = _pathlib.Path(path)
     data = prefix + obj
     try:
-        fd, temporary = _tempfile.mkstemp(dir=path.parent, prefix=_cache.TEMP_PREFIX)
+        _cache.replace_atomically(_pathlib.Path(path), data + _hashlib.sha256(data).digest())
     except OSError:
-        return
-    try:
-        with _os.fdopen(fd, "wb") as f:
-            f.write(data + _hashlib.sha256(data).digest())
-        _os.replace(temporary, path)
-    except OSError:
-        _cache._unlink(temporary)
+        pass
 
 
 def decode_spooled(data, functions, first):
@@ -284,10 +286,9 @@ def take_spooled(path, functions, first):
         return builds
     for item in listing:
         try:
-            with open(item.path, "rb") as f:
-                if _os.fstat(f.fileno()).st_uid != _os.getuid():
-                    continue
-                data = f.read()
+            data = _own_bytes(item.path)
+            if data is None:
+                continue            # another user's: not ours to remove
             builds.append(decode_spooled(data, functions, first))
         except (OSError, ValueError):
             pass

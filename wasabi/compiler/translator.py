@@ -320,6 +320,8 @@ class FunctionTranslator:
                 handler(self, readers[imm](r), op)
             count += 1
         self.instructions = count
+        if self._simd_apart():      # compiled apart: its loads' freezes become identity casts
+            self.lines = [_FREEZE.sub(r"\1bitcast \2 \3 to \2", line) for line in self.lines]
         return self._assemble()
 
     def _entry_block(self, from_buffer=False):
@@ -452,7 +454,7 @@ class FunctionTranslator:
         parts.extend(self.prologue_lines)
         parts.extend(self._stack_check(then=self.loop_headers[k]))
         parts.append("body:")
-        parts.extend(self.body_lines())
+        parts.extend(self.lines)
         parts.extend(self._trap_blocks())
         parts.append("}")
         return "\n".join(parts)
@@ -467,13 +469,6 @@ class FunctionTranslator:
         """The function's attribute group: SIMD_ATTRIBUTES (no AVX-512, noinline: its
         loads are not frozen, so it must not be inlined into code with AVX-512) or #0."""
         return f"#{SIMD_ATTRIBUTES}" if self._simd_apart() else "#0"
-
-    def body_lines(self):
-        """The translated body; in a function compiled apart, its loads' freezes become
-        identity casts."""
-        if not self._simd_apart():
-            return self.lines
-        return [_FREEZE.sub(r"\1bitcast \2 \3 to \2", line) for line in self.lines]
 
     def _trap_blocks(self):
         out = []
@@ -493,7 +488,7 @@ class FunctionTranslator:
         parts.extend(self._stack_check())
         parts.append("body:")
         parts.extend(self.count_lines(0))
-        parts.extend(self.body_lines())
+        parts.extend(self.lines)
         parts.extend(self._trap_blocks())
         parts.append("}")
         return "\n".join(parts)
