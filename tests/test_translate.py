@@ -127,3 +127,19 @@ def test_dead_code_after_branches_is_skipped():
 def test_stack_check_in_every_prologue():
     ir = translate_module(desc_of("(func) (func (call 0))"))
     assert ir.text.count("@llvm.read_register.i64(metadata !0)") == 2
+
+
+def test_code_padding_moves_the_code_and_traps_are_still_ours(monkeypatch):
+    """bench/pgo_weights.py measures builds at several code addresses by padding the
+    start of the code (module_ir.CODE_PADDING): the padding is inside the marked code
+    range, so a trap in the moved code is still a wasm trap."""
+    from wasabi.compiler import module_ir
+    wat = """(module (memory 1)
+        (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))"""
+    monkeypatch.setattr(module_ir, "CODE_PADDING", 48)
+    assert '".skip 48"' in translate_module(desc_of("(func)")).text
+    load = wasabi.instantiate(wasabi.compile(wasabi.wat2wasm(wat),
+                                             wasabi.Options(mode="eager"))).exports.load
+    assert load(8) == 0
+    with pytest.raises(wasabi.Trap, match="out of bounds memory access"):
+        load(65536)
