@@ -1,4 +1,4 @@
-"""call_indirect without the gate compare (emit/calls.py own_functions_only).
+"""call_indirect without the gate compare (module/funcrefs.py own_functions_only).
 
 A module whose tables can hold only its own functions calls through them with its
 own vmctx: no compare of the callee's vmctx with the caller's, no gate, no second
@@ -8,7 +8,7 @@ a foreign function in the table is still called with its own instance's vmctx.
 import pytest
 
 import wasabi
-from wasabi.compiler.emit.calls import own_functions_only
+from wasabi.module.funcrefs import own_functions_only
 from wasabi.compiler.module_ir import translate_module
 from wasabi.text.assemble import wat2wasm
 from wasabi.validate import parse

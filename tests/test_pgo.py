@@ -213,10 +213,10 @@ def test_a_function_called_once_leaves_the_baseline_in_its_loop(monkeypatch):
 
 @pytest.mark.parametrize("n", [0, 1, 5, 1000, 4099, 20000])
 def test_entries_at_loop_headers_keep_every_local(monkeypatch, n):
-    """Every iteration looks for an entry (OSR_EVERY 1), so the switch happens at the
+    """Every iteration looks for an entry (osr.EVERY 1), so the switch happens at the
     first look after the build: locals of every type, nested loops, several results."""
-    from wasabi.compiler import translator
-    monkeypatch.setattr(translator, "OSR_EVERY", 1)
+    from wasabi.compiler import osr
+    monkeypatch.setattr(osr, "EVERY", 1)
     monkeypatch.setattr(tiered, "TICK", 0.0005)
     eager = osr_module(Mode.EAGER).instantiate()
     expected = eager.exports.mixed(n), eager.exports.carried(n % 50 + 1)
@@ -240,18 +240,18 @@ def _baseline_ir(wat, index=0):
 
 
 def test_the_baseline_looks_for_loop_entries_only_where_a_build_makes_them():
-    """A look spills every local (translator.loop_entry): only the first OSR_MAX_ENTRIES
-    loops of functions of at most OSR_MAX_BODY bytes get one, as optimised builds do
+    """A look spills every local (translator.loop_entry): only the first osr.MAX_ENTRIES
+    loops of functions of at most osr.MAX_BODY bytes get one, as optimised builds do
     (tiered._osr_entries): SQLite's baseline compiled 20% faster."""
-    from wasabi.compiler import translator
+    from wasabi.compiler import osr
     loops = "".join(f"(loop $l{i} (br_if $l{i} (i32.eqz (local.get 0))))" for i in range(7))
     small = f'(module (func (export "f") (param i32) (local i64 f64) {loops}))'
-    assert _baseline_ir(small).count("%osr.look") == translator.OSR_MAX_ENTRIES == 4
-    padding = "(drop (i32.add (local.get 0) (i32.const 100000)))" * (translator.OSR_MAX_BODY // 8)
+    assert _baseline_ir(small).count("%osr.look") == osr.MAX_ENTRIES == 4
+    padding = "(drop (i32.add (local.get 0) (i32.const 100000)))" * (osr.MAX_BODY // 8)
     big = f'(module (func (export "f") (param i32) (local i64 f64) {loops} {padding}))'
     assert _baseline_ir(big).count("%osr.look") == 0
     desc = wasabi.parse(wasabi.wat2wasm(big))
-    assert translator.osr_entry_count(desc.funcs[0]) == 0     # nor does its build
+    assert osr.entry_count(desc.funcs[0]) == 0     # nor does its build
 
 
 def test_background_builds_wait_for_a_worker_rather_than_build_here(monkeypatch):
@@ -262,7 +262,7 @@ def test_background_builds_wait_for_a_worker_rather_than_build_here(monkeypatch)
     def here(*args):
         raise AssertionError("emitted in this process")
     monkeypatch.setattr(parallel, "_workers", parallel._Workers())    # none idle
-    monkeypatch.setattr(parallel, "emit_object", here)
+    monkeypatch.setattr(parallel, "_emit_here", here)
     text = _baseline_ir(WAT)
     obj, timings = parallel.emit_elsewhere(text, "T0")
     assert obj[:4] == b"\x7fELF" and "codegen_seconds" in timings
@@ -642,3 +642,32 @@ def test_a_prewarm_build_racing_the_first_calls_baseline_compile(tmp_path, monke
     assert instance(module).exports.fib(15) == 610
     assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
     assert instance(module).exports.fib(16) == 987
+
+
+@pytest.mark.skipif(not _ext.baseline_supported(), reason="the single-pass baseline is x86-64")
+def test_a_run_that_never_gets_hot_imports_no_llvm_and_starts_no_worker():
+    """LLVM (builder, translator, llvmlite: 0.1 s of imports) comes with the first LLVM
+    build, and the worker process with the first warm function: a short `wasabi run`
+    whose functions all go to the single-pass baseline pays for neither."""
+    import subprocess
+    import sys
+    program = f"""if True:
+        import sys, time, wasabi
+        from wasabi.compiler import parallel
+        wat = '''(module (func (export "sum") (param i32) (result i64) (local i64)
+            (block $b (loop $l (br_if $b (i32.eqz (local.get 0)))
+              (local.set 1 (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))))
+              (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br $l)))
+            (local.get 1)))'''
+        module = wasabi.compile(wasabi.wat2wasm(wat), wasabi.Options(mode="pgo"))
+        assert wasabi.instantiate(module).exports.sum(100) == 5050
+        time.sleep(0.2)                     # the tier-up thread looks 40 times
+        assert module.stats()["tiers"] == {{"baseline": 1, "T0": 0, "O2": 0}}
+        print(sorted(name for name in sys.modules if name.startswith("llvmlite")
+                     or name.rsplit(".", 1)[-1] in ("builder", "translator", "jit")))
+        print(len(parallel._workers._idle) + len(parallel._workers._busy))
+        """
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["[]", "0"]

@@ -266,8 +266,8 @@ def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call
     tier, preempted = tier.removesuffix("+preempt"), tier.endswith("+preempt")
     if tier == "PGO":
         from wasabi.compiler.modes import tiered
-        from wasabi.compiler import translator
-        tiered.HOT, tiered.TICK, translator.OSR_EVERY = 1, 0.0005, 1
+        from wasabi.compiler import osr
+        tiered.HOT, tiered.TICK, osr.EVERY = 1, 0.0005, 1
         options = wasabi.Options(mode=wasabi.Mode.PGO, bounds=bounds)
     elif tier == "baseline":
         from wasabi.compiler.modes import tiered

@@ -4,11 +4,21 @@
 # otherwise LLVM moves functions it infers cold (e.g. always trapping) to .text.unlikely,
 # outside the markers
 CODE_SECTION = ".text.wasabi"
+CODE_BEGIN = "__wasabi_code_begin"
+CODE_END = "__wasabi_code_end"
 
 # module-level metadata numbers (see module_ir.METADATA)
 MD_SP_REGISTER = "!0"
 MD_INVARIANT = "!1"
 MD_COLD_BRANCH = "!2"
+
+
+def code_markers(part=0):
+    """The (begin, end) marker symbols of one part of a module compiled in parts
+    (all parts are linked into one JIT library, so each needs its own)."""
+    if part == 0:
+        return CODE_BEGIN, CODE_END
+    return f"{CODE_BEGIN}_{part}", f"{CODE_END}_{part}"
 
 
 def osr_symbol(func_index, loop):

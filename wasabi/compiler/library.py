@@ -5,13 +5,12 @@ one library per compile batch into the same JIT; an artifact from the disk
 cache or Module.deserialize whose objects could not be prelinked is one link
 without any LLVM optimisation or code generation (a prelinked one does not come
 here: compiler/image.py maps it without LLVM). Each link's code ranges (between its code markers, see
-module_ir.code_markers) are registered with the runtime's fault handler, so a
+irnames.code_markers) are registered with the runtime's fault handler, so a
 fault in that code is a wasm trap; closing unregisters them and frees the code.
 """
 from .. import _ext
 from ..abi.builtins import BUILTINS
-from .jit import link_objects, new_jit
-from .module_ir import code_markers
+from .irnames import code_markers
 
 
 def runtime_builtin_addresses():
@@ -35,6 +34,9 @@ class JitLibrary:
         new library, importing the runtime's builtins. `symbols` are the function
         symbols to export; returns {symbol: address}. Every exported function must
         lie inside its code markers (a RuntimeError otherwise: nothing is kept)."""
+        # LLVM is imported on the first link: a PGO module whose functions all go to the
+        # single-pass baseline never links here
+        from .jit import link_objects, new_jit
         if self._jit is None:
             self._jit = new_jit()
         markers = [code_markers(part) for part in range(len(objects))]

@@ -14,12 +14,10 @@ from ..abi.builtins import llvm_declarations
 from ..options import CodeOptions
 from .pipelines import features_without_masked_memory, masked_memory_operands
 from .irtypes import llvm_types, return_type
-from .irnames import CODE_SECTION, SIMD_ATTRIBUTES
-from .emit.calls import own_functions_only
+from .irnames import CODE_SECTION, SIMD_ATTRIBUTES, code_markers
+from ..module.funcrefs import own_functions_only
 from .translator import FunctionTranslator, stack_check_function
 
-CODE_BEGIN = "__wasabi_code_begin"
-CODE_END = "__wasabi_code_end"
 # bytes of padding at the start of a module's code, after @__wasabi_code_begin: 0 in
 # use. A benchmark moves code by it to average over code placement: an interpreter
 # loop's time changes by up to 30% with its address alone (bench/pgo_weights.py).
@@ -40,14 +38,6 @@ LOOP_POLLS = not (_platform.machine().lower() in ("x86_64", "amd64")
 
 def func_symbol(index):
     return f"wasm_f{index}"
-
-
-def code_markers(part=0):
-    """The (begin, end) marker symbols of one part of a module compiled in parts
-    (all parts are linked into one JIT library, so each needs its own)."""
-    if part == 0:
-        return CODE_BEGIN, CODE_END
-    return f"{CODE_BEGIN}_{part}", f"{CODE_END}_{part}"
 
 
 class ModuleContext:

@@ -27,7 +27,6 @@ import subprocess as _subprocess
 import sys as _sys
 import threading as _threading
 
-from .jit import emit_object
 
 # below this much function-body code a module compiles in one piece: a part must
 # be worth the IPC and the declarations every part repeats
@@ -258,6 +257,13 @@ def shutdown():
     _workers.shutdown()
 
 
+def _emit_here(text, tier):
+    # LLVM is imported when this process first emits: a PGO run whose builds all go
+    # to workers (or that never builds) does without it
+    from .jit import emit_object
+    return emit_object(text, tier)
+
+
 def prestart():
     """Start a worker process unless one is idle: PGO modules call it when they are made,
     so that their first background build finds one ready (a worker takes about a second
@@ -277,7 +283,7 @@ def emit_elsewhere(text, tier, spool=None):
     try:
         return _workers.emit(text, tier, spool)
     except WorkerGone:
-        return emit_object(text, tier)
+        return _emit_here(text, tier)
 
 
 def emit_parts(translate_part, count, tier, jobs):
@@ -293,5 +299,5 @@ def emit_parts(translate_part, count, tier, jobs):
             try:
                 results.append(future.result())
             except WorkerGone:
-                results.append(emit_object(text, tier))
+                results.append(_emit_here(text, tier))
     return results

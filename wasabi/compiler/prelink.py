@@ -165,7 +165,7 @@ def code_image(desc, objects, symbols):
     """The CodeImage (compiler/image.py) of an EAGER module's objects and symbols
     ({func index: symbol}, every defined function), with its signature thunks; None
     when they cannot be prelinked (the artifact then keeps the objects)."""
-    from .module_ir import code_markers
+    from .irnames import code_markers
     markers = [code_markers(part) for part in range(len(objects))]
     first = desc.num_imported_funcs
     indices = range(first, first + len(desc.funcs))

@@ -27,7 +27,6 @@ import threading as _threading
 from .. import _ext
 from ..binary.types import V128
 from .irtypes import LLVM_TYPE, return_type
-from .jit import link_ir, new_jit
 from .library import runtime_builtin_addresses
 
 SLOT_SIZE = 16
@@ -132,8 +131,16 @@ def native_import_thunk_ir(name, params, results, fnptr):
 def _thunk_jit():
     global _jit
     if _jit is None:
-        _jit = new_jit()
+        _jit = _llvm_jit().new_jit()
     return _jit
+
+
+def _llvm_jit():
+    """compiler/jit.py, imported on the first thunk LLVM compiles: the array thunks
+    the baseline's encoder writes need no LLVM, and a PGO program whose functions all go
+    to the single-pass baseline then runs without importing it (35 ms of llvmlite)."""
+    from . import jit
+    return jit
 
 
 def _compile(kind, functype, make_ir, imports, extra=None):
@@ -145,7 +152,7 @@ def _compile(kind, functype, make_ir, imports, extra=None):
         name = f"wasabi_{kind}_thunk{next(_counter)}"
         text = make_ir(name, _types(functype.params), _types(functype.results))
         # T1's code generator without IR passes: a thunk is already what it should be
-        tracker, addresses = link_ir(_thunk_jit(), text, "T1", [name], imports, name=name,
+        tracker, addresses = _llvm_jit().link_ir(_thunk_jit(), text, "T1", [name], imports, name=name,
                                      passes=False, current_process=False)
         address = addresses[name]
         _cache[key] = address

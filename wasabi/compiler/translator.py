@@ -27,6 +27,7 @@ from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL, calling_convention
 from ..abi.vmctx import VMCTX_INTERRUPT, VMCTX_STACK_LIMIT_TPOFF
 from ..binary.body import BodyReader, IMMEDIATE_READERS, skip_to_block_end
 from ..errors import CompileError
+from . import osr
 from .emit import DISPATCH, DISPATCH_PREFIXED, fuel
 from .frames import FUNC, Frame
 from .irnames import (CODE_SECTION, MD_COLD_BRANCH, MD_INVARIANT, MD_SP_REGISTER,
@@ -37,24 +38,6 @@ from .irtypes import ZERO, function_signature, llvm_type, return_type
 SIMD_PREFIX = 0xFD
 # a load's freeze (emit/memory.py): "  %n = freeze <type> %m"
 _FREEZE = _re.compile(r"^(  %[\w.]+ = )freeze (.+) (%[\w.]+)$")
-# PGO baseline: a loop header looks for an entry into optimised code every this many
-# iterations (a power of two)
-OSR_EVERY = 1024
-# loop entries (OSR) only into functions of at most this much wasm, and at most this
-# many per function (the first loops that allow one): each entry is a copy of the whole
-# function for LLVM to optimise (SQLite's 54 KB interpreter function, entered at each of
-# its loops, kept an O2 build busy for minutes). The baseline looks for those entries
-# only: a look spills every local, so looking everywhere made SQLite's baseline code
-# (hundreds of locals, dozens of loops per big function) 28% longer to emit.
-OSR_MAX_BODY = 8 * 1024
-OSR_MAX_ENTRIES = 4
-
-
-def osr_entry_count(func):
-    """How many loop entries an optimised build of `func` (a FuncDesc) gets."""
-    return OSR_MAX_ENTRIES if func.body_end - func.body_start <= OSR_MAX_BODY else 0
-
-
 class FunctionTranslator:
     def __init__(self, module, func):
         self.m = module
@@ -389,7 +372,7 @@ class FunctionTranslator:
 
     def loop_entry(self, frame):
         """At a loop header: note it (an optimised build of this function may be
-        entered here, osr_define) and, in the PGO baseline, every OSR_EVERY iterations
+        entered here, osr_define) and, in the PGO baseline, every osr.EVERY iterations
         look whether that entry exists: if so, hand the locals over and return what it
         returns (a call that never returns here keeps running in the baseline: it
         reaches optimised code the next time it gets here). Only loops entered with an
@@ -400,12 +383,12 @@ class FunctionTranslator:
         self.loop_headers.append(frame.label if eligible else None)
         profile = self.m.profile
         if not eligible or profile is None or not profile.counting \
-                or entered_before >= osr_entry_count(self.func):
+                or entered_before >= osr.entry_count(self.func):
             return
         self.osr_spills = True
         n = self.n = self.n + 1
         look, go, cont = f"osr.look{n}", f"osr.go{n}", f"osr.no{n}"
-        self.emit(f"%osr.tick{n} = and i64 {self.last_count}, {OSR_EVERY - 1}")
+        self.emit(f"%osr.tick{n} = and i64 {self.last_count}, {osr.EVERY - 1}")
         self.emit(f"%osr.at{n} = icmp eq i64 %osr.tick{n}, 0")
         self.emit(f"br i1 %osr.at{n}, label %{look}, label %{cont}, !prof {MD_COLD_BRANCH}")
         self.start_block(look)

@@ -15,14 +15,13 @@ instance) enters the callee instance's gate around the call (wasabi_rt_gate_ente
 leave): one thread at a time in an instance, however it is reached. A callee
 in the same instance costs one compare, unless it is known to be in the same
 instance: a defined function called through its record, and call_indirect in a
-module whose tables can hold only its own functions (own_functions_only), except
+module whose tables can hold only its own functions (module/funcrefs.py), except
 in REPL modules, whose records a cell may point at its own function in its own
 VMContext (ModuleContext.foreign_records, runtime/cells.py). There
 the callee's vmctx is the caller's: no compare, no gate, no second call path (the
 compare and the two paths were 3% of the instructions of the SQLite shell).
 """
 from ...abi.traps import TRAP_INDIRECT_CALL_MISMATCH, TRAP_UNDEFINED_ELEMENT
-from ...binary.types import EXTERN_FUNC, EXTERN_TABLE, REF_TYPES
 from ...abi.vmctx import (FUNC_CODE, FUNC_RECORD_SIZE, FUNC_TYPE_ID, FUNC_VMCTX, TABLE_ELEMS,
                           TABLE_SIZE, VMCTX_FUNCS, VMCTX_TABLES, VMCTX_TYPE_IDS)
 from ..irtypes import return_type
@@ -57,41 +56,6 @@ def _if_then(t, cond, line):
     t.emit(line)
     t.emit(f"br label %{cont}")
     t.start_block(cont)
-
-
-# opcode of ref.func in constant expressions (element segments)
-_REF_FUNC = 0xD2
-
-
-def own_functions_only(desc):
-    """Whether every function reference a table of this module can ever hold is one
-    of the instance's own defined functions (whose record's vmctx is the instance's).
-
-    A function reference comes from ref.func (of a function declared outside the code:
-    element segments, exports, global initialisers), a table, a global, or a parameter
-    or result. So: no table imported or exported (the host, another instance, a clone's
-    original could put any function there), no global or function type with a reference
-    type, no imported function in an element segment or an export (ref.func in code may
-    name only such declared functions). Clones and snapshots rebase a table's own
-    functions to the new instance (runtime/clone.py, snapshot.py)."""
-    if desc.num_imported_tables:
-        return False
-    if any(e.kind == EXTERN_TABLE or e.kind == EXTERN_FUNC and e.index < desc.num_imported_funcs
-           for e in desc.exports):
-        return False
-    if any(g.valtype in REF_TYPES for g in desc.all_globals):
-        return False
-    for functype in desc.types:
-        valtypes = (*getattr(functype, "params", (REF_TYPES[0],)),
-                    *getattr(functype, "results", ()))
-        if any(v in REF_TYPES for v in valtypes):
-            return False            # (a type that is not a function type: no claim)
-    for elem in desc.elems:
-        for expr in elem.init:
-            if any(instr[0] == _REF_FUNC and instr[1] < desc.num_imported_funcs
-                   for instr in expr.instrs):
-                return False
-    return True
 
 
 def record_code_and_vmctx(t, record):

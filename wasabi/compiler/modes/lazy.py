@@ -25,8 +25,8 @@ that needed the function (the resolver keeps it for the entry to re-raise).
 """
 import threading as _threading
 
+from ...options import CodeOptions
 from ...runtime.code import Code, CodeTable
-from ..builder import BatchBuilder
 from ..library import JitLibrary
 
 # a batch: at most this many functions, and at most this many bytes of wasm code
@@ -47,8 +47,9 @@ class LazyCode(Code):
         self.mode = mode
         self.batch_limit = max(1, int(batch_limit))
         # code_options: what the code is built with, when not options.code (PGO's baseline)
-        self._builder = BatchBuilder(desc, code_options or options, table_calls=True,
-                                     profile=profile, foreign_records=mode == "repl")
+        self._builder_args = (code_options or options, profile)
+        self._builder_made = None
+        self._builder_lock = _threading.Lock()
         self._library = JitLibrary()
         self._compile_lock = _threading.Lock()      # one compile at a time, never twice
         self._counters = {"functions_compiled": 0, "batches": 0, "compile_errors": 0,
@@ -60,7 +61,22 @@ class LazyCode(Code):
         else:
             # no native stubs for this CPU: compile everything now, in one batch
             table = CodeTable.fixed(self._build(self._builder.translate()))
-        super().__init__(table, self._builder.code)
+        super().__init__(table, CodeOptions.of(code_options or options))
+
+    @property
+    def _builder(self):
+        """The LLVM builder of this module's batches, made on first use: with it come
+        LLVM and the translator (0.1-0.2 s of imports), which a PGO module whose
+        functions all go to the single-pass baseline never needs."""
+        if self._builder_made is None:
+            with self._builder_lock:
+                if self._builder_made is None:
+                    from ..builder import BatchBuilder
+                    options, profile = self._builder_args
+                    self._builder_made = BatchBuilder(
+                        self.desc, options, table_calls=True, profile=profile,
+                        foreign_records=self.mode == "repl")
+        return self._builder_made
 
     def is_compiled(self, index):
         return self.table.is_published(index)

@@ -32,14 +32,11 @@ import weakref as _weakref
 import numpy as _np
 
 from ...binary.types import EXTERN_FUNC
+from ...module.funcrefs import own_functions_only
 from ...options import CodeOptions
-from ..builder import BatchBuilder
-from .. import parallel, profile as profile_module, profile_store
+from .. import osr, parallel, profile as profile_module, profile_store
 from ..cache import size_limit
 from ..profile import Profile, ProfileCounts
-from ..emit.calls import own_functions_only
-from .. import translator
-from ..translator import osr_entry_count
 from .lazy import DEFAULT_BATCH_LIMIT, LazyCode
 from ... import _ext
 
@@ -51,11 +48,15 @@ SINGLE_PASS = True
 HOT = 5000              # calls + loop iterations that make a function hot
 TICK = 0.005            # seconds between two looks at the counters
 MAX_PER_TICK = 4        # builds per look, the hottest functions first
+# a worker process is started for the first build when a function is 1/WARM hot (or a
+# stored profile names hot functions): a worker takes about a second to start, and a
+# short run that never gets hot should not pay for one on its second core
+WARM = 4
 # an optimised build: the hot function and its callees, which call each other
 # directly (so LLVM inlines them), at most this many functions and bytes of wasm
 BUILD_FUNCTIONS = 8
 BUILD_BODY_BYTES = 16 * 1024
-# loop entries (OSR): translator.osr_entry_count says which loops of which functions
+# loop entries (OSR): osr.entry_count says which loops of which functions
 HOTTEST_SHOWN = 10      # functions listed in stats()["hottest"]
 
 
@@ -82,14 +83,24 @@ class TieredCode(LazyCode):
                          "stored_link_errors": 0}
         super().__init__(desc, options, batch_limit=batch_limit, mode="pgo",
                          code_options=_with_tier(code, BASELINE_TIER), profile=self.profile)
-        self._optimizer = BatchBuilder(desc, _with_tier(code, OPTIMIZED_TIER), table_calls=True,
-                                       profile=ProfileCounts(self.profile))
+        self._optimizer_made = None
         self._single_pass = single_pass_compiler(desc, code, self.profile)
         self._single_passed = set()            # func indices compiled by it
         self._counters.update(single_pass_seconds=0.0, single_pass_refused=0)
+        self._prestarted = False
         if self.table.deferred:
-            parallel.prestart()                 # for the first background build
             TIER_UP.watch(self)
+
+    @property
+    def _optimizer(self):
+        """The builder of O2 builds (made by the tier-up thread, on its first build:
+        see LazyCode._builder)."""
+        if self._optimizer_made is None:
+            from ..builder import BatchBuilder
+            self._optimizer_made = BatchBuilder(
+                self.desc, _with_tier(CodeOptions.of(self.options), OPTIMIZED_TIER),
+                table_calls=True, profile=ProfileCounts(self.profile))
+        return self._optimizer_made
 
     def _compile_for(self, index):
         """The single-pass compiler first; LLVM T0 (a LAZY batch) for what it refuses."""
@@ -119,6 +130,9 @@ class TieredCode(LazyCode):
         """One look at the counters: rebuild the hottest functions not yet rebuilt
         and swap them in. Returns how many were swapped."""
         heat = self.profile.heat()
+        if not self._prestarted and (self._prewarm or heat.max() * WARM >= self.hot):
+            self._prestarted = True
+            parallel.prestart()         # the first build finds a worker ready
         hot = _np.flatnonzero(heat >= self.hot)
         order = hot[_np.argsort(-heat[hot], kind="stable")]
         todo = [int(i) for i in order if int(i) not in self._optimized
@@ -167,7 +181,7 @@ class TieredCode(LazyCode):
     def _osr_entries(self, index):
         """How many loop entries an optimised build of `index` gets (the baseline looks
         for those only)."""
-        return osr_entry_count(self.desc.funcs[index - self.desc.num_imported_funcs])
+        return osr.entry_count(self.desc.funcs[index - self.desc.num_imported_funcs])
 
     # ---- a profile from earlier runs (profile_store.py) ----
 
@@ -277,8 +291,7 @@ def single_pass_compiler(desc, code, profile):
         desc, counts_address=profile.counter_address(0, 0), osr_slot=profile.osr_slot,
         site_block=profile.site_block if profile_module.BRANCHES else None,
         interruptible=code.interruptible, own_functions_only=own_functions_only(desc),
-        osr_max_body=translator.OSR_MAX_BODY, osr_max_entries=translator.OSR_MAX_ENTRIES,
-        osr_every=translator.OSR_EVERY)
+        osr_max_body=osr.MAX_BODY, osr_max_entries=osr.MAX_ENTRIES, osr_every=osr.EVERY)
 
 
 class _TierUpThread:
