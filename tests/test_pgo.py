@@ -671,3 +671,24 @@ def test_a_run_that_never_gets_hot_imports_no_llvm_and_starts_no_worker():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["[]", "0"]
+
+
+def test_wasabi_run_does_not_wait_for_the_tier_up_thread_at_exit(monkeypatch):
+    """An interpreter that tears down waits for the tier-up thread (at most 5 s); `wasabi
+    run`, which ends with os._exit, does not (leave_at_exit): the thread may be in the
+    middle of translating a big function."""
+    import atexit
+    joined = []
+
+    class Translating:
+        def join(self, timeout=None):
+            joined.append(timeout)
+    monkeypatch.setattr(tiered.parallel, "shutdown", lambda: None)
+    tier_up = tiered._TierUpThread()
+    atexit.unregister(tier_up._stop)
+    tier_up._thread = Translating()
+    tier_up._stop()
+    assert joined == [5]
+    tier_up.leave_at_exit()
+    tier_up._stop()
+    assert joined == [5]

@@ -432,10 +432,13 @@ def main(argv=None):
 
 def _exit(status):
     """End the process once the command is done: the exit handlers run (PGO saves its
-    profile, background builds stop), output is flushed, and the interpreter's own
-    teardown, which frees every object one by one (50 ms after a cold run of the
-    SQLite shell), is skipped."""
+    profile, background builds stop, without waiting for the tier-up thread), output is
+    flushed, and the interpreter's own teardown, which frees every object one by one
+    (50 ms after a cold run of the SQLite shell), is skipped."""
     import atexit
+    tiered = sys.modules.get("wasabi.compiler.modes.tiered")
+    if tiered is not None:          # (imported by PGO modules only)
+        tiered.TIER_UP.leave_at_exit()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

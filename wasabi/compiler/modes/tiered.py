@@ -303,8 +303,16 @@ class _TierUpThread:
         self._lock = _threading.Lock()
         self._thread = None
         self._stopping = False
+        self._join_at_exit = True
         _os.register_at_fork(after_in_child=self._after_fork)
         _atexit.register(self._stop)
+
+    def leave_at_exit(self):
+        """The process ends with os._exit right after its exit handlers (`wasabi run`):
+        the exit does not wait for the thread then. It may be translating a build
+        (SQLite's hottest function: about 0.1 s), and with no interpreter teardown
+        to come, nothing it uses goes away under it."""
+        self._join_at_exit = False
 
     def watch(self, code):
         with self._lock:
@@ -333,7 +341,7 @@ class _TierUpThread:
         self._stopping = True
         parallel.shutdown()             # an O2 build under way ends now
         thread = self._thread
-        if thread is not None:
+        if thread is not None and self._join_at_exit:
             thread.join(timeout=5)
 
     def _after_fork(self):
