@@ -692,3 +692,18 @@ def test_wasabi_run_does_not_wait_for_the_tier_up_thread_at_exit(monkeypatch):
     tier_up.leave_at_exit()
     tier_up._stop()
     assert joined == [5]
+
+
+def test_stats_list_the_hottest_functions_among_many_never_called():
+    """The functions never called (heat 0) come last, not first (an unsigned negation
+    put them first, and the list of a module of more than ten functions was empty)."""
+    idle = "".join(f'(func (export "idle{i}") (result i32) (i32.const {i}))' for i in range(12))
+    wat = f"""(module {idle}
+        (func (export "busy") (param i32) (result i32) (local.get 0)))"""
+    module = modes.compile(wasabi.parse(wasabi.wat2wasm(wat)), Options(mode=Mode.PGO),
+                           hot=10**9)
+    busy = module.instantiate().exports.busy
+    for n in range(5):
+        busy(n)
+    hottest = module.stats()["hottest"]
+    assert [(h["name"], h["calls"]) for h in hottest] == [("busy", 5)]

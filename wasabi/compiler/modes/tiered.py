@@ -134,7 +134,7 @@ class TieredCode(LazyCode):
             self._prestarted = True
             parallel.prestart()         # the first build finds a worker ready
         hot = _np.flatnonzero(heat >= self.hot)
-        order = hot[_np.argsort(-heat[hot], kind="stable")]
+        order = hot[_hottest_first(heat[hot])]
         todo = [int(i) for i in order if int(i) not in self._optimized
                 and int(i) not in self._failed
                 and (self.table.is_published(int(i)) or int(i) in self._prewarm)]
@@ -237,7 +237,7 @@ class TieredCode(LazyCode):
         out = super().stats
         counts = self.profile.counts
         heat = self.profile.heat()
-        hottest = _np.argsort(-heat, kind="stable")[:HOTTEST_SHOWN]
+        hottest = _hottest_first(heat)[:HOTTEST_SHOWN]
         keeper = self.profile_keeper
         out.update(self._tiering, hot_threshold=self.hot,
                    tiers={SINGLE_PASS_TIER: len(self._single_passed - set(self._optimized)),
@@ -275,6 +275,13 @@ class TieredCode(LazyCode):
             super().close()
             if self._single_pass is not None:
                 self._single_pass.close()
+
+
+def _hottest_first(heat):
+    """Positions of `heat` (u64 counts) from the highest, ties in order. (Not
+    argsort(-heat): an unsigned 0 negates to 0, and every function never called came
+    first, so stats() listed no hottest function in a module of more than ten.)"""
+    return _np.argsort(-heat.astype(_np.int64), kind="stable")
 
 
 def _with_tier(code, tier):
