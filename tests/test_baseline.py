@@ -196,7 +196,7 @@ def test_what_it_does_not_compile_runs_in_llvm_t0():
     inst = wasabi.instantiate(module)
     assert inst.exports.plain() == 3 and inst.exports.pair() == (1, 2)
     stats = module.stats()
-    assert stats["tiers"] == {"baseline": 1, "T0": 2, "O2": 0}
+    assert stats["tiers"] == {"baseline": 1, "T0": 2, "T1": 0, "O2": 0}
     assert stats["single_pass_refused"] == 2
 
 

@@ -87,7 +87,7 @@ def test_cold_functions_stay_in_the_baseline(monkeypatch, single_pass):
     time.sleep(0.1)
     stats = module.stats()
     baseline = FIRST if single_pass else "T0"
-    expected = {"baseline": 0, "T0": 0, "O2": 0, baseline: stats["functions_compiled"]}
+    expected = {"baseline": 0, "T0": 0, "T1": 0, "O2": 0, baseline: stats["functions_compiled"]}
     assert stats["tiers"] == expected and stats["swaps"] == 0
 
 
@@ -375,7 +375,7 @@ def test_a_second_process_starts_with_the_first_ones_hot_functions_optimised(tmp
     assert second["result"] == 6765
     at_load = second["at_load"]
     assert at_load["profile_loaded"] and at_load["stored_builds_linked"] == 1
-    assert at_load["tiers"] == {"baseline": 0, "T0": 0, "O2": 1}
+    assert at_load["tiers"] == {"baseline": 0, "T0": 0, "T1": 0, "O2": 1}
     assert at_load["functions_compiled"] == 0
     assert at_load["hottest"][0]["calls"] >= 21891      # the first run's counts
     assert second["end"]["swaps"] == 0                  # nothing left to tier up
@@ -579,7 +579,7 @@ def test_stats_name_every_tier_swap_build_second_and_hot_function(tmp_path, monk
     stats = module.stats()
     fib_index, sum_index = module.desc.export("fib").index, module.desc.export("sum").index
     assert stats["mode"] == "pgo" and stats["hot_threshold"] == 1000
-    assert stats["tiers"] == {"baseline": 0, "T0": 0, "O2": 1, FIRST: 1}   # sum in the baseline,
+    assert stats["tiers"] == {"baseline": 0, "T0": 0, "T1": 0, "O2": 1, FIRST: 1}   # sum in the baseline,
                                                                   # fib optimised
     assert stats["swaps"] == 1 and stats["optimize_errors"] == 0
     assert 0 < stats["optimize_seconds"] < 60
@@ -594,10 +594,10 @@ def test_stats_name_every_tier_swap_build_second_and_hot_function(tmp_path, monk
     assert again["profile_loaded"] and again["stored_builds_linked"] == 1
     # sum, called once before, is compiled by the single-pass compiler at load
     if FIRST == "baseline":
-        assert again["tiers"] == {"baseline": 1, "T0": 0, "O2": 1}
+        assert again["tiers"] == {"baseline": 1, "T0": 0, "T1": 0, "O2": 1}
         assert again["hottest"][1]["tier"] == "baseline"
     else:
-        assert again["tiers"] == {"baseline": 0, "T0": 0, "O2": 1}
+        assert again["tiers"] == {"baseline": 0, "T0": 0, "T1": 0, "O2": 1}
         assert again["hottest"][1]["tier"] is None
 
 
@@ -662,7 +662,7 @@ def test_a_run_that_never_gets_hot_imports_no_llvm_and_starts_no_worker():
         module = wasabi.compile(wasabi.wat2wasm(wat), wasabi.Options(mode="pgo"))
         assert wasabi.instantiate(module).exports.sum(100) == 5050
         time.sleep(0.2)                     # the tier-up thread looks 40 times
-        assert module.stats()["tiers"] == {{"baseline": 1, "T0": 0, "O2": 0}}
+        assert module.stats()["tiers"] == {{"baseline": 1, "T0": 0, "T1": 0, "O2": 0}}
         print(sorted(name for name in sys.modules if name.startswith("llvmlite")
                      or name.rsplit(".", 1)[-1] in ("builder", "translator", "jit")))
         print(len(parallel._workers._idle) + len(parallel._workers._busy))
@@ -707,3 +707,34 @@ def test_stats_list_the_hottest_functions_among_many_never_called():
         busy(n)
     hottest = module.stats()["hottest"]
     assert [(h["name"], h["calls"]) for h in hottest] == [("busy", 5)]
+
+
+def test_first_builds_go_by_heat_per_byte():
+    """SQLite's first cold-run build was a 40 KB function (2.3 s at O2) while functions
+    ten times smaller were about as hot: per byte of wasm to build, they come first."""
+    import numpy as np
+    heat = np.array([0, 2_400_000, 2_100_000, 9_000, 50_000], dtype=np.uint64)
+    sizes = np.array([0, 40_000, 2_400, 100, 60_000])
+    hot = np.flatnonzero(heat >= 5000)
+    assert tiered.first_builds(heat, sizes, hot).tolist() == [2, 1, 3, 4]
+
+
+def test_a_big_hot_function_is_built_at_t1_first_then_at_o2():
+    """A function of more than QUICK_FIRST_BYTES of wasm gets a T1 build (2.5x quicker to
+    make than O2: SQLite's hottest runs optimised within the run), and its O2 build once
+    nothing waits for a first build; results the same all along."""
+    from pgo_profile_worker import big_wat
+    desc = wasabi.parse(wasabi.wat2wasm(big_wat(200)))
+    assert desc.funcs[0].body_end - desc.funcs[0].body_start > tiered.QUICK_FIRST_BYTES
+    expected = modes.compile(desc, Options(mode=Mode.EAGER)).instantiate().exports.big(50)
+    module = modes.compile(desc, Options(mode=Mode.PGO), hot=100)
+    big = module.instantiate().exports.big
+    seen = set()
+
+    def tiers():
+        assert big(50) == expected
+        seen.add(module.stats()["hottest"][0]["tier"])
+        return module.stats()["tiers"]["O2"] == 1
+    assert wait_for(tiers, seconds=60)
+    assert seen >= {"T1", "O2"} and module.stats()["tiers"]["T1"] == 0
+    assert big(50) == expected

@@ -80,9 +80,8 @@ class BatchBuilder:
         (a number; True: all)."""
         start = _time.perf_counter()
         if direct:
-            found = self.translate_with_callees(index, limit, budget, skip)
-            members = sorted(found.symbols, key=lambda i: i != index)     # index first
-            return self._translate_direct(members, start, index if osr else None, osr)
+            return self.translate_members(self.batch_members(index, limit, budget, skip),
+                                          osr, start)
         ctx = self._context()
         first = self.desc.num_imported_funcs
         funcs, bodies, instructions = [], [], 0
@@ -110,6 +109,17 @@ class BatchBuilder:
         return ModuleIR(text, {f.index: func_symbol(f.index) for f in funcs}, instructions,
                         sum(f.body_end - f.body_start for f in funcs),
                         _time.perf_counter() - start)
+
+    def batch_members(self, index, limit, budget, skip):
+        """The functions of translate_with_callees's batch of `index`, `index` first."""
+        found = self.translate_with_callees(index, limit, budget, skip)
+        return sorted(found.symbols, key=lambda i: i != index)
+
+    def translate_members(self, members, osr=False, start=None):
+        """The IR module of `members` (batch_members), calling each other directly;
+        `osr` as translate_with_callees has it, for the first member."""
+        start = _time.perf_counter() if start is None else start
+        return self._translate_direct(members, start, members[0] if osr else None, osr)
 
     def _translate_direct(self, indices, start, osr_of=None, osr_entries=True):
         ctx = self._context()

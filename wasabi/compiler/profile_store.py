@@ -68,18 +68,23 @@ DIGEST_SIZE = _hashlib.sha256().digest_size
 MAX_COUNT = 1 << 40             # counts are halved past this (so they never overflow)
 MAX_BUILDS = 1024               # optimised builds kept, the hottest roots first
 MAX_OBJECT_BYTES = 64 << 20
+BUILD_TIERS = ("T1", "O2")      # a build without one (written before it) is O2
 
 
 class StoredBuild:
     """One optimised build: its root function (the hot one), its objects, the symbol of
-    each function in it and the loops it can be entered at (OSR, of the root)."""
-    __slots__ = ("root", "objects", "symbols", "osr")
+    each function in it, the loops it can be entered at (OSR, of the root) and its tier
+    (T1 or O2: modes/tiered.py builds big functions at T1 first)."""
+    __slots__ = ("root", "objects", "symbols", "osr", "tier")
 
-    def __init__(self, root, objects, symbols, osr):
+    def __init__(self, root, objects, symbols, osr, tier="O2"):
         self.root = int(root)
         self.objects = [bytes(obj) for obj in objects]
         self.symbols = {int(i): str(s) for i, s in symbols.items()}
         self.osr = sorted((int(f), int(k)) for f, k in osr)
+        if tier not in BUILD_TIERS:
+            raise ValueError(f"a build at tier {tier!r}")
+        self.tier = tier
 
     def link_symbols(self):
         return [*self.symbols.values(), *(osr_symbol(f, k) for f, k in self.osr)]
@@ -106,7 +111,8 @@ def encode(stored):
         else _np.zeros(0, dtype="<u8")
     head = _envelope_head(MAGIC, functions=len(stored.counts), sites=len(sites), builds=[
         {"root": b.root, "symbols": {str(i): s for i, s in b.symbols.items()},
-         "osr": b.osr, "objects": [len(o) for o in b.objects]} for b in stored.builds])
+         "osr": b.osr, "objects": [len(o) for o in b.objects], "tier": b.tier}
+        for b in stored.builds])
     body = b"".join([head, _np.ascontiguousarray(stored.counts, dtype="<u8").tobytes(),
                      _np.asarray(sites, dtype="<u8").tobytes(),
                      *(obj for b in stored.builds for obj in b.objects)])
@@ -163,7 +169,7 @@ def decode(data, functions, first):
                 objects.append(body[at:at + size])
                 at += size
             build = StoredBuild(b["root"], objects, {int(i): s for i, s in b["symbols"].items()},
-                                [tuple(x) for x in b["osr"]])
+                                [tuple(x) for x in b["osr"]], b.get("tier", "O2"))
             if not objects or not all(first <= i < functions for i in build.symbols) \
                     or not all(f in build.symbols for f, _ in build.osr):
                 raise ValueError("a build of functions the module does not have")
@@ -239,13 +245,13 @@ def _spool_path(path, root):
                           f"{_cache.ENTRY_SUFFIX}")
 
 
-def spool_request(path, root, symbols, osr):
+def spool_request(path, root, symbols, osr, tier="O2"):
     """(spool path, prefix) for parallel.emit_elsewhere: where the build of `root`
-    (its function symbols, its loop entries [(func, loop)]) goes if its process ends
-    first, and the bytes before its object there."""
+    (its function symbols, its loop entries [(func, loop)], its tier) goes if its
+    process ends first, and the bytes before its object there."""
     return str(_spool_path(path, root)), _envelope_head(
         SPOOL_MAGIC, root=int(root), symbols={str(i): s for i, s in symbols.items()},
-        osr=sorted([int(f), int(k)] for f, k in osr))
+        osr=sorted([int(f), int(k)] for f, k in osr), tier=tier)
 
 
 def write_spooled(path, prefix, obj):
@@ -264,7 +270,7 @@ def decode_spooled(data, functions, first):
     try:
         build = StoredBuild(header["root"], [body[at:]],
                             {int(i): s for i, s in header["symbols"].items()},
-                            [tuple(x) for x in header["osr"]])
+                            [tuple(x) for x in header["osr"]], header.get("tier", "O2"))
     except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise ValueError(f"unreadable spool ({exc!r})") from None
     if not build.objects[0] or not all(first <= i < functions for i in build.symbols) \

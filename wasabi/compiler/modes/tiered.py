@@ -43,6 +43,16 @@ from ... import _ext
 BASELINE_TIER = "T0"        # LLVM's baseline, for what the single-pass one refuses
 SINGLE_PASS_TIER = "baseline"
 OPTIMIZED_TIER = "O2"
+# a first build of more wasm than this (the hot function and the callees it takes along)
+# is made at T1, and again at O2 once no hot function waits for its first build:
+# SQLite's hottest function (54 KB) took 5.6 s at O2, longer than the run, and 2.2 s at
+# T1, which runs scalar code about as fast (pipelines.py); a 16 KB one 1.5 s and 0.45 s
+QUICK_TIER = "T1"
+QUICK_FIRST_BYTES = 4 * 1024
+# first builds go by heat per byte of wasm to build (plus this many bytes for what every
+# build costs): SQLite's first cold-run build was a 40 KB function (2.3 s) while
+# functions ten times smaller were as hot
+BUILD_COST_BYTES = 1024
 # whether functions start in the single-pass compiler (else all in LLVM T0)
 SINGLE_PASS = True
 HOT = 5000              # calls + loop iterations that make a function hot
@@ -67,8 +77,9 @@ class TieredCode(LazyCode):
         code = CodeOptions.of(options)
         self.profile = Profile(len(desc.func_type_indices))
         self.hot = HOT if hot is None else max(1, int(hot))
-        self._optimized = {}                   # func index -> O2 code address
-        self._failed = set()                   # O2 builds that raised: not tried again
+        self._optimized = {}                   # func index -> optimised code address
+        self._built_at = {}                    # func index -> the tier of that code
+        self._failed = set()                   # functions whose build raised
         # hot in a stored profile but without a stored build: built before their first call
         self._prewarm = set()
         # the O2 builds (profile_store.StoredBuild) a profile file keeps: this run's and
@@ -83,7 +94,8 @@ class TieredCode(LazyCode):
                          "stored_link_errors": 0}
         super().__init__(desc, options, batch_limit=batch_limit, mode="pgo",
                          code_options=_with_tier(code, BASELINE_TIER), profile=self.profile)
-        self._optimizer_made = None
+        self._builders = {}                    # tier -> BatchBuilder of optimised builds
+        self._sizes = None                     # see _body_sizes
         self._single_pass = single_pass_compiler(desc, code, self.profile)
         self._single_passed = set()            # func indices compiled by it
         self._counters.update(single_pass_seconds=0.0, single_pass_refused=0)
@@ -93,14 +105,18 @@ class TieredCode(LazyCode):
 
     @property
     def _optimizer(self):
-        """The builder of O2 builds (made by the tier-up thread, on its first build:
-        see LazyCode._builder)."""
-        if self._optimizer_made is None:
+        return self._builder_at(OPTIMIZED_TIER)
+
+    def _builder_at(self, tier):
+        """The builder of optimised builds at `tier` (made by the tier-up thread, on
+        its first build: see LazyCode._builder)."""
+        builder = self._builders.get(tier)
+        if builder is None:
             from ..builder import BatchBuilder
-            self._optimizer_made = BatchBuilder(
-                self.desc, _with_tier(CodeOptions.of(self.options), OPTIMIZED_TIER),
+            builder = self._builders[tier] = BatchBuilder(
+                self.desc, _with_tier(CodeOptions.of(self.options), tier),
                 table_calls=True, profile=ProfileCounts(self.profile))
-        return self._optimizer_made
+        return builder
 
     def _compile_for(self, index):
         """The single-pass compiler first; LLVM T0 (a LAZY batch) for what it refuses."""
@@ -134,25 +150,46 @@ class TieredCode(LazyCode):
             self._prestarted = True
             parallel.prestart()         # the first build finds a worker ready
         hot = _np.flatnonzero(heat >= self.hot)
-        order = hot[_hottest_first(heat[hot])]
-        todo = [int(i) for i in order if int(i) not in self._optimized
-                and int(i) not in self._failed
+        todo = [(int(i), None) for i in first_builds(heat, self._body_sizes(), hot)
+                if int(i) not in self._optimized and int(i) not in self._failed
                 and (self.table.is_published(int(i)) or int(i) in self._prewarm)]
-        return sum(self._optimize(index) for index in todo[:MAX_PER_TICK])
+        if not todo:            # then the quick builds again, at O2, the hottest first
+            todo = [(int(i), OPTIMIZED_TIER) for i in hot[_hottest_first(heat[hot])]
+                    if self._built_at.get(int(i)) == QUICK_TIER
+                    and int(i) not in self._failed]
+        return sum(self._optimize(index, tier) for index, tier in todo[:MAX_PER_TICK])
 
-    def _optimize(self, index):
+    def _body_sizes(self):
+        """Bytes of wasm code per function index (0 for imports)."""
+        sizes = self._sizes
+        if sizes is None:
+            sizes = _np.zeros(len(self.profile.counts), dtype=_np.int64)
+            first = self.desc.num_imported_funcs
+            for k, func in enumerate(self.desc.funcs):
+                sizes[first + k] = func.body_end - func.body_start
+            self._sizes = sizes
+        return sizes
+
+    def _optimize(self, index, tier=None):
+        """Build `index` with its callees at `tier` (None: a first build, at QUICK_TIER
+        when the batch has more than QUICK_FIRST_BYTES of wasm, else O2) and swap it in."""
         start = _time.perf_counter()
         with self._tier_lock:
             if self._closed:
                 return 0
             try:
-                batch = self._optimizer.translate_with_callees(
-                    index, BUILD_FUNCTIONS, BUILD_BODY_BYTES, skip=lambda callee: False,
-                    direct=True, osr=self._osr_entries(index))
-                made = self._optimizer.build(self._library, [batch], elsewhere=True,
-                                             spool=self._spool(index, batch))
+                members = self._optimizer.batch_members(
+                    index, BUILD_FUNCTIONS, BUILD_BODY_BYTES, skip=lambda callee: False)
+                if tier is None:
+                    quick = self._body_sizes()[members].sum() > QUICK_FIRST_BYTES
+                    tier = QUICK_TIER if quick else OPTIMIZED_TIER
+                builder = self._builder_at(tier)
+                batch = builder.translate_members(members, osr=self._osr_entries(index))
+                made = builder.build(self._library, [batch], elsewhere=True,
+                                     spool=self._spool(index, batch, tier))
             except Exception:
-                # the baseline keeps running it; a build LLVM refuses is not retried
+                # the code it has keeps running it; a build LLVM refuses (or an O2 build
+                # after a T1 one) is not retried
                 self._failed.add(index)
                 self._tiering["optimize_errors"] += 1
                 return 0
@@ -163,20 +200,21 @@ class TieredCode(LazyCode):
             for (func, loop), address in made.osr_addresses.items():
                 self.profile.set_osr(func, loop, address)
             self._optimized.update(made.addresses)
-            self.stored_builds.append(profile_store.StoredBuild(index, made.objects, made.symbols,
-                                                  made.osr_addresses))
+            self._built_at.update(dict.fromkeys(made.addresses, tier))
+            self.stored_builds.append(profile_store.StoredBuild(
+                index, made.objects, made.symbols, made.osr_addresses, tier))
         self._tiering["swaps"] += 1
         self._tiering["optimize_seconds"] += _time.perf_counter() - start
         return 1
 
-    def _spool(self, index, batch):
+    def _spool(self, index, batch, tier):
         """Where the build's worker writes it if this process exits first (the next
         run links it: profile_store.take_spooled); None without a profile file."""
         keeper = self.profile_keeper
         if keeper is None:
             return None
         return profile_store.spool_request(keeper.path, index, batch.symbols,
-                                           batch.osr_symbols)
+                                           batch.osr_symbols, tier)
 
     def _osr_entries(self, index):
         """How many loop entries an optimised build of `index` gets (the baseline looks
@@ -206,6 +244,7 @@ class TieredCode(LazyCode):
                          if not self.table.is_published(i)}
                 self.table.publish(fresh)
                 self._optimized.update(fresh)
+                self._built_at.update(dict.fromkeys(fresh, build.tier))
                 self.stored_builds.append(build)
                 self._tiering["stored_builds_linked"] += 1
             hot = _np.flatnonzero(self.profile.heat() >= self.hot)
@@ -243,7 +282,9 @@ class TieredCode(LazyCode):
                    tiers={SINGLE_PASS_TIER: len(self._single_passed - set(self._optimized)),
                           BASELINE_TIER: len(self.table.published_indices()
                                              - set(self._optimized) - self._single_passed),
-                          OPTIMIZED_TIER: len(self._optimized)},
+                          QUICK_TIER: sum(t == QUICK_TIER for t in self._built_at.values()),
+                          OPTIMIZED_TIER: sum(t == OPTIMIZED_TIER
+                                              for t in self._built_at.values())},
                    hottest=[{"function": int(i), "name": self._name(int(i)),
                              "tier": self._tier_of(int(i)), "calls": int(counts[i, 0]),
                              "loop_iterations": int(counts[i, 1])}
@@ -262,7 +303,7 @@ class TieredCode(LazyCode):
 
     def _tier_of(self, index):
         if index in self._optimized:
-            return OPTIMIZED_TIER
+            return self._built_at[index]
         if index in self._single_passed:
             return SINGLE_PASS_TIER
         return BASELINE_TIER if self.table.is_published(index) else None
@@ -277,11 +318,18 @@ class TieredCode(LazyCode):
                 self._single_pass.close()
 
 
+def first_builds(heat, sizes, hot):
+    """The functions `hot` (indices) in the order of their first builds: the most heat
+    (calls + loop iterations) per byte of wasm to build first."""
+    return hot[_hottest_first(heat[hot] / (sizes[hot] + BUILD_COST_BYTES))]
+
+
 def _hottest_first(heat):
     """Positions of `heat` (u64 counts) from the highest, ties in order. (Not
     argsort(-heat): an unsigned 0 negates to 0, and every function never called came
     first, so stats() listed no hottest function in a module of more than ten.)"""
-    return _np.argsort(-heat.astype(_np.int64), kind="stable")
+    return _np.argsort(-heat.astype(_np.float64 if heat.dtype.kind == "f" else _np.int64),
+                       kind="stable")
 
 
 def _with_tier(code, tier):
