@@ -738,3 +738,39 @@ def test_a_big_hot_function_is_built_at_t1_first_then_at_o2():
     assert wait_for(tiers, seconds=60)
     assert seen >= {"T1", "O2"} and module.stats()["tiers"]["T1"] == 0
     assert big(50) == expected
+
+
+def test_a_build_keeps_its_tier_in_the_profile_file_and_in_a_spool(tmp_path):
+    """A T1 build read back is T1 (so a later run builds it at O2); a build written
+    before builds had a tier is O2; an unknown tier makes the file unreadable."""
+    import hashlib
+    import json
+    import struct
+    import numpy as np
+    from wasabi.compiler import profile_store
+    builds = [profile_store.StoredBuild(1, [b"obj1"], {1: "wasm_f1"}, [], "T1"),
+              profile_store.StoredBuild(2, [b"obj2"], {2: "wasm_f2"}, [])]
+    counts = np.zeros((3, 2), dtype=np.uint64)
+    data = profile_store.encode(profile_store.StoredProfile(counts, {}, builds))
+    assert [b.tier for b in profile_store.decode(data, 3, 1).builds] == ["T1", "O2"]
+
+    def with_tiers(data, tiers):
+        """`data` with its builds' tiers replaced (None: no tier), re-digested."""
+        magic = profile_store.MAGIC
+        (length,) = struct.unpack_from("<I", data, len(magic))
+        header = json.loads(data[len(magic) + 4:len(magic) + 4 + length])
+        for build, tier in zip(header["builds"], tiers):
+            build.pop("tier") if tier is None else build.update(tier=tier)
+        head = profile_store._envelope_head(magic, **{k: v for k, v in header.items()
+                                                       if k not in ("format", "key")})
+        body = head + data[len(magic) + 4 + length:-profile_store.DIGEST_SIZE]
+        return body + hashlib.sha256(body).digest()
+    assert [b.tier for b in profile_store.decode(with_tiers(data, [None, None]), 3, 1)
+            .builds] == ["O2", "O2"]
+    with pytest.raises(ValueError):
+        profile_store.decode(with_tiers(data, ["T0", "O2"]), 3, 1)
+    path, prefix = profile_store.spool_request(tmp_path / "p.pgo.wasabi", 1, {1: "wasm_f1"},
+                                               [], "T1")
+    profile_store.write_spooled(path, prefix, b"obj")
+    spooled = profile_store.decode_spooled(open(path, "rb").read(), 3, 1)
+    assert (spooled.root, spooled.tier) == (1, "T1")
