@@ -265,9 +265,9 @@ def _emit_here(text, tier):
 
 
 def prestart():
-    """Start a worker process unless one is idle: PGO modules call it when they are made,
-    so that their first background build finds one ready (a worker takes about a second
-    to start, importing wasabi and LLVM, on another core)."""
+    """Start a worker process unless one is idle: PGO modules call it when a function
+    gets warm (modes/tiered.WARM), so that their first background build finds one
+    ready (a worker takes 0.3-1 s to start, importing wasabi and LLVM, on another core)."""
     _workers.ensure_one()
 
 

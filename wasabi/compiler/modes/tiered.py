@@ -325,11 +325,11 @@ def first_builds(heat, sizes, hot):
 
 
 def _hottest_first(heat):
-    """Positions of `heat` (u64 counts) from the highest, ties in order. (Not
-    argsort(-heat): an unsigned 0 negates to 0, and every function never called came
-    first, so stats() listed no hottest function in a module of more than ten.)"""
-    return _np.argsort(-heat.astype(_np.float64 if heat.dtype.kind == "f" else _np.int64),
-                       kind="stable")
+    """Positions of `heat` (u64 counts, or floats) from the highest, ties in order. (Not
+    argsort of the u64 negated: 0 stays 0, and every function never called came first,
+    so stats() listed no hottest function in a module of more than ten.)"""
+    signed = heat if heat.dtype.kind == "f" else heat.astype(_np.int64)
+    return _np.argsort(-signed, kind="stable")
 
 
 def _with_tier(code, tier):
