@@ -168,8 +168,7 @@ def decode(data, functions, first):
                     raise ValueError("truncated objects")
                 objects.append(body[at:at + size])
                 at += size
-            build = StoredBuild(b["root"], objects, {int(i): s for i, s in b["symbols"].items()},
-                                [tuple(x) for x in b["osr"]], b.get("tier", "O2"))
+            build = _stored_build(b, objects)
             if not objects or not all(first <= i < functions for i in build.symbols) \
                     or not all(f in build.symbols for f, _ in build.osr):
                 raise ValueError("a build of functions the module does not have")
@@ -264,13 +263,20 @@ def write_spooled(path, prefix, obj):
         pass
 
 
+def _stored_build(record, objects):
+    """The StoredBuild that a header record (a profile's build, or a spool's header)
+    describes, with its objects; a record without a tier was written before builds had
+    one, all at O2."""
+    return StoredBuild(record["root"], objects,
+                       {int(i): s for i, s in record["symbols"].items()},
+                       [tuple(x) for x in record["osr"]], record.get("tier", "O2"))
+
+
 def decode_spooled(data, functions, first):
     """The StoredBuild of a spool's bytes; ValueError for anything else."""
     body, header, at = _envelope(data, SPOOL_MAGIC, "spool")
     try:
-        build = StoredBuild(header["root"], [body[at:]],
-                            {int(i): s for i, s in header["symbols"].items()},
-                            [tuple(x) for x in header["osr"]], header.get("tier", "O2"))
+        build = _stored_build(header, [body[at:]])
     except (KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise ValueError(f"unreadable spool ({exc!r})") from None
     if not build.objects[0] or not all(first <= i < functions for i in build.symbols) \

@@ -26,6 +26,7 @@ from ..abi import traps
 from ..abi.builtins import STACK_LIMIT_TPOFF_SYMBOL, calling_convention
 from ..abi.vmctx import VMCTX_INTERRUPT, VMCTX_STACK_LIMIT_TPOFF
 from ..binary.body import BodyReader, IMMEDIATE_READERS, skip_to_block_end
+from ..binary.opcodes import PREFIX_FD
 from ..errors import CompileError
 from . import osr
 from .emit import DISPATCH, DISPATCH_PREFIXED, fuel
@@ -34,10 +35,10 @@ from .irnames import (CODE_SECTION, MD_COLD_BRANCH, MD_INVARIANT, MD_SP_REGISTER
                       SIMD_ATTRIBUTES, osr_symbol)
 from .irtypes import ZERO, function_signature, llvm_type, return_type
 
-# the prefix of SIMD instructions (their handlers: emit/simd*.py)
-SIMD_PREFIX = 0xFD
 # a load's freeze (emit/memory.py): "  %n = freeze <type> %m"
 _FREEZE = _re.compile(r"^(  %[\w.]+ = )freeze (.+) (%[\w.]+)$")
+
+
 class FunctionTranslator:
     def __init__(self, module, func):
         self.m = module
@@ -287,7 +288,7 @@ class FunctionTranslator:
             r.pos += 1
             entry = dispatch[b]
             if entry is None:
-                self.uses_simd |= b == SIMD_PREFIX
+                self.uses_simd |= b == PREFIX_FD        # (SIMD: emit/simd*.py)
                 entry = prefixed.get((b, r.u32()))
                 if entry is None:
                     raise CompileError(f"instruction not supported by the compiler: "
