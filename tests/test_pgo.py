@@ -287,6 +287,38 @@ def test_branches_are_counted_in_the_baseline_and_become_weights_in_the_o2_build
     assert '!{!"function_entry_count", i64 1}' in text
 
 
+def test_branches_are_counted_until_hot_then_the_baseline_runs_without_counters(monkeypatch):
+    """The counts a function's first build needs are there once it is hot: then its
+    baseline code is compiled again without branch counters (they cost the SQLite
+    workload 10-20% in the baseline), and its counts of calls and iterations go on."""
+    if FIRST != "baseline":
+        pytest.skip("the single-pass baseline does not run on this CPU")
+    monkeypatch.setattr(tiered.TieredCode, "_optimize", lambda self, index, tier=None: 0)
+    module = compiled(hot=50)
+    code, inst = module.code, instance(module)
+    sum_index = module.desc.export("sum").index
+
+    def sum_sites():
+        return [list(c) for (f, _), c in code.profile.sites().items() if f == sum_index]
+    assert inst.exports.sum(10) == 55                    # 11 of 50: still counting
+    assert sum_sites() == [[10, 1]] and sum_index in code._counting
+    assert inst.exports.sum(100) == 5050                 # 112: hot
+    code.tier_up()                                       # (or the tier-up thread did)
+    assert sum_index not in code._counting and code.stats["counting_stopped"] == 1
+    assert code.stats["tiers"]["baseline"] >= 1 and code.stats["swaps"] == 0
+    for _ in range(3):
+        assert inst.exports.sum(100) == 5050
+    assert sum_sites() == [[110, 2]]                     # as when it got hot
+    assert code.profile.entry_count(sum_index) == 5
+    assert code.profile.counts[sum_index, 1] == 11 + 101 * 4     # loop iterations go on
+    # a function hot before its first call (a stored profile) starts without counters
+    fib_index = module.desc.export("fib").index
+    code.profile.counts[fib_index, 0] = 50
+    assert inst.exports.fib(10) == 55
+    assert fib_index not in code._counting and fib_index in code._single_passed
+    assert not [c for (f, _), c in code.profile.sites().items() if f == fib_index]
+
+
 def test_br_table_counts_each_target_and_the_default():
     wat = """(module (func (export "f") (param i32) (result i32)
       (block $d (block $b (block $a (br_table $a $b $d (local.get 0)))

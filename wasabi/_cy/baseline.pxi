@@ -145,6 +145,11 @@ cdef class BaselineCompiler:
         if self.arena == NULL:
             raise MemoryError()
 
+    @property
+    def counts_branches(self):
+        """Whether its code counts which way branches go."""
+        return bool(self.m.count_branches)
+
     def __dealloc__(self):
         wb_arena_free(self.arena)
         free(self.types)

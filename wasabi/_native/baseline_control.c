@@ -135,16 +135,17 @@ static void count_loop_and_look(wb_ctx* c, wb_frame* f) {
         return;
     xbuf* b = &c->b;
     x_mov_imm(b, 1, RAX, (uint64_t)(uintptr_t)&m->counts[2 * (size_t)c->index + 1]);
+    /* translator.loop_entry: the first eligible loops of a small function look for
+     * an optimised build's entry at their header every osr_every iterations */
+    int looks = f->nparams == 0 && f->height == 0 && c->osr_ok
+                && c->osr_eligible++ < m->osr_max_entries && c->out->nosr < WB_MAX_OSR;
+    if (!looks) {
+        x_alu_mi(b, ALU_ADD, 1, M(RAX, 0), 1);      /* the count alone */
+        return;
+    }
     x_load(b, 1, RCX, M(RAX, 0));
     x_alu_ri(b, ALU_ADD, 1, RCX, 1);
     x_store(b, 1, M(RAX, 0), RCX);
-    /* translator.loop_entry: the first eligible loops of a small function look for
-     * an optimised build's entry at their header every osr_every iterations */
-    int eligible = f->nparams == 0 && f->height == 0;
-    if (!eligible || !c->osr_ok)
-        return;
-    if (c->osr_eligible++ >= m->osr_max_entries || c->out->nosr >= WB_MAX_OSR)
-        return;
     x_op_rr(b, 0, 0, "\xF7", 1, 0, RCX, 0);         /* test ecx, every - 1 */
     x_u32(b, m->osr_every - 1);
     size_t skip1 = x_jcc(b, CC_NE);

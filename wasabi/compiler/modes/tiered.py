@@ -67,6 +67,11 @@ WARM = 4
 BUILD_FUNCTIONS = 8
 BUILD_BODY_BYTES = 16 * 1024
 # loop entries (OSR): osr.entry_count says which loops of which functions
+# a function's branches are counted (in the single-pass baseline) until it is hot: then
+# its first build has the profile it needs, and its baseline is compiled again without
+# the counters (they cost the SQLite workload 10-20% of its time in the baseline, where
+# its hottest function stays in a cold run)
+COUNT_UNTIL_HOT = True
 HOTTEST_SHOWN = 10      # functions listed in stats()["hottest"]
 
 
@@ -91,13 +96,17 @@ class TieredCode(LazyCode):
         self._closed = False
         self._tiering = {"swaps": 0, "optimize_seconds": 0.0, "optimize_errors": 0,
                          "profile_loaded": False, "stored_builds_linked": 0,
-                         "stored_link_errors": 0}
+                         "stored_link_errors": 0, "counting_stopped": 0}
         super().__init__(desc, options, batch_limit=batch_limit, mode="pgo",
                          code_options=_with_tier(code, BASELINE_TIER), profile=self.profile)
         self._builders = {}                    # tier -> BatchBuilder of optimised builds
         self._sizes = None                     # see _body_sizes
         self._single_pass = single_pass_compiler(desc, code, self.profile)
         self._single_passed = set()            # func indices compiled by it
+        # those compiled with branch counters, and the compiler without them (made
+        # when the first counting function gets hot)
+        self._counting = set()
+        self._lean_pass = None
         self._counters.update(single_pass_seconds=0.0, single_pass_refused=0)
         self._prestarted = False
         if self.table.deferred:
@@ -126,19 +135,43 @@ class TieredCode(LazyCode):
     def _single_pass_compile(self, index):
         """Compile and publish `index` with the single-pass compiler; False if it
         refuses the function (or is not in use). Under the compile lock."""
-        single = self._single_pass
-        if single is None:
+        if self._single_pass is None:
             return False
-        start = _time.perf_counter()
-        address, _refused = single.compile(self.desc.funcs[index - self.desc.num_imported_funcs])
-        self._counters["single_pass_seconds"] += _time.perf_counter() - start
+        counting = not self._is_hot(index) or not self._counts_until_hot()
+        address = self._single_pass_code(index, counting)
         if not address:
             self._counters["single_pass_refused"] += 1
             return False
         self.table.publish({index: address})
         self._single_passed.add(index)
+        if counting:
+            self._counting.add(index)
         self._counters["functions_compiled"] += 1
         return True
+
+    def _single_pass_code(self, index, counting):
+        """`index` compiled by the single-pass compiler, with its branch counters or
+        without them: its address, 0 if refused."""
+        single = self._single_pass if counting else self._lean_compiler()
+        start = _time.perf_counter()
+        address, _refused = single.compile(self.desc.funcs[index - self.desc.num_imported_funcs])
+        self._counters["single_pass_seconds"] += _time.perf_counter() - start
+        return address
+
+    def _counts_until_hot(self):
+        """Whether the single-pass code counts branches until hot only (when it counts
+        them at all)."""
+        return COUNT_UNTIL_HOT and self._single_pass.counts_branches
+
+    def _lean_compiler(self):
+        lean = self._lean_pass
+        if lean is None:
+            lean = self._lean_pass = single_pass_compiler(
+                self.desc, CodeOptions.of(self.options), self.profile, count_branches=False)
+        return lean
+
+    def _is_hot(self, index):
+        return int(self.profile.counts[index, 0]) + int(self.profile.counts[index, 1]) >= self.hot
 
     # ---- the tier-up thread's side ----
 
@@ -150,6 +183,7 @@ class TieredCode(LazyCode):
             self._prestarted = True
             parallel.prestart()         # the first build finds a worker ready
         hot = _np.flatnonzero(heat >= self.hot)
+        self._stop_counting(hot)
         todo = [(int(i), None) for i in first_builds(heat, self._body_sizes(), hot)
                 if int(i) not in self._optimized and int(i) not in self._failed
                 and (self.table.is_published(int(i)) or int(i) in self._prewarm)]
@@ -158,6 +192,23 @@ class TieredCode(LazyCode):
                     if self._built_at.get(int(i)) == QUICK_TIER
                     and int(i) not in self._failed]
         return sum(self._optimize(index, tier) for index, tier in todo[:MAX_PER_TICK])
+
+    def _stop_counting(self, hot):
+        """Swap the `hot` functions still counting their branches in the single-pass
+        baseline for its code without counters: the counts so far are their profile
+        (their first build, made now or soon, has them). Their running frames finish in
+        the counting code."""
+        if not self._counting or not self._counts_until_hot():
+            return
+        for index in [int(i) for i in hot if int(i) in self._counting]:
+            with self._compile_lock:
+                if index not in self._counting:        # (an O2 build swapped in meanwhile)
+                    continue
+                address = self._single_pass_code(index, counting=False)
+                self._counting.discard(index)
+                if address:
+                    self.table.swap({index: address})
+                    self._tiering["counting_stopped"] += 1
 
     def _body_sizes(self):
         """Bytes of wasm code per function index (0 for imports)."""
@@ -197,6 +248,7 @@ class TieredCode(LazyCode):
             # is under way publishes first (then this swaps it), or finds it published
             with self._compile_lock:
                 self.table.swap(made.addresses)
+                self._counting.difference_update(made.addresses)
             for (func, loop), address in made.osr_addresses.items():
                 self.profile.set_osr(func, loop, address)
             self._optimized.update(made.addresses)
@@ -314,8 +366,9 @@ class TieredCode(LazyCode):
         with self._tier_lock:
             self._closed = True
             super().close()
-            if self._single_pass is not None:
-                self._single_pass.close()
+            for single in (self._single_pass, self._lean_pass):
+                if single is not None:
+                    single.close()
 
 
 def first_builds(heat, sizes, hot):
@@ -336,15 +389,17 @@ def _with_tier(code, tier):
     return CodeOptions(tier, code.bounds, code.fuel, code.interruptible)
 
 
-def single_pass_compiler(desc, code, profile):
+def single_pass_compiler(desc, code, profile, count_branches=True):
     """The module's single-pass compiler (_ext.BaselineCompiler), or None where it
     cannot serve: another CPU, explicit bounds checks (it relies on guard pages),
-    fuel (it does not count), or SINGLE_PASS off."""
+    fuel (it does not count), or SINGLE_PASS off. Its code counts calls and loop
+    iterations, and branches with `count_branches` (and profile.BRANCHES)."""
     if not SINGLE_PASS or code.bounds != "guard" or code.fuel or not _ext.baseline_supported():
         return None
+    branches = count_branches and profile_module.BRANCHES
     return _ext.BaselineCompiler(
         desc, counts_address=profile.counter_address(0, 0), osr_slot=profile.osr_slot,
-        site_block=profile.site_block if profile_module.BRANCHES else None,
+        site_block=profile.site_block if branches else None,
         interruptible=code.interruptible, own_functions_only=own_functions_only(desc),
         osr_max_body=osr.MAX_BODY, osr_max_entries=osr.MAX_ENTRIES, osr_every=osr.EVERY)
 
