@@ -5,7 +5,8 @@ counts, and hands over to LLVM what it does not compile.
 Run under Mode.PGO with nothing ever hot (tiered.HOT huge), so that every function
 stays in the baseline; the reference is EAGER at T1 (LLVM). The spec suite runs in
 PGO mode too (tests/test_codegen_spec.py -k pgo), and the executing fuzzer has a
-`baseline/guard` configuration (tests/fuzzexec)."""
+`baseline/guard` configuration and a `baseline-cached/guard` one, whose code keeps locals
+in registers as hot functions' does (tests/fuzzexec)."""
 import pytest
 
 import wasabi
@@ -54,6 +55,17 @@ def same_as_llvm(wat, name, *args):
 
 @pytest.mark.parametrize("first", range(0, 240, 60))
 def test_random_programs_give_llvms_results_traps_and_memory(first):
+    for seed in range(first, first + 60):
+        wat, args = program(seed)
+        same_as_llvm(wat, "f", *args)
+
+
+@pytest.mark.parametrize("first", range(0, 240, 60))
+def test_random_programs_with_cached_locals(first, monkeypatch):
+    """The code hot functions run in the baseline: no branch counters (as with
+    profile.BRANCHES off), the most used integer locals in registers (baseline.h)."""
+    monkeypatch.setattr(profile, "BRANCHES", False)
+    assert tiered.CACHE_LOCALS
     for seed in range(first, first + 60):
         wat, args = program(seed)
         same_as_llvm(wat, "f", *args)

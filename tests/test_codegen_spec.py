@@ -1,7 +1,9 @@
 """The spec test suite through the compiler and the runtime (wasabi.runtime.instantiate).
 
 CompilerEngine drives the spec harness (tests/spec_harness.py): decode + validate,
-compile in a mode (eager, lazy, repl, pgo with forced tier-up) at a tier and bounds mode, instantiate with the spectest host module
+compile in a mode (eager, lazy, repl, pgo with forced tier-up, baseline-cached: pgo with
+nothing hot and the single-pass baseline's code as hot functions run it) at a tier and
+bounds mode, instantiate with the spectest host module
 and registered instances, invoke with raw bit patterns (exact NaN payloads).
 Run a script by hand: python tests/test_codegen_spec.py [--tier O2] [--bounds explicit] [--mode lazy] i32 f32
 (--all: every script, --simd: the simd_* scripts). Every module comes from our own assembler
@@ -67,7 +69,8 @@ class CompilerEngine(sh.Engine):
 
     def __init__(self):
         self.store = Store()
-        self.options = Options(mode=self.mode, tier=self.tier, bounds=self.bounds)
+        mode = "pgo" if self.mode == "baseline-cached" else self.mode
+        self.options = Options(mode=mode, tier=self.tier, bounds=self.bounds)
         self.namespaces = {"spectest": spectest(self.store, self.bounds)}
         self.keep = {}
 
@@ -148,7 +151,7 @@ CONFIGURATIONS = [(tier, bounds) for tier in ("T0", "T1", "O2") for bounds in ("
 # cross-instance imports and start functions
 QUICK_MODES = ["call", "call_indirect", "fac", "func_ptrs", "imports", "linking", "start",
                "traps", "unwind", "table_init", "bulk", "memory_grow", "i64", "float_exprs"]
-LAZY_MODES = ["lazy", "repl", "pgo"]
+LAZY_MODES = ["lazy", "repl", "pgo", "baseline-cached"]
 
 
 @contextlib.contextmanager
@@ -164,8 +167,26 @@ def forced_tier_up():
         tiered.HOT, tiered.TICK = saved
 
 
+@contextlib.contextmanager
+def cached_baseline():
+    """PGO with nothing ever hot and no branch counters: every function the single-pass
+    compiler takes runs in its code with the most used locals in registers (the code
+    hot functions run in the baseline)."""
+    from wasabi.compiler import profile
+    from wasabi.compiler.modes import tiered
+    saved = tiered.HOT, profile.BRANCHES
+    tiered.HOT, profile.BRANCHES = 1 << 62, False
+    try:
+        yield
+    finally:
+        tiered.HOT, profile.BRANCHES = saved
+
+
+MODE_SETTINGS = {"pgo": forced_tier_up, "baseline-cached": cached_baseline}
+
+
 def check_script(name, tier, bounds, mode="eager"):
-    with forced_tier_up() if mode == "pgo" else contextlib.nullcontext():
+    with MODE_SETTINGS.get(mode, contextlib.nullcontext)():
         result = sh.run_script(SPEC_DIR, name, engine_class(tier, bounds, mode))
     assert not result.failures, result.summary(10)
     assert result.total(sh.PASSED) > 0
@@ -222,7 +243,8 @@ def main(argv=None):
     names = options.scripts or (all_scripts() if options.all
                                 else simd_scripts() if options.simd else QUICK)
     for name in names:
-        result = sh.run_script(SPEC_DIR, name, engine)
+        with MODE_SETTINGS.get(options.mode, contextlib.nullcontext)():
+            result = sh.run_script(SPEC_DIR, name, engine)
         line = ", ".join(f"{result.total(o)} {o}" for o in sh.OUTCOMES)
         print(result.summary(options.failures) if result.failures else f"{name}: {line}")
         for o in sh.OUTCOMES:

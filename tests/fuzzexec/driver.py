@@ -7,7 +7,7 @@ not end, so only wasabi can hang). Either way the worker is replaced and the run
 
 Which wasabi configs run a module (scheme):
 - "all": every config (T0/T1/O2/PGO x guard/explicit, PGO with forced tier-up; the
-  single-pass baseline; two with preemption);
+  single-pass baseline, counting branches and with cached locals; two with preemption);
 - "rotate": one config per module, in turn by seed, and all of them for every `full_every`th module.
 """
 from __future__ import annotations

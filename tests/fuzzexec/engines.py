@@ -264,14 +264,15 @@ def run_wasabi(data, module, plan, tier, bounds, progress=None, memory_each_call
     import wasabi
     run = Run()
     tier, preempted = tier.removesuffix("+preempt"), tier.endswith("+preempt")
-    if tier == "PGO":
+    if tier in ("PGO", "baseline", "baseline-cached"):
         from wasabi.compiler.modes import tiered
-        from wasabi.compiler import osr
-        tiered.HOT, tiered.TICK, osr.EVERY = 1, 0.0005, 1
-        options = wasabi.Options(mode=wasabi.Mode.PGO, bounds=bounds)
-    elif tier == "baseline":
-        from wasabi.compiler.modes import tiered
-        tiered.HOT = 1 << 62
+        from wasabi.compiler import osr, profile
+        # (set each time: one worker process runs every config)
+        profile.BRANCHES = tier != "baseline-cached"
+        if tier == "PGO":
+            tiered.HOT, tiered.TICK, osr.EVERY = 1, 0.0005, 1
+        else:
+            tiered.HOT = 1 << 62
         options = wasabi.Options(mode=wasabi.Mode.PGO, bounds=bounds)
     else:
         options = wasabi.Options(tier=tier, bounds=bounds)

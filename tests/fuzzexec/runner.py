@@ -16,8 +16,10 @@ from . import compare, engines, plan as plans, wasmbin
 TIERS = ("T0", "T1", "O2", "PGO")
 BOUNDS = ("guard", "explicit")
 # baseline: Mode.PGO with nothing ever hot, so that the code stays in the single-pass
-# compiler's (guard mode only: with explicit bounds checks PGO starts in LLVM T0)
-BASELINE = ("baseline/guard",)
+# compiler's (guard mode only: with explicit bounds checks PGO starts in LLVM T0);
+# baseline-cached: its code as hot functions run it, no branch counters and the most used
+# locals in registers (profile.BRANCHES off)
+BASELINE = ("baseline/guard", "baseline-cached/guard")
 # +preempt: while the plan runs, another thread makes the code poll (and go on) thousands
 # of times a second, wherever it is (_native/preempt.c): results must not change
 PREEMPTED = ("O2+preempt/guard", "T1+preempt/explicit")

@@ -40,6 +40,7 @@ cdef extern from "baseline.h":
         uint32_t osr_max_entries
         uint32_t osr_every
         int count_branches
+        int cache_locals
     ctypedef struct wb_site:
         uint32_t body_offset
         uint32_t width
@@ -78,7 +79,9 @@ cdef class BaselineCompiler:
     per function index) or 0; `osr_slot(func, loop)`: the address of the code
     pointer a loop header reads for an entry into optimised code; `site_block(func,
     [(offset, width), ...])`: the address of a block of counters for a function's branch
-    sites, in order (None: branches are not counted)."""
+    sites, in order (None: branches are not counted). `cache_locals`: each function is
+    compiled twice, the second time with its most used integer locals in registers
+    (baseline.h)."""
     cdef wb_module m
     cdef wb_functype* types
     cdef wb_arena* arena
@@ -92,7 +95,8 @@ cdef class BaselineCompiler:
     def __cinit__(self, desc, *, uint64_t counts_address=0, osr_slot=None, site_block=None,
                   bint interruptible=True,
                   bint foreign_records=False, bint own_functions_only=False,
-                  uint32_t osr_max_body=0, uint32_t osr_max_entries=0, uint32_t osr_every=1024):
+                  uint32_t osr_max_body=0, uint32_t osr_max_entries=0, uint32_t osr_every=1024,
+                  bint cache_locals=False):
         if not wb_supported():
             raise NotImplementedError("the baseline compiler needs x86-64 with SSE4.1 and BMI")
         self.desc = desc
@@ -141,6 +145,7 @@ cdef class BaselineCompiler:
         self.m.osr_max_entries = osr_max_entries
         self.m.osr_every = osr_every
         self.m.count_branches = site_block is not None
+        self.m.cache_locals = cache_locals
         self.arena = wb_arena_new()
         if self.arena == NULL:
             raise MemoryError()

@@ -21,7 +21,13 @@
 
 /* ---- frames: prologue, epilogue ---- */
 
+/* where a cached local's register is saved: r13 is pushed by every function */
+static int32_t save_slot(int reg) { return reg == R14 ? R14_SAVE : reg == R15 ? R15_SAVE : 0; }
+
 void wb_emit_epilogue(wb_ctx* c) {
+    for (uint32_t k = 0; k < c->ncached; k++)
+        if (save_slot(c->cached_reg[k]))
+            x_load(&c->b, 1, c->cached_reg[k], M(RBP, save_slot(c->cached_reg[k])));
     x_load(&c->b, 1, RBX, M(RBP, -8));
     x_load(&c->b, 1, R12, M(RBP, -16));
     x_load(&c->b, 1, R13, M(RBP, -24));
@@ -65,20 +71,37 @@ static void emit_prologue(wb_ctx* c) {
     x_load(b, 1, MEMBASE_REG, M(RDI, (int32_t)offsetof(VMContext, mem_base)));
     if (c->m->count_branches)
         c->out->sites_at = (uint32_t)x_movabs(b, SITES_REG, 0);
-    /* parameters into their local slots */
+    for (uint32_t k = 0; k < c->ncached; k++)
+        if (save_slot(c->cached_reg[k]))
+            x_store(b, 1, M(RBP, save_slot(c->cached_reg[k])), c->cached_reg[k]);
+    /* parameters into their local slots (or registers; an i32 with its upper half
+     * zero, as the caller may not have left it) */
     wb_args args = {1, 0, 0};                           /* (rdi: the vmctx) */
     for (uint32_t i = 0; i < c->nparams; i++) {
         uint8_t t = c->local_types[i];
         xmem slot = wb_local(c, i);
+        int cached = wb_local_reg(c, i);
         int where;
         switch (wb_next_arg(&args, t, &where)) {
         case ARG_XMM: x_fstore(b, t == VT_F64, slot, where); break;
-        case ARG_GPR: x_store(b, 1, slot, where); break;
+        case ARG_GPR:
+            if (cached >= 0)
+                x_mov_rr(b, wb_is64(t), cached, where);
+            else
+                x_store(b, 1, slot, where);
+            break;
         default:                                        /* above the return address */
-            x_load(b, 1, SCRATCH, M(RBP, 16 + 8 * where));
-            x_store(b, 1, slot, SCRATCH);
+            if (cached >= 0) {
+                x_load(b, wb_is64(t), cached, M(RBP, 16 + 8 * where));
+            } else {
+                x_load(b, 1, SCRATCH, M(RBP, 16 + 8 * where));
+                x_store(b, 1, slot, SCRATCH);
+            }
         }
     }
+    for (uint32_t k = 0; k < c->ncached; k++)           /* the declared ones start at 0 */
+        if (c->cached_local[k] >= c->nparams)
+            x_op_rr(b, 0, 0, "\x31", 1, c->cached_reg[k], c->cached_reg[k], 0);  /* xor */
     /* the other locals start at zero: 16 bytes a store (rep stosq costs tens of
      * cycles to start, on every call) */
     uint32_t zeros = c->nlocals - c->nparams;
@@ -176,13 +199,28 @@ static void run(wb_ctx* c) {
     }
 }
 
-void wb_compile(const wb_module* m, uint32_t index, const uint8_t* locals, uint32_t nlocals,
-                const uint8_t* body, size_t len, wb_result* out) {
+/* the locals a pass keeps in registers */
+typedef struct cached_locals {
+    uint32_t n;
+    uint32_t local[WB_MAX_CACHED];
+    uint8_t reg[WB_MAX_CACHED];
+} cached_locals;
+
+/* one pass over the body: the code into *out; with `uses`, *uses gets the weighted
+ * uses of each local (malloc'd, the caller's to free; NULL if refused) */
+static void compile_pass(const wb_module* m, uint32_t index, const uint8_t* locals,
+                         uint32_t nlocals, const uint8_t* body, size_t len, wb_result* out,
+                         const cached_locals* cached, uint64_t** uses) {
     memset(out, 0, sizeof *out);
     wb_ctx ctx;
     wb_ctx* c = &ctx;
     memset(c, 0, sizeof *c);
     c->m = m;
+    if (cached) {
+        c->ncached = cached->n;
+        memcpy(c->cached_local, cached->local, sizeof c->cached_local);
+        memcpy(c->cached_reg, cached->reg, sizeof c->cached_reg);
+    }
     c->index = index;
     c->p = body;
     c->end = body + len;
@@ -203,14 +241,16 @@ void wb_compile(const wb_module* m, uint32_t index, const uint8_t* locals, uint3
     }
     c->osr_ok = m->counts && len <= m->osr_max_body;
     if (set_locals(c, locals, nlocals)) {
+        if (uses && !(c->local_uses = calloc(c->nlocals ? c->nlocals : 1, sizeof *c->local_uses)))
+            wb_refuse(c, "out of memory");
         emit_prologue(c);
         run(c);
         wb_emit_trap_stubs(c);
         wb_resolve_fixups(c);
     }
-    /* below the pushes (SAVED bytes): the temporary, the slots, the outgoing
-     * arguments; rsp 16-aligned after it all */
-    uint64_t need = 8 + 8ull * (c->nlocals + c->max_depth) + c->outgoing;
+    /* below the pushes (SAVED bytes): r14's and r15's places, the temporary, the
+     * slots, the outgoing arguments; rsp 16-aligned after it all */
+    uint64_t need = (HEADER - SAVED) + 8ull * (c->nlocals + c->max_depth) + c->outgoing;
     uint64_t frame = (SAVED + need + 15) / 16 * 16 - SAVED;
     if (!c->refused && frame > MAX_FRAME)
         wb_refuse(c, "frame too large");
@@ -230,12 +270,69 @@ void wb_compile(const wb_module* m, uint32_t index, const uint8_t* locals, uint3
         out->sites = NULL;
         out->nsites = 0;
     }
+    if (uses && !c->refused)
+        *uses = c->local_uses;
+    else
+        free(c->local_uses);
     free(c->b.p);
     free(c->stack);
     free(c->frames);
     free(c->labels);
     free(c->fixups);
     free(c->local_types);
+}
+
+/* the most used integer locals (at least two weighted uses), most used first, in r14,
+ * r15, then r13 if it holds no branch counters */
+static void choose_cached(const wb_module* m, const uint8_t* types, uint32_t n,
+                          const uint64_t* uses, cached_locals* out) {
+    static const uint8_t regs[WB_MAX_CACHED] = {R14, R15, R13};
+    uint32_t most = m->count_branches ? WB_MAX_CACHED - 1 : WB_MAX_CACHED;
+    memset(out, 0, sizeof *out);
+    for (uint32_t k = 0; k < most; k++) {
+        uint32_t best = n;
+        for (uint32_t i = 0; i < n; i++) {
+            int taken = 0;
+            for (uint32_t j = 0; j < out->n; j++)
+                taken |= out->local[j] == i;
+            if (!taken && (types[i] == VT_I32 || types[i] == VT_I64) && uses[i] >= 2
+                && (best == n || uses[i] > uses[best]))
+                best = i;
+        }
+        if (best == n)
+            return;
+        out->local[out->n] = best;
+        out->reg[out->n++] = regs[k];
+    }
+}
+
+void wb_compile(const wb_module* m, uint32_t index, const uint8_t* locals, uint32_t nlocals,
+                const uint8_t* body, size_t len, wb_result* out) {
+    if (!m->cache_locals) {
+        compile_pass(m, index, locals, nlocals, body, len, out, NULL, NULL);
+        return;
+    }
+    uint64_t* uses = NULL;
+    compile_pass(m, index, locals, nlocals, body, len, out, NULL, &uses);
+    if (out->refused || !uses)
+        return;
+    /* the locals' types again: the parameters', then the declared ones */
+    const wb_functype* sig = &m->types[m->func_types[index]];
+    uint32_t n = sig->nparams + nlocals;
+    uint8_t* types = malloc(n ? n : 1);
+    cached_locals cached = {0};
+    if (types) {
+        memcpy(types, sig->params, sig->nparams);
+        memcpy(types + sig->nparams, locals, nlocals);
+        choose_cached(m, types, n, uses, &cached);
+        free(types);
+    }
+    free(uses);
+    if (!cached.n)
+        return;                     /* the first pass's code is as good */
+    free(out->code);
+    free(out->sites);
+    compile_pass(m, index, locals, nlocals, body, len, out, &cached, NULL);
 }
 
 int wb_supported(void) {

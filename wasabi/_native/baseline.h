@@ -7,6 +7,12 @@
  *   and so has every
  *   operand-stack depth: the value at depth d, when it is not in a register, lives
  *   in slot d ("its slot").
+ * - Cached locals (wb_module.cache_locals): the function is compiled twice; the
+ *   first pass counts the uses of each integer local (a use in a loop counts more),
+ *   the second keeps the most used ones in r14, r15 (and r13 when branches are not
+ *   counted) for the whole function instead of their slots. Callee-saved: calls
+ *   keep them; local.get copies one into a pool register, so no stack entry ever
+ *   names a cached local's register.
  * - The operand stack is abstract: each entry is a constant, a register, its slot,
  *   or the flags of a comparison (consumed by a following br_if/if/select/eqz). A
  *   register is taken from a small pool and spilled to its slot when the pool runs
@@ -60,6 +66,7 @@ typedef struct wb_module {
     uint32_t osr_max_entries;       /* and at most this many per function */
     uint32_t osr_every;             /* a look every this many iterations (a power of 2) */
     int count_branches;             /* PGO: count which way br_if/if/br_table go */
+    int cache_locals;               /* compile twice, the most used locals in registers */
 } wb_module;
 
 #define WB_MAX_OSR 8
@@ -145,6 +152,7 @@ typedef struct wb_fixup {
 } wb_fixup;
 
 #define WB_TRAP_CODES 32
+#define WB_MAX_CACHED 3             /* r14, r15, and r13 when it holds no counters */
 
 typedef struct wb_ctx {
     const wb_module* m;
@@ -183,6 +191,12 @@ typedef struct wb_ctx {
     const uint8_t* body;            /* (branch sites are named by offsets in it) */
     uint32_t sites_cap;
     uint32_t sites_width;           /* counters in the block so far */
+    /* cached locals: uses counted by the first pass (NULL in the second), and the
+     * locals the second keeps in registers */
+    uint64_t* local_uses;
+    uint32_t ncached;
+    uint32_t cached_local[WB_MAX_CACHED];
+    uint8_t cached_reg[WB_MAX_CACHED];
 } wb_ctx;
 
 /* the register pools: caller-saved registers only (r11 and xmm15 are scratch) */
@@ -194,12 +208,14 @@ typedef struct wb_ctx {
 #define VMCTX_REG RBX
 #define MEMBASE_REG R12
 #define SITES_REG R13               /* PGO: the function's branch counters */
-#define TEMP_SLOT (-32)             /* [rbp-32]: a call's record (below the saved registers) */
+#define TEMP_SLOT (-48)             /* [rbp-48]: a call's record (below the saved registers) */
+#define R14_SAVE (-32)              /* where r14 and r15 are kept when locals are cached there */
+#define R15_SAVE (-40)
 
-/* the frame below rbp: saved rbx, r12, r13 (SAVED bytes), the temporary, then the
- * locals' slots and the operand stack's */
+/* the frame below rbp: saved rbx, r12, r13 (pushed: SAVED bytes), r14, r15, the
+ * temporary, then the locals' slots and the operand stack's */
 #define SAVED 24
-#define HEADER 32
+#define HEADER 48
 
 /* SysV: where integer arguments go (rdi carries the vmctx to wasm functions) */
 static const int WB_INT_ARGS[6] = {RDI, RSI, RDX, RCX, R8, R9};
@@ -242,6 +258,10 @@ int wb_is64(uint8_t type);
 int wb_plain_types(const uint8_t* types, uint32_t n);
 xmem wb_slot(wb_ctx* c, uint32_t depth);
 xmem wb_local(wb_ctx* c, uint32_t index);
+/* the register a cached local lives in, or -1 (then it lives in wb_local's slot) */
+int wb_local_reg(wb_ctx* c, uint32_t index);
+/* first pass: one more use of local `index` (more in a loop) */
+void wb_count_use(wb_ctx* c, uint32_t index);
 wb_value* wb_push(wb_ctx* c, uint8_t kind, uint8_t type);
 void wb_push_reg(wb_ctx* c, uint8_t type, int reg);
 void wb_push_const(wb_ctx* c, uint8_t type, uint64_t bits);

@@ -155,8 +155,10 @@ static void count_loop_and_look(wb_ctx* c, wb_frame* f) {
     x_test_rr(b, 1, RAX, RAX);
     size_t skip2 = x_jcc(b, CC_E);
     for (uint32_t i = 0; i < c->nlocals; i++) {
-        x_load(b, 1, SCRATCH, wb_local(c, i));
-        x_store(b, 1, M(RSP, (int32_t)(16 * i)), SCRATCH);
+        int cached = wb_local_reg(c, i);
+        if (cached < 0)
+            x_load(b, 1, SCRATCH, wb_local(c, i));
+        x_store(b, 1, M(RSP, (int32_t)(16 * i)), cached >= 0 ? cached : SCRATCH);
     }
     if (16 * c->nlocals > c->outgoing)
         c->outgoing = 16 * c->nlocals;

@@ -73,10 +73,28 @@ static void local_get(wb_ctx* c, uint32_t i) {
         wb_refuse(c, "local index");
         return;
     }
+    wb_count_use(c, i);
     uint8_t t = c->local_types[i];
     int r = wb_alloc_for(c, t);
-    load_to(c, t, r, wb_local(c, i));
+    int cached = wb_local_reg(c, i);
+    if (cached >= 0)
+        x_mov_rr(&c->b, wb_is64(t), r, cached);     /* a copy: the local may change */
+    else
+        load_to(c, t, r, wb_local(c, i));
     wb_push_reg(c, t, r);
+}
+
+/* the value at stack[at] (not popped) into the register of a cached local of type t
+ * (an i32 with its upper half zero, as in every register) */
+static void set_cached(wb_ctx* c, uint32_t at, uint8_t t, int reg) {
+    wb_value* v = &c->stack[at];
+    int w = wb_is64(t);
+    if (v->kind == K_CONST)
+        x_mov_imm(&c->b, w, reg, v->imm);
+    else if (v->kind == K_SLOT)
+        x_load(&c->b, w, reg, wb_slot(c, at));
+    else
+        x_mov_rr(&c->b, w, reg, wb_to_reg(c, at));
 }
 
 static void local_set(wb_ctx* c, uint32_t i, int tee) {
@@ -84,7 +102,12 @@ static void local_set(wb_ctx* c, uint32_t i, int tee) {
         wb_refuse(c, "local index");
         return;
     }
-    store_value(c, c->sp - 1, wb_local(c, i));
+    wb_count_use(c, i);
+    int cached = wb_local_reg(c, i);
+    if (cached >= 0)
+        set_cached(c, c->sp - 1, c->local_types[i], cached);
+    else
+        store_value(c, c->sp - 1, wb_local(c, i));
     if (!tee)
         wb_free_value(c, wb_pop(c));
 }

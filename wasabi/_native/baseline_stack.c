@@ -62,6 +62,22 @@ xmem wb_local(wb_ctx* c, uint32_t index) {
     return M(RBP, -(int32_t)(HEADER + 8 * (index + 1)));
 }
 
+int wb_local_reg(wb_ctx* c, uint32_t index) {
+    for (uint32_t k = 0; k < c->ncached; k++)
+        if (c->cached_local[k] == index)
+            return c->cached_reg[k];
+    return -1;
+}
+
+void wb_count_use(wb_ctx* c, uint32_t index) {
+    if (!c->local_uses || index >= c->nlocals)
+        return;
+    unsigned loops = 0;
+    for (uint32_t i = 0; i < c->nframes; i++)
+        loops += c->frames[i].kind == F_LOOP;
+    c->local_uses[index] += 1ull << (4 * (loops < 8 ? loops : 8));    /* 16x a loop level */
+}
+
 xmem wb_slot(wb_ctx* c, uint32_t depth) {
     return M(RBP, -(int32_t)(HEADER + 8 * (c->nlocals + depth + 1)));
 }

@@ -72,6 +72,9 @@ BUILD_BODY_BYTES = 16 * 1024
 # the counters (they cost the SQLite workload 10-20% of its time in the baseline, where
 # its hottest function stays in a cold run)
 COUNT_UNTIL_HOT = True
+# the code hot functions run in the baseline (once they count no branches) keeps their
+# most used integer locals in registers: each is compiled twice (baseline.h)
+CACHE_LOCALS = True
 HOTTEST_SHOWN = 10      # functions listed in stats()["hottest"]
 
 
@@ -393,7 +396,9 @@ def single_pass_compiler(desc, code, profile, count_branches=True):
     """The module's single-pass compiler (_ext.BaselineCompiler), or None where it
     cannot serve: another CPU, explicit bounds checks (it relies on guard pages),
     fuel (it does not count), or SINGLE_PASS off. Its code counts calls and loop
-    iterations, and branches with `count_branches` (and profile.BRANCHES)."""
+    iterations, and branches with `count_branches` (and profile.BRANCHES); code that
+    does not count branches (that of hot functions) keeps the most used locals in
+    registers (CACHE_LOCALS)."""
     if not SINGLE_PASS or code.bounds != "guard" or code.fuel or not _ext.baseline_supported():
         return None
     branches = count_branches and profile_module.BRANCHES
@@ -401,7 +406,8 @@ def single_pass_compiler(desc, code, profile, count_branches=True):
         desc, counts_address=profile.counter_address(0, 0), osr_slot=profile.osr_slot,
         site_block=profile.site_block if branches else None,
         interruptible=code.interruptible, own_functions_only=own_functions_only(desc),
-        osr_max_body=osr.MAX_BODY, osr_max_entries=osr.MAX_ENTRIES, osr_every=osr.EVERY)
+        osr_max_body=osr.MAX_BODY, osr_max_entries=osr.MAX_ENTRIES, osr_every=osr.EVERY,
+        cache_locals=CACHE_LOCALS and not branches)
 
 
 class _TierUpThread:
