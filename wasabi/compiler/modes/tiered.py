@@ -5,7 +5,9 @@ one Profile per module (compiler/profile.py), incremented by the code itself:
 calls and loop iterations per function, and which way each branch (br_if, if,
 br_table) went. The baseline is the single-pass compiler (wasabi/_native/baseline*.c:
 no LLVM, about 30 times faster to compile than LLVM T0: 0.07 s vs 2.0 s for the
-SQLite shell) where it compiles the function, else LLVM T0 in LAZY's batches. A tier-up
+SQLite shell) where it compiles the function, else LLVM T0 in LAZY's batches. Its
+branch counters run until the function is hot; then its baseline code is compiled
+again without them, its most used locals in registers (COUNT_UNTIL_HOT). A tier-up
 thread (one per process) looks at the counters of every live PGO module every
 TICK seconds. A function whose calls plus iterations reach `hot` is rebuilt at O2
 with the counts as its profile (function entry counts, branch weights), its LLVM
@@ -66,7 +68,6 @@ WARM = 4
 # directly (so LLVM inlines them), at most this many functions and bytes of wasm
 BUILD_FUNCTIONS = 8
 BUILD_BODY_BYTES = 16 * 1024
-# loop entries (OSR): osr.entry_count says which loops of which functions
 # a function's branches are counted (in the single-pass baseline) until it is hot: then
 # its first build has the profile it needs, and its baseline is compiled again without
 # the counters (they cost the SQLite workload 10-20% of its time in the baseline, where
@@ -75,6 +76,7 @@ COUNT_UNTIL_HOT = True
 # the code hot functions run in the baseline (once they count no branches) keeps their
 # most used integer locals in registers: each is compiled twice (baseline.h)
 CACHE_LOCALS = True
+# loop entries (OSR): osr.entry_count says which loops of which functions
 HOTTEST_SHOWN = 10      # functions listed in stats()["hottest"]
 
 
@@ -203,15 +205,16 @@ class TieredCode(LazyCode):
         the counting code."""
         if not self._counting or not self._counts_until_hot():
             return
-        for index in [int(i) for i in hot if int(i) in self._counting]:
-            with self._compile_lock:
-                if index not in self._counting:        # (an O2 build swapped in meanwhile)
-                    continue
-                address = self._single_pass_code(index, counting=False)
-                self._counting.discard(index)
-                if address:
-                    self.table.swap({index: address})
-                    self._tiering["counting_stopped"] += 1
+        with self._tier_lock:                   # (not while close() frees the code)
+            if self._closed:
+                return
+            for index in [int(i) for i in hot if int(i) in self._counting]:
+                with self._compile_lock:
+                    address = self._single_pass_code(index, counting=False)
+                    self._counting.discard(index)
+                    if address:
+                        self.table.swap({index: address})
+                        self._tiering["counting_stopped"] += 1
 
     def _body_sizes(self):
         """Bytes of wasm code per function index (0 for imports)."""
@@ -326,7 +329,9 @@ class TieredCode(LazyCode):
         not called yet is in neither), `swaps` (optimised builds swapped in), the seconds
         of background builds (`optimize_seconds`), `hottest`: the hottest functions with
         their counts (calls and loop iterations, earlier runs' included), name and tier;
-        `branch_sites` counted; and the stored profile's part (`profile_loaded`,
+        `branch_sites` counted, `counting_stopped` (functions whose baseline code was
+        swapped for code without branch counters once hot); and the stored profile's
+        part (`profile_loaded`,
         `stored_builds_linked`, `stored_link_errors`, `profile_saves`)."""
         out = super().stats
         counts = self.profile.counts
