@@ -277,6 +277,8 @@ int wb_pop_reg(wb_ctx* c);
 int wb_own_reg(wb_ctx* c, wb_value v, uint32_t at);
 void wb_materialize_cmp(wb_ctx* c);
 void wb_spill_all(wb_ctx* c);
+/* the entries below depth n into their slots */
+void wb_spill_below(wb_ctx* c, uint32_t n);
 int wb_new_label(wb_ctx* c);
 void wb_bind(wb_ctx* c, int label);
 void wb_add_fixup(wb_ctx* c, int label, size_t at, size_t base);

@@ -117,6 +117,105 @@ static void call_foreign(wb_ctx* c, const wb_functype* ft, uint32_t sp0) {
         wb_push(c, K_SLOT, ft->results[0]);
 }
 
+/* one argument that moves from a register into another (both of one class) */
+typedef struct arg_move {
+    int from, to;
+} arg_move;
+
+/* the register moves `moves[0..n)` (no two with one target), in an order where none
+ * overwrites a register another still reads: a cycle goes through `scratch` */
+static void parallel_moves(xbuf* b, arg_move* moves, uint32_t n, int is_float, int scratch) {
+    while (n) {
+        uint32_t k = 0;
+        for (; k < n; k++) {
+            int read = 0;
+            for (uint32_t j = 0; j < n; j++)
+                read |= j != k && moves[j].from == moves[k].to;
+            if (!read)
+                break;
+        }
+        if (k == n) {                   /* every target is read: a cycle */
+            if (is_float)
+                x_fmov(b, scratch, moves[0].from);
+            else
+                x_mov_rr(b, 1, scratch, moves[0].from);
+            moves[0].from = scratch;
+            continue;
+        }
+        if (is_float)
+            x_fmov(b, moves[k].to, moves[k].from);
+        else
+            x_mov_rr(b, 1, moves[k].to, moves[k].from);
+        moves[k] = moves[--n];
+    }
+}
+
+/* a direct call's arguments, the entries from sp0 up, into their registers and stack
+ * words straight from where they are (call_args reads them from their slots): the
+ * entries below sp0 (alive across the call) go to their slots; then the arguments in
+ * registers move (after the stack words, which read them), then those in slots and
+ * constants load. Every register is free afterwards. */
+static void move_args(wb_ctx* c, const wb_functype* ft, uint32_t sp0) {
+    xbuf* b = &c->b;
+    if (c->sp > sp0 && c->stack[c->sp - 1].kind == K_CMP)
+        wb_materialize_cmp(c);
+    wb_spill_below(c, sp0);
+    arg_move gprs[6], xmms[8];
+    uint32_t ngprs = 0, nxmms = 0;
+    wb_args args = {1, 0, 0};                           /* (rdi: the vmctx) */
+    for (uint32_t i = 0; i < ft->nparams; i++) {
+        wb_value* v = &c->stack[sp0 + i];
+        uint8_t t = ft->params[i];
+        int to;
+        int kind = wb_next_arg(&args, t, &to);
+        if (kind == ARG_STACK) {
+            xmem word = M(RSP, 8 * to);
+            if (v->kind == K_REG && wb_is_float(t)) {
+                x_fstore(b, t == VT_F64, word, v->reg);
+            } else if (v->kind == K_REG) {
+                x_store(b, 1, word, v->reg);
+            } else if (v->kind == K_CONST && wb_fits_imm32(*v)
+                       && (wb_is64(t) || v->imm <= INT32_MAX)) {
+                x_store_imm(b, 1, word, (int32_t)v->imm);
+            } else {
+                if (v->kind == K_CONST)
+                    x_mov_imm(b, 1, SCRATCH, v->imm);
+                else
+                    x_load(b, 1, SCRATCH, wb_slot(c, sp0 + i));
+                x_store(b, 1, word, SCRATCH);
+            }
+        } else if (v->kind == K_REG && kind == ARG_XMM) {
+            xmms[nxmms++] = (arg_move){v->reg, to};
+        } else if (v->kind == K_REG) {
+            gprs[ngprs++] = (arg_move){v->reg, to};
+        }
+    }
+    if (8 * args.stack > c->outgoing)
+        c->outgoing = 8 * args.stack;
+    parallel_moves(b, gprs, ngprs, 0, SCRATCH);
+    parallel_moves(b, xmms, nxmms, 1, XSCRATCH);
+    wb_args again = {1, 0, 0};
+    for (uint32_t i = 0; i < ft->nparams; i++) {
+        wb_value* v = &c->stack[sp0 + i];
+        uint8_t t = ft->params[i];
+        int to;
+        int kind = wb_next_arg(&again, t, &to);
+        if (kind == ARG_STACK || v->kind == K_REG)
+            continue;
+        if (v->kind == K_SLOT && kind == ARG_XMM) {
+            x_fload(b, t == VT_F64, to, wb_slot(c, sp0 + i));
+        } else if (v->kind == K_SLOT) {
+            x_load(b, wb_is64(t), to, wb_slot(c, sp0 + i));
+        } else if (kind == ARG_XMM) {
+            x_mov_imm(b, 1, SCRATCH, v->imm);
+            x_movd_to_x(b, t == VT_F64, to, SCRATCH);
+        } else {
+            x_mov_imm(b, wb_is64(t), to, v->imm);
+        }
+    }
+    c->gpr_used = c->xmm_used = 0;
+}
+
 void wb_call(wb_ctx* c, uint32_t func) {
     const wb_module* m = c->m;
     if (func >= m->nfuncs || m->func_types[func] >= m->ntypes || (uint64_t)func * 24 > INT32_MAX) {
@@ -128,11 +227,11 @@ void wb_call(wb_ctx* c, uint32_t func) {
         wb_refuse(c, "a call the baseline does not compile");
         return;
     }
-    wb_spill_all(c);
-    c->gpr_used = c->xmm_used = 0;
     uint32_t sp0 = c->sp - ft->nparams;
     int32_t disp = (int32_t)(func * 24);
     if (func < m->nimported_funcs || m->foreign_records) {
+        wb_spill_all(c);
+        c->gpr_used = c->xmm_used = 0;
         x_load(&c->b, 1, SCRATCH, VM(funcs));
         x_lea(&c->b, SCRATCH, M(SCRATCH, disp));
         x_store(&c->b, 1, M(RBP, TEMP_SLOT), SCRATCH);
@@ -140,7 +239,7 @@ void wb_call(wb_ctx* c, uint32_t func) {
         return;
     }
     /* a defined function's record holds this instance's vmctx */
-    call_args(c, ft, sp0);
+    move_args(c, ft, sp0);
     x_mov_rr(&c->b, 1, RDI, VMCTX_REG);
     x_load(&c->b, 1, SCRATCH, VM(funcs));
     x_call_m(&c->b, M(SCRATCH, disp));

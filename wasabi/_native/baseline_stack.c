@@ -183,8 +183,10 @@ static void spill(wb_ctx* c, uint32_t at) {
     v->kind = K_SLOT;
 }
 
-void wb_spill_all(wb_ctx* c) {
-    for (uint32_t i = 0; i < c->sp; i++)
+void wb_spill_all(wb_ctx* c) { wb_spill_below(c, c->sp); }
+
+void wb_spill_below(wb_ctx* c, uint32_t n) {
+    for (uint32_t i = 0; i < n && i < c->sp; i++)
         if (c->stack[i].kind != K_SLOT)
             spill(c, i);
 }
