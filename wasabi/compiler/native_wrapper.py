@@ -17,11 +17,12 @@ from ..binary.body import IMMEDIATE_READERS, BodyReader
 from ..binary.opcodes import PREFIX_FC, PREFIX_FD, lookup
 from ..binary.types import F32, F64, I32, I64
 from ..options import CodeOptions
-from .irnames import ALWAYS_INLINE_ATTRIBUTES, MD_COLD_BRANCH
-from .irtypes import function_signature, llvm_type, return_type
+from .irnames import MD_COLD_BRANCH
+from .irtypes import llvm_type, return_type
 from .module_ir import ModuleContext, assemble_module, func_symbol, sp_register
 from .translator import FunctionTranslator
-from .ufunc import LOOP_OPCODE, OPAQUE, READ_SP, READ_SP_ASM, _translate, has_cycle
+from .ufunc import (ALWAYS_INLINE_GROUP, LOOP_OPCODE, OPAQUE, READ_SP, READ_SP_ASM, _translate,
+                    always_inline, has_cycle)
 
 C_TYPE = {I32: "int32_t", I64: "int64_t", F32: "float", F64: "double"}
 SLOT = 16
@@ -153,10 +154,7 @@ def pure_wrapper_ir(desc, func_index, closure_indices, name, record, vmctx, trip
     ctx = ModuleContext(desc, CodeOptions(interruptible=False))
     funcs, bodies = _translate(ctx, desc, closure_indices)
     for k, index in enumerate(closure_indices):
-        p, r = ctx.func_sig(index)
-        header = function_signature(func_symbol(index), p, r)
-        bodies[k] = bodies[k].replace(f"{header} #0 ",
-                                      f"{header} #{ALWAYS_INLINE_ATTRIBUTES} ", 1)
+        bodies[k] = always_inline(ctx, bodies[k], index)
     read_sp = READ_SP_ASM["rsp"]
     bodies = [OPAQUE.sub(r"\1 #2", b.replace(READ_SP, read_sp)) for b in bodies]
     ftype = desc.func_type(func_index)
@@ -186,7 +184,7 @@ def pure_wrapper_ir(desc, func_index, closure_indices, name, record, vmctx, trip
     bodies.append("\n".join(wrapper))
     text = assemble_module(ctx, bodies, funcs, triple, datalayout)
     text += "declare i32 @wasabi_native_call(ptr, ptr)\n"
-    return text + f"attributes #{ALWAYS_INLINE_ATTRIBUTES} = {{ alwaysinline nounwind }}\n"
+    return text + ALWAYS_INLINE_GROUP
 
 
 def compile_native_wrapper(params, results, record, native_call_address, pure=None):

@@ -198,10 +198,7 @@ def loop_module_ir(desc, func_index, signatures, *, bounds="guard", fuel=False,
     flat = not table_calls and not has_cycle(graph)
     for k, index in enumerate(indices):
         if flat or (k == 0 and index not in _reachable(graph, graph[index])):
-            params, results = ctx.func_sig(index)
-            header = function_signature(func_symbol(index), params, results)
-            bodies[k] = strip_stack_check(bodies[k].replace(
-                f"{header} #0 ", f"{header} #{ALWAYS_INLINE_ATTRIBUTES} ", 1))
+            bodies[k] = strip_stack_check(always_inline(ctx, bodies[k], index))
     params, results = ctx.func_sig(func_index)
     read_sp = READ_SP_ASM.get(sp_register())
     if read_sp:
@@ -221,8 +218,21 @@ def loop_module_ir(desc, func_index, signatures, *, bounds="guard", fuel=False,
                                    volatile, exact, check))
         symbols.append(loop_symbol(k))
     text = assemble_module(ctx, bodies, funcs, triple, datalayout)
-    text += f"attributes #{ALWAYS_INLINE_ATTRIBUTES} = {{ alwaysinline nounwind }}\n"
-    return text, symbols
+    return text + ALWAYS_INLINE_GROUP, symbols
+
+
+# the attribute group always_inline moves functions to (module_ir.py has #0-#2 and #4)
+ALWAYS_INLINE_GROUP = f"attributes #{ALWAYS_INLINE_ATTRIBUTES} = {{ alwaysinline nounwind }}\n"
+
+
+def always_inline(ctx, body, index):
+    """The IR of function `index` (`body`) in the always-inline attribute group. Only a
+    body in the plain group (#0) moves: one that uses SIMD is in #4 (noinline, with
+    target features of its own: translator.FunctionTranslator.attributes) and stays a
+    call, which keeps its frozen guard-mode loads in a frame of their own."""
+    params, results = ctx.func_sig(index)
+    header = function_signature(func_symbol(index), params, results)
+    return body.replace(f"{header} #0 ", f"{header} #{ALWAYS_INLINE_ATTRIBUTES} ", 1)
 
 
 def _entry_stack_check(ctx, read_sp):
