@@ -6,6 +6,7 @@ values of i32, i64 and f64: arithmetic (division and remainder included, so trap
 comparisons (fused into branches and selects), conversions, selects, `if` and `block`
 with results and `br_if`, `br_table`, loads and stores in a one-page memory (some out
 of bounds), calls to a helper with a mix of parameters (some passed on the stack),
+direct and through a table (some of those to a null or missing element),
 and bursts of values live at once (the register pools run out, values are spilled
 and moved). Its result folds every value left on the stack
 into a global; f64 values are folded through a saturating truncation, so that NaN
@@ -168,7 +169,16 @@ class _Program:
         elif r < 0.95:
             for t in ("i64", "f64", "i32", "f64", "i64", "i32", "i32", "i32", "f64", "i64", "i32"):
                 self.value(t)
-            self.emit("call $h")
+            if rng.random() < 0.5:
+                self.emit("call $h")
+            else:   # through the table: $h, mostly; else a null or missing element (traps)
+                i32s = [i for i, lt in enumerate(self.ltypes) if lt == "i32"]
+                if i32s and rng.random() < 0.5:         # an index in a register
+                    self.emit(f"local.get {rng.choice(i32s)}", "i32.const 1", "i32.and",
+                              "i32.const 1", "i32.xor")      # mostly 0 ($h), or 1 (null)
+                else:
+                    self.emit(f"i32.const {rng.choice([0, 0, 0, 0, 1, 2])}")
+                self.emit("call_indirect (type $ht)")
             stack.append("i64")
         else:
             self.emit("drop")
@@ -184,6 +194,9 @@ class _Program:
         return f"""(module
   (memory (export "mem") 1)
   (global (mut i64) (i64.const 0))
+  (type $ht (func (param i64 f64 i32 f64 i64 i32 i32 i32 f64 i64 i32) (result i64)))
+  (table 2 funcref)
+  (elem (i32.const 0) $h)
   {HELPER}
   (func (export "f") (param {params}) (result i64) (local {locals_})
     {body}

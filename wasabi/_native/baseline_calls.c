@@ -259,12 +259,28 @@ void wb_call_indirect(wb_ctx* c, uint32_t type_index, uint32_t table) {
         wb_refuse(c, "a call the baseline does not compile");
         return;
     }
-    wb_spill_all(c);
-    c->gpr_used = c->xmm_used = 0;
     xbuf* b = &c->b;
-    c->sp--;
-    x_load(b, 0, RAX, wb_slot(c, c->sp));                   /* the index, zero-extended */
-    uint32_t sp0 = c->sp - ft->nparams;
+    uint32_t sp0 = c->sp - 1 - ft->nparams;
+    if (m->own_functions_only) {
+        /* the arguments stay where they are (move_args), out of rax and rcx, which
+         * the index and the checks use */
+        wb_materialize_cmp(c);
+        wb_spill_below(c, sp0);
+        wb_evict(c, RAX);
+        c->gpr_used |= 1u << RAX;           /* (so that rcx's value does not go there) */
+        wb_evict(c, RCX);
+        wb_value index = wb_pop(c);
+        if (index.kind == K_REG)
+            x_mov_rr(b, 0, RAX, index.reg);              /* zero-extended */
+        else
+            wb_load_into(c, &index, RAX, c->sp);
+        wb_free_value(c, index);
+    } else {
+        wb_spill_all(c);
+        c->gpr_used = c->xmm_used = 0;
+        c->sp--;
+        x_load(b, 0, RAX, wb_slot(c, c->sp));               /* the index, zero-extended */
+    }
     x_load(b, 1, SCRATCH, VM(tables));
     x_load(b, 1, SCRATCH, M(SCRATCH, (int32_t)(8 * table)));
     x_alu_rm(b, ALU_CMP, 1, RAX, M(SCRATCH, (int32_t)offsetof(wrt_table, size)));
@@ -285,7 +301,7 @@ void wb_call_indirect(wb_ctx* c, uint32_t type_index, uint32_t table) {
         call_foreign(c, ft, sp0);
         return;
     }
-    call_args(c, ft, sp0);
+    move_args(c, ft, sp0);
     x_mov_rr(b, 1, RDI, VMCTX_REG);
     x_load(b, 1, SCRATCH, M(RBP, TEMP_SLOT));
     x_call_m(b, M(SCRATCH, 0));
