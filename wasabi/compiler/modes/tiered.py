@@ -70,8 +70,8 @@ BUILD_FUNCTIONS = 8
 BUILD_BODY_BYTES = 16 * 1024
 # a function's branches are counted (in the single-pass baseline) until it is hot: then
 # its first build has the profile it needs, and its baseline is compiled again without
-# the counters (they cost the SQLite workload 10-20% of its time in the baseline, where
-# its hottest function stays in a cold run)
+# the counters (counting every branch cost the SQLite workload about 10% of its time in
+# the baseline, where its hottest function stays through a cold run)
 COUNT_UNTIL_HOT = True
 # the code hot functions run in the baseline (once they count no branches) keeps their
 # most used integer locals in registers: each is compiled twice (baseline.h)
