@@ -282,10 +282,10 @@ static void compile_pass(const wb_module* m, uint32_t index, const uint8_t* loca
     free(c->local_types);
 }
 
-/* the most used integer locals (at least two weighted uses), most used first, in r14,
- * r15, then r13 if it holds no branch counters */
-static void choose_cached(const wb_module* m, const uint8_t* types, uint32_t n,
-                          const uint64_t* uses, cached_locals* out) {
+/* the most used locals (at least two weighted uses: only integer ones are counted),
+ * most used first, in r14, r15, then r13 if it holds no branch counters */
+static void choose_cached(const wb_module* m, uint32_t n, const uint64_t* uses,
+                          cached_locals* out) {
     static const uint8_t regs[WB_MAX_CACHED] = {R14, R15, R13};
     uint32_t most = m->count_branches ? WB_MAX_CACHED - 1 : WB_MAX_CACHED;
     memset(out, 0, sizeof *out);
@@ -295,8 +295,7 @@ static void choose_cached(const wb_module* m, const uint8_t* types, uint32_t n,
             int taken = 0;
             for (uint32_t j = 0; j < out->n; j++)
                 taken |= out->local[j] == i;
-            if (!taken && (types[i] == VT_I32 || types[i] == VT_I64) && uses[i] >= 2
-                && (best == n || uses[i] > uses[best]))
+            if (!taken && uses[i] >= 2 && (best == n || uses[i] > uses[best]))
                 best = i;
         }
         if (best == n)
@@ -316,17 +315,8 @@ void wb_compile(const wb_module* m, uint32_t index, const uint8_t* locals, uint3
     compile_pass(m, index, locals, nlocals, body, len, out, NULL, &uses);
     if (out->refused || !uses)
         return;
-    /* the locals' types again: the parameters', then the declared ones */
-    const wb_functype* sig = &m->types[m->func_types[index]];
-    uint32_t n = sig->nparams + nlocals;
-    uint8_t* types = malloc(n ? n : 1);
-    cached_locals cached = {0};
-    if (types) {
-        memcpy(types, sig->params, sig->nparams);
-        memcpy(types + sig->nparams, locals, nlocals);
-        choose_cached(m, types, n, uses, &cached);
-        free(types);
-    }
+    cached_locals cached;
+    choose_cached(m, m->types[m->func_types[index]].nparams + nlocals, uses, &cached);
     free(uses);
     if (!cached.n)
         return;                     /* the first pass's code is as good */

@@ -260,7 +260,7 @@ xmem wb_slot(wb_ctx* c, uint32_t depth);
 xmem wb_local(wb_ctx* c, uint32_t index);
 /* the register a cached local lives in, or -1 (then it lives in wb_local's slot) */
 int wb_local_reg(wb_ctx* c, uint32_t index);
-/* first pass: one more use of local `index` (more in a loop) */
+/* first pass: one more use of local `index` if it is an integer (more in a loop) */
 void wb_count_use(wb_ctx* c, uint32_t index);
 wb_value* wb_push(wb_ctx* c, uint8_t kind, uint8_t type);
 void wb_push_reg(wb_ctx* c, uint8_t type, int reg);
@@ -277,6 +277,8 @@ int wb_pop_reg(wb_ctx* c);
 int wb_own_reg(wb_ctx* c, wb_value v, uint32_t at);
 void wb_materialize_cmp(wb_ctx* c);
 void wb_spill_all(wb_ctx* c);
+/* store the value at stack[at] (not popped) to m, 8 bytes (baseline_ops.c) */
+void wb_store_value(wb_ctx* c, uint32_t at, xmem m);
 /* the entries below depth n into their slots */
 void wb_spill_below(wb_ctx* c, uint32_t n);
 int wb_new_label(wb_ctx* c);

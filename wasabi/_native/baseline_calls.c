@@ -168,23 +168,9 @@ static void move_args(wb_ctx* c, const wb_functype* ft, uint32_t sp0) {
         uint8_t t = ft->params[i];
         int to;
         int kind = wb_next_arg(&args, t, &to);
-        if (kind == ARG_STACK) {
-            xmem word = M(RSP, 8 * to);
-            if (v->kind == K_REG && wb_is_float(t)) {
-                x_fstore(b, t == VT_F64, word, v->reg);
-            } else if (v->kind == K_REG) {
-                x_store(b, 1, word, v->reg);
-            } else if (v->kind == K_CONST && wb_fits_imm32(*v)
-                       && (wb_is64(t) || v->imm <= INT32_MAX)) {
-                x_store_imm(b, 1, word, (int32_t)v->imm);
-            } else {
-                if (v->kind == K_CONST)
-                    x_mov_imm(b, 1, SCRATCH, v->imm);
-                else
-                    x_load(b, 1, SCRATCH, wb_slot(c, sp0 + i));
-                x_store(b, 1, word, SCRATCH);
-            }
-        } else if (v->kind == K_REG && kind == ARG_XMM) {
+        if (kind == ARG_STACK)
+            wb_store_value(c, sp0 + i, M(RSP, 8 * to));
+        else if (v->kind == K_REG && kind == ARG_XMM) {
             xmms[nxmms++] = (arg_move){v->reg, to};
         } else if (v->kind == K_REG) {
             gprs[ngprs++] = (arg_move){v->reg, to};
@@ -196,22 +182,10 @@ static void move_args(wb_ctx* c, const wb_functype* ft, uint32_t sp0) {
     parallel_moves(b, xmms, nxmms, 1, XSCRATCH);
     wb_args again = {1, 0, 0};
     for (uint32_t i = 0; i < ft->nparams; i++) {
-        wb_value* v = &c->stack[sp0 + i];
-        uint8_t t = ft->params[i];
         int to;
-        int kind = wb_next_arg(&again, t, &to);
-        if (kind == ARG_STACK || v->kind == K_REG)
-            continue;
-        if (v->kind == K_SLOT && kind == ARG_XMM) {
-            x_fload(b, t == VT_F64, to, wb_slot(c, sp0 + i));
-        } else if (v->kind == K_SLOT) {
-            x_load(b, wb_is64(t), to, wb_slot(c, sp0 + i));
-        } else if (kind == ARG_XMM) {
-            x_mov_imm(b, 1, SCRATCH, v->imm);
-            x_movd_to_x(b, t == VT_F64, to, SCRATCH);
-        } else {
-            x_mov_imm(b, wb_is64(t), to, v->imm);
-        }
+        int kind = wb_next_arg(&again, ft->params[i], &to);
+        if (kind != ARG_STACK && c->stack[sp0 + i].kind != K_REG)
+            wb_load_into(c, &c->stack[sp0 + i], to, sp0 + i);
     }
     c->gpr_used = c->xmm_used = 0;
 }

@@ -48,8 +48,7 @@ static void store_from(wb_ctx* c, uint8_t t, xmem m, int r) {
         x_store(&c->b, 1, m, r);
 }
 
-/* store the value at stack[at] (not popped) to m, 8 bytes */
-static void store_value(wb_ctx* c, uint32_t at, xmem m) {
+void wb_store_value(wb_ctx* c, uint32_t at, xmem m) {
     wb_value* v = &c->stack[at];
     if (v->kind == K_CONST && wb_fits_imm32(*v) && (wb_is64(v->type) || v->imm <= INT32_MAX)) {
         x_store_imm(&c->b, 1, m, (int32_t)v->imm);
@@ -84,17 +83,14 @@ static void local_get(wb_ctx* c, uint32_t i) {
     wb_push_reg(c, t, r);
 }
 
-/* the value at stack[at] (not popped) into the register of a cached local of type t
- * (an i32 with its upper half zero, as in every register) */
-static void set_cached(wb_ctx* c, uint32_t at, uint8_t t, int reg) {
+/* the value at stack[at] (not popped) into the register of a cached local (an i32
+ * with its upper half zero, as in every register) */
+static void set_cached(wb_ctx* c, uint32_t at, int reg) {
     wb_value* v = &c->stack[at];
-    int w = wb_is64(t);
-    if (v->kind == K_CONST)
-        x_mov_imm(&c->b, w, reg, v->imm);
-    else if (v->kind == K_SLOT)
-        x_load(&c->b, w, reg, wb_slot(c, at));
+    if (v->kind == K_CONST || v->kind == K_SLOT)
+        wb_load_into(c, v, reg, at);
     else
-        x_mov_rr(&c->b, w, reg, wb_to_reg(c, at));
+        x_mov_rr(&c->b, wb_is64(v->type), reg, wb_to_reg(c, at));
 }
 
 static void local_set(wb_ctx* c, uint32_t i, int tee) {
@@ -105,9 +101,9 @@ static void local_set(wb_ctx* c, uint32_t i, int tee) {
     wb_count_use(c, i);
     int cached = wb_local_reg(c, i);
     if (cached >= 0)
-        set_cached(c, c->sp - 1, c->local_types[i], cached);
+        set_cached(c, c->sp - 1, cached);
     else
-        store_value(c, c->sp - 1, wb_local(c, i));
+        wb_store_value(c, c->sp - 1, wb_local(c, i));
     if (!tee)
         wb_free_value(c, wb_pop(c));
 }

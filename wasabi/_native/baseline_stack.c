@@ -70,8 +70,8 @@ int wb_local_reg(wb_ctx* c, uint32_t index) {
 }
 
 void wb_count_use(wb_ctx* c, uint32_t index) {
-    if (!c->local_uses || index >= c->nlocals)
-        return;
+    if (!c->local_uses || index >= c->nlocals || wb_is_float(c->local_types[index]))
+        return;                     /* (no callee-saved xmm register to keep it in) */
     unsigned loops = 0;
     for (uint32_t i = 0; i < c->nframes; i++)
         loops += c->frames[i].kind == F_LOOP;
