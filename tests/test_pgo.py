@@ -704,6 +704,29 @@ def test_a_prewarm_build_racing_the_first_calls_baseline_compile(tmp_path, monke
     assert instance(module).exports.fib(16) == 987
 
 
+def test_the_tier_up_thread_looks_at_a_module_only_once_its_stored_profile_is_in(
+        tmp_path, monkeypatch):
+    """A look while `adopt` linked the stored builds saw the stored counts without the
+    hot functions that have no build marked as waiting for one: it chose a T1 -> O2
+    rebuild instead, which took the whole of a warm SQLite run (1.9 s) while none of
+    the 192 waiting functions was built, run after run."""
+    monkeypatch.setattr(tiered, "HOT", 10**9)
+    module = cached_pgo(tmp_path)
+    instance(module).exports.fib(15)                   # counts only: nothing built
+    module.code.close()
+    monkeypatch.setattr(tiered, "HOT", 1000)
+    seen = []
+    watch = tiered.TIER_UP.watch
+
+    def looked_at(code):
+        seen.append((code.stats["profile_loaded"], set(code._prewarm)))
+        watch(code)
+    monkeypatch.setattr(tiered.TIER_UP, "watch", looked_at)
+    module = cached_pgo(tmp_path)
+    assert seen == [(True, {module.desc.export("fib").index})]
+    assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
+
+
 @pytest.mark.skipif(not _ext.baseline_supported(), reason="the single-pass baseline is x86-64")
 def test_a_run_that_never_gets_hot_imports_no_llvm_and_starts_no_worker():
     """LLVM (builder, translator, llvmlite: 0.1 s of imports) comes with the first LLVM

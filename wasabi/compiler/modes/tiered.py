@@ -114,6 +114,13 @@ class TieredCode(LazyCode):
         self._lean_pass = None
         self._counters.update(single_pass_seconds=0.0, single_pass_refused=0)
         self._prestarted = False
+
+    def start_tier_up(self):
+        """Have the tier-up thread look at this module's counters from now on: after
+        `adopt` (a look while it links the stored builds saw the stored counts without
+        the builds' functions marked as waiting: it started a T1 -> O2 rebuild that took
+        the whole of a warm SQLite run, and none of the stored profile's hot functions
+        without a build was built)."""
         if self.table.deferred:
             TIER_UP.watch(self)
 
@@ -483,4 +490,5 @@ def build(desc, options, *, batch_limit=DEFAULT_BATCH_LIMIT, hot=None, stored_pr
     code = TieredCode(desc, options, batch_limit=batch_limit, hot=hot)
     if stored_profile is not None:
         profile_store.keep(code, _pathlib.Path(stored_profile), size_limit(options))
+    code.start_tier_up()
     return code
