@@ -20,10 +20,44 @@ order and one array of counts, the ways of its sites one after another. The sing
 pass baseline asks for a function's counters as one block in that order (site_block),
 so loading, counting and saving a profile are one numpy operation per function, not
 per site (SQLite: 25,000 sites in 700 functions; per site, they cost 0.1 s a run).
+
+The counters are `array.array`s (fixed addresses, zeroed), and what runs before a
+PGO module's first call (counting, loading a stored profile, the single-pass
+compiler's questions) reads them through memoryviews: numpy, which the tier-up
+thread and saving use (views of the same arrays), is imported there, not on the
+program's way to its first call (0.07 s of every `wasabi run`, cold or warm).
 """
+import array as _array
 import functools as _functools
 
-import numpy as _np
+_numpy = None
+
+
+def numpy():
+    """The numpy module, imported on first use (see the module docstring)."""
+    global _numpy
+    if _numpy is None:
+        import numpy
+        _numpy = numpy
+    return _numpy
+
+
+def zeroed_u64(n):
+    """An array of `n` u64 zeros that never moves (nothing resizes it)."""
+    return _array.array("Q", bytes(8 * n))
+
+
+def address_of(counters):
+    return counters.buffer_info()[0]
+
+
+def u64_view(values):
+    """A flat 'Q' memoryview of `values` (a C-contiguous buffer of u64s: an array, a
+    numpy array, bytes); ValueError when it is not one."""
+    view = memoryview(values)
+    if not view.c_contiguous or view.itemsize != 8 and view.format != "B":
+        raise ValueError("not a buffer of u64 counts")
+    return view.cast("B").cast("Q") if view.format != "Q" or view.ndim != 1 else view
 
 # branch counters live in chunks that never move (the baseline's code holds their
 # addresses); a site wider than a chunk gets a chunk of its own
@@ -46,7 +80,10 @@ class Profile:
     counting = True
 
     def __init__(self, count):
-        self.counts = _np.zeros((max(count, 1), 2), dtype=_np.uint64)
+        self.functions = max(count, 1)
+        self._counters = zeroed_u64(2 * self.functions)
+        self._flat = memoryview(self._counters)    # (also pins the array: it never moves)
+        self._counts = None                        # the numpy view, made on first use
         self._osr = {}                  # (func index, loop) -> (chunk, position)
         self._osr_chunks = []
         # this run's counters: a function's block (the single-pass baseline), and sites
@@ -57,8 +94,40 @@ class Profile:
         self._site_free = 0             # first free position in the last chunk
         self.prior = {}                 # func index -> (layout, counts) of earlier runs
 
+    @property
+    def counts(self):
+        """The counters as a (functions, 2) numpy array (a view: writes count)."""
+        counts = self._counts
+        if counts is None:
+            counts = self._counts = numpy().frombuffer(
+                self._counters, dtype=numpy().uint64).reshape(self.functions, 2)
+        return counts
+
     def counter_address(self, index, which):
-        return self.counts.ctypes.data + self.counts.strides[0] * index + 8 * which
+        return address_of(self._counters) + 16 * index + 8 * which
+
+    # ---- without numpy (before the first call: see the module docstring) ----
+
+    def heat_of(self, index):
+        """Calls plus loop iterations of function `index`."""
+        return self._flat[2 * index] + self._flat[2 * index + 1]
+
+    def hot_indices(self, hot):
+        """The function indices whose heat is at least `hot`, in order."""
+        heat = map(int.__add__, self._flat[0::2].tolist(), self._flat[1::2].tolist())
+        return [index for index, h in enumerate(heat) if h >= hot]
+
+    def called_indices(self):
+        """The function indices with a call counted, in order."""
+        return [index for index, calls in enumerate(self._flat[0::2].tolist()) if calls]
+
+    def load_counts(self, counts):
+        """Set every counter (`counts`: functions x 2 u64s, in order: u64_view)."""
+        self._flat[:] = u64_view(counts)
+
+    def counts_bytes(self):
+        """A copy of the counters, as bytes."""
+        return self._flat.tobytes()
 
     # entries into optimised code at loop headers: one code pointer per (function, loop),
     # 0 until published; chunks that never move, as the baseline code holds their addresses
@@ -71,10 +140,10 @@ class Profile:
         if slot is None:
             chunk, at = divmod(len(self._osr), self.OSR_CHUNK)
             if chunk == len(self._osr_chunks):
-                self._osr_chunks.append(_np.zeros(self.OSR_CHUNK, dtype=_np.uint64))
+                self._osr_chunks.append(zeroed_u64(self.OSR_CHUNK))
             slot = self._osr[key] = (chunk, at)
         chunk, at = slot
-        return self._osr_chunks[chunk].ctypes.data + 8 * at
+        return address_of(self._osr_chunks[chunk]) + 8 * at
 
     def set_osr(self, index, loop, address):
         slot = self._osr.get((index, loop))
@@ -86,14 +155,18 @@ class Profile:
     def _allocate(self, total):
         """(chunk, position) of `total` new counters (zeros)."""
         if not self._site_chunks or self._site_free + total > len(self._site_chunks[-1]):
-            self._site_chunks.append(_np.zeros(max(SITE_CHUNK, total), dtype=_np.uint64))
+            self._site_chunks.append(zeroed_u64(max(SITE_CHUNK, total)))
             self._site_free = 0
         at = self._site_free
         self._site_free += total
         return len(self._site_chunks) - 1, at
 
     def _address(self, chunk, at):
-        return self._site_chunks[chunk].ctypes.data + 8 * at
+        return address_of(self._site_chunks[chunk]) + 8 * at
+
+    def _chunk(self, chunk):
+        """A 'Q' memoryview of site chunk `chunk`."""
+        return memoryview(self._site_chunks[chunk])
 
     def _prior_site(self, index, offset, width=None):
         """The earlier runs' counts of one site (read-only; of `width` counters, when
@@ -102,7 +175,7 @@ class Profile:
         hit = None if prior is None else layout_positions(prior[0]).get(offset)
         if hit is None or width is not None and hit[1] != width:
             return None
-        return prior[1][hit[0]:hit[0] + hit[1]]
+        return u64_view(prior[1])[hit[0]:hit[0] + hit[1]]
 
     def site_address(self, index, offset, width):
         """The address of the `width` counters of branch site (index, offset), made on
@@ -112,7 +185,7 @@ class Profile:
             chunk, at = self._allocate(width)
             prior = self._prior_site(index, offset, width)
             if prior is not None:
-                self._site_chunks[chunk][at:at + width] = prior
+                self._chunk(chunk)[at:at + width] = prior
             site = self._sites[index, offset] = (chunk, at, width)
         return self._address(site[0], site[1])
 
@@ -125,9 +198,9 @@ class Profile:
         chunk, start = self._allocate(total)
         prior = self.prior.get(index)
         if prior is not None:
-            counters = self._site_chunks[chunk]
+            counters = self._chunk(chunk)
             if prior[0] == layout:
-                counters[start:start + total] = prior[1]
+                counters[start:start + total] = u64_view(prior[1])
             else:               # another layout: the sites it has in common
                 at = start
                 for offset, width in layout:
@@ -139,7 +212,7 @@ class Profile:
         return self._address(chunk, start)
 
     def site_counts(self, index, offset):
-        """The counts of a branch site (a copy), from this run's baseline or else from
+        """The counts of a branch site (a list), from this run's baseline or else from
         earlier runs; None when it never ran."""
         block = self._blocks.get(index)
         if block is not None:
@@ -147,20 +220,24 @@ class Profile:
             hit = layout_positions(layout).get(offset)
             if hit is not None:
                 at = start + hit[0]
-                return self._site_chunks[chunk][at:at + hit[1]].copy()
+                return self._chunk(chunk)[at:at + hit[1]].tolist()
         site = self._sites.get((index, offset))
         if site is not None:
             chunk, at, width = site
-            return self._site_chunks[chunk][at:at + width].copy()
+            return self._chunk(chunk)[at:at + width].tolist()
         prior = self._prior_site(index, offset)
-        return None if prior is None else prior.copy()
+        return None if prior is None else prior.tolist()
 
     def site_groups(self, nonzero=False):
         """{func index: (layout, counts)} of every function with sites, this run's or
         earlier (nonzero: this run's only where they have a count). This run's counts
-        are views of one copy of the counters, taken at once."""
-        snapshot = [chunk.copy() for chunk in self._site_chunks]
+        are views of one copy of the counters, taken at once; earlier runs' are as
+        `prior` has them (u64 buffers: numpy arrays, or memoryviews of a profile file)."""
         out = dict(self.prior)
+        if not self._site_chunks:           # (before anything counted: without numpy)
+            return out
+        np = numpy()
+        snapshot = [np.array(chunk, dtype=np.uint64) for chunk in self._site_chunks]
         for index, (chunk, start, layout) in self._blocks.items():
             counts = snapshot[chunk][start:start + layout_width(layout)]
             if not nonzero or counts.any():
@@ -172,7 +249,7 @@ class Profile:
                     (offset, width, snapshot[chunk][at:at + width]))
         for index, sites in one_by_one.items():
             sites.sort(key=lambda site: site[0])
-            counts = _np.concatenate([site[2] for site in sites])
+            counts = np.concatenate([site[2] for site in sites])
             if not nonzero or counts.any():
                 out[index] = (tuple((o, w) for o, w, _ in sites), counts)
         return out
@@ -191,10 +268,12 @@ class Profile:
         return len(self._sites) + sum(len(block[2]) for block in self._blocks.values())
 
     def entry_count(self, index):
-        return int(self.counts[index, 0])
+        return self._flat[2 * index]
 
     def heat(self):
-        return self.counts[:, 0] + self.counts[:, 1]
+        """Calls plus loop iterations per function (a numpy array)."""
+        counts = self.counts
+        return counts[:, 0] + counts[:, 1]
 
 
 def layout_width(layout):

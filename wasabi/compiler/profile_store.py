@@ -37,9 +37,10 @@ of another format, module or owner is ignored, never an error; a save that fails
 Spools: an O2 build still under way when the process exits is finished by its
 worker process afterwards (parallel.shutdown), which writes it to a spool file beside
 the profile (`<key>.pgo.spool<root>.wasabi`, an entry of the cache too). The next run
-adds the spooled builds to the profile file and links them. Without this, a build
-longer than a run (SQLite's 54 KB interpreter function takes seconds at O2) was
-started again, and abandoned again, by every run: warm runs never got faster.
+links the spooled builds (in place of a stored build of the same root) and its save
+adds them to the profile file (a run that dies before saving loses them). Without
+this, a build longer than a run (SQLite's 54 KB interpreter function takes seconds at
+O2) was started again, and abandoned again, by every run: warm runs never got faster.
 
 Format: MAGIC | header length (u32 LE) | header (JSON) | counts (u64 LE, functions
 x 2) | sites (u64 LE records, one per function: function, n, n offsets, n widths, the
@@ -51,14 +52,14 @@ import json as _json
 import os as _os
 import pathlib as _pathlib
 import struct as _struct
+import sys as _sys
 import threading as _threading
 import weakref as _weakref
-
-import numpy as _np
 
 from . import cache as _cache
 from .artifact import machine_key
 from .irnames import osr_symbol
+from .profile import numpy as _numpy, u64_view
 
 MAGIC = b"\0wsbpgo\x01"
 SPOOL_MAGIC = b"\0wsbspl\x01"
@@ -100,21 +101,37 @@ class StoredProfile:
         self.builds = builds
 
 
+def _counts_array(counts):
+    """Counts (a numpy array, or any buffer of u64s: a decoded profile's memoryview,
+    bytes) as a (functions, 2) numpy array of u64."""
+    np = _numpy()
+    return np.asarray(u64_view(counts), dtype=np.uint64).reshape(-1, 2)
+
+
+def _sites_arrays(sites):
+    """Sites {func: (layout, counts)} with numpy arrays for counts."""
+    np = _numpy()
+    return {func: (layout, np.asarray(u64_view(counts), dtype=np.uint64))
+            for func, (layout, counts) in sites.items()}
+
+
 # ---- bytes ----
 
 def encode(stored):
+    np = _numpy()
+    counts = _counts_array(stored.counts)
     records = []
-    for func, (layout, counts) in sorted(stored.sites.items()):
+    for func, (layout, site_counts) in sorted(stored.sites.items()):
         records += [[func, len(layout)], [offset for offset, _ in layout],
-                    [width for _, width in layout], counts]
-    sites = _np.concatenate([_np.asarray(r, dtype="<u8") for r in records]) if records \
-        else _np.zeros(0, dtype="<u8")
-    head = _envelope_head(MAGIC, functions=len(stored.counts), sites=len(sites), builds=[
+                    [width for _, width in layout], site_counts]
+    sites = np.concatenate([np.asarray(r, dtype="<u8") for r in records]) if records \
+        else np.zeros(0, dtype="<u8")
+    head = _envelope_head(MAGIC, functions=len(counts), sites=len(sites), builds=[
         {"root": b.root, "symbols": {str(i): s for i, s in b.symbols.items()},
          "osr": b.osr, "objects": [len(o) for o in b.objects], "tier": b.tier}
         for b in stored.builds])
-    body = b"".join([head, _np.ascontiguousarray(stored.counts, dtype="<u8").tobytes(),
-                     _np.asarray(sites, dtype="<u8").tobytes(),
+    body = b"".join([head, np.ascontiguousarray(counts, dtype="<u8").tobytes(),
+                     np.asarray(sites, dtype="<u8").tobytes(),
                      *(obj for b in stored.builds for obj in b.objects)])
     return body + _hashlib.sha256(body).digest()
 
@@ -150,16 +167,24 @@ def _envelope(data, magic, what):
 
 def decode(data, functions, first):
     """The StoredProfile of `data` for a module of `functions` counters whose defined
-    functions start at `first`; ValueError for anything else."""
+    functions start at `first`; ValueError for anything else. Its counts (and its
+    sites' counts) are read-only memoryviews of `data` (without numpy: a stored profile
+    is read before the first call, see profile.py)."""
+    if _sys.byteorder != "little":          # the file's u64s are little-endian
+        raise ValueError("a profile on a big-endian host")
     body, header, at = _envelope(data, MAGIC, "profile")
     try:
         if header["functions"] != functions:
             raise ValueError("a profile of another module")
-        counts = _np.frombuffer(body, dtype="<u8", count=2 * functions, offset=at)
+        sites_length = int(header["sites"])
+        if sites_length < 0 or at + 16 * functions + 8 * sites_length > len(body):
+            raise ValueError("truncated counts")
+        view = memoryview(body)
+        counts = view[at:at + 16 * functions].cast("Q")
         at += 16 * functions
-        flat = _np.frombuffer(body, dtype="<u8", count=int(header["sites"]), offset=at)
-        at += 8 * len(flat)
-        sites = _sites(flat.astype(_np.uint64), functions)
+        flat = view[at:at + 8 * sites_length].cast("Q")
+        at += 8 * sites_length
+        sites = _sites(flat, functions)
         builds = []
         for b in header["builds"]:
             objects = []
@@ -177,18 +202,17 @@ def decode(data, functions, first):
         raise ValueError(f"unreadable profile ({exc!r})") from None
     if at != len(body):
         raise ValueError("wrong length")
-    return StoredProfile(counts.reshape(functions, 2).astype(_np.uint64), sites, builds)
+    return StoredProfile(counts, sites, builds)
 
 
 def _sites(flat, functions):
-    """{func: (layout, counts)} of the records in `flat`; the counts are read-only views
-    of it (no one writes to a prior's counts: profile.py copies them into counters)."""
+    """{func: (layout, counts)} of the records in `flat` (a read-only 'Q' memoryview);
+    the counts are views of it (profile.py copies them into counters)."""
     sites, i, n = {}, 0, len(flat)
-    flat.flags.writeable = False
     while i < n:
         if i + 2 > n:
             raise ValueError("truncated site record")
-        func, count = int(flat[i]), int(flat[i + 1])
+        func, count = flat[i], flat[i + 1]
         if func >= functions or func in sites or not 0 < count <= (n - i - 2) // 2:
             raise ValueError("a site record the module cannot have")
         offsets = flat[i + 2:i + 2 + count].tolist()
@@ -315,18 +339,23 @@ class ProfileKeeper:
     Profile and the list of builds, not the code, so that it can run when the code is
     freed."""
 
-    def __init__(self, path, profile, builds, functions, first, limit):
+    def __init__(self, path, profile, builds, functions, first, limit, unsaved=()):
         self.path = path
         self.profile = profile
         self.builds = builds            # the code's list of StoredBuilds (it appends)
         self.functions, self.first, self.limit = functions, first, limit
         self._lock = _threading.Lock()
         self.saves = 0
-        self._mark()
+        # before any call, without numpy: the counts as bytes, the sites as loaded (the
+        # counters of functions compiled so far hold just those)
+        self._mark(profile.counts_bytes(), dict(profile.prior))
+        # builds in `builds` that the file does not have yet (spooled ones)
+        self._saved_builds -= {id(b) for b in unsaved}
 
     def _mark(self, counts=None, sites=None):
         """What the file has of this process's counts (`counts` and `sites` when the
-        caller just took them): a save adds what came after."""
+        caller just took them; counts as a numpy array or bytes): a save adds what came
+        after."""
         self._saved_counts = self.profile.counts.copy() if counts is None else counts
         self._saved_sites = self.profile.site_groups(nonzero=True) if sites is None else sites
         self._saved_builds = {id(b) for b in self.builds}
@@ -334,16 +363,17 @@ class ProfileKeeper:
     def save(self):
         """Add this run's counts and builds to the file; True when it wrote."""
         with self._lock:
+            np = _numpy()
             counts = self.profile.counts.copy()
             sites = self.profile.site_groups(nonzero=True)
             builds = list(self.builds)
-            delta = counts - _np.minimum(counts, self._saved_counts)
+            delta = counts - np.minimum(counts, _counts_array(self._saved_counts))
             site_delta = _site_delta(sites, self._saved_sites)
             new_builds = [b for b in builds if id(b) not in self._saved_builds]
             if not delta.any() and not site_delta and not new_builds:
                 return False
             disk = read(self.path, self.functions, self.first) or StoredProfile(
-                _np.zeros_like(counts), {}, [])
+                np.zeros_like(counts), {}, [])
             merged = _merge(disk, delta, site_delta, builds)
             written = write(self.path, merged, self.limit)
             if written:
@@ -385,8 +415,8 @@ def _largest(sites):
 
 
 def _merge(disk, delta, site_delta, builds):
-    counts = disk.counts + delta
-    sites = dict(disk.sites)
+    counts = _counts_array(disk.counts) + delta
+    sites = _sites_arrays(disk.sites)
     for func, (layout, change) in site_delta.items():
         old = sites.get(func)
         sites[func] = (layout, change.copy() if old is None or old[0] != layout
@@ -412,16 +442,18 @@ _KEEPERS = _weakref.WeakSet()
 def keep(code, path, limit):
     """Load `path` into `code` (a TieredCode: code.adopt) and save its profile there
     when the code is closed or freed, or the interpreter exits. Returns the keeper."""
-    functions, first = len(code.profile.counts), code.desc.num_imported_funcs
+    functions, first = code.profile.functions, code.desc.num_imported_funcs
     stored = read(path, functions, first)
     spooled = take_spooled(path, functions, first)
-    if spooled:         # into the file now: the keeper saves only what this run adds
-        stored = _merge(stored or StoredProfile(_np.zeros_like(code.profile.counts), {}, []),
-                        0, {}, spooled)
-        write(path, stored, limit)
+    if spooled:         # newer than a stored build of the same root; saved with this run's
+        roots = {b.root for b in spooled}
+        stored = stored or StoredProfile(bytes(16 * functions), {}, [])
+        stored = StoredProfile(stored.counts, stored.sites,
+                               spooled + [b for b in stored.builds if b.root not in roots])
     if stored is not None:
         code.adopt(stored)
-    keeper = ProfileKeeper(path, code.profile, code.stored_builds, functions, first, limit)
+    keeper = ProfileKeeper(path, code.profile, code.stored_builds, functions, first, limit,
+                           unsaved=spooled)
     code.profile_keeper = keeper
     # at close(), when the code is freed, or at exit (finalize's own atexit hook)
     code.save_profile = _weakref.finalize(code, keeper.save_quietly)

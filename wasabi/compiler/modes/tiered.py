@@ -31,14 +31,12 @@ import threading as _threading
 import time as _time
 import weakref as _weakref
 
-import numpy as _np
-
 from ...binary.types import EXTERN_FUNC
 from ...module.funcrefs import own_functions_only
 from ...options import CodeOptions
 from .. import osr, parallel, profile as profile_module, profile_store
 from ..cache import size_limit
-from ..profile import Profile, ProfileCounts
+from ..profile import Profile, ProfileCounts, numpy as _numpy
 from .lazy import DEFAULT_BATCH_LIMIT, LazyCode
 from ... import _ext
 
@@ -183,7 +181,7 @@ class TieredCode(LazyCode):
         return lean
 
     def _is_hot(self, index):
-        return int(self.profile.counts[index, 0]) + int(self.profile.counts[index, 1]) >= self.hot
+        return self.profile.heat_of(index) >= self.hot
 
     # ---- the tier-up thread's side ----
 
@@ -194,7 +192,7 @@ class TieredCode(LazyCode):
         if not self._prestarted and (self._prewarm or heat.max() * WARM >= self.hot):
             self._prestarted = True
             parallel.prestart()         # the first build finds a worker ready
-        hot = _np.flatnonzero(heat >= self.hot)
+        hot = _numpy().flatnonzero(heat >= self.hot)
         self._stop_counting(hot)
         todo = [(int(i), None) for i in first_builds(heat, self._body_sizes(), hot)
                 if int(i) not in self._optimized and int(i) not in self._failed
@@ -227,7 +225,8 @@ class TieredCode(LazyCode):
         """Bytes of wasm code per function index (0 for imports)."""
         sizes = self._sizes
         if sizes is None:
-            sizes = _np.zeros(len(self.profile.counts), dtype=_np.int64)
+            np = _numpy()
+            sizes = np.zeros(self.profile.functions, dtype=np.int64)
             first = self.desc.num_imported_funcs
             for k, func in enumerate(self.desc.funcs):
                 sizes[first + k] = func.body_end - func.body_start
@@ -294,7 +293,7 @@ class TieredCode(LazyCode):
         are built by the tier-up thread at once; the other functions it saw called are
         compiled by the single-pass compiler now."""
         with self._tier_lock:
-            self.profile.counts[:] = stored.counts
+            self.profile.load_counts(stored.counts)
             self.profile.prior = dict(stored.sites)
             self._tiering["profile_loaded"] = True
             if not self.table.deferred:
@@ -312,8 +311,8 @@ class TieredCode(LazyCode):
                 self._built_at.update(dict.fromkeys(fresh, build.tier))
                 self.stored_builds.append(build)
                 self._tiering["stored_builds_linked"] += 1
-            hot = _np.flatnonzero(self.profile.heat() >= self.hot)
-            self._prewarm = {int(i) for i in hot if int(i) not in self._optimized}
+            hot = self.profile.hot_indices(self.hot)
+            self._prewarm = {i for i in hot if i not in self._optimized}
             self._baseline_called_before()
 
     def _baseline_called_before(self):
@@ -324,7 +323,7 @@ class TieredCode(LazyCode):
         if self._single_pass is None:
             return
         with self._compile_lock:
-            for index in _np.flatnonzero(self.profile.counts[:, 0]).tolist():
+            for index in self.profile.called_indices():
                 if index >= self.desc.num_imported_funcs and not self.table.is_published(index):
                     self._single_pass_compile(index)
 
@@ -396,8 +395,9 @@ def _hottest_first(heat):
     """Positions of `heat` (u64 counts, or floats) from the highest, ties in order. (Not
     argsort of the u64 negated: 0 stays 0, and every function never called came first,
     so stats() listed no hottest function in a module of more than ten.)"""
-    signed = heat if heat.dtype.kind == "f" else heat.astype(_np.int64)
-    return _np.argsort(-signed, kind="stable")
+    np = _numpy()
+    signed = heat if heat.dtype.kind == "f" else heat.astype(np.int64)
+    return np.argsort(-signed, kind="stable")
 
 
 def _with_tier(code, tier):
