@@ -442,6 +442,43 @@ def test_a_second_process_starts_with_the_first_ones_hot_functions_optimised(tmp
     assert second["end"]["swaps"] == 0                  # nothing left to tier up
 
 
+def test_a_second_process_maps_its_stored_builds_without_llvm(tmp_path):
+    """The stored builds are prelinked images: a run whose hot functions all have one
+    loads them, and runs them, without importing LLVM (nor numpy); the tier-up thread
+    is off here (it would import both for a build)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    first = run_worker(tmp_path, 1000, 20, wait=True)
+    assert first["end"]["tiers"]["O2"] == 1
+    program = f"""if True:
+        import json, sys
+        sys.path.insert(0, {str(PROFILE_WORKER.parent)!r})
+        from pgo_profile_worker import WAT
+        import wasabi
+        from wasabi import Mode, Options
+        from wasabi.compiler.cache import compile_bytes
+        from wasabi.compiler.modes import tiered
+        tiered.TIER_UP.watch = lambda code: None
+        module = compile_bytes(wasabi.wat2wasm(WAT), Options(mode=Mode.PGO, cache=True),
+                               {str(tmp_path)!r})
+        result = module.instantiate().exports.fib(20)
+        loaded = sorted(name for name in sys.modules
+                        if name.split(".")[0] in ("llvmlite", "numpy"))
+        print(json.dumps({{"result": result, "loaded": loaded, "stats": module.stats()}}))
+        """
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    second = json.loads(done.stdout)
+    assert second["result"] == 6765 and second["loaded"] == []
+    stats = second["stats"]
+    assert stats["stored_builds_linked"] == 1 and stats["stored_link_errors"] == 0
+    assert stats["tiers"]["O2"] == 1 and stats["libraries"] == 1
+
+
 def test_a_build_under_way_at_exit_is_finished_for_the_next_run(tmp_path):
     """A build longer than a run (SQLite's interpreter function takes seconds at O2)
     was abandoned at every exit, so warm runs never got it: its worker now finishes it
@@ -604,22 +641,29 @@ def PROFILE_WORKER_WAT():
     return worker.WAT
 
 
+@pytest.mark.parametrize("kept_as", ["image", "objects"])
 def test_a_stored_build_that_does_not_link_is_built_again_before_its_first_call(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, kept_as):
+    """A stored build is kept as a prelinked image (mapped at load: JitLibrary.add_mapping),
+    or as objects where it cannot be prelinked (JITLink links them)."""
+    from wasabi.compiler import profile_store
     monkeypatch.setattr(tiered, "HOT", 1000)
     monkeypatch.setattr(tiered, "TICK", 0.0005)
+    if kept_as == "objects":
+        monkeypatch.setattr(profile_store, "prelinked", lambda build: build)
     module = cached_pgo(tmp_path)
     instance(module).exports.fib(18)
     assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)
     module.code.close()
     from wasabi.compiler.library import JitLibrary
+    loader = "add_mapping" if kept_as == "image" else "link"
 
-    def refuse(self, objects, symbols, builtin_addresses=None):
-        raise RuntimeError("simulated JITLink refusal")
-    original = JitLibrary.link
-    monkeypatch.setattr(JitLibrary, "link", refuse)
+    def refuse(self, *args, **kwargs):
+        raise RuntimeError("simulated refusal")
+    original = getattr(JitLibrary, loader)
+    monkeypatch.setattr(JitLibrary, loader, refuse)
     module = cached_pgo(tmp_path)
-    monkeypatch.setattr(JitLibrary, "link", original)
+    monkeypatch.setattr(JitLibrary, loader, original)
     stats = module.stats()
     assert stats["stored_link_errors"] == 1 and stats["tiers"]["O2"] == 0
     # hot in the profile: built in the background without being called (and meanwhile

@@ -23,11 +23,12 @@ def runtime_builtin_addresses():
 
 
 class JitLibrary:
-    """One LLJIT and the libraries linked into it; closing frees them all."""
+    """One LLJIT and the libraries linked into it, and prelinked images mapped beside
+    them (no LLJIT needed for those); closing frees them all."""
 
     def __init__(self):
         self._jit = None
-        self._links = []            # (tracker, [(begin, end) per part])
+        self._links = []            # (tracker or image mapping, [(begin, end) per part])
 
     def link(self, objects, symbols, builtin_addresses=None):
         """Link objects (a list: the parts of one build, which call each other) as one
@@ -52,6 +53,32 @@ class JitLibrary:
             _ext.register_code_range(begin, end)
         self._links.append((tracker, ranges))
         return {symbol: addresses[symbol] for symbol in symbols}
+
+    def add_mapping(self, mapping, offsets, markers, symbols):
+        """Take a mapped prelinked image (compiler/image.py Image.map: no LLVM) as one
+        more library: `offsets` {symbol: offset in it}, `markers` its parts' code
+        marker pairs, `symbols` the function symbols to export; returns {symbol:
+        address}. As link: every exported function must lie inside its code markers
+        (a RuntimeError otherwise: the mapping is closed)."""
+        try:
+            missing = [s for pair in markers for s in pair if s not in offsets] + \
+                [s for s in symbols if s not in offsets]
+            if missing:
+                raise RuntimeError(f"the image does not define {missing[0]}")
+            ranges = [(mapping.base + offsets[begin], mapping.base + offsets[end])
+                      for begin, end in markers]
+            inside = [s for s in symbols
+                      if any(b < mapping.base + offsets[s] < e for b, e in ranges)]
+            if len(inside) < len(symbols) or any(
+                    not mapping.base <= b < e <= mapping.base + mapping.size for b, e in ranges):
+                raise RuntimeError("a function lies outside its code range markers")
+        except BaseException:
+            mapping.close()
+            raise
+        for begin, end in ranges:
+            _ext.register_code_range(begin, end)
+        self._links.append((mapping, ranges))
+        return {symbol: mapping.base + offsets[symbol] for symbol in symbols}
 
     @property
     def code_ranges(self):

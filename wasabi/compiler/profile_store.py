@@ -9,15 +9,17 @@ cleared with them). It holds:
 
 - the counters (calls and loop iterations per function, and the branch sites'
   counts: compiler/profile.py), added up over the runs;
-- the objects of the optimised builds the tier-up made (each a hot function and the
-  callees it calls directly), which the next run links and publishes before its
-  first call: no LLVM work, and the hot functions never run in the baseline again.
+- the optimised builds the tier-up made (each a hot function and the callees it
+  calls directly), prelinked into images (compiler/prelink.py; the objects where
+  they cannot be), which the next run maps (compiler/image.py, without importing
+  LLVM: StoredBuild.load_into) and publishes before its first call: no LLVM work,
+  and the hot functions never run in the baseline again.
   Functions hot in the profile without a stored build (one that failed to link, or
   one a later run made hot) are built in the background at once, not at their
   N-th call.
 
-The stored objects are linked at load rather than rebuilt from the counts: they are
-the code the counts would make again, and linking costs milliseconds where an O2
+The stored builds are loaded rather than rebuilt from the counts: they are the code
+the counts would make again, and loading costs a millisecond where an O2
 build costs tenths of seconds per function (tests/test_pgo.py checks that a second
 run compiles nothing for a function the first run optimised; the two were not timed
 side by side).
@@ -44,8 +46,8 @@ O2) was started again, and abandoned again, by every run: warm runs never got fa
 
 Format: MAGIC | header length (u32 LE) | header (JSON) | counts (u64 LE, functions
 x 2) | sites (u64 LE records, one per function: function, n, n offsets, n widths, the
-counts of its sites one after another) | objects | SHA-256
-of everything before it.
+counts of its sites one after another) | per build, its image (regions and fixups,
+image.Image.blob) or its objects | SHA-256 of everything before it.
 """
 import hashlib as _hashlib
 import json as _json
@@ -58,12 +60,12 @@ import weakref as _weakref
 
 from . import cache as _cache
 from .artifact import machine_key
-from .irnames import osr_symbol
+from .irnames import code_markers, osr_symbol
 from .profile import numpy as _numpy, u64_view
 
 MAGIC = b"\0wsbpgo\x01"
 SPOOL_MAGIC = b"\0wsbspl\x01"
-FORMAT = 2
+FORMAT = 3                      # 3: builds kept as prelinked images
 SUFFIX = ".pgo" + _cache.ENTRY_SUFFIX      # beside the entry of the same key (cache.py)
 DIGEST_SIZE = _hashlib.sha256().digest_size
 MAX_COUNT = 1 << 40             # counts are halved past this (so they never overflow)
@@ -73,12 +75,14 @@ BUILD_TIERS = ("T1", "O2")      # a build without one (written before it) is O2
 
 
 class StoredBuild:
-    """One optimised build: its root function (the hot one), its objects, the symbol of
+    """One optimised build: its root function (the hot one), its code, the symbol of
     each function in it, the loops it can be entered at (OSR, of the root) and its tier
-    (T1 or O2: modes/tiered.py builds big functions at T1 first)."""
-    __slots__ = ("root", "objects", "symbols", "osr", "tier")
+    (T1 or O2: modes/tiered.py builds big functions at T1 first). Its code is its
+    objects (as made; JITLink links them) or, once saved, the image they prelink to
+    (compiler/prelink.py: mapped without LLVM, see `prelinked`)."""
+    __slots__ = ("root", "objects", "symbols", "osr", "tier", "image", "parts")
 
-    def __init__(self, root, objects, symbols, osr, tier="O2"):
+    def __init__(self, root, objects, symbols, osr, tier="O2", image=None, parts=None):
         self.root = int(root)
         self.objects = [bytes(obj) for obj in objects]
         self.symbols = {int(i): str(s) for i, s in symbols.items()}
@@ -86,9 +90,47 @@ class StoredBuild:
         if tier not in BUILD_TIERS:
             raise ValueError(f"a build at tier {tier!r}")
         self.tier = tier
+        self.image = image                      # an image.Image, or None
+        self.parts = len(self.objects) if parts is None else int(parts)
 
     def link_symbols(self):
         return [*self.symbols.values(), *(osr_symbol(f, k) for f, k in self.osr)]
+
+    def markers(self):
+        """The code marker pair of each of its parts (objects)."""
+        return [code_markers(part) for part in range(self.parts)]
+
+    def load_into(self, library):
+        """Its code loaded into `library` (a JitLibrary): {symbol: address} of its
+        functions and loop entries. Its image is mapped without LLVM; objects are
+        linked by JITLink. Raises when it cannot load here."""
+        if self.image is None:
+            return library.link(self.objects, self.link_symbols())
+        from .image import resolve
+        return library.add_mapping(self.image.map(resolve), self.image.symbols,
+                                   self.markers(), self.link_symbols())
+
+    def size(self):
+        """Bytes of code it keeps in the file."""
+        if self.image is not None:
+            return len(self.image.blob())
+        return sum(map(len, self.objects))
+
+
+def prelinked(build):
+    """`build` with its objects prelinked into an image (the file keeps that instead of
+    the objects: the next run maps it without importing LLVM, where JITLink took about
+    a millisecond per build and LLVM's import 0.03 s), when they can be; else as it is."""
+    if build.image is None and build.objects:
+        from .prelink import PrelinkError, prelink
+        try:
+            markers = [name for pair in build.markers() for name in pair]
+            image = prelink(build.objects, markers + build.link_symbols())
+        except PrelinkError:
+            return build
+        return StoredBuild(build.root, [], build.symbols, build.osr, build.tier, image,
+                           build.parts)
+    return build
 
 
 class StoredProfile:
@@ -126,14 +168,26 @@ def encode(stored):
                     [width for _, width in layout], site_counts]
     sites = np.concatenate([np.asarray(r, dtype="<u8") for r in records]) if records \
         else np.zeros(0, dtype="<u8")
-    head = _envelope_head(MAGIC, functions=len(counts), sites=len(sites), builds=[
-        {"root": b.root, "symbols": {str(i): s for i, s in b.symbols.items()},
-         "osr": b.osr, "objects": [len(o) for o in b.objects], "tier": b.tier}
-        for b in stored.builds])
+    builds = [prelinked(b) for b in stored.builds]
+    head = _envelope_head(MAGIC, functions=len(counts), sites=len(sites),
+                          builds=[_build_record(b) for b in builds])
     body = b"".join([head, np.ascontiguousarray(counts, dtype="<u8").tobytes(),
                      np.asarray(sites, dtype="<u8").tobytes(),
-                     *(obj for b in stored.builds for obj in b.objects)])
+                     *(b.image.blob() if b.image is not None else b"".join(b.objects)
+                       for b in builds)])
     return body + _hashlib.sha256(body).digest()
+
+
+def _build_record(build):
+    """A build's record in the header: an image's metadata and the offsets of the
+    symbols it exports, or its objects' sizes."""
+    record = {"root": build.root, "symbols": {str(i): s for i, s in build.symbols.items()},
+              "osr": build.osr, "tier": build.tier}
+    if build.image is None:
+        return dict(record, objects=[len(o) for o in build.objects])
+    names = [name for pair in build.markers() for name in pair] + build.link_symbols()
+    return dict(record, parts=build.parts, image=build.image.meta(),
+                offsets={name: build.image.symbols[name] for name in names})
 
 
 def _envelope_head(magic, **fields):
@@ -187,14 +241,8 @@ def decode(data, functions, first):
         sites = _sites(flat, functions)
         builds = []
         for b in header["builds"]:
-            objects = []
-            for size in b["objects"]:
-                if size <= 0 or at + size > len(body):
-                    raise ValueError("truncated objects")
-                objects.append(body[at:at + size])
-                at += size
-            build = _stored_build(b, objects)
-            if not objects or not all(first <= i < functions for i in build.symbols) \
+            build, at = (_imaged_build if "image" in b else _objects_build)(b, body, at)
+            if not all(first <= i < functions for i in build.symbols) \
                     or not all(f in build.symbols for f, _ in build.osr):
                 raise ValueError("a build of functions the module does not have")
             builds.append(build)
@@ -203,6 +251,36 @@ def decode(data, functions, first):
     if at != len(body):
         raise ValueError("wrong length")
     return StoredProfile(counts, sites, builds)
+
+
+def _objects_build(record, body, at):
+    """(StoredBuild, offset after it) of a build kept as objects at body[at:]."""
+    objects = []
+    for size in record["objects"]:
+        if size <= 0 or at + size > len(body):
+            raise ValueError("truncated objects")
+        objects.append(body[at:at + size])
+        at += size
+    if not objects:
+        raise ValueError("a build without code")
+    return _stored_build(record, objects), at
+
+
+def _imaged_build(record, body, at):
+    """(StoredBuild, offset after it) of a build kept as a prelinked image at body[at:]
+    (its offsets checked against the image's size; image.py checks the rest)."""
+    from .image import Image, ImageError
+    try:
+        image, at = Image.parse(record["image"], body, at)
+    except ImageError as exc:
+        raise ValueError(f"unreadable image ({exc})") from None
+    image.symbols = {str(name): int(offset) for name, offset in record["offsets"].items()}
+    if not all(0 <= offset < image.size for offset in image.symbols.values()):
+        raise ValueError("a symbol outside its image")
+    build = _stored_build(record, [], image=image, parts=int(record["parts"]))
+    if build.parts <= 0:
+        raise ValueError("a build without code")
+    return build, at
 
 
 def _sites(flat, functions):
@@ -287,13 +365,14 @@ def write_spooled(path, prefix, obj):
         pass
 
 
-def _stored_build(record, objects):
+def _stored_build(record, objects, image=None, parts=None):
     """The StoredBuild that a header record (a profile's build, or a spool's header)
-    describes, with its objects; a record without a tier was written before builds had
-    one, all at O2."""
+    describes, with its objects or image; a record without a tier was written before
+    builds had one, all at O2."""
     return StoredBuild(record["root"], objects,
                        {int(i): s for i, s in record["symbols"].items()},
-                       [tuple(x) for x in record["osr"]], record.get("tier", "O2"))
+                       [tuple(x) for x in record["osr"]], record.get("tier", "O2"),
+                       image, parts)
 
 
 def decode_spooled(data, functions, first):
@@ -429,7 +508,7 @@ def _merge(disk, delta, site_delta, builds):
     heat = counts[:, 0] + counts[:, 1]
     kept, size = [], 0
     for build in sorted(by_root.values(), key=lambda b: -int(heat[b.root])):
-        size += sum(map(len, build.objects))
+        size += build.size()
         if len(kept) == MAX_BUILDS or size > MAX_OBJECT_BYTES:
             break
         kept.append(build)

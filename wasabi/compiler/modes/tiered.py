@@ -300,8 +300,8 @@ class TieredCode(LazyCode):
                 return                  # everything was compiled at once (no stubs)
             for build in stored.builds:
                 try:
-                    linked = self._library.link(build.objects, build.link_symbols())
-                except Exception:       # objects JITLink refuses: built afresh instead
+                    linked = build.load_into(self._library)
+                except Exception:       # code that cannot load here: built afresh instead
                     self._tiering["stored_link_errors"] += 1
                     continue
                 fresh = {i: linked[s] for i, s in build.symbols.items()
