@@ -865,6 +865,33 @@ def test_stats_list_the_hottest_functions_among_many_never_called():
     assert [(h["name"], h["calls"]) for h in hottest] == [("busy", 5)]
 
 
+def test_a_build_takes_along_the_callees_small_enough_to_inline_only(monkeypatch):
+    """A hot function's build holds its direct callees (called directly, so that LLVM
+    can inline them) but not those of more than INLINE_CALLEE_BYTES of wasm: LLVM would
+    not inline them, and compiling them again in every build that calls them was most
+    of the builds' time."""
+    monkeypatch.setattr(tiered, "TICK", 0.0005)
+    big = "".join(f"(local.set 0 (i32.add (i32.mul (local.get 0) (i32.const {k + 3}))"
+                  f" (i32.const {k})))" for k in range(80))
+    wat = f"""(module
+      (func $small (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func $big (param i32) (result i32) {big} (local.get 0))
+      (func (export "root") (param i32) (result i32)
+        (i32.add (call $small (local.get 0))
+                 (if (result i32) (local.get 0) (then (i32.const 0))
+                   (else (call $big (local.get 0)))))))"""
+    module = modes.compile(wasabi.parse(wasabi.wat2wasm(wat)), Options(mode=Mode.PGO), hot=200)
+    sizes = module.code._body_sizes()
+    assert sizes[0] < tiered.INLINE_CALLEE_BYTES < sizes[1]
+    root = module.instantiate().exports.root
+    expected = [root(n) for n in range(300)]
+    assert wait_for(lambda: 2 in module.code._optimized)
+    (build,) = [b for b in module.code.stored_builds if b.root == 2]
+    assert build.symbols.keys() == {0, 2}                 # root and small; big is not
+    assert 1 not in module.code._optimized                # (big is called once: not hot)
+    assert [root(n) for n in range(300)] == expected
+
+
 def test_first_builds_go_by_heat_per_byte():
     """SQLite's first cold-run build was a 40 KB function (2.3 s at O2) while functions
     ten times smaller were about as hot: per byte of wasm to build, they come first."""

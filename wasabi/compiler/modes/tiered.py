@@ -66,6 +66,11 @@ WARM = 4
 # directly (so LLVM inlines them), at most this many functions and bytes of wasm
 BUILD_FUNCTIONS = 8
 BUILD_BODY_BYTES = 16 * 1024
+# callees of more wasm than this stay out of a build (called through the table as any
+# function outside it): LLVM would not inline them, and their code generation was most
+# of a build's time (SQLite: T1 builds of 10-16 KB batches around roots of 0.2-0.7 KB
+# spent 0.14-0.35 s in codegen), so a run made only 5-8 builds
+INLINE_CALLEE_BYTES = 512
 # a function's branches are counted (in the single-pass baseline) until it is hot: then
 # its first build has the profile it needs, and its baseline is compiled again without
 # the counters (counting every branch cost the SQLite workload about 10% of its time in
@@ -241,10 +246,12 @@ class TieredCode(LazyCode):
             if self._closed:
                 return 0
             try:
+                sizes = self._body_sizes()
                 members = self._optimizer.batch_members(
-                    index, BUILD_FUNCTIONS, BUILD_BODY_BYTES, skip=lambda callee: False)
+                    index, BUILD_FUNCTIONS, BUILD_BODY_BYTES,
+                    skip=lambda callee: sizes[callee] > INLINE_CALLEE_BYTES)
                 if tier is None:
-                    quick = self._body_sizes()[members].sum() > QUICK_FIRST_BYTES
+                    quick = sizes[members].sum() > QUICK_FIRST_BYTES
                     tier = QUICK_TIER if quick else OPTIMIZED_TIER
                 builder = self._builder_at(tier)
                 batch = builder.translate_members(members, osr=self._osr_entries(index))
@@ -313,6 +320,9 @@ class TieredCode(LazyCode):
                 self._tiering["stored_builds_linked"] += 1
             hot = self.profile.hot_indices(self.hot)
             self._prewarm = {i for i in hot if i not in self._optimized}
+            if self._prewarm:       # builds to make at once: the worker starts now
+                self._prestarted = True
+                parallel.prestart()
             self._baseline_called_before()
 
     def _baseline_called_before(self):
