@@ -641,16 +641,21 @@ def PROFILE_WORKER_WAT():
     return worker.WAT
 
 
-@pytest.mark.parametrize("kept_as", ["image", "objects"])
+@pytest.mark.parametrize("kept_as", ["image", "objects", "objects-after-an-error"])
 def test_a_stored_build_that_does_not_link_is_built_again_before_its_first_call(
         tmp_path, monkeypatch, kept_as):
     """A stored build is kept as a prelinked image (mapped at load: JitLibrary.add_mapping),
-    or as objects where it cannot be prelinked (JITLink links them)."""
-    from wasabi.compiler import profile_store
+    or as objects where it cannot be prelinked (JITLink links them), also when the
+    prelinker fails in a way it did not foresee (the profile is saved all the same)."""
+    from wasabi.compiler import prelink, profile_store
     monkeypatch.setattr(tiered, "HOT", 1000)
     monkeypatch.setattr(tiered, "TICK", 0.0005)
     if kept_as == "objects":
         monkeypatch.setattr(profile_store, "prelinked", lambda build: build)
+    if kept_as == "objects-after-an-error":
+        def fail(objects, exported):
+            raise IndexError("simulated prelinker bug")
+        monkeypatch.setattr(prelink, "prelink", fail)
     module = cached_pgo(tmp_path)
     instance(module).exports.fib(18)
     assert wait_for(lambda: module.stats()["tiers"]["O2"] >= 1)

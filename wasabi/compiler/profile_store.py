@@ -122,12 +122,12 @@ def prelinked(build):
     the objects: the next run maps it without importing LLVM, where JITLink took about
     a millisecond per build and LLVM's import 0.03 s), when they can be; else as it is."""
     if build.image is None and build.objects:
-        from .prelink import PrelinkError, prelink
+        from .prelink import prelink
         try:
             markers = [name for pair in build.markers() for name in pair]
             image = prelink(build.objects, markers + build.link_symbols())
-        except PrelinkError:
-            return build
+        except Exception:       # noqa: BLE001 - PrelinkError, or what it did not foresee:
+            return build        # the objects are kept (a save must not fail over it)
         return StoredBuild(build.root, [], build.symbols, build.osr, build.tier, image,
                            build.parts)
     return build
