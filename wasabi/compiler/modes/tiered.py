@@ -199,14 +199,22 @@ class TieredCode(LazyCode):
             parallel.prestart()         # the first build finds a worker ready
         hot = _numpy().flatnonzero(heat >= self.hot)
         self._stop_counting(hot)
-        todo = [(int(i), None) for i in first_builds(heat, self._body_sizes(), hot)
-                if int(i) not in self._optimized and int(i) not in self._failed
-                and (self.table.is_published(int(i)) or int(i) in self._prewarm)]
+        todo = [(i, None) for i in self.waiting(heat, hot)]
         if not todo:            # then the quick builds again, at O2, the hottest first
             todo = [(int(i), OPTIMIZED_TIER) for i in hot[_hottest_first(heat[hot])]
                     if self._built_at.get(int(i)) == QUICK_TIER
                     and int(i) not in self._failed]
         return sum(self._optimize(index, tier) for index, tier in todo[:MAX_PER_TICK])
+
+    def waiting(self, heat=None, hot=None):
+        """The hot functions waiting for their first build (called in this run, or named
+        by a stored profile), in the order they get it (first_builds)."""
+        if heat is None:
+            heat = self.profile.heat()
+            hot = _numpy().flatnonzero(heat >= self.hot)
+        return [int(i) for i in first_builds(heat, self._body_sizes(), hot)
+                if int(i) not in self._optimized and int(i) not in self._failed
+                and (self.table.is_published(int(i)) or int(i) in self._prewarm)]
 
     def _stop_counting(self, hot):
         """Swap the `hot` functions still counting their branches in the single-pass
@@ -246,17 +254,10 @@ class TieredCode(LazyCode):
             if self._closed:
                 return 0
             try:
-                sizes = self._body_sizes()
-                members = self._optimizer.batch_members(
-                    index, BUILD_FUNCTIONS, BUILD_BODY_BYTES,
-                    skip=lambda callee: sizes[callee] > INLINE_CALLEE_BYTES)
-                if tier is None:
-                    quick = sizes[members].sum() > QUICK_FIRST_BYTES
-                    tier = QUICK_TIER if quick else OPTIMIZED_TIER
-                builder = self._builder_at(tier)
-                batch = builder.translate_members(members, osr=self._osr_entries(index))
-                made = builder.build(self._library, [batch], elsewhere=True,
-                                     spool=self._spool(index, batch, tier))
+                tier, batch = translate_build(self._builder_at, self._body_sizes(), index,
+                                              self._osr_entries(index), tier)
+                made = self._builder_at(tier).build(self._library, [batch], elsewhere=True,
+                                                    spool=self._spool(index, batch, tier))
             except Exception:
                 # the code it has keeps running it; a build LLVM refuses (or an O2 build
                 # after a T1 one) is not retried
@@ -393,6 +394,19 @@ class TieredCode(LazyCode):
             for single in (self._single_pass, self._lean_pass):
                 if single is not None:
                     single.close()
+
+
+def translate_build(builder_at, sizes, index, entries, tier=None):
+    """(tier, IR module) of the build of `index` with the callees small enough to inline
+    (INLINE_CALLEE_BYTES) and `entries` loop entries; `builder_at(tier)` gives the
+    BatchBuilder of a tier, `sizes` the bytes of wasm per function. tier None: a first
+    build, at QUICK_TIER when the batch has more than QUICK_FIRST_BYTES of wasm, else O2."""
+    members = builder_at(OPTIMIZED_TIER).batch_members(
+        index, BUILD_FUNCTIONS, BUILD_BODY_BYTES,
+        skip=lambda callee: sizes[callee] > INLINE_CALLEE_BYTES)
+    if tier is None:
+        tier = QUICK_TIER if sizes[members].sum() > QUICK_FIRST_BYTES else OPTIMIZED_TIER
+    return tier, builder_at(tier).translate_members(members, osr=entries)
 
 
 def first_builds(heat, sizes, hot):
