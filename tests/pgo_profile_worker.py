@@ -3,11 +3,14 @@ tests/test_pgo.py to check that profiles persist across processes (saved at exit
 
     python pgo_profile_worker.py CACHE_DIR HOT FIB_N [wait]
     python pgo_profile_worker.py CACHE_DIR HOT N exit-mid-build
+    python pgo_profile_worker.py CACHE_DIR HOT N owe
 
 Prints one JSON line: the module's stats at load (before any call) and at the end.
 `wait`: until fib is optimised. `exit-mid-build`: calls BIG_WAT's `big` until its O2
 build is under way in a worker process, then exits (the worker finishes it into a
-spool: compiler/profile_store.py).
+spool: compiler/profile_store.py). `owe`: makes N functions of MANY_WAT hot without
+building any (the tier-up looks, but builds nothing), then exits: the worker builds
+them afterwards (modes/after_exit.py).
 """
 import json
 import sys
@@ -46,6 +49,28 @@ def big_wat(statements=500):
       (i32.xor (local.get $a) (local.get $b))))"""
 
 
+def many_wat(n):
+    """n exported functions f0..f(n-1), each adding its number to its argument."""
+    return "(module " + "".join(
+        f'(func (export "f{k}") (param i32) (result i32) '
+        f"(i32.add (local.get 0) (i32.const {k})))" for k in range(n)) + ")"
+
+
+def owe(directory, hot, n):
+    tiered.HOT = hot
+    tiered.TICK = 0.001
+    tiered.MAX_PER_TICK = 0                 # looks, stops counting, builds nothing
+    module = compile_bytes(wasabi.wat2wasm(many_wat(n)), Options(mode=Mode.PGO, cache=True),
+                           directory)
+    exports = module.instantiate().exports
+    result = sum(getattr(exports, f"f{k}")(i) for k in range(n) for i in range(hot + 1))
+    end = time.monotonic() + 20
+    while len(module.code.profile_keeper.owed) < n and time.monotonic() < end:
+        time.sleep(0.002)                   # until the tier-up thread has looked
+    print(json.dumps({"result": result, "end": module.stats()}))
+    # exit: the hot functions wait for their first build
+
+
 def exit_mid_build(directory, hot, n):
     from wasabi.compiler import parallel
     tiered.HOT = hot
@@ -82,5 +107,7 @@ def main(directory, hot, n, wait):
 if __name__ == "__main__":
     if sys.argv[4:] == ["exit-mid-build"]:
         exit_mid_build(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    elif sys.argv[4:] == ["owe"]:
+        owe(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
     else:
         main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:] == ["wait"])

@@ -507,6 +507,29 @@ def test_a_build_under_way_at_exit_is_finished_for_the_next_run(tmp_path):
     assert again["stored_builds_linked"] == 1 and again["tiers"]["O2"] == 1
 
 
+def test_first_builds_still_owed_at_exit_are_made_by_the_worker_after_it(tmp_path):
+    """A run makes its builds one at a time while it runs; those still owed when it ends
+    are made by its worker afterwards, into spools the next run links (after_exit.py):
+    the next run starts with all of them."""
+    import time
+    first = run_worker(tmp_path, 200, 5, mode="owe")
+    assert first["end"]["tiers"]["O2"] == 0 and first["end"]["swaps"] == 0
+
+    def spools():
+        return sorted(tmp_path.glob("*.pgo.spool*.wasabi"))
+    end = time.monotonic() + 60
+    while len(spools()) < 5 and time.monotonic() < end:   # the worker outlives the run
+        time.sleep(0.05)
+    assert len(spools()) == 5
+    assert not list(tmp_path.glob("*.after*"))             # its payload file is gone
+    from pgo_profile_worker import many_wat
+    module = cached_pgo(tmp_path, many_wat(5))
+    stats = module.stats()
+    assert stats["stored_builds_linked"] == 5 and stats["tiers"]["O2"] == 5
+    exports = module.instantiate().exports
+    assert [exports.f3(10), exports.f4(-4)] == [13, 0]
+
+
 @pytest.mark.parametrize("damage", ["flipped", "truncated", "foreign_module"])
 def test_a_damaged_or_foreign_spool_is_ignored_and_removed(tmp_path, monkeypatch, damage):
     from wasabi.compiler import profile_store

@@ -10,13 +10,15 @@ new one when it needs one).
 Spool: when the parent exits while a build with a spool is under way, it sends
 parallel.SPOOL_NOW instead of waiting; the worker then writes the object of its
 last request to that spool (profile_store.write_spooled: the parent's next run
-links it) and ends. A reply the exiting parent cannot read any more is dropped.
+links it). A reply the exiting parent cannot read any more is dropped. The parent
+may also leave it (parallel.AFTER_EXIT, path) messages: PGO builds to make after it
+ended (modes/after_exit.py); the worker ends when its input does.
 """
 import select as _select
 import sys as _sys
 
 from .jit import emit_object
-from .parallel import SPOOL_NOW, read_message, write_message
+from .parallel import AFTER_EXIT, SPOOL_NOW, read_message, write_message
 
 IDLE_SECONDS = 120
 
@@ -33,10 +35,15 @@ def main():
             message = read_message(stdin)
         except EOFError:
             return
-        if message == SPOOL_NOW:
+        if message == SPOOL_NOW:        # the parent is exiting: then EOF, or builds after
             if last is not None:
                 _spool(*last)
-            return
+            last = None
+            continue
+        if message[0] == AFTER_EXIT:
+            from .modes.after_exit import run
+            run(message[1])
+            continue
         text, tier, spool = message
         try:
             reply = ("ok", emit_object(text, tier))

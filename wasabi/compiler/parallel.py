@@ -79,6 +79,9 @@ class WorkerGone(Exception):
 
 # the message that tells a worker to write its build to the request's spool (at exit)
 SPOOL_NOW = ("spool",)
+# (AFTER_EXIT, path): make the builds of a payload file after the program ended
+# (modes/after_exit.py)
+AFTER_EXIT = "after-exit"
 
 
 def _wait_readable(stream):
@@ -141,13 +144,17 @@ class _Worker:
             self.proc.kill()
             raise WorkerGone("the worker died") from None
 
-    def leave(self):
+    def leave(self, after=()):
         """At exit: a worker emitting a build with a spool writes it there when done
-        (emit_worker), then ends; any other is stopped now."""
+        (emit_worker), then makes the builds of the `after` payload files
+        (modes/after_exit.py), then ends; any other is stopped now."""
         with self._stdin_lock:
-            if self.spool is not None:
+            if self.spool is not None or after:
                 try:
-                    write_message(self.proc.stdin, SPOOL_NOW)
+                    if self.spool is not None:
+                        write_message(self.proc.stdin, SPOOL_NOW)
+                    for path in after:
+                        write_message(self.proc.stdin, (AFTER_EXIT, path))
                     self.proc.stdin.close()
                     return
                 except OSError:
@@ -229,17 +236,29 @@ class _Workers:
             raise value
         return value
 
-    def shutdown(self):
+    def shutdown(self, after=()):
         """Stop every worker, idle or busy: a build waiting on one ends (BuildAbandoned);
-        a busy one with a spool finishes its build into it, after this process ended."""
+        a busy one with a spool finishes its build into it, after this process ended.
+        One worker (a live one, else a new one) is left the `after` payloads."""
         with self._lock:
             self.closing = True
             idle, busy = self._idle, list(self._busy)
             self._idle = []
+        carrier = None
+        if after:
+            carrier = next((w for w in busy + idle if w.proc.poll() is None), None)
+            if carrier is None:
+                try:
+                    carrier = _Worker()
+                except WorkerGone:
+                    pass
         for worker in idle:
-            worker.proc.kill()
+            if worker is not carrier:
+                worker.proc.kill()
         for worker in busy:         # before the wake-up, which ends their requests
-            worker.leave()
+            worker.leave(after if worker is carrier else ())
+        if carrier is not None and carrier not in busy:
+            carrier.leave(after)
         try:
             _os.write(self._wake_write, b"x")
         except OSError:
@@ -249,12 +268,23 @@ class _Workers:
 _workers = _Workers()
 
 
+_owed = []              # payload files for after_exit.run, made by owe_after_exit
+
+
+def owe_after_exit(path):
+    """Have a worker run the payload file at `path` (PGO builds, modes/after_exit.py)
+    once this process has ended (shutdown hands them over)."""
+    _owed.append(path)
+
+
 def shutdown():
     """At exit: background builds still running are not waited for (a cold `wasabi run`
     of a big program would wait seconds for an O2 build it no longer needs). One that
     has a spool is finished by its worker after this process ended, and written there
-    (PGO: the next run links it, profile_store.py); the others are abandoned."""
-    _workers.shutdown()
+    (PGO: the next run links it, profile_store.py); the others are abandoned. The
+    payloads owed (owe_after_exit) go to one worker, which runs them after that."""
+    after, _owed[:] = list(_owed), []
+    _workers.shutdown(after)
 
 
 def _emit_here(text, tier):

@@ -53,12 +53,16 @@ import hashlib as _hashlib
 import json as _json
 import os as _os
 import pathlib as _pathlib
+import pickle as _pickle
 import struct as _struct
 import sys as _sys
+import tempfile as _tempfile
 import threading as _threading
+import time as _time
 import weakref as _weakref
 
 from . import cache as _cache
+from . import parallel as _parallel
 from .artifact import machine_key
 from .irnames import code_markers, osr_symbol
 from .profile import numpy as _numpy, u64_view
@@ -71,6 +75,12 @@ DIGEST_SIZE = _hashlib.sha256().digest_size
 MAX_COUNT = 1 << 40             # counts are halved past this (so they never overflow)
 MAX_BUILDS = 1024               # optimised builds kept, the hottest roots first
 MAX_OBJECT_BYTES = 64 << 20
+# the first builds a run still owes when its code is closed or freed (or the process
+# ends) are made by a worker after the process ended (modes/after_exit.py): whether, of
+# at most how many functions, and for how long (a run's payload: as long as the run took)
+AFTER_EXIT = True
+AFTER_EXIT_FUNCTIONS = 64
+AFTER_EXIT_SECONDS = 20.0
 BUILD_TIERS = ("T1", "O2")      # a build without one (written before it) is O2
 
 
@@ -425,6 +435,11 @@ class ProfileKeeper:
         self.functions, self.first, self.limit = functions, first, limit
         self._lock = _threading.Lock()
         self.saves = 0
+        # for builds after exit (modes/after_exit.py): the functions waiting for a first
+        # build at the tier-up's last look, the module's bytes and code options
+        self.owed = []
+        self.wasm = self.code_options = None
+        self.started = _time.monotonic()
         # before any call, without numpy: the counts as bytes, the sites as loaded (the
         # counters of functions compiled so far hold just those)
         self._mark(profile.counts_bytes(), dict(profile.prior))
@@ -467,6 +482,39 @@ class ProfileKeeper:
             self.save()
         except Exception:       # noqa: BLE001 - see the docstring
             pass
+
+    def finish(self):
+        """When the code is closed or freed, or at exit (the finalizer): save, and leave
+        the first builds still owed to a worker after the process ended."""
+        self.save_quietly()
+        try:
+            path = self._owed_payload()
+        except Exception:       # noqa: BLE001 - as save_quietly
+            path = None
+        if path is not None:
+            _parallel.owe_after_exit(path)
+
+    def _owed_payload(self):
+        """The path of a payload file for after_exit.run (the module's bytes and code
+        options, the profile, the functions owed, this file's path, the budget), or
+        None when nothing is owed."""
+        owed = list(self.owed)[:AFTER_EXIT_FUNCTIONS]
+        if not AFTER_EXIT or not owed or self.wasm is None:
+            self.owed = []
+            return None
+        self.owed = []
+        stored = StoredProfile(self.profile.counts.copy(),
+                               self.profile.site_groups(nonzero=True), [])
+        payload = {"wasm": self.wasm, "code": self.code_options, "profile": encode(stored),
+                   "functions": self.functions, "path": str(self.path), "owed": owed,
+                   "seconds": min(max(_time.monotonic() - self.started, 1.0),
+                                  AFTER_EXIT_SECONDS)}
+        stem = self.path.name[:-len(_cache.ENTRY_SUFFIX)]
+        handle, path = _tempfile.mkstemp(prefix=stem + ".after", suffix=_cache.ENTRY_SUFFIX,
+                                         dir=self.path.parent)
+        with _os.fdopen(handle, "wb") as out:
+            _pickle.dump(payload, out, protocol=_pickle.HIGHEST_PROTOCOL)
+        return path
 
     def forget_parent(self):
         """In a forked child: what the parent counted is the parent's to save."""
@@ -533,9 +581,10 @@ def keep(code, path, limit):
         code.adopt(stored)
     keeper = ProfileKeeper(path, code.profile, code.stored_builds, functions, first, limit,
                            unsaved=spooled)
+    keeper.wasm, keeper.code_options = code.desc.data, code.code_options.as_dict()
     code.profile_keeper = keeper
     # at close(), when the code is freed, or at exit (finalize's own atexit hook)
-    code.save_profile = _weakref.finalize(code, keeper.save_quietly)
+    code.save_profile = _weakref.finalize(code, keeper.finish)
     _KEEPERS.add(keeper)
     return keeper
 

@@ -199,7 +199,10 @@ class TieredCode(LazyCode):
             parallel.prestart()         # the first build finds a worker ready
         hot = _numpy().flatnonzero(heat >= self.hot)
         self._stop_counting(hot)
-        todo = [(i, None) for i in self.waiting(heat, hot)]
+        waiting = self.waiting(heat, hot)
+        if self.profile_keeper is not None:     # owed at exit (after_exit.py)
+            self.profile_keeper.owed = waiting
+        todo = [(i, None) for i in waiting]
         if not todo:            # then the quick builds again, at O2, the hottest first
             todo = [(int(i), OPTIMIZED_TIER) for i in hot[_hottest_first(heat[hot])]
                     if self._built_at.get(int(i)) == QUICK_TIER
@@ -491,7 +494,9 @@ class _TierUpThread:
 
     def _stop(self):
         self._stopping = True
-        parallel.shutdown()             # an O2 build under way ends now
+        # an O2 build under way ends now (with a spool, in the worker after this process);
+        # the first builds still owed are left to a worker too (after_exit.py)
+        parallel.shutdown()
         thread = self._thread
         if thread is not None and self._join_at_exit:
             thread.join(timeout=5)
