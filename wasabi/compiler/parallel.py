@@ -185,6 +185,7 @@ class _Workers:
         self._idle = []
         self._busy = set()
         self.closing = False
+        _owed.clear()               # the parent's payloads: the parent hands them over
         self._wake_pipe()             # the parent's shutdown must not wake this process
 
     def has_idle(self):
