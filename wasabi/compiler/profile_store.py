@@ -43,6 +43,9 @@ links the spooled builds (in place of a stored build of the same root) and its s
 adds them to the profile file (a run that dies before saving loses them). Without
 this, a build longer than a run (SQLite's 54 KB interpreter function takes seconds at
 O2) was started again, and abandoned again, by every run: warm runs never got faster.
+The first builds still owed when the code is closed or freed go to a worker the same
+way, through a payload file beside the profile (ProfileKeeper.finish,
+modes/after_exit.py).
 
 Format: MAGIC | header length (u32 LE) | header (JSON) | counts (u64 LE, functions
 x 2) | sites (u64 LE records, one per function: function, n, n offsets, n widths, the
