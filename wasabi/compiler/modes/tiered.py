@@ -276,6 +276,9 @@ class TieredCode(LazyCode):
                 self.profile.set_osr(func, loop, address)
             self._optimized.update(made.addresses)
             self._built_at.update(dict.fromkeys(made.addresses, tier))
+            keeper = self.profile_keeper
+            if keeper is not None:          # no longer owed (after_exit.py)
+                keeper.owed = [i for i in keeper.owed if i not in made.addresses]
             self.stored_builds.append(profile_store.StoredBuild(
                 index, made.objects, made.symbols, made.osr_addresses, tier))
         self._tiering["swaps"] += 1
