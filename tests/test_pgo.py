@@ -271,7 +271,7 @@ def _baseline_ir(wat, index=0):
 def test_the_baseline_looks_for_loop_entries_only_where_a_build_makes_them():
     """A look spills every local (translator.loop_entry): only the first osr.MAX_ENTRIES
     loops of functions of at most osr.MAX_BODY bytes get one, as optimised builds do
-    (tiered._osr_entries): SQLite's baseline compiled 20% faster."""
+    (tiered.translate_build): SQLite's baseline compiled 20% faster."""
     from wasabi.compiler import osr
     loops = "".join(f"(loop $l{i} (br_if $l{i} (i32.eqz (local.get 0))))" for i in range(7))
     small = f'(module (func (export "f") (param i32) (local i64 f64) {loops}))'

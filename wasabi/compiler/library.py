@@ -44,41 +44,39 @@ class JitLibrary:
         exported = [name for pair in markers for name in pair] + list(symbols)
         tracker, addresses = link_objects(self._jit, objects, exported,
                                           builtin_addresses or runtime_builtin_addresses())
-        ranges = [(addresses[begin], addresses[end]) for begin, end in markers]
-        outside = [s for s in symbols if not any(b < addresses[s] < e for b, e in ranges)]
-        if outside:
-            tracker.close()
-            raise RuntimeError(f"{outside[0]} lies outside its code range markers")
-        for begin, end in ranges:
-            _ext.register_code_range(begin, end)
-        self._links.append((tracker, ranges))
-        return {symbol: addresses[symbol] for symbol in symbols}
+        return self._keep(tracker, addresses, markers, symbols)
 
     def add_mapping(self, mapping, offsets, markers, symbols):
         """Take a mapped prelinked image (compiler/image.py Image.map: no LLVM) as one
         more library: `offsets` {symbol: offset in it}, `markers` its parts' code
         marker pairs, `symbols` the function symbols to export; returns {symbol:
-        address}. As link: every exported function must lie inside its code markers
-        (a RuntimeError otherwise: the mapping is closed)."""
-        try:
-            missing = [s for pair in markers for s in pair if s not in offsets] + \
-                [s for s in symbols if s not in offsets]
-            if missing:
-                raise RuntimeError(f"the image does not define {missing[0]}")
-            ranges = [(mapping.base + offsets[begin], mapping.base + offsets[end])
-                      for begin, end in markers]
-            inside = [s for s in symbols
-                      if any(b < mapping.base + offsets[s] < e for b, e in ranges)]
-            if len(inside) < len(symbols) or any(
-                    not mapping.base <= b < e <= mapping.base + mapping.size for b, e in ranges):
-                raise RuntimeError("a function lies outside its code range markers")
-        except BaseException:
+        address}. As link: every exported function must lie inside its code markers,
+        which must lie inside the mapping (a RuntimeError otherwise: the mapping is
+        closed)."""
+        names = [name for pair in markers for name in pair] + list(symbols)
+        missing = [name for name in names if name not in offsets]
+        if missing or any(not 0 <= offsets[begin] < offsets[end] <= mapping.size
+                          for begin, end in markers):
             mapping.close()
-            raise
+            raise RuntimeError(f"the image does not define {missing[0]}" if missing
+                               else "a code range marker lies outside its image")
+        addresses = {name: mapping.base + offsets[name] for name in names}
+        return self._keep(mapping, addresses, markers, symbols)
+
+    def _keep(self, owner, addresses, markers, symbols):
+        """Keep a library (`owner`: a JIT resource tracker or an image mapping, closed
+        here on failure) whose symbols are at `addresses`: its code ranges (between
+        `markers`) registered with the fault handler; {symbol: address} of `symbols`,
+        each of which must lie inside a range (a RuntimeError otherwise)."""
+        ranges = [(addresses[begin], addresses[end]) for begin, end in markers]
+        outside = [s for s in symbols if not any(b < addresses[s] < e for b, e in ranges)]
+        if outside:
+            owner.close()
+            raise RuntimeError(f"{outside[0]} lies outside its code range markers")
         for begin, end in ranges:
             _ext.register_code_range(begin, end)
-        self._links.append((mapping, ranges))
-        return {symbol: mapping.base + offsets[symbol] for symbol in symbols}
+        self._links.append((owner, ranges))
+        return {symbol: addresses[symbol] for symbol in symbols}
 
     @property
     def code_ranges(self):

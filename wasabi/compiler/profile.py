@@ -121,9 +121,12 @@ class Profile:
         """The function indices with a call counted, in order."""
         return [index for index, calls in enumerate(self._flat[0::2].tolist()) if calls]
 
-    def load_counts(self, counts):
-        """Set every counter (`counts`: functions x 2 u64s, in order: u64_view)."""
+    def load(self, counts, sites):
+        """Start from a stored profile (before the first count): every counter
+        (`counts`: functions x 2 u64s, in order: u64_view), and `sites` {func: (layout,
+        counts)} as the earlier runs' branch counts (`prior`)."""
         self._flat[:] = u64_view(counts)
+        self.prior = dict(sites)
 
     def counts_bytes(self):
         """A copy of the counters, as bytes."""

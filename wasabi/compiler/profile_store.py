@@ -501,11 +501,9 @@ class ProfileKeeper:
         """The path of a payload file for after_exit.run (the module's bytes and code
         options, the profile, the functions owed, this file's path, the budget), or
         None when nothing is owed."""
-        owed = list(self.owed)[:AFTER_EXIT_FUNCTIONS]
+        owed, self.owed = self.owed[:AFTER_EXIT_FUNCTIONS], []
         if not AFTER_EXIT or not owed or self.wasm is None:
-            self.owed = []
             return None
-        self.owed = []
         stored = StoredProfile(self.profile.counts.copy(),
                                self.profile.site_groups(nonzero=True), [])
         payload = {"wasm": self.wasm, "code": self.code_options, "profile": encode(stored),

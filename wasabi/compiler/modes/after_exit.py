@@ -24,7 +24,7 @@ import pickle as _pickle
 import time as _time
 
 from ...options import CodeOptions
-from .. import osr, profile_store
+from .. import profile_store
 
 NICENESS = 10                   # the worker's, for these builds
 _budget_end = None              # the end of this worker's after-exit time
@@ -55,16 +55,25 @@ def _run(payload):
     deadline = min(now + payload["seconds"], _budget_end)
     from ...validate import parse
     from ..jit import emit_object
-    from .tiered import translate_build
+    from ..profile import Profile, ProfileCounts
+    from .tiered import body_sizes, optimised_builder, translate_build
     desc = parse(payload["wasm"])
-    builders = _Builders(desc, CodeOptions(**payload["code"]), payload)
-    first = desc.num_imported_funcs
+    stored = profile_store.decode(payload["profile"], payload["functions"],
+                                  desc.num_imported_funcs)
+    profile = Profile(payload["functions"])
+    profile.load(stored.counts, stored.sites)
+    code, counts, builders = CodeOptions(**payload["code"]), ProfileCounts(profile), {}
+
+    def builder_at(tier):
+        if tier not in builders:
+            builders[tier] = optimised_builder(desc, code, tier, counts)
+        return builders[tier]
+    sizes = body_sizes(desc, profile.functions)
     for index in payload["owed"]:
         if _time.monotonic() > deadline:
             return
         try:
-            tier, batch = translate_build(builders.at, builders.sizes, index,
-                                          osr.entry_count(desc.funcs[index - first]))
+            tier, batch = translate_build(builder_at, sizes, index)
             obj, _ = emit_object(batch.text, tier)
         except Exception:       # noqa: BLE001 - that one is left to a later run
             continue
@@ -72,31 +81,3 @@ def _run(payload):
             _pathlib.Path(payload["path"]), index, batch.symbols, batch.osr_symbols, tier)
         profile_store.write_spooled(spool, prefix, obj)
 
-
-class _Builders:
-    """The payload's module: its BatchBuilder per tier (with the payload's profile, as
-    TieredCode's), the bytes of wasm per function."""
-
-    def __init__(self, desc, code, payload):
-        from ..profile import Profile, ProfileCounts, numpy
-        self.desc, self.code = desc, code
-        stored = profile_store.decode(payload["profile"], payload["functions"],
-                                      desc.num_imported_funcs)
-        profile = Profile(payload["functions"])
-        profile.load_counts(stored.counts)
-        profile.prior = dict(stored.sites)
-        self.counts = ProfileCounts(profile)
-        self._by_tier = {}
-        np = numpy()
-        self.sizes = np.zeros(profile.functions, dtype=np.int64)
-        for func in desc.funcs:
-            self.sizes[func.index] = func.body_end - func.body_start
-
-    def at(self, tier):
-        builder = self._by_tier.get(tier)
-        if builder is None:
-            from ..builder import BatchBuilder
-            from .tiered import _with_tier
-            builder = self._by_tier[tier] = BatchBuilder(
-                self.desc, _with_tier(self.code, tier), table_calls=True, profile=self.counts)
-        return builder

@@ -136,10 +136,8 @@ class TieredCode(LazyCode):
         its first build: see LazyCode._builder)."""
         builder = self._builders.get(tier)
         if builder is None:
-            from ..builder import BatchBuilder
-            builder = self._builders[tier] = BatchBuilder(
-                self.desc, _with_tier(CodeOptions.of(self.options), tier),
-                table_calls=True, profile=ProfileCounts(self.profile))
+            builder = self._builders[tier] = optimised_builder(
+                self.desc, CodeOptions.of(self.options), tier, ProfileCounts(self.profile))
         return builder
 
     def _compile_for(self, index):
@@ -209,12 +207,9 @@ class TieredCode(LazyCode):
                     and int(i) not in self._failed]
         return sum(self._optimize(index, tier) for index, tier in todo[:MAX_PER_TICK])
 
-    def waiting(self, heat=None, hot=None):
-        """The hot functions waiting for their first build (called in this run, or named
-        by a stored profile), in the order they get it (first_builds)."""
-        if heat is None:
-            heat = self.profile.heat()
-            hot = _numpy().flatnonzero(heat >= self.hot)
+    def waiting(self, heat, hot):
+        """The `hot` functions waiting for their first build (called in this run, or
+        named by a stored profile), in the order they get it (first_builds)."""
         return [int(i) for i in first_builds(heat, self._body_sizes(), hot)
                 if int(i) not in self._optimized and int(i) not in self._failed
                 and (self.table.is_published(int(i)) or int(i) in self._prewarm)]
@@ -239,15 +234,9 @@ class TieredCode(LazyCode):
 
     def _body_sizes(self):
         """Bytes of wasm code per function index (0 for imports)."""
-        sizes = self._sizes
-        if sizes is None:
-            np = _numpy()
-            sizes = np.zeros(self.profile.functions, dtype=np.int64)
-            first = self.desc.num_imported_funcs
-            for k, func in enumerate(self.desc.funcs):
-                sizes[first + k] = func.body_end - func.body_start
-            self._sizes = sizes
-        return sizes
+        if self._sizes is None:
+            self._sizes = body_sizes(self.desc, self.profile.functions)
+        return self._sizes
 
     def _optimize(self, index, tier=None):
         """Build `index` with its callees at `tier` (None: a first build, at QUICK_TIER
@@ -258,7 +247,7 @@ class TieredCode(LazyCode):
                 return 0
             try:
                 tier, batch = translate_build(self._builder_at, self._body_sizes(), index,
-                                              self._osr_entries(index), tier)
+                                              tier)
                 made = self._builder_at(tier).build(self._library, [batch], elsewhere=True,
                                                     spool=self._spool(index, batch, tier))
             except Exception:
@@ -294,11 +283,6 @@ class TieredCode(LazyCode):
         return profile_store.spool_request(keeper.path, index, batch.symbols,
                                            batch.osr_symbols, tier)
 
-    def _osr_entries(self, index):
-        """How many loop entries an optimised build of `index` gets (the baseline looks
-        for those only)."""
-        return osr.entry_count(self.desc.funcs[index - self.desc.num_imported_funcs])
-
     # ---- a profile from earlier runs (profile_store.py) ----
 
     def adopt(self, stored):
@@ -307,8 +291,7 @@ class TieredCode(LazyCode):
         are built by the tier-up thread at once; the other functions it saw called are
         compiled by the single-pass compiler now."""
         with self._tier_lock:
-            self.profile.load_counts(stored.counts)
-            self.profile.prior = dict(stored.sites)
+            self.profile.load(stored.counts, stored.sites)
             self._tiering["profile_loaded"] = True
             if not self.table.deferred:
                 return                  # everything was compiled at once (no stubs)
@@ -402,17 +385,38 @@ class TieredCode(LazyCode):
                     single.close()
 
 
-def translate_build(builder_at, sizes, index, entries, tier=None):
+def translate_build(builder_at, sizes, index, tier=None):
     """(tier, IR module) of the build of `index` with the callees small enough to inline
-    (INLINE_CALLEE_BYTES) and `entries` loop entries; `builder_at(tier)` gives the
-    BatchBuilder of a tier, `sizes` the bytes of wasm per function. tier None: a first
-    build, at QUICK_TIER when the batch has more than QUICK_FIRST_BYTES of wasm, else O2."""
-    members = builder_at(OPTIMIZED_TIER).batch_members(
+    (INLINE_CALLEE_BYTES), entered at the loops osr.entry_count gives it (the baseline
+    looks for those only); `builder_at(tier)` gives the BatchBuilder of a tier
+    (optimised_builder), `sizes` the bytes of wasm per function (body_sizes). tier None:
+    a first build, at QUICK_TIER when the batch has more than QUICK_FIRST_BYTES of wasm,
+    else O2."""
+    optimizer = builder_at(OPTIMIZED_TIER)
+    members = optimizer.batch_members(
         index, BUILD_FUNCTIONS, BUILD_BODY_BYTES,
         skip=lambda callee: sizes[callee] > INLINE_CALLEE_BYTES)
     if tier is None:
         tier = QUICK_TIER if sizes[members].sum() > QUICK_FIRST_BYTES else OPTIMIZED_TIER
+    desc = optimizer.desc
+    entries = osr.entry_count(desc.funcs[index - desc.num_imported_funcs])
     return tier, builder_at(tier).translate_members(members, osr=entries)
+
+
+def optimised_builder(desc, code, tier, counts):
+    """The BatchBuilder of optimised builds at `tier` of a module whose code options are
+    `code`, with `counts` (a ProfileCounts) as their profile."""
+    from ..builder import BatchBuilder
+    return BatchBuilder(desc, _with_tier(code, tier), table_calls=True, profile=counts)
+
+
+def body_sizes(desc, functions):
+    """Bytes of wasm code per function index, of `functions` (0 for imports)."""
+    np = _numpy()
+    sizes = np.zeros(functions, dtype=np.int64)
+    for func in desc.funcs:
+        sizes[func.index] = func.body_end - func.body_start
+    return sizes
 
 
 def first_builds(heat, sizes, hot):
