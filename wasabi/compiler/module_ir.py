@@ -74,7 +74,7 @@ class ModuleContext:
         # PGO (modes/tiered.py): a Profile, whose counters the code increments
         # (baseline) or whose counts annotate it (optimised build); None: neither
         self.profile = profile
-        self.metadata = []                # extra metadata lines (!prof of entry counts)
+        self.metadata = []                # extra metadata lines (new_metadata)
         self.num_imported_funcs = desc.num_imported_funcs
         self._type_sigs = {}
         self.intrinsics = {}              # declaration text -> None (ordered set)
@@ -106,6 +106,13 @@ class ModuleContext:
 
     def declare_intrinsic(self, declaration):
         self.intrinsics[declaration] = None
+
+    def new_metadata(self, text):
+        """A numbered metadata node of the module: `text`, with "{self}" standing for
+        the node itself (distinct nodes name themselves); returns its name."""
+        name = f"!{100 + len(self.metadata)}"
+        self.metadata.append(f"{name} = " + text.replace("{self}", name))
+        return name
 
 
 def sp_register(machine=None):

@@ -356,8 +356,6 @@ def _site(t, width, way_lines, weights_of, predictable_only=False):
     top = max(weights)
     if top > MAX_WEIGHT:
         weights = [c * MAX_WEIGHT // top for c in weights]
-    md = f"!{100 + len(t.m.metadata)}"
-    t.m.metadata.append(f'{md} = !{{!"branch_weights", '
-                        + ", ".join(f"i32 {w}" for w in weights) + "}")
+    md = t.m.new_metadata('!{!"branch_weights", ' + ", ".join(f"i32 {w}" for w in weights) + "}")
     return f", !prof {md}"
 

@@ -73,6 +73,9 @@ class FunctionTranslator:
         # True while the copy of a loop with unchecked accesses is translated
         # (emit/loop_versions.py, at O2: ModuleContext.version_loops)
         self.unchecked = False
+        # in a nest's fast copy: body position of an access -> its alias scopes
+        # (emit/loop_checks.alias_tags), else None
+        self.alias_tags = None
 
     @staticmethod
     def _declared_locals(func):
@@ -418,9 +421,8 @@ class FunctionTranslator:
         profile = self.m.profile
         if profile is None or profile.counting:
             return ""
-        md = f"!{100 + len(self.m.metadata)}"
         count = profile.entry_count(self.func.index)
-        self.m.metadata.append(f'{md} = !{{!"function_entry_count", i64 {count}}}')
+        md = self.m.new_metadata(f'!{{!"function_entry_count", i64 {count}}}')
         return f" !prof {md}"
 
     def osr_entries(self):

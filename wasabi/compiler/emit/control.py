@@ -3,7 +3,7 @@ unreachable, nop. See translator.py for how frames map to basic blocks."""
 from ...abi.traps import TRAP_UNREACHABLE
 from ..frames import BLOCK, FUNC, IF, LOOP, Frame
 from ..profile import multi_way, two_way
-from . import loop_versions
+from . import loop_checks, loop_versions
 
 
 def _open(t, kind, blocktype):
@@ -32,16 +32,19 @@ class _Versions:
 
 
 def loop(t, blocktype, op):
-    plan = loop_versions.plan(t, blocktype) if t.m.version_loops else None
+    # (a loop inside a nest's fast copy: the nest's check covered it)
+    plan = loop_versions.plan(t, blocktype) if t.m.version_loops and not t.unchecked else None
     if plan is None:
         _open_loop(t, blocktype)
         return
     versions = _Versions(t, blocktype)
-    ok = loop_versions.emit_check(t, plan)
+    ok = loop_checks.emit_check(t, plan)
     fast = t.new_label()
     t.emit(f"br i1 {ok}, label %{fast}, label %{versions.original}")
     t.start_block(fast)
     t.unchecked = True
+    if plan.scopes is not None:
+        t.alias_tags = loop_checks.alias_tags(t, plan.scopes)
     _open_loop(t, blocktype, versions)
 
 
@@ -54,6 +57,7 @@ def _next_version(t, frame):
         t.emit(f"br label %{versions.after}")
     if versions.fast:
         versions.fast = t.unchecked = t.dead = False
+        t.alias_tags = None
         t.stack[:] = versions.stack
         t.r.pos = versions.body
         t.start_block(versions.original)
@@ -71,7 +75,6 @@ def _next_version(t, frame):
 def _open_loop(t, blocktype, versions=None):
     frame = _open(t, LOOP, blocktype)
     frame.versions = versions
-    fast = versions is not None and versions.fast
     entry_values = t.top_values(len(frame.params))
     t.emit(f"br label %{frame.label}")
     frame.incoming.append((t.cur, entry_values))
@@ -84,7 +87,7 @@ def _open_loop(t, blocktype, versions=None):
         after_poll = t.new_label()
         t.lines.extend(t.poll_lines(after_poll))
         t.start_block(after_poll)
-    if not fast:        # the fast copy is not counted, nor entered (its check first)
+    if not t.unchecked:     # a fast copy is not counted, nor entered (its check first)
         t.lines.extend(t.count_lines(1))           # PGO: loop iterations
         t.loop_entry(frame)                         # PGO: entries into optimised code
     frame.phi_names = [t.new() for _ in frame.params]

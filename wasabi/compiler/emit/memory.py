@@ -81,10 +81,15 @@ def _guarded(t):
     return " volatile" if t.m.bounds == "guard" and not t.unchecked else ""
 
 
+def _alias_tags(t):
+    """In a nest's fast copy: the access's alias scopes (emit/loop_checks.py)."""
+    return t.alias_tags.get(t.r.pos, "") if t.alias_tags else ""
+
+
 def load(t, access, ptr):
     """The value of type `access` at `ptr` (from effective_pointer)."""
     guarded = _guarded(t)
-    value = t.inst(f"load{guarded} {access}, ptr {ptr}, align 1")
+    value = t.inst(f"load{guarded} {access}, ptr {ptr}, align 1{_alias_tags(t)}")
     if guarded and t.m.freeze_loads:
         # no instruction may take the load as its memory operand: a masked one
         # would not fault on a masked-off lane (pipelines.masked_memory_operands)
@@ -93,7 +98,7 @@ def load(t, access, ptr):
 
 
 def store(t, access, value, ptr):
-    t.emit(f"store{_guarded(t)} {access} {value}, ptr {ptr}, align 1")
+    t.emit(f"store{_guarded(t)} {access} {value}, ptr {ptr}, align 1{_alias_tags(t)}")
 
 
 def _load(value_type, access, size, extend):
