@@ -8,8 +8,8 @@ slower than `clang -O2 -march=native` (bench/test_vectorisable.py). When no acce
 a loop can trap, the order of its accesses is not observable, and nothing needs them
 volatile.
 
-What: at O2, for an innermost `loop` (no loop, call, memory.grow or bulk memory
-inside, no SIMD) whose addresses are affine in its induction variables, or a nest of
+What: at O2, for an innermost `loop` (no call, memory.grow or bulk memory inside,
+no SIMD) whose addresses are affine in its induction variables, or a nest of
 two levels (below), the translator emits (control.py):
 
     check (below) ? fast copy : original loop;  both go on after the loop
@@ -39,15 +39,19 @@ is versioned as a whole, the check once at the outer loop's entry:
   Where the groups overlap, the check fails and the original nest runs, its inner
   loops versioned on their own.
 
+Not versioned either: a loop whose accesses of one shape, one of them a store, may
+overlap from one iteration to another other than exactly (_refuse_irregular_overlaps):
+LLVM's vectorizer got such fast copies wrong.
+
 If the analysis were wrong, an access of the fast copy still goes through the guard
 region (the same zext(i32) + offset < 8 GiB) and faults into a trap: memory stays
 sandboxed; only the memory state at such a trap could differ from the spec's.
-tests/test_loop_versions.py runs generated loops against wasmtime, traps included.
+tests/test_loop_versions.py and tests/test_loop_nests.py run generated loops and nests
+against wasmtime, traps included.
 """
 from ...binary.body import IMMEDIATE_READERS, BodyReader, skip_to_block_end
 from ...binary.opcodes import PREFIX_FC, PREFIX_FD
 from ...binary.types import I32
-from . import memory, variables
 from .memory import LOADS, STORES
 
 MASK = 0xFFFFFFFF
