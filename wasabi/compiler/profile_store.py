@@ -80,7 +80,8 @@ MAX_BUILDS = 1024               # optimised builds kept, the hottest roots first
 MAX_OBJECT_BYTES = 64 << 20
 # the first builds a run still owes when its code is closed or freed (or the process
 # ends) are made by a worker after the process ended (modes/after_exit.py): whether, of
-# at most how many functions, and for how long (a run's payload: as long as the run took)
+# at most how many functions, and for how long (CPU seconds of the worker; a run's payload:
+# as long as the run took)
 AFTER_EXIT = True
 AFTER_EXIT_FUNCTIONS = 64
 AFTER_EXIT_SECONDS = 20.0

@@ -16,7 +16,8 @@ the order of their builds, the profile file's path, its budget: as long as its r
 is a file beside the profile (an entry of the cache), so that the program sends the
 worker only its name: a worker busy with a build reads its pipe only when done, and the
 program must not wait for it. The worker makes the builds at a lower priority, for at
-most profile_store.AFTER_EXIT_SECONDS over all the payloads it is given.
+most profile_store.AFTER_EXIT_SECONDS over all the payloads it is given. Both budgets are
+the worker's CPU time, not the clock's: on a busy machine it makes the same builds, later.
 """
 import os as _os
 import pathlib as _pathlib
@@ -27,7 +28,7 @@ from ...options import CodeOptions
 from .. import profile_store
 
 NICENESS = 10                   # the worker's, for these builds
-_budget_end = None              # the end of this worker's after-exit time
+_budget_end = None              # the end of this worker's after-exit time (CPU)
 
 
 def run(path):
@@ -45,7 +46,7 @@ def run(path):
 
 def _run(payload):
     global _budget_end
-    now = _time.monotonic()
+    now = _time.process_time()
     if _budget_end is None:
         _budget_end = now + profile_store.AFTER_EXIT_SECONDS
         try:
@@ -70,7 +71,7 @@ def _run(payload):
         return builders[tier]
     sizes = body_sizes(desc, profile.functions)
     for index in payload["owed"]:
-        if _time.monotonic() > deadline:
+        if _time.process_time() > deadline:
             return
         try:
             tier, batch = translate_build(builder_at, sizes, index)
