@@ -45,7 +45,7 @@ def main(argv=None):
     parser.add_argument("--findings", help="directory for findings (default: a temporary one)")
     parser.add_argument("--scheme", choices=("all", "rotate"), default="all")
     parser.add_argument("--full-every", type=int, default=0, help="rotate: all configs every Nth seed")
-    parser.add_argument("--generators", default="", help="weights, e.g. ttf=90,spec=7,clang=3")
+    parser.add_argument("--generators", default="", help="weights, e.g. ttf=86,spec=7,clang=3,loops=4")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per module")
     parser.add_argument("--check", help="run one .wasm file instead (for replays and reducers)")
     parser.add_argument("--config", help="--check: one config (e.g. T1/guard); default all")

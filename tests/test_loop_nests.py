@@ -14,6 +14,7 @@ import random
 import pytest
 
 import wasabi
+from fuzzexec import loops
 from test_loop_versions import PAGE, _plans, _trap_kind, _wasabi_run, _wasmtime_run
 
 wasmtime = pytest.importorskip("wasmtime", reason="wasmtime is the reference")
@@ -73,101 +74,12 @@ def test_a_matrix_multiply_agrees_with_wasmtime(a, b, c):
         assert my_memory == their_memory, args
 
 
-# ---- generated nests ----------------------------------------------------------------------
-
-ACCESS_TYPES = {4: (("i32.load", "i32.store", ""), ("f32.load", "f32.store", "f32")),
-                8: (("i64.load", "i64.store", "i64"), ("f64.load", "f64.store", "f64")),
-                1: (("i32.load8_u", "i32.store8", ""),)}
-
-
-def _address(rng, base, size):
-    """An address affine in $k (rows), $j and the pointer $q: mostly on a grid of `size`
-    (an array of such elements), sometimes not (such nests are refused when they store)."""
-    row = size * rng.choice((0, 1, 16, 64, -16, 3))
-    column = rng.choice((size, size, size, 2 * size, 2 * size, -size, -size, 3 * size, 1))
-    if rng.random() < 0.2:
-        return f"(i32.add (local.get $q) (i32.mul (local.get $j) (i32.const {column})))"
-    return (f"(i32.add (local.get {base}) (i32.add (i32.mul (local.get $k) (i32.const {row})) "
-            f"(i32.mul (local.get $j) (i32.const {column}))))")
-
-
-def _as_i32(kind, value):
-    return {"i64": f"(i32.wrap_i64 {value})", "f64": f"(i32.trunc_sat_f64_s {value})",
-            "f32": f"(i32.trunc_sat_f32_s {value})"}.get(kind, value)
-
-
-def _from_i32(kind, value):
-    return {"i64": f"(i64.extend_i32_s {value})", "f64": f"(f64.convert_i32_s {value})",
-            "f32": f"(f32.convert_i32_s {value})"}.get(kind, value)
-
-
-def _inner_line(rng, size):
-    if rng.random() < 0.05:
-        size = rng.choice((1, 4, 8))              # another element size in the nest
-    load, store, kind = rng.choice(ACCESS_TYPES[size])
-    offset = size * rng.choice((0, 0, 1, 25))
-    if rng.random() < 0.4:        # read, add, write back (a matrix multiply's row)
-        address = _address(rng, "$a", size)
-        other = _address(rng, "$b", size)
-        value = (f"(i32.add {_as_i32(kind, f'({load} offset={offset} {address})')} "
-                 f"(i32.mul (local.get $t) {_as_i32(kind, f'({load} {other})')}))")
-        return f"({store} offset={offset} {address} {_from_i32(kind, value)})"
-    if rng.random() < 0.5:
-        address = _address(rng, rng.choice(("$a", "$b")), size)
-        return f"(local.set $s (i32.add (local.get $s) {_as_i32(kind, f'({load} offset={offset} {address})')}))"
-    address = _address(rng, "$a", size)
-    value = _from_i32(kind, "(i32.add (local.get $s) (local.get $j))")
-    return f"({store} offset={offset} {address} {value})"
-
+# ---- generated nests (tests/fuzzexec/loops.py) ------------------------------------------------
 
 def _generated(rng):
-    """(wat, expected to be versioned as a nest): an outer loop over $k with one inner
-    loop over $j; some variants leave the nest unversionable."""
-    size = rng.choice((4, 4, 4, 8, 1))
-    inner = [_inner_line(rng, size) for _ in range(rng.randint(1, 3))]
-    nest = True
-    j_start = "(local.set $j (local.get $j0))"
-    bound = "(local.get $n)"
-    roll = rng.random()
-    if roll < 0.1:
-        j_start, nest = "", False                       # $j goes on from the last row
-    elif roll < 0.2:
-        bound, nest = "(i32.add (local.get $n) (local.get $k))", False    # its count moves
-    elif roll < 0.3:
-        # round the outer loop from inside the inner one (once)
-        inner.append("(if (i32.eq (local.get $j) (local.get $c)) "
-                     "(then (local.set $c (i32.const -1)) (br $outer)))")
-        nest = False
-    if rng.random() < 0.2:
-        inner.append("(br_if $inner_exit (i32.eq (i32.and (local.get $s) (i32.const 255)) (i32.const 7)))")
-    if rng.random() < 0.25:
-        inner.insert(0, "(local.set $s (i32.add (local.get $s) (i32.div_u (i32.const 1000) "
-                        "(i32.sub (local.get $j) (local.get $trap_at)))))")
-    if rng.random() < 0.3:       # a load whose value is unused: only the original copy must trap
-        inner.insert(0, f"(drop (i32.load offset={rng.choice((0, PAGE - 16))} {_address(rng, '$b', 4)}))")
-    kind = rng.choice(("lt_u", "lt_s", "ne", "le_u"))
-    j_step = 1 if kind == "ne" else rng.choice((1, 2, 3))
-    k_step = rng.choice((1, 2))
-    data = bytes(rng.randrange(256) for _ in range(64))
-    escaped = "".join(f"\\{b:02x}" for b in data)
-    wat = f"""(module (memory (export "mem") 1)
-      (data (i32.const 0) "{escaped}") (data (i32.const {PAGE - 64}) "{escaped}")
-      (func (export "run") (param $k0 i32) (param $m i32) (param $j0 i32) (param $n i32)
-            (param $a i32) (param $b i32) (param $trap_at i32) (result i32)
-        (local $k i32) (local $j i32) (local $s i32) (local $q i32) (local $t i32) (local $c i32)
-        (local.set $k (local.get $k0)) (local.set $q (local.get $b)) (local.set $c (local.get $trap_at))
-        (block $exit (loop $outer
-          (local.set $t (i32.load offset=8 (i32.add (local.get $a) (i32.shl (local.get $k) (i32.const 2)))))
-          {j_start}
-          (block $inner_exit (loop $inner
-            {" ".join(inner)}
-            (local.set $j (i32.add (local.get $j) (i32.const {j_step})))
-            (br_if $inner (i32.{kind} (local.get $j) {bound}))))
-          (local.set $q (i32.add (local.get $q) (i32.const {rng.choice((4, 64, -8))})))
-          (local.set $k (i32.add (local.get $k) (i32.const {k_step})))
-          (br_if $outer (i32.lt_s (local.get $k) (local.get $m)))))
-        (local.get $s)))"""
-    return wat, nest
+    """(wat, whether it should be versioned as a nest) of a module of one nest, "run"."""
+    function, versioned = loops.nest(rng, "run")
+    return f'(module (memory (export "mem") 1) {loops.data_segments(rng)} {function})', versioned
 
 
 def _arguments(rng):
@@ -186,9 +98,9 @@ def _check_generated(seed, nests, calls):
     engine = wasmtime.Engine()
     as_nest = scoped = 0
     for case in range(nests):
-        wat, nest = _generated(rng)
+        wat, versioned = _generated(rng)
         plans = _plans(wat)
-        if not nest:
+        if not versioned:
             assert plans[0] is None, wat
         as_nest += plans[0] is not None
         scoped += plans[0] is not None and plans[0].scopes is not None

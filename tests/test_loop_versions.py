@@ -13,6 +13,7 @@ import random
 import pytest
 
 import wasabi
+from fuzzexec import loops
 from wasabi.compiler.builder import BatchBuilder
 from wasabi.compiler.emit import loop_versions
 from wasabi.options import CodeOptions
@@ -257,11 +258,11 @@ def _trap_kind(message):
     return message
 
 
-def _check_generated(seed, loops, calls):
+def _check_generated(seed, count, calls):
     rng = random.Random(seed)
     engine = wasmtime.Engine()
     versioned = fast = 0
-    for case in range(loops):
+    for case in range(count):
         wat, kind, step = _generated(rng)
         plans = _plans(wat)
         versioned += plans[0] is not None
@@ -282,19 +283,19 @@ def _check_generated(seed, loops, calls):
                 at = next(i for i in range(PAGE) if my_memory[i] != their_memory[i])
                 pytest.fail(f"memory differs from byte {at}: {where}")
     # the generator must exercise the fast copy, or this test shows nothing
-    assert versioned >= loops // 2, (versioned, loops)
-    assert fast >= loops // 2, (fast, loops)
+    assert versioned >= count // 2, (versioned, count)
+    assert fast >= count // 2, (fast, count)
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_generated_loops_agree_with_wasmtime(seed):
-    _check_generated(seed, loops=15, calls=8)
+    _check_generated(seed, count=15, calls=8)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(100, 108))
 def test_many_generated_loops_agree_with_wasmtime(seed):
-    _check_generated(seed, loops=60, calls=10)
+    _check_generated(seed, count=60, calls=10)
 
 
 # ---- each part of the check, where the random loops rarely reach it ----------------------
@@ -352,43 +353,13 @@ def test_each_part_of_the_check_against_wasmtime(step, cond, start, n, address):
 # 32-bit one at the same address, step -4 (the vector of 32-bit stores went after all the
 # 64-bit ones), and a 32-bit store at +1 with a 32-bit load at +4, step 4. Loops whose
 # accesses overlap other than exactly are not versioned (_refuse_irregular_overlaps).
-# Generated loops (one base, two or three accesses of any size at small offsets, small
-# steps), many functions to a module to make them cheap, found both: without the rule
-# about one loop in 500 fails (the slow test's 3,000 find several).
+# Generated loops (tests/fuzzexec/loops.py: one base, two or three accesses of any size at
+# small offsets, small steps), many functions to a module to make them cheap, found both:
+# without the rule about one loop in 500 fails (the slow test's 3,000 find several).
 
-MIXED = (("i32.load8_u", "i32.store8", "i32"), ("i32.load16_u", "i32.store16", "i32"),
-         ("i32.load", "i32.store", "i32"), ("i64.load", "i64.store", "i64"),
-         ("f64.load", "f64.store", "f64"), ("f32.load", "f32.store", "f32"))
-_TO = {"i64": "(i64.extend_i32_s {})", "f64": "(f64.convert_i32_s {})", "f32": "(f32.convert_i32_s {})"}
-_FROM = {"i64": "(i32.wrap_i64 {})", "f64": "(i32.trunc_sat_f64_s {})", "f32": "(i32.trunc_sat_f32_s {})"}
-OVERLAP_STEPS = (1, 2, 4, 8, -1, -2, -4, -8, 3, -6)
-
-
-def _overlapping(rng, name):
-    """A function `name` of one loop over $j whose accesses share the base $a."""
-    step = rng.choice(OVERLAP_STEPS)
-    address = f"(i32.add (local.get $a) (i32.mul (local.get $j) (i32.const {step})))"
-    lines = []
-    for _ in range(rng.randint(2, 3)):
-        load, store, ty = rng.choice(MIXED)
-        offset = rng.choice((0, 0, 1, 2, 4, 8))
-        if rng.random() < 0.6:
-            stored = rng.choice(("(local.get $j)", "(i32.add (local.get $s) (local.get $j))"))
-            lines.append(f"({store} offset={offset} {address} {_TO.get(ty, '{}').format(stored)})")
-        else:
-            value = _FROM.get(ty, "{}").format(f"({load} offset={offset} {address})")
-            lines.append(f"(local.set $s (i32.add (local.get $s) {value}))")
-    return f"""(func (export "{name}") (param $a i32) (param $j i32) (param $n i32) (result i32)
-        (local $s i32)
-        (loop $l {" ".join(lines)}
-          (local.set $j (i32.add (local.get $j) (i32.const 1)))
-          (br_if $l (i32.ne (local.get $j) (local.get $n))))
-        (local.get $s))"""
-
-
-def _check_overlapping(seed, loops):
+def _check_overlapping(seed, count):
     rng = random.Random(seed)
-    functions = [_overlapping(rng, f"f{k}") for k in range(loops)]
+    functions = [loops.overlapping(rng, f"f{k}") for k in range(count)]
     wat = '(module (memory (export "mem") 1) ' + "\n".join(functions) + ")"
     mine = wasabi.instantiate(wasabi.compile(wat, wasabi.Options(tier="O2")))
     engine = wasmtime.Engine()
@@ -444,10 +415,10 @@ def test_overlapping_accesses_the_vectorizer_gets_right_are_versioned():
 
 
 def test_accesses_overlapping_across_iterations_agree_with_wasmtime():
-    _check_overlapping(0, loops=150)
+    _check_overlapping(0, count=150)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(100, 102))
 def test_many_accesses_overlapping_across_iterations_agree_with_wasmtime(seed):
-    _check_overlapping(seed, loops=1500)
+    _check_overlapping(seed, count=1500)

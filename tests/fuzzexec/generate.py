@@ -8,8 +8,10 @@
 - spec: a valid binary of the spec test suite, a function body mutated (tests/fuzz_worker.py's
   mutations) until wasmtime accepts the result.
 - clang: a small C program from bench/gen_c.py, built by clang for wasm32 at -O0..-O2.
+- loops: counted loops and two-level nests over memory (loops.py), what loop versioning works
+  on: binaryen's loops all set a global (their hang limit), so none of them is versioned.
 
-Every module goes through `wasm-opt --denan` (a float result that is a NaN becomes 0) and
+Every module but the loops goes through `wasm-opt --denan` (a float result that is a NaN becomes 0) and
 simd_denan.py (the same for f32x4/f64x2 lanes, which binaryen 108 leaves alone). The sign and
 payload of an arithmetic NaN are nondeterministic in wasm: once such bits flow into integers (a
 store and a byte load, reinterpret, a lane compare) two correct engines differ anywhere, in
@@ -28,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import simd_denan, wasmbin
+from . import loops as loop_modules, simd_denan, wasmbin
 
 HERE = pathlib.Path(__file__).resolve().parent
 TESTS = HERE.parent
@@ -39,8 +41,8 @@ TTF_FEATURES = ["--enable-simd", "--enable-bulk-memory", "--enable-sign-ext",
 TTF_SIZES = (64, 2000)
 CFLAGS = ["--target=wasm32", "-w", "-nostdlib", "-ffreestanding", "-mbulk-memory", "-msign-ext",
           "-mnontrapping-fptoint", "-mmutable-globals"]
-GENERATORS = ("ttf", "spec", "clang")
-DEFAULT_MIX = {"ttf": 90, "spec": 7, "clang": 3}
+GENERATORS = ("ttf", "spec", "clang", "loops")
+DEFAULT_MIX = {"ttf": 86, "spec": 7, "clang": 3, "loops": 4}
 
 
 class Skip(Exception):
@@ -169,6 +171,14 @@ def clang(seed):
     return output.read_bytes(), {"generator": "clang", "opt": level, "simd": bool(simd)}
 
 
+def loops(seed):
+    """(bytes, description) of loops.py's module for this seed. No --denan: its floats come
+    from integers or go back to integers (trunc_sat), and denan's calls would keep every
+    loop from being versioned."""
+    import wasmtime
+    return wasmtime.wat2wasm(loop_modules.module(seed)), {"generator": "loops"}
+
+
 def generate(seed, mix=None):
     """(bytes, description) of the module of `seed`; Skip when the seed gives none."""
     mix = mix or DEFAULT_MIX
@@ -177,8 +187,8 @@ def generate(seed, mix=None):
         raise Skip("wasm-opt (binaryen) not installed")
     if name == "clang" and not have_clang():
         raise Skip("clang/wasm-ld not installed")
-    data, description = {"ttf": ttf, "spec": spec, "clang": clang}[name](seed)
-    if name != "ttf":
+    data, description = {"ttf": ttf, "spec": spec, "clang": clang, "loops": loops}[name](seed)
+    if name in ("spec", "clang"):
         data = denan(data)
     description["seed"] = seed
     return data, description
