@@ -40,9 +40,11 @@ def test_fuzz_exec_quick(tmp_path):
 def test_fuzz_exec_long(tmp_path):
     # 22,000 seeds (disjoint from the quick test's; about 9% give no usable module, mostly
     # binaryen's pre-standard reference types): over 20,000 modules executed, each in one
-    # rotating wasabi config, every 100th in all of them; a few spec and clang modules among them
+    # rotating wasabi config, every 100th in all of them; a few spec, clang and loops modules
+    # among them
     summary = driver.run(1_000_000, 22_000, jobs=2, findings_dir=str(tmp_path), scheme="rotate",
-                         full_every=100, mix={"ttf": 97, "spec": 2, "clang": 1}, timeout=300)
+                         full_every=100, mix={"ttf": 95, "spec": 2, "clang": 1, "loops": 2},
+                         timeout=300)
     print(json.dumps({k: v for k, v in summary.items() if k != "saved"}, indent=1))
     assert_clean(summary)
     assert summary["modules"] >= 20_000, summary
