@@ -20,24 +20,25 @@ from test_loop_versions import PAGE, _plans, _trap_kind, _wasabi_run, _wasmtime_
 wasmtime = pytest.importorskip("wasmtime", reason="wasmtime is the reference")
 
 _FILL = "".join(f"\\{(i * 7 + 3) % 251:02x}" for i in range(9216))
-MATMUL = '(module (memory (export "mem") 1) (data (i32.const 0) "' + _FILL + '")' + """
+# c[i][j] += a[i][k] * b[k][j] over n x n of rows of ROW i32s
+MATMUL_OF_ROWS = '(module (memory (export "mem") 1) (data (i32.const 0) "' + _FILL + '")' + """
   (func (export "run") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (result i32)
     (local $i i32) (local $k i32) (local $j i32) (local $x i32)
     (loop $rows
       (local.set $k (i32.const 0))
       (loop $ks
         (local.set $x (i32.load (i32.add (local.get $a)
-          (i32.shl (i32.add (i32.mul (local.get $i) (i32.const 12)) (local.get $k)) (i32.const 2)))))
+          (i32.shl (i32.add (i32.mul (local.get $i) (i32.const ROW)) (local.get $k)) (i32.const 2)))))
         (local.set $j (i32.const 0))
         (loop $js
           (i32.store (i32.add (local.get $c)
-                              (i32.shl (i32.add (i32.mul (local.get $i) (i32.const 12)) (local.get $j)) (i32.const 2)))
+                              (i32.shl (i32.add (i32.mul (local.get $i) (i32.const ROW)) (local.get $j)) (i32.const 2)))
             (i32.add
               (i32.load (i32.add (local.get $c)
-                (i32.shl (i32.add (i32.mul (local.get $i) (i32.const 12)) (local.get $j)) (i32.const 2))))
+                (i32.shl (i32.add (i32.mul (local.get $i) (i32.const ROW)) (local.get $j)) (i32.const 2))))
               (i32.mul (local.get $x)
                 (i32.load (i32.add (local.get $b)
-                  (i32.shl (i32.add (i32.mul (local.get $k) (i32.const 12)) (local.get $j)) (i32.const 2)))))))
+                  (i32.shl (i32.add (i32.mul (local.get $k) (i32.const ROW)) (local.get $j)) (i32.const 2)))))))
           (local.set $j (i32.add (local.get $j) (i32.const 1)))
           (br_if $js (i32.lt_u (local.get $j) (local.get $n))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
@@ -45,6 +46,7 @@ MATMUL = '(module (memory (export "mem") 1) (data (i32.const 0) "' + _FILL + '")
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $rows (i32.lt_u (local.get $i) (local.get $n))))
     (i32.load (local.get $c))))"""
+MATMUL = MATMUL_OF_ROWS.replace("ROW", "12")
 
 
 def test_a_matrix_multiply_is_versioned_as_a_nest_with_alias_scopes():
@@ -72,6 +74,51 @@ def test_a_matrix_multiply_agrees_with_wasmtime(a, b, c):
                                                       _wasmtime_run(engine, reference, args))
         assert mine[0] == theirs[0] and _trap_kind(str(mine[1])) == _trap_kind(str(theirs[1])), args
         assert my_memory == their_memory, args
+
+
+def test_a_nests_fast_copy_takes_no_loop_entry_number():
+    """Optimised code is entered at loop headers numbered in the order of the wasm's
+    loops, as the baseline numbers them (translator.loop_entry); a fast copy is never
+    entered (its check comes first): its loops, the nest's inner one included, take no
+    number, or the baseline's k loop would enter the fast copy's j loop."""
+    from wasabi.compiler.module_ir import ModuleContext
+    from wasabi.compiler.translator import FunctionTranslator
+    from wasabi.options import CodeOptions
+    desc = wasabi.parse(wasabi.wat2wasm(MATMUL))
+    translator = FunctionTranslator(ModuleContext(desc, CodeOptions(tier="O2")), desc.funcs[0])
+    text = translator.translate()
+    assert "noalias.scope.decl" in text                  # the nest's fast copy is there
+    rows, ks, js = translator.loop_headers                # one per loop of the wasm
+    assert text.index(f"{ks}:") > text.index("noalias.scope.decl")   # after the fast copy
+
+
+@pytest.mark.parametrize("code", ["counting", "cached-locals"])
+def test_a_nest_entered_from_the_baseline_at_its_loop_headers(monkeypatch, code):
+    """PGO: optimised code is entered at loop headers; a nest's fast copy never is (its
+    check comes first), so its loops take no entry number: the original copies' loops
+    keep the numbers the baseline gives them. Every iteration looks for an entry."""
+    import time
+    from wasabi.compiler import modes, osr, profile
+    from wasabi.compiler.modes import tiered
+    monkeypatch.setattr(osr, "EVERY", 1)
+    monkeypatch.setattr(tiered, "TICK", 0.0005)
+    monkeypatch.setattr(profile, "BRANCHES", code == "counting")
+    wat = MATMUL_OF_ROWS.replace("ROW", "64")      # long calls: entries in the middle
+
+    def run(instance):          # a fresh memory each time; c's rows overlap b's: the
+        # check fails, and an entry into the fast copy would skip it
+        result = instance.exports.run(0, 16384, 16384 + 80, 48)
+        return result, instance.exports.mem.read(0, PAGE)
+    expected = run(wasabi.instantiate(wasabi.compile(wat, wasabi.Options(tier="O2"))))
+    module = modes.compile(wasabi.parse(wasabi.wat2wasm(wat)),
+                           wasabi.Options(mode=wasabi.Mode.PGO), hot=1)
+    end = time.monotonic() + 20
+    while True:
+        assert run(module.instantiate()) == expected
+        if module.stats()["tiers"]["O2"] >= 1 or time.monotonic() > end:
+            break
+    assert module.stats()["tiers"]["O2"] >= 1
+    assert run(module.instantiate()) == expected
 
 
 # ---- generated nests (tests/fuzzexec/loops.py) ------------------------------------------------
