@@ -203,21 +203,9 @@ def assemble_module(ctx, bodies, funcs, triple="", datalayout="", part=0, called
     if ctx.freeze_loads:            # functions that use SIMD: no AVX-512 (translator)
         parts.append(f'attributes #{SIMD_ATTRIBUTES} = {{ noinline nounwind '
                      f'"target-features"="{features_without_masked_memory()}" }}')
-    summary = getattr(ctx.profile, "summary", None)     # an optimised PGO build
-    if summary is not None:
-        parts.append(f"!llvm.module.flags = !{{{_profile_summary(ctx, *summary())}}}")
     parts.append(_metadata())
     parts.extend(ctx.metadata)
     return "\n".join(parts) + "\n"
-
-
-def _profile_summary(ctx, fields, detailed):
-    """The ProfileSummary module flag's node (profile.ProfileCounts.summary)."""
-    cutoffs = ctx.new_metadata("!{" + ", ".join(ctx.new_metadata(d) for d in detailed) + "}")
-    names = [ctx.new_metadata(field) for field in fields]
-    names.append(ctx.new_metadata(f'!{{!"DetailedSummary", {cutoffs}}}'))
-    node = ctx.new_metadata("!{" + ", ".join(names) + "}")
-    return ctx.new_metadata(f'!{{i32 1, !"ProfileSummary", {node}}}')
 
 
 def _external_declarations(ctx, desc, defined, called=None):

@@ -294,60 +294,18 @@ def layout_positions(layout):
     return out
 
 
-# the cutoffs (parts per million of all counts) of LLVM's detailed profile summary, as
-# its own profile writers use them
-SUMMARY_CUTOFFS = (10000, 100000, 200000, 300000, 400000, 500000, 600000, 700000, 800000,
-                   900000, 950000, 990000, 999000, 999900, 999990, 999999)
-
-
 class ProfileCounts:
     """What an optimised build sees of a Profile: the counts, as annotations."""
     counting = False
 
     def __init__(self, profile):
         self.profile = profile
-        self._summary = None
-
-    def summary(self):
-        """The module's ProfileSummary (LLVM's, as a list of metadata node texts, the
-        first the summary, made of the others): the distribution of all counts (calls,
-        loop iterations, each way of each branch). Without one LLVM's profile-driven
-        decisions (hot call sites inlined more, hot and cold blocks and functions) see
-        no profile: a function entry count and branch weights alone only shape the
-        layout. Computed once a build (numpy)."""
-        if self._summary is None:
-            np = numpy()
-            sites = [np.asarray(counts, dtype=np.uint64)
-                     for _, counts in self.profile.site_groups().values()]
-            counts = np.concatenate([self.profile.counts.reshape(-1), *sites])
-            self._summary = summary_nodes(np.sort(counts[counts > 0])[::-1],
-                                          int(np.count_nonzero(self.profile.counts[:, 0])))
-        return self._summary
 
     def entry_count(self, index):
         return self.profile.entry_count(index)
 
     def site_counts(self, index, offset):
         return self.profile.site_counts(index, offset)
-
-
-def summary_nodes(counts, functions):
-    """The texts of LLVM's ProfileSummary node ("{n}" standing for node n of the list)
-    for `counts` (a numpy array, nonzero, in decreasing order) over `functions`."""
-    total = int(counts.sum()) if len(counts) else 0
-    cumulative = counts.cumsum() if len(counts) else counts
-    detailed = []
-    for cutoff in SUMMARY_CUTOFFS:
-        if not total:
-            break
-        at = min(int(cumulative.searchsorted(total * cutoff / 1e6)), len(counts) - 1)
-        detailed.append(f"!{{i32 {cutoff}, i64 {int(counts[at])}, i32 {at + 1}}}")
-    top = int(counts[0]) if len(counts) else 0
-    fields = [f'!{{!"ProfileFormat", !"InstrProf"}}', f'!{{!"TotalCount", i64 {total}}}',
-              f'!{{!"MaxCount", i64 {top}}}', f'!{{!"MaxInternalCount", i64 {top}}}',
-              f'!{{!"MaxFunctionCount", i64 {top}}}', f'!{{!"NumCounts", i64 {len(counts)}}}',
-              f'!{{!"NumFunctions", i64 {functions}}}']
-    return fields, detailed
 
 
 # ---- what the translator emits at a branch (emit/control.py) ----
