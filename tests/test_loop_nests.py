@@ -15,7 +15,7 @@ import pytest
 
 import wasabi
 from fuzzexec import loops
-from test_loop_versions import PAGE, _plans, _trap_kind, _wasabi_run, _wasmtime_run
+from test_loop_versions import PAGE, _plans, _wasabi_run, _wasmtime_run, assert_same
 
 wasmtime = pytest.importorskip("wasmtime", reason="wasmtime is the reference")
 
@@ -70,10 +70,7 @@ def test_a_matrix_multiply_agrees_with_wasmtime(a, b, c):
     reference = wasmtime.Module(engine, wasabi.wat2wasm(MATMUL))
     for n in (0, 1, 5, 12):
         args = [a, b, c, n]
-        (mine, my_memory), (theirs, their_memory) = (_wasabi_run(module, args),
-                                                      _wasmtime_run(engine, reference, args))
-        assert mine[0] == theirs[0] and _trap_kind(str(mine[1])) == _trap_kind(str(theirs[1])), args
-        assert my_memory == their_memory, args
+        assert_same(_wasabi_run(module, args), _wasmtime_run(engine, reference, args), args)
 
 
 def test_a_nests_fast_copy_takes_no_loop_entry_number():
@@ -155,17 +152,8 @@ def _check_generated(seed, nests, calls):
         reference = wasmtime.Module(engine, wasabi.wat2wasm(wat))
         for _ in range(calls):
             args = _arguments(rng)
-            mine, my_memory = _wasabi_run(module, args)
-            theirs, their_memory = _wasmtime_run(engine, reference, args)
-            where = f"seed {seed}, nest {case}, args {args}:\n{wat}"
-            assert mine[0] == theirs[0], where
-            if mine[0] == "ok":
-                assert mine[1] == theirs[1], where
-            else:
-                assert _trap_kind(mine[1]) == _trap_kind(theirs[1]), where
-            if my_memory != their_memory:
-                at = next(i for i in range(PAGE) if my_memory[i] != their_memory[i])
-                pytest.fail(f"memory differs from byte {at}: {where}")
+            assert_same(_wasabi_run(module, args), _wasmtime_run(engine, reference, args),
+                        f"seed {seed}, nest {case}, args {args}:\n{wat}")
     # the generator must make nests, most of them with scopes, or this shows nothing
     assert as_nest >= nests * 2 // 5 and scoped >= nests // 4, (as_nest, scoped, nests)
 
