@@ -20,7 +20,7 @@ from wasabi.options import CodeOptions
 
 wasmtime = pytest.importorskip("wasmtime", reason="wasmtime is the reference")
 
-PAGE = 65536
+PAGE = loops.PAGE
 KINDS = ("ne", "lt_s", "lt_u", "le_s", "le_u", "gt_s", "gt_u", "ge_s", "ge_u")
 SWAP = {"ne": "ne", "lt_s": "gt_s", "gt_s": "lt_s", "lt_u": "gt_u", "gt_u": "lt_u",
         "le_s": "ge_s", "ge_s": "le_s", "le_u": "ge_u", "ge_u": "le_u"}
@@ -197,10 +197,8 @@ def _generated(rng):
         cond = "(local.get $c)"
     else:
         body = [*lines, p_increment, increment]
-    data = bytes(rng.randrange(256) for _ in range(64))
-    escaped = "".join(f"\\{b:02x}" for b in data)
     wat = f"""(module (memory (export "mem") 1)
-      (data (i32.const 0) "{escaped}") (data (i32.const {PAGE - 64}) "{escaped}")
+      {loops.data_segments(rng)}
       (func (export "run") (param $start i32) (param $n i32) (param $base i32)
             (param $p0 i32) (param $trap_at i32) (result i32)
         (local $i i32) (local $s i32) (local $p i32) (local $c i32)

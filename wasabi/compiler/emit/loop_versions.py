@@ -123,13 +123,14 @@ def _signed(c):
 
 class _Access:
     """A load or store of the loop: its address (affine), memarg offset, size, body
-    position (after its memarg), whether it stores; in a nested loop's, `inner` is
-    (that loop's number, the address's step in it)."""
-    __slots__ = ("address", "offset", "size", "pos", "store", "inner")
+    position (after its memarg), whether it stores; one of a nested loop's: that loop's
+    number (1, 2) and the address's step in it."""
+    __slots__ = ("address", "offset", "size", "pos", "store", "nested", "nested_step")
 
     def __init__(self, address, offset, size, pos, store):
         self.address, self.offset, self.size = address, offset, size
-        self.pos, self.store, self.inner = pos, store, None
+        self.pos, self.store = pos, store
+        self.nested, self.nested_step = 0, 0
 
 
 class _Compare:
@@ -303,8 +304,7 @@ class _Analysis:
         self.nested.append((kind, self._substitute(x), x_step, self._substitute(y)))
         number = len(self.nested)
         for access in accesses:
-            access.address = self._substitute(access.address)
-            access.inner = (number, access.inner)
+            access.address, access.nested = self._substitute(access.address), number
             self.accesses.append(access)
         for index in sorted(written):
             self._write(index, None)     # after it: unknown (its last value)
@@ -446,10 +446,10 @@ class _Analysis:
 
     def _as_nested(self):
         """A nested loop's result: its back edge, its accesses (address at its
-        iteration 0, `inner` its step), the locals it writes."""
+        iteration 0, and its step), the locals it writes."""
         split = self._splitter()
         for access in self.accesses:
-            access.address, access.inner = split(access.address)
+            access.address, access.nested_step = split(access.address)
         return self._condition(split), self.accesses, set(self.writes)
 
     def _plan(self):
@@ -461,21 +461,19 @@ class _Analysis:
             if x_moves or y_moves:
                 raise _Unsupported        # its count changes from one outer iteration to the next
             nested.append((n_kind, n_x, n_step, n_y))
-        ranges, where = {}, {}
+        where = {}                        # (a0 items, terms) -> its accesses
         for access in self.accesses:
             a0, step = split(access.address)
             terms = ((step, 0),) if step else ()
-            if access.inner is not None and access.inner[1]:
-                terms += ((access.inner[1], access.inner[0]),)
-            key = (tuple(sorted(a0.items(), key=repr)), terms)
-            ranges[key] = max(ranges.get(key, 0), access.offset + access.size)
-            where.setdefault(key, []).append(access)
-        if len(ranges) > MAX_RANGES:
+            if access.nested_step:
+                terms += ((access.nested_step, access.nested),)
+            where.setdefault((tuple(sorted(a0.items(), key=repr)), terms), []).append(access)
+        if len(where) > MAX_RANGES:
             raise _Unsupported
         _refuse_irregular_overlaps(where)
-        scopes = _scopes(list(ranges), where) if nested else None
-        return Plan(kind, x, x_step, y, [(dict(k[0]), k[1], end) for k, end in ranges.items()],
-                    nested, scopes)
+        ranges = [(dict(a0), terms, max(a.offset + a.size for a in accesses))
+                  for (a0, terms), accesses in where.items()]
+        return Plan(kind, x, x_step, y, ranges, nested, _scopes(where) if nested else None)
 
     def _condition(self, split):
         cond = self.back_edge
@@ -513,10 +511,9 @@ def _refuse_irregular_overlaps(where):
     accesses, at any iterations, then coincide or do not meet: a matrix's row read and
     written, a[i] = a[i - 1] + 1)."""
     shapes = {}
-    for (a0, terms), accesses in where.items():
-        constant = dict(a0).get(1, 0)
-        shape = (tuple(item for item in a0 if item[0] != 1), terms)
-        shapes.setdefault(shape, []).extend((constant + a.offset, a) for a in accesses)
+    for key, accesses in where.items():
+        constant = dict(key[0]).get(1, 0)
+        shapes.setdefault(_shape(key), []).extend((constant + a.offset, a) for a in accesses)
     for (_, terms), members in shapes.items():
         if not any(a.store for _, a in members) or _regular(terms, members):
             continue
@@ -548,14 +545,21 @@ def _overlap_elsewhere(distance, size_a, size_b, step):
     return k * step < high
 
 
-def _scopes(keys, where):
-    """A nest's Scopes: its ranges grouped by shape (the address's terms but the
-    constant, and its steps), the pairs of groups one of which stores; None when
-    there is no such pair or too many."""
+def _shape(key):
+    """A range's shape: its address's terms but the constant, and its steps (ranges of
+    one shape are a constant apart)."""
+    a0, terms = key
+    return tuple(item for item in a0 if item[0] != 1), terms
+
+
+def _scopes(where):
+    """A nest's Scopes: its ranges (in `where`'s order, as the Plan's) grouped by
+    shape, the pairs of groups one of which stores; None when there is no such pair
+    or too many."""
+    keys = list(where)
     shapes = {}
-    for index, (a0, terms) in enumerate(keys):
-        shape = (tuple(item for item in a0 if item[0] != 1), terms)
-        shapes.setdefault(shape, []).append(index)
+    for index, key in enumerate(keys):
+        shapes.setdefault(_shape(key), []).append(index)
     groups = list(shapes.values())
     storing = [g for g, members in enumerate(groups)
                if any(access.store for i in members for access in where[keys[i]])]
