@@ -1,17 +1,21 @@
 """PGO's O2 builds with branch weights beside the same builds without (entry counts
 only), and EAGER O2 (no profile: issue 15's "with profiles vs O2 without"),
 interleaved in one process (best thread CPU time of ROUNDS: other processes' load
-counts less than in wall time). Prints per kernel and geometric means.
+counts less than in wall time). Beside them, the yardstick: the same C built natively
+by clang -O2, with and without clang's own instrumented PGO (trained on the same
+calls). Prints per kernel and geometric means.
 
-Each build is measured at PLACEMENTS code addresses (module_ir.CODE_PADDING) and its
-time is the geometric mean over them: the same machine code of k_interp runs up to
-30% faster or slower with its address alone (measured on an AMD EPYC), more than
-any profile changes, so one placement measures the placement.
+Each build is measured at PLACEMENTS code addresses (module_ir.CODE_PADDING; the
+native libraries are padded as much) and its time is the geometric mean over them:
+the time of k_interp moves by up to 30% with its address, and more with the load of
+this shared host (the same code, same address, 29-47 ms a minute apart): ratios are
+taken within a placement, whose variants run interleaved, then averaged.
 
     PYTHONPATH=$PWD python bench/pgo_weights.py [k_interp,k_sort,...] [ROUNDS] [PLACEMENTS]
 """
 import math
 import pathlib
+import subprocess
 import sys
 import time
 
@@ -19,7 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import wasabi  # noqa: E402
 from wasabi.compiler import module_ir, profile  # noqa: E402
-from kernels.build import KERNELS, build_wasm, load_native  # noqa: E402
+from kernels.build import KERNELS, build_clang, build_wasm, clang_profile, load_native  # noqa: E402
 
 # issue 15's branchy kernels: an interpreter loop, sort, a hash table, compression
 BRANCHY = ("k_interp", "k_sort", "k_hashtable", "k_compress")
@@ -44,16 +48,21 @@ def warmed(wasm, kernel, arg, branches):
     return module, getattr(exports, kernel)
 
 
-def placed(wasm, kernel, arg, padding):
-    """The three builds of `kernel`, their code moved by `padding` bytes."""
+def placed(wasm, kernel, arg, padding, clang_pgo):
+    """The builds of `kernel`, their code moved by `padding` bytes: ours and, given
+    clang's profile (.profdata), clang's."""
     module_ir.CODE_PADDING = padding
     try:
         keep = [warmed(wasm, kernel, arg, True), warmed(wasm, kernel, arg, False)]
         eager = wasabi.compile(wasm, wasabi.Options(mode="eager", tier="O2"))
     finally:
         module_ir.CODE_PADDING = 0
-    return keep, {"weights": keep[0][1], "flat": keep[1][1],
-                  "eager-O2": getattr(wasabi.instantiate(eager).exports, kernel)}
+    runs = {"weights": keep[0][1], "flat": keep[1][1],
+            "eager-O2": getattr(wasabi.instantiate(eager).exports, kernel)}
+    if clang_pgo:
+        runs["clang"] = getattr(load_native(build_clang(padding)), kernel)
+        runs["clang-pgo"] = getattr(load_native(build_clang(padding, clang_pgo)), kernel)
+    return keep, runs
 
 
 def best_times(runs, kernel, arg, expected, rounds):
@@ -66,42 +75,51 @@ def best_times(runs, kernel, arg, expected, rounds):
     return best
 
 
+# the ratios reported: (label, slower, faster): > 1 when the second is faster
+RATIOS = (("flat/weights", "flat", "weights"), ("eager-O2/weights", "eager-O2", "weights"),
+          ("clang/clang-pgo", "clang", "clang-pgo"), ("clang/weights", "clang", "weights"))
+
+
 def main(kernels, rounds, placements):
     wasm, native = build_wasm().read_bytes(), load_native()
+    try:
+        clang_pgo = clang_profile(kernels)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        print(f"no clang PGO beside ours: {exc}")
+        clang_pgo = None
     out = {}
     for kernel in kernels:
         arg = KERNELS[kernel]
         expected = getattr(native, kernel)(arg)
         per_placement = []
         for k in range(placements):
-            keep, runs = placed(wasm, kernel, arg, k * PLACEMENT_STEP)
+            keep, runs = placed(wasm, kernel, arg, k * PLACEMENT_STEP, clang_pgo)
             per_placement.append(best_times(runs, kernel, arg, expected, rounds))
             del keep, runs
-        best = {name: _mean([p[name] for p in per_placement]) for name in per_placement[0]}
-        spread = {name: (min(p[name] for p in per_placement) * 1e3,
-                         max(p[name] for p in per_placement) * 1e3) for name in best}
-        out[kernel] = best
+        out[kernel] = per_placement
+        names = per_placement[0]
         print(f"{kernel:12s}" + "".join(
-            f" {k} {v * 1e3:7.2f} ms ({spread[k][0]:.1f}-{spread[k][1]:.1f})"
-            for k, v in best.items())
-            + f"  flat/weights {best['flat'] / best['weights']:.3f}"
-            + f"  eager-O2/weights {best['eager-O2'] / best['weights']:.3f}", flush=True)
-    for label, kernels in (("branchy", BRANCHY), ("branchy before", BRANCHY_BEFORE),
-                           ("all", list(out))):
-        chosen = [k for k in kernels if k in out]
-        if chosen:
+            f" {name} {_mean([p[name] for p in per_placement]) * 1e3:6.2f} ms"
+            f" ({min(p[name] for p in per_placement) * 1e3:.1f}-"
+            f"{max(p[name] for p in per_placement) * 1e3:.1f})" for name in names)
+            + "".join(f"  {label} {_ratio(per_placement, a, b):.3f}"
+                      for label, a, b in RATIOS if a in names), flush=True)
+    for label, chosen in (("branchy", BRANCHY), ("branchy before", BRANCHY_BEFORE),
+                          ("all", list(out))):
+        if all(k in out for k in chosen):
             print(f"geomean {label}: " + ", ".join(
-                f"{base}/weights {_geomean(out, chosen, base):.3f}"
-                for base in ("flat", "eager-O2")) + " (> 1: weights are faster)")
+                f"{name} {_mean([_ratio(out[k], a, b) for k in chosen]):.3f}"
+                for name, a, b in RATIOS if a in out[chosen[0]][0])
+                + " (> 1: the second is faster)")
 
 
-def _mean(times):
-    return math.exp(sum(map(math.log, times)) / len(times))
+def _mean(values):
+    return math.exp(sum(map(math.log, values)) / len(values))
 
 
-def _geomean(out, kernels, base):
-    return math.exp(sum(math.log(out[k][base] / out[k]["weights"]) for k in kernels)
-                    / len(kernels))
+def _ratio(per_placement, slower, faster):
+    """The geometric mean over placements of slower/faster, each taken in its placement."""
+    return _mean([p[slower] / p[faster] for p in per_placement])
 
 
 if __name__ == "__main__":

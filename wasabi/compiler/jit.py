@@ -19,7 +19,8 @@ import time as _time
 import llvmlite.binding as _llvm
 
 from ..errors import CompileError
-from .pipelines import optimize, target_machine
+from .pipelines import (HOT_LOOP_ALIGNMENT, LOOP_ALIGNMENT, align_innermost_loops, optimize,
+                        target_machine)
 
 _library_names = _itertools.count()
 _names_lock = _threading.Lock()
@@ -52,11 +53,13 @@ def emit_object(ir_text, tier, passes=True):
     except RuntimeError as exc:
         raise CompileError(f"internal compiler error: invalid LLVM IR: {exc}") from exc
     t1 = _time.perf_counter()
+    profiled = '"function_entry_count"' in ir_text          # a PGO build
     if passes:
         optimize(module, tm, tier)
-        if '"function_entry_count"' in ir_text:
+        if profiled:
             module = _without_call_graph_profile(module)
     t2 = _time.perf_counter()
+    align_innermost_loops(HOT_LOOP_ALIGNMENT if profiled else LOOP_ALIGNMENT)
     obj = tm.emit_object(module)
     t3 = _time.perf_counter()
     return obj, {"parse_seconds": t1 - t0, "optimize_seconds": t2 - t1,

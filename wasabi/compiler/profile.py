@@ -65,10 +65,11 @@ SITE_CHUNK = 4096
 # whether the baseline counts branches (and optimised builds get branch weights);
 # the call and loop counters are always on (they decide what is hot)
 BRANCHES = True
-# weights only where they tell LLVM something: a site seen at least MIN_SAMPLE times;
-# a two-way branch only when it goes one way at least 9 times in 10 (weights on
-# balanced branches made fib 8-18% slower and none faster: see README, PGO); a
-# br_table's whatever they are (which cases are hot)
+# weights only where they tell LLVM something: a site seen at least MIN_SAMPLE times
+# that goes one way at least 9 times in 10 (weights on balanced branches made fib
+# 8-18% slower and none faster; on an interpreter's br_table they put the hottest
+# case's block before the dispatch, which then lost its alignment, k_interp 10%
+# slower: see README, PGO)
 MIN_SAMPLE = 64
 PREDICTABLE_NUM, PREDICTABLE_DEN = 9, 10
 # LLVM reads branch weights as u32: larger counts are scaled down, ratios kept
@@ -315,7 +316,7 @@ def two_way(t, cond):
     baseline, count which way it goes; in an optimised build, the `, !prof !N` to
     append to the branch ("" without counts)."""
     return _site(t, 2, lambda base, k: [f"  %bc.w{k} = zext i1 {cond} to i64"],
-                 lambda counts: [counts[1], counts[0]], predictable_only=True)
+                 lambda counts: [counts[1], counts[0]])
 
 
 def multi_way(t, index, cases):
@@ -328,7 +329,7 @@ def multi_way(t, index, cases):
     return _site(t, cases + 1, way, lambda counts: [counts[cases], *counts[:cases]])
 
 
-def _site(t, width, way_lines, weights_of, predictable_only=False):
+def _site(t, width, way_lines, weights_of):
     profile = t.m.profile
     if profile is None or not BRANCHES:
         return ""
@@ -350,9 +351,8 @@ def _site(t, width, way_lines, weights_of, predictable_only=False):
         return ""           # never ran: LLVM's own guesses
     weights = [int(c) for c in weights_of(counts)]
     total = sum(weights)
-    if total < MIN_SAMPLE or predictable_only and \
-            max(weights) * PREDICTABLE_DEN < PREDICTABLE_NUM * total:
-        return ""           # too few to tell, or neither way is likely: LLVM's own guesses
+    if total < MIN_SAMPLE or max(weights) * PREDICTABLE_DEN < PREDICTABLE_NUM * total:
+        return ""           # too few to tell, or no way is likely: LLVM's own guesses
     top = max(weights)
     if top > MAX_WEIGHT:
         weights = [c * MAX_WEIGHT // top for c in weights]
