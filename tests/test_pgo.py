@@ -3,6 +3,7 @@ LLVM T0 for what it refuses), hot functions rebuilt
 at O2 in the background with their counts as the profile and swapped in through the
 code table -- while they run, on several threads, in clones -- with results unchanged."""
 import array
+import platform
 import threading
 import time
 
@@ -372,7 +373,7 @@ def test_a_pgo_build_aligns_its_innermost_loops_to_a_cache_line():
     """An optimised build from a profile (entry counts in its IR) aligns the headers of
     innermost loops to 64 bytes, an unprofiled one to x86's 16: the code section takes
     the largest alignment of its blocks."""
-    if not __import__("platform").machine().lower() in ("x86_64", "amd64"):
+    if platform.machine().lower() not in ("x86_64", "amd64"):
         pytest.skip("the loop alignment is set on x86-64 only")
     from wasabi.compiler import jit, prelink, pipelines
     from wasabi.compiler.builder import BatchBuilder

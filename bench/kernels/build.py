@@ -93,9 +93,11 @@ def clang_profile(kernels):
     tool = shutil.which("llvm-profdata") or shutil.which("llvm-profdata-14")
     if not tool:
         raise RuntimeError("llvm-profdata not found: apt-get install llvm")
-    lib, raw, out = build_clang(instrument=True), BUILD / "kernels.profraw", BUILD / "kernels.profdata"
+    lib = build_clang(instrument=True)
+    raw, out = BUILD / "kernels.profraw", BUILD / "kernels.profdata"
     calls = "; ".join(f"lib.{k}({KERNELS[k]})" for k in kernels)
-    subprocess.run([sys.executable, "-c", f"import ctypes; lib = ctypes.CDLL({str(lib)!r}); {calls}"],
-                   check=True, env={**os.environ, "LLVM_PROFILE_FILE": str(raw)})
+    script = f"import ctypes; lib = ctypes.CDLL({str(lib)!r}); {calls}"
+    subprocess.run([sys.executable, "-c", script], check=True,
+                   env={**os.environ, "LLVM_PROFILE_FILE": str(raw)})
     subprocess.run([tool, "merge", "-o", str(out), str(raw)], check=True)
     return out
