@@ -50,13 +50,25 @@ HOT_LOOP_ALIGNMENT = 64
 # x86's option, read at each function's code generation (a process-wide setting: a build
 # racing another on a second thread may get the other's alignment, which only moves code)
 _X86_INNERMOST_LOOP_ALIGNMENT = "-x86-experimental-pref-innermost-loop-alignment"
+_loop_alignment = None          # what the option was last set to (None: never, or not x86)
 
 
 def align_innermost_loops(alignment):
     """Have the next code generation align innermost loop headers to `alignment` bytes
-    (a power of two) on x86-64; elsewhere nothing (the target's default)."""
-    if _llvm.get_process_triple().startswith(("x86_64", "amd64")):
+    (a power of two) on x86-64; elsewhere nothing (the target's default). Setting the
+    option costs ~40 us: it is set only when it changes (a lazy module emits once per
+    function, almost always unprofiled)."""
+    global _loop_alignment
+    with _lock:
+        if alignment == _loop_alignment or not _is_x86_64():
+            return
         _llvm.set_option("wasabi", f"{_X86_INNERMOST_LOOP_ALIGNMENT}={alignment.bit_length() - 1}")
+        _loop_alignment = alignment
+
+
+@_functools.cache
+def _is_x86_64():
+    return _llvm.get_process_triple().startswith(("x86_64", "amd64"))
 
 
 # the feature families that give x86 instructions with a masked memory operand (a
